@@ -1,0 +1,26 @@
+# `make demo` and `make test` each work on a fresh machine: they create the virtual
+# environment, install the project (CPU torch pinned by constraints.txt), then run.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEMO_OUT ?= runs/demo
+
+.PHONY: install test demo clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/simplepose demo --out $(DEMO_OUT)
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

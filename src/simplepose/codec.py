@@ -1,0 +1,133 @@
+"""HeatmapCodec: keypoints <-> Gaussian heatmaps, exactly as the paper's code does it.
+
+Pixel convention: heatmap pixel (i, j) holds the sample at heatmap coordinate x = i, y = j;
+an input-crop coordinate x maps to heatmap coordinate x / stride (stride = input / heatmap
+size, 4 for the paper's models). Decoded coordinates go back to the image through the
+inverse crop affine built for the *heatmap* size (`geometry.crop_affine`), as the paper's
+`transform_preds` does.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from .geometry import crop_affine, warp_points
+
+
+class HeatmapCodec:
+    """Encode keypoints as heatmap targets and decode heatmaps to keypoints.
+
+    Args:
+        input_size: network input (w, h), e.g. (192, 256).
+        heatmap_size: heatmap (w, h), e.g. (48, 64).
+        sigma: Gaussian standard deviation in heatmap pixels (2 at 64x48, 3 at 96x72).
+    """
+
+    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float = 2.0) -> None:
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
+        self.sigma = float(sigma)
+        self.stride = np.array(self.input_size, dtype=np.float64) / np.array(self.heatmap_size, dtype=np.float64)
+
+    # ------------------------------------------------------------------ encode
+    def encode(self, keypoints: np.ndarray, visible: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Gaussian targets for one person.
+
+        Args:
+            keypoints: (K, 2) joint positions in input-crop pixels.
+            visible: (K,) visibility; any value > 0 supervises the joint.
+        Returns:
+            heatmaps (K, h, w) float32 with peak 1 at the joint rounded to the nearest
+            heatmap pixel (the official `int(x / stride + 0.5)`), and weights (K,) float32:
+            0 for an unlabelled joint or one whose 6*sigma+1 window lies wholly off the map.
+        """
+        w, h = self.heatmap_size
+        k = np.asarray(keypoints, dtype=np.float64).reshape(-1, 2)
+        num = k.shape[0]
+        heatmaps = np.zeros((num, h, w), dtype=np.float32)
+        weights = (np.asarray(visible).reshape(-1) > 0).astype(np.float32)
+
+        tmp = self.sigma * 3
+        size = int(2 * tmp + 1)
+        g0 = size // 2
+        # int() of the official code truncates toward zero; np.trunc keeps that exactly.
+        mu = np.trunc(k / self.stride + 0.5).astype(np.int64)
+        ul = np.trunc(mu - tmp).astype(np.int64)
+        br = np.trunc(mu + tmp + 1).astype(np.int64)
+        off = (ul[:, 0] >= w) | (ul[:, 1] >= h) | (br[:, 0] < 0) | (br[:, 1] < 0)
+        weights[off] = 0.0
+
+        xs = np.arange(size, dtype=np.float32)
+        g = np.exp(-((xs[None, :] - g0) ** 2 + (xs[:, None] - g0) ** 2) / (2 * self.sigma ** 2))
+        for j in np.flatnonzero(weights > 0):
+            gx0, gx1 = max(0, -ul[j, 0]), min(br[j, 0], w) - ul[j, 0]
+            gy0, gy1 = max(0, -ul[j, 1]), min(br[j, 1], h) - ul[j, 1]
+            hx0, hx1 = max(0, ul[j, 0]), min(br[j, 0], w)
+            hy0, hy1 = max(0, ul[j, 1]), min(br[j, 1], h)
+            heatmaps[j, hy0:hy1, hx0:hx1] = g[gy0:gy1, gx0:gx1]
+        return heatmaps, weights
+
+    # ------------------------------------------------------------------ decode
+    def decode(
+        self,
+        heatmaps: np.ndarray,
+        centers: Optional[np.ndarray] = None,
+        scales: Optional[np.ndarray] = None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Heatmaps -> keypoints, the paper's `get_final_preds`.
+
+        Args:
+            heatmaps: (N, K, h, w).
+            centers, scales: (N, 2) crop centres and sizes in image pixels; when given the
+                keypoints are returned in image pixels, otherwise in heatmap pixels.
+        Returns:
+            keypoints (N, K, 2) float64 and scores (N, K) float32 (the heatmap peak value).
+        """
+        coords, maxvals = argmax_peaks(heatmaps)
+        coords = coords + quarter_offset(heatmaps, coords)
+        if centers is not None:
+            coords = self.to_image(coords, centers, scales)
+        return coords, maxvals
+
+    def to_image(self, coords: np.ndarray, centers: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Heatmap coordinates (N, K, 2) -> image pixels through each crop's inverse affine."""
+        out = np.empty_like(coords, dtype=np.float64)
+        for n in range(coords.shape[0]):
+            inv = crop_affine(centers[n], scales[n], 0.0, self.heatmap_size, inverse=True)
+            out[n] = warp_points(coords[n], inv)
+        return out
+
+
+def argmax_peaks(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-joint argmax: (N, K, h, w) -> integer coords (N, K, 2) float64, peaks (N, K) float32.
+
+    As the paper's `get_max_preds`, a joint whose peak is not positive gets coordinates (0, 0).
+    """
+    hm = np.asarray(heatmaps)
+    n, k, h, w = hm.shape
+    flat = hm.reshape(n, k, h * w)
+    idx = flat.argmax(axis=2)
+    maxvals = np.take_along_axis(flat, idx[..., None], axis=2)[..., 0].astype(np.float32)
+    coords = np.stack([idx % w, idx // w], axis=-1).astype(np.float64)
+    coords *= (maxvals > 0.0)[..., None]
+    return coords, maxvals
+
+
+def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """The paper's quarter-pixel step toward the higher neighbour, (N, K, 2).
+
+    Applied only where 1 < px < w - 1 and 1 < py < h - 1 (the official bounds, which also
+    skip the second row and column).
+    """
+    hm = np.asarray(heatmaps)
+    n, k, h, w = hm.shape
+    px = np.floor(coords[..., 0] + 0.5).astype(np.int64)
+    py = np.floor(coords[..., 1] + 0.5).astype(np.int64)
+    inside = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1)
+    pxc, pyc = np.clip(px, 1, w - 2), np.clip(py, 1, h - 2)
+    ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
+    dx = hm[ni, ki, pyc, pxc + 1] - hm[ni, ki, pyc, pxc - 1]
+    dy = hm[ni, ki, pyc + 1, pxc] - hm[ni, ki, pyc - 1, pxc]
+    step = np.stack([np.sign(dx), np.sign(dy)], axis=-1).astype(np.float64) * 0.25
+    return step * inside[..., None]

@@ -1,0 +1,211 @@
+"""Experiment configuration: frozen dataclasses, YAML files and `--set key=value` overrides.
+
+A config file is flat YAML with up to five sections (`model`, `data`, `train`, `test`,
+`track`); any key left out keeps its default below. Defaults are the paper's COCO
+ResNet-50 256x192 recipe. Modules never take the whole config: `build_*` functions translate
+the relevant section into plain keyword arguments.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, Optional, Tuple, Union
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    depth: int = 50
+    num_joints: int = 17
+    num_deconv_layers: int = 3
+    deconv_filters: int = 256
+    deconv_kernels: int = 4
+    final_conv_kernel: int = 1
+    style: str = "pytorch"  # where a Bottleneck strides: "pytorch" (3x3) or "caffe" (1x1)
+    pretrained: str = ""  # ImageNet ResNet weights (torchvision file format), or ""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "coco"  # coco (any COCO-format keypoints file) | mpii | posetrack
+    root: str = ""  # prefix for the relative paths below
+    train_ann: str = ""
+    train_images: str = ""
+    val_ann: str = ""
+    val_images: str = ""
+    skeleton: str = ""  # built-in skeleton name; "" = from the annotation file / dataset
+    input_size: Tuple[int, int] = (192, 256)  # (w, h)
+    heatmap_size: Tuple[int, int] = (48, 64)  # (w, h)
+    sigma: float = 2.0
+    # The official checkpoints saw BGR pixels normalised with the RGB ImageNet mean/std.
+    color: str = "bgr"  # channel order fed to the network: "bgr" (paper) or "rgb"
+    mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
+    scale_factor: float = 0.3  # scale ~ clip(N(1, f), 1 - f, 1 + f)
+    rotation_factor: float = 40.0  # rot ~ clip(N(0, r), -2r, 2r) degrees
+    rotation_prob: float = 0.6
+    flip: bool = True
+    half_body: bool = False
+    half_body_prob: float = 0.3
+    half_body_min_joints: int = 8
+    encoding: str = "paper"  # heatmap target: "paper" or "udp"
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 140
+    batch_size: int = 32  # per process; the paper's 128 is 4 GPUs x 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    lr_steps: Tuple[int, ...] = (90, 120)
+    lr_factor: float = 0.1
+    warmup_epochs: float = 0.0
+    amp: str = ""  # "" | "bf16" | "fp16"
+    seed: int = 0
+    val_every: int = 10
+    ohkm: bool = False
+    ohkm_topk: int = 8
+    sync_bn: bool = False
+    max_minutes: float = 0.0  # stop after the epoch in which this much time has passed; 0 = off
+    log_every: int = 20
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    batch_size: int = 64
+    flip_test: bool = True
+    shift_heatmap: bool = True  # shift the flipped heatmap one pixel right (paper); off under UDP
+    decoder: str = "paper"  # "paper" | "dark" | "udp"
+    use_gt_boxes: bool = False
+    detections: str = ""  # COCO results file of person boxes
+    det_score_thresh: float = 0.0
+    in_vis_thre: float = 0.2  # joints above this count in the rescoring mean
+    oks_thre: float = 0.9
+    soft_nms: bool = False
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    det_score_thresh: float = 0.5  # the paper's detector threshold
+    keypoint_thresh: float = 0.4  # joints below are not written (paper)
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    test: TestConfig = field(default_factory=TestConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema."""
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """Convert a YAML value to the type of the field's default (tuples from lists)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        item_type = type(default[0]) if default else type(value[0]) if value else int
+        try:
+            return tuple(item_type(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a list of {item_type.__name__}, got {value!r}") from None
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            return type(default)(value) if not (isinstance(default, int) and isinstance(value, float) and not value.is_integer()) else value
+        except ValueError:
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if isinstance(default, str):
+        if value is None:
+            return ""
+        return str(value)
+    return value
+
+
+def config_from_dict(data: Dict[str, Any], source: str = "<dict>") -> Config:
+    """Build a Config from nested dicts; unknown sections or keys are errors naming them."""
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    kwargs = {}
+    for sec, values in (data or {}).items():
+        if sec not in sections:
+            raise ConfigError(f"{source}: unknown section {sec!r}; known: {sorted(sections)}")
+        cls = sections[sec].default_factory  # type: ignore[misc]
+        defaults = cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields_ = {}
+        for key, value in (values or {}).items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key {sec}.{key}; known: {sorted(known)}")
+            fields_[key] = _coerce(value, getattr(defaults, key), f"{source}: {sec}.{key}")
+        kwargs[sec] = cls(**fields_)
+    return Config(**kwargs)
+
+
+def config_to_dict(cfg: Config) -> Dict[str, Any]:
+    """Plain nested dicts (tuples as lists), the inverse of `config_from_dict`."""
+    def plain(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else v
+
+    return {
+        sec.name: {k: plain(v) for k, v in dataclasses.asdict(getattr(cfg, sec.name)).items()}
+        for sec in dataclasses.fields(cfg)
+    }
+
+
+def parse_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    """["train.lr=5e-4", "data.input_size=[192,256]"] -> {"train": {"lr": 5e-4}, ...}."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for item in overrides or ():
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"override {item!r} is not of the form section.key=value")
+        key, raw = item.split("=", 1)
+        sec, name = key.split(".", 1)
+        out.setdefault(sec, {})[name] = yaml.safe_load(raw) if raw != "" else ""
+    return out
+
+
+def merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
+    out = {k: dict(v or {}) for k, v in (base or {}).items()}
+    for sec, values in extra.items():
+        out.setdefault(sec, {}).update(values)
+    return out
+
+
+def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str] = ()) -> Config:
+    """Read a YAML config (or start from the defaults when `path` is None), then apply overrides."""
+    data: Dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    return config_from_dict(merge(data, parse_overrides(overrides)), source)
+
+
+def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
+    """`PoseResNet(**build_model_kwargs(cfg.model))`."""
+    return dict(
+        depth=model.depth, num_joints=model.num_joints, num_deconv_layers=model.num_deconv_layers,
+        deconv_filters=model.deconv_filters, deconv_kernels=model.deconv_kernels,
+        final_conv_kernel=model.final_conv_kernel, style=model.style,
+    )
