@@ -1,0 +1,54 @@
+"""Checkpoints: atomic writing and the project's own self-describing format.
+
+A simplepose checkpoint is a dict saved with `torch.save`:
+    {"format": "simplepose", "version": 1, "config": <config_to_dict(cfg)>,
+     "state_dict": <model state>, ...training state ("optimizer", "scheduler", "scaler",
+     "epoch", "rng", "best", ...) when written by the training engine}
+so that `load_checkpoint(path)` rebuilds the model alone.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, Union
+
+import torch
+
+from .config import Config, config_to_dict
+
+FORMAT = "simplepose"
+VERSION = 1
+
+
+def atomic_save(obj: Any, path: Union[str, Path]) -> None:
+    """`torch.save` to a temporary file in the same folder, then rename over `path`.
+
+    A run killed mid-write leaves the previous file intact, never a truncated one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Config, **state: Any) -> None:
+    """Write a self-describing checkpoint: model weights, the config, and any extra state."""
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    payload: Dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config_to_dict(config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    payload.update(state)
+    atomic_save(payload, path)
