@@ -1,6 +1,8 @@
 """PoseResNet architecture, initialisation, key names, and the parameter / multiply-add counts."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from torch import nn
@@ -19,22 +21,29 @@ def meta_model(**kwargs) -> PoseResNet:
         return PoseResNet(**kwargs)
 
 
+@functools.lru_cache(maxsize=None)
+def meta_pose(depth: int, style: str = "pytorch") -> PoseResNet:
+    """A shared meta-device model (shapes only, nothing to mutate) of the paper's head, K=17."""
+    return meta_model(depth=depth, num_joints=17, style=style).eval()
+
+
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_output_shapes_for_every_depth_and_input_size(depth):
     # Shapes propagate through the same modules on the meta device, without the arithmetic.
-    model = meta_model(depth=depth, num_joints=17).eval()
+    model = meta_pose(depth)
     for (h, w), (hh, hw) in {(256, 192): (64, 48), (384, 288): (96, 72), (256, 256): (64, 64)}.items():
         out = model(torch.empty(2, 3, h, w, device="meta"))
         assert tuple(out.shape) == (2, 17, hh, hw), (depth, h, w)
 
 
-@pytest.mark.parametrize("depth", DEPTHS)
-def test_forward_is_finite_and_every_parameter_gets_a_gradient(depth):
+# One depth per block type and style; deeper nets repeat the same blocks (and cost seconds).
+@pytest.mark.parametrize("depth, style", [(18, "pytorch"), (50, "pytorch"), (50, "caffe")])
+def test_forward_is_finite_and_every_parameter_gets_a_gradient(depth, style):
     torch.manual_seed(depth)
-    model = PoseResNet(depth=depth, num_joints=5).train()
-    x = torch.randn(2, 3, 96, 64)  # multiples of 32, as the paper's sizes are
+    model = PoseResNet(depth=depth, num_joints=5, style=style).train()
+    x = torch.randn(2, 3, 64, 64)  # a multiple of 32, as the paper's sizes are
     out = model(x)
-    assert out.shape == (2, 5, 24, 16)
+    assert out.shape == (2, 5, 16, 16)
     assert torch.isfinite(out).all()
     loss = (out - torch.rand_like(out)).pow(2).mean()
     loss.backward()
@@ -46,13 +55,13 @@ def test_forward_is_finite_and_every_parameter_gets_a_gradient(depth):
 
 @pytest.mark.parametrize("depth, paper_m", [(50, 34.0), (101, 53.0), (152, 68.6)])
 def test_parameter_counts_match_the_paper(depth, paper_m):
-    n = sum(p.numel() for p in meta_model(depth=depth, num_joints=17).parameters())
+    n = sum(p.numel() for p in meta_pose(depth).parameters())
     assert abs(n / 1e6 - paper_m) < 0.05
 
 
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_backbone_parameters_equal_torchvision_resnet_without_classifier(depth):
-    cost = count_cost(meta_model(depth=depth), (64, 48))
+    cost = count_cost(meta_pose(depth), (64, 48))
     width = 512 * (4 if RESNET_SPECS[depth][0] == "bottleneck" else 1)
     assert cost.params["backbone"] == TORCHVISION_PARAMS[depth] - (width * 1000 + 1000)
 
@@ -75,7 +84,7 @@ def official_r50_keys() -> list:
 
 
 def test_key_names_equal_the_official_layout():
-    keys = list(meta_model(depth=50).state_dict())
+    keys = list(meta_pose(50).state_dict())
     assert keys == official_r50_keys()
     assert len(keys) == 338  # what the official model's state_dict() holds on PyTorch >= 0.4.1
 
@@ -109,7 +118,7 @@ def test_each_deconv_kernel_doubles_the_size(kernel):
 
 
 def test_caffe_style_moves_the_stride_to_the_first_1x1_conv():
-    pt, cf = meta_model(depth=50, style="pytorch"), meta_model(depth=50, style="caffe")
+    pt, cf = meta_pose(50, "pytorch"), meta_pose(50, "caffe")
     for stage in (pt.layer2[0], cf.layer2[0]):
         assert stage.downsample[0].stride == (2, 2)
     assert (pt.layer2[0].conv1.stride, pt.layer2[0].conv2.stride) == ((1, 1), (2, 2))
@@ -119,7 +128,7 @@ def test_caffe_style_moves_the_stride_to_the_first_1x1_conv():
 
 
 def test_true_multiply_adds_of_r50_at_256x192():
-    cost = count_cost(meta_model(depth=50, num_joints=17), (256, 192))
+    cost = count_cost(meta_pose(50), (256, 192))
     # Head by hand: a transposed conv multiplies every input pixel by its whole k*k*Cout kernel.
     deconv = sum(h * w * 16 * cin * 256 for h, w, cin in ((8, 6, 2048), (16, 12, 256), (32, 24, 256)))
     assert cost.macs["deconv_layers"] == deconv
@@ -130,7 +139,7 @@ def test_true_multiply_adds_of_r50_at_256x192():
 
 
 def test_paper_convention_charges_deconvs_per_output_pixel():
-    cost = count_cost(meta_model(depth=50), (256, 192))
+    cost = count_cost(meta_pose(50), (256, 192))
     backbone_and_final = cost.macs["backbone"] + cost.macs["final_layer"]
     # stride 2: four times as many output pixels as input pixels.
     assert cost.paper_macs == backbone_and_final + 4 * cost.macs["deconv_layers"]
@@ -142,7 +151,7 @@ def test_paper_convention_charges_deconvs_per_output_pixel():
 def test_paper_convention_is_close_to_the_papers_table(depth, size, paper):
     # The table's figures are not all reproducible: R50->R101 and R101->R152 both add 17 blocks
     # of identical cost, yet the table's steps are 3.5 and 3.3. We land within 1.2% of each.
-    got = count_cost(meta_model(depth=depth), size).paper_gflops
+    got = count_cost(meta_pose(depth), size).paper_gflops
     assert abs(got - paper) / paper < 0.012
 
 

@@ -31,10 +31,11 @@ from .model import RESNET_SPECS, PoseResNet
 PathLike = Union[str, Path]
 StateDict = Dict[str, torch.Tensor]
 
-#: The first bytes of the two formats `torch.save` writes: a zip archive (PyTorch >= 1.6)
-#: and the legacy pickle stream, which starts with PROTO 2 and the magic number as LONG1.
+#: How the formats `torch.save` has written begin: a zip archive (PyTorch >= 1.6), a pickle
+#: stream (the legacy format up to 1.5, opening with the PROTO opcode), and, before 0.2, a tar.
 _ZIP_MAGIC = b"PK\x03\x04"
-_LEGACY_MAGIC = b"\x80\x02\x8a\x0a"
+_PICKLE_PROTO = 0x80
+_TAR_MAGIC, _TAR_OFFSET = b"ustar", 257
 
 _BACKBONE_PREFIXES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
 
@@ -54,11 +55,11 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
     with open(path, "rb") as f:
-        head = f.read(4)
+        head = f.read(_TAR_OFFSET + len(_TAR_MAGIC))
     if not head:
         raise WeightsError(f"{path}: the file is empty")
-    if head != _ZIP_MAGIC and head != _LEGACY_MAGIC:
-        raise WeightsError(f"{path}: not a PyTorch weights file (it starts with {head!r}, "
+    if not (head.startswith(_ZIP_MAGIC) or head[0] == _PICKLE_PROTO or head[_TAR_OFFSET:] == _TAR_MAGIC):
+        raise WeightsError(f"{path}: not a PyTorch weights file (it starts with {head[:8]!r}, "
                            "neither a torch.save zip archive nor a legacy torch pickle)")
     try:
         return torch.load(path, map_location=map_location, weights_only=not trusted)
@@ -69,7 +70,10 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
                 f"{path}: the file holds a Python object ({found.group(1)}) that only full unpickling "
                 "can rebuild, and full unpickling can run arbitrary code. If you trust where the "
                 "file came from, load it with trusted=True (command line: --trust)") from None
-        raise WeightsError(f"{path}: corrupted or not a PyTorch weights file ({_first_line(e)})") from None
+        detail = re.search(r"WeightsUnpickler error: *\n*(.+)", str(e))
+        hint = "" if trusted else "; if you trust the file, full unpickling may read it (trusted=True, --trust)"
+        raise WeightsError(f"{path}: corrupted, or not a PyTorch weights file "
+                           f"({detail.group(1).strip() if detail else _first_line(e)}){hint}") from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError) as e:
         # Zip central directory missing, unexpected EOF, ...: a truncated or damaged file.
         raise WeightsError(f"{path}: truncated or corrupted weights file ({_first_line(e)})") from None
@@ -275,5 +279,6 @@ def _preview(items: Any, n: int = 5) -> str:
 
 
 def _first_line(e: BaseException) -> str:
+    """The first sentence of an error: torch's messages go on for a paragraph."""
     text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    return text[0].split(". ")[0].rstrip(".") if text else type(e).__name__
