@@ -53,7 +53,7 @@ def test_released_r50_layout_loads_strictly_and_gives_identical_outputs(tmp_path
     assert torch.equal(outputs(loaded.model), outputs(r50))
 
 
-@pytest.mark.parametrize("wrap", ["bare", "bare_module", "trainer"])
+@pytest.mark.parametrize("wrap", ["bare", "bare_module", "trainer", "compiled"])
 def test_official_wrappings_load_with_identical_outputs(wrap, tmp_path):
     model = trained_like(PoseResNet(depth=18, num_joints=16, deconv_filters=64))
     sd = model.state_dict()
@@ -61,6 +61,7 @@ def test_official_wrappings_load_with_identical_outputs(wrap, tmp_path):
     obj = {
         "bare": sd,
         "bare_module": prefixed,
+        "compiled": {"model": {"_orig_mod." + k: v for k, v in sd.items()}},  # torch.compile'd, saved as "model"
         # The official trainer's checkpoint.pth.tar: "model" is the model's name, a string.
         "trainer": {"epoch": 140, "model": "pose_resnet", "state_dict": prefixed, "perf": 0.704,
                     "optimizer": torch.optim.Adam(model.parameters()).state_dict()},

@@ -37,6 +37,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTO = 0x80
 _TAR_MAGIC, _TAR_OFFSET = b"ustar", 257
 
+#: Prefixes wrappers add to every key: DataParallel / DDP, then torch.compile.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 _BACKBONE_PREFIXES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
 
 
@@ -80,7 +82,8 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
 
 
 def extract_state_dict(obj: Any, source: str = "<object>") -> StateDict:
-    """The state dict inside a loaded file, with DataParallel's `module.` prefixes removed.
+    """The state dict inside a loaded file, without the `module.` (DataParallel, DDP) and
+    `_orig_mod.` (torch.compile) prefixes wrappers add.
 
     Accepts a bare state dict, or a dict holding one under `state_dict` or `model` (a
     non-mapping `model` entry, such as the official trainer's model-name string, is skipped).
@@ -100,7 +103,9 @@ def extract_state_dict(obj: Any, source: str = "<object>") -> StateDict:
     for key, value in sd.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
             raise WeightsError(f"{source}: state dict entry {key!r} is {type(value).__name__}, not a tensor")
-        out[key[len("module."):] if key.startswith("module.") else key] = value
+        for prefix in _WRAPPER_PREFIXES:
+            key = key[len(prefix):] if key.startswith(prefix) else key
+        out[key] = value
     return out
 
 
