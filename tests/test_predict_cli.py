@@ -1,0 +1,114 @@
+"""End to end through the CLI: `predict` on the real COCO sample with its GT boxes, `eval` of
+a checkpoint and of a results file; and the predictor's batching contract."""
+import json
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from simplepose.checkpoint import save_checkpoint
+from simplepose.cli import main
+from simplepose.config import build_model_kwargs, config_from_dict
+from simplepose.evaluation.cocoeval import METRIC_KEYS, evaluate_coco_keypoints
+from simplepose.model import PoseResNet
+from simplepose.predictor import TopDownPredictor
+
+SMALL = {"model": {"depth": 18}, "data": {"input_size": [96, 128], "heatmap_size": [24, 32]},
+         "test": {"batch_size": 8}}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    cfg = config_from_dict(SMALL)
+    torch.manual_seed(0)
+    model = PoseResNet(**build_model_kwargs(cfg.model))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pth"
+    save_checkpoint(path, model, cfg)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def weights_module(monkeypatch):
+    """Until `simplepose.weights` is merged, a test-only stand-in for its load_checkpoint."""
+    try:
+        import simplepose.weights  # noqa: F401
+    except ImportError:
+        def load_checkpoint(path, trusted=False, **_):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+            cfg = config_from_dict(obj["config"])
+            model = PoseResNet(**build_model_kwargs(cfg.model))
+            model.load_state_dict(obj["state_dict"])
+            return types.SimpleNamespace(model=model.eval(), config=cfg)
+
+        monkeypatch.setitem(sys.modules, "simplepose.weights", types.SimpleNamespace(load_checkpoint=load_checkpoint))
+
+
+def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, tmp_path, capsys):
+    coco_dir = real_data / "coco"
+    gt_file = coco_dir / "test_coco.json"
+    out = tmp_path / "pred"
+    assert main(["predict", "--checkpoint", str(checkpoint), "--boxes", str(gt_file), "--out", str(out), str(coco_dir)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    gt = json.loads(gt_file.read_text())
+    ids = {im["id"] for im in gt["images"]}
+    assert results and all(r["image_id"] in ids and len(r["keypoints"]) == 51 and 0 <= r["score"] <= 1 for r in results)
+    assert len(results) <= sum(1 for a in gt["annotations"] if not a.get("iscrowd"))
+    for im in gt["images"]:
+        drawn = cv2.imread(str(out / im["file_name"]))
+        assert drawn is not None and drawn.shape == (im["height"], im["width"], 3)
+        original = cv2.imread(str(coco_dir / im["file_name"]))
+        assert np.any(drawn != original)  # something was drawn
+    # The written file is valid COCO results: it scores.
+    metrics = evaluate_coco_keypoints(gt_file, out / "results.json")
+    assert set(metrics) == set(METRIC_KEYS)
+
+    # `eval --gt --results` scores it and writes metrics.json with the ten keys.
+    assert main(["eval", "--gt", str(gt_file), "--results", str(out / "results.json"), "--out", str(tmp_path / "m")]) == 0
+    written = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert written == metrics
+    assert "Average Precision" in capsys.readouterr().out
+
+    # `eval CONFIG --checkpoint` with GT boxes runs the same predictor: the same results.
+    cfg_file = tmp_path / "cfg.yaml"
+    cfg_file.write_text(json.dumps({**SMALL, "data": {**SMALL["data"], "val_ann": str(gt_file),
+                                                       "val_images": str(coco_dir)}}))
+    ev = tmp_path / "ev"
+    assert main(["eval", str(cfg_file), "--checkpoint", str(checkpoint), "--boxes", "gt", "--out", str(ev), "--device", "cpu"]) == 0
+    ev_results = json.loads((ev / "results.json").read_text())
+    strip = lambda rs: sorted((r["image_id"], r["score"], tuple(r["keypoints"])) for r in rs)  # noqa: E731
+    assert strip(ev_results) == strip(results)
+    assert json.loads((ev / "metrics.json").read_text()) == metrics
+
+
+def test_predict_on_a_video_writes_a_video(real_data, checkpoint, tmp_path):
+    video = real_data / "posetrack18" / "videos" / "000001_mpiinew_test" / "000001_mpiinew_test.mp4"
+    out = tmp_path / "v"
+    assert main(["predict", "--checkpoint", str(checkpoint), "--out", str(out), str(video), "--no-flip"]) == 0
+    cap = cv2.VideoCapture(str(out / "000001_mpiinew_test_poses.mp4"))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    results = json.loads((out / "results.json").read_text())
+    assert frames == 5 and len(results) == 5  # whole-frame box: one person per frame
+    assert results[0]["file_name"] == "000001_mpiinew_test.mp4#0"
+
+
+def test_predict_batch_equals_one_image_at_a_time(real_data):
+    cfg = config_from_dict(SMALL)
+    torch.manual_seed(1)
+    model = PoseResNet(**build_model_kwargs(cfg.model))
+    pred = TopDownPredictor.from_config(model, cfg, batch_size=3)
+    images = [cv2.imread(str(p)) for p in sorted((real_data / "coco").glob("*.jpg"))[:2]]
+    boxes = [np.array([[10, 20, 200, 300], [50, 60, 120, 250.0]]), np.array([[0, 0, 100, 200.0]])]
+    scores = [np.array([0.9, 0.4]), np.array([0.7])]
+    batch = pred.predict_batch(images, boxes, scores)
+    for img, b, s, got in zip(images, boxes, scores, batch):
+        one = pred(img, b, s)
+        np.testing.assert_allclose(got.keypoints, one.keypoints, rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(got.boxes, b)
+        np.testing.assert_array_equal(got.scores, s)
+    assert len(pred(images[0], np.zeros((0, 4)))) == 0
