@@ -67,7 +67,7 @@ def test_evaluate_model_on_mpii_sample_with_head_boxes(real_data, tmp_path):
         e["head_box"] = [top[0] - 20, top[1] - 10, top[0] + 20, top[1] + 30]
     ann = tmp_path / "valid.json"
     ann.write_text(json.dumps(entries))
-    cfg = config_from_dict({"model": {"depth": 18, "num_joints": 16},
+    cfg = config_from_dict({"model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
                             "data": {"dataset": "mpii", "val_ann": str(ann), "val_images": str(real_data / "mpii"),
                                      "input_size": [64, 64], "heatmap_size": [16, 16]},
                             "test": {"flip_test": True}})
