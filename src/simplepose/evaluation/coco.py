@@ -37,9 +37,9 @@ def oks_iou(
 ) -> np.ndarray:
     """OKS between one pose `g` (K, 3) and poses `d` (M, K, 3), as the paper's `oks_iou`.
 
-    The scale is the mean of the two areas. With `in_vis_thre` only joints whose confidence
-    exceeds it in `g` are compared (the paper's code means both, but its `and` of two
-    lists keeps only the second; we compare joints visible in both).
+    The scale is the mean of the two areas. The paper's evaluation passes no `in_vis_thre`;
+    with one, we compare the joints confident in both poses (the paper's code meant that,
+    but its `and` of two lists keeps only the second pose's mask).
     Returns (M,) similarities.
     """
     sig = np.asarray(COCO.sigmas if sigmas is None else sigmas, dtype=np.float64)
@@ -50,7 +50,8 @@ def oks_iou(
     scale = (area_g + np.asarray(area_d, dtype=np.float64)) / 2 + np.spacing(1)
     e = (dx ** 2 + dy ** 2) / var / scale[:, None] / 2
     if in_vis_thre is None:
-        return np.exp(-e).mean(axis=1) if e.shape[1] else np.zeros(len(e))
+        # sum / count over contiguous rows: the same summation order as the paper's code
+        return np.exp(-e).sum(axis=1) / e.shape[1] if e.shape[1] else np.zeros(len(e))
     keep = (g[:, 2] > in_vis_thre)[None, :] & (d[..., 2] > in_vis_thre)
     cnt = keep.sum(axis=1)
     return np.divide((np.exp(-e) * keep).sum(axis=1), cnt, out=np.zeros(len(e)), where=cnt > 0)
@@ -79,8 +80,9 @@ def soft_oks_nms(
     keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, thresh: float = 0.9,
     sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None, max_dets: int = 20,
 ) -> np.ndarray:
-    """Soft OKS-NMS (the paper's `soft_oks_nms`): Gaussian decay exp(-oks^2 / thresh) of the
-    remaining scores after each pick; at most `max_dets` indices, in pick order."""
+    """Soft OKS-NMS (as the `soft_oks_nms` of the HRNet authors' follow-up code): after each
+    pick the remaining scores decay by exp(-oks^2 / thresh) and are re-sorted; at most
+    `max_dets` indices, in pick order."""
     order = np.argsort(np.asarray(scores))[::-1]
     s = np.asarray(scores, dtype=np.float64)[order]
     keep: List[int] = []
