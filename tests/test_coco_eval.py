@@ -99,9 +99,9 @@ def test_no_gt_category_and_gt_id_zero_edge_cases(tmp_path):
 def test_bad_results_name_the_entry(tmp_path):
     gt, res = generated_case(3, seed=1)
     res[1].pop("score")
-    with pytest.raises(ValueError, match=r"results \[1\]: missing field 'score'"):
+    with pytest.raises(ValueError, match=r"results: entry \[1\]: missing field 'score'"):
         evaluate_coco_keypoints(gt, res)
     res[1]["score"] = 0.5
     res[0]["image_id"] = 999
-    with pytest.raises(ValueError, match="image_id 999"):
+    with pytest.raises(ValueError, match="field .image_id. = 999"):
         evaluate_coco_keypoints(gt, res)

@@ -43,6 +43,9 @@ def _score_file(args: argparse.Namespace) -> int:
     from ..evaluation.coco import write_json
     from ..evaluation.cocoeval import evaluate_coco_keypoints, format_table
 
+    for what, path in (("ground-truth", args.gt), ("results", args.results)):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{what} file not found: {path}")
     t0 = time.perf_counter()
     metrics = evaluate_coco_keypoints(args.gt, args.results, _sigmas_of(args.gt))
     print(format_table(metrics))

@@ -243,14 +243,15 @@ def evaluate_coco_keypoints(gt: PathOrData, results: PathOrData, sigmas: Optiona
     img_ids = sorted({int(im["id"]) for im in gt_data["images"]})
     known = set(img_ids)
     cat_ids = sorted({int(c["id"]) for c in gt_data.get("categories", [])})
+    where = str(results) if isinstance(results, (str, Path)) else "results"
     for i, r in enumerate(res):
         for key in ("image_id", "keypoints", "score"):
-            if key not in r:
-                raise ValueError(f"results [{i}]: missing field {key!r}")
+            if not isinstance(r, dict) or key not in r:
+                raise ValueError(f"{where}: entry [{i}]: missing field {key!r}")
         if r["image_id"] not in known:
-            raise ValueError(f"results [{i}]: image_id {r['image_id']} is not an image of the ground truth")
+            raise ValueError(f"{where}: entry [{i}]: field 'image_id' = {r['image_id']} is not an image of the ground truth")
         if len(r["keypoints"]) != 3 * len(sig):
-            raise ValueError(f"results [{i}]: field 'keypoints' has {len(r['keypoints'])} numbers, expected {3 * len(sig)}")
+            raise ValueError(f"{where}: entry [{i}]: field 'keypoints' has {len(r['keypoints'])} numbers, expected {3 * len(sig)}")
     areas = _result_areas(res)
     K, A, T, R = len(cat_ids), len(AREA_RANGES), len(IOU_THRS), len(REC_THRS)
     precision, recall = -np.ones((T, R, K, A, 1)), -np.ones((T, K, A, 1))
