@@ -211,3 +211,15 @@ def test_predictor_matches_the_paper_pipeline_step_by_step(real_data):
     got = TopDownPredictor.from_config(model, cfg)(image, np.array([[60.0, 50.0, 210.0, 310.0]]))
     want = reference_paper_pipeline(model, image, box, cfg.data.input_size, COCO.flip_pairs, Normalize())
     np.testing.assert_allclose(got.keypoints[0], want, rtol=1e-5, atol=1e-4)
+
+
+def test_reduced_precision_finds_the_same_dot():
+    image = np.zeros((300, 400, 3), np.uint8)
+    image[200:203, 136:139] = 255
+    box = np.array([[90.0, 60.0, 230.0, 290.0]])
+    full = TopDownPredictor(DotModel((24, 32)), (96, 128), (24, 32))(image, box)
+    half = TopDownPredictor(DotModel((24, 32)), (96, 128), (24, 32), precision="bf16")(image, box)
+    hm_px = 140 * 1.25 / 24
+    assert np.abs(half.keypoints[0, :, :2] - full.keypoints[0, :, :2]).max() <= 0.5 * hm_px
+    with pytest.raises(ValueError, match="precision"):
+        TopDownPredictor(DotModel((24, 32)), precision="int4")
