@@ -43,12 +43,11 @@ def _result_areas(results: List[dict]) -> np.ndarray:
     """Detection areas as `COCO.loadRes` sets them (its bbox branch wins when boxes exist)."""
     if results and results[0].get("bbox"):
         return np.array([float(r["bbox"][2]) * float(r["bbox"][3]) for r in results])
-    out = np.empty(len(results))
-    for i, r in enumerate(results):
-        kp = np.asarray(r["keypoints"], dtype=np.float64)
-        x, y = kp[0::3], kp[1::3]
-        out[i] = (x.max() - x.min()) * (y.max() - y.min())
-    return out
+    if not results:
+        return np.zeros(0)
+    kp = np.array([r["keypoints"] for r in results], dtype=np.float64)
+    x, y = kp[:, 0::3], kp[:, 1::3]
+    return (x.max(axis=1) - x.min(axis=1)) * (y.max(axis=1) - y.min(axis=1))
 
 
 def compute_oks(
@@ -99,37 +98,34 @@ class _Category:
     def __init__(self, img_ids: Sequence[int], gts: Dict[int, List[dict]], dts: Dict[int, List[Tuple[dict, float]]],
                  sigmas: np.ndarray) -> None:
         self.images = [i for i in img_ids if gts.get(i) or dts.get(i)]
-        self.g_off, self.d_off = [0], [0]
-        gk, gbox, garea, gign, gcrowd, gid = [], [], [], [], [], []
-        dk, dscore, darea = [], [], []
-        for i in self.images:
-            g = gts.get(i, [])
-            for a in g:
-                kp = np.asarray(a["keypoints"], dtype=np.float64).reshape(-1, 3)
-                gk.append(kp)
-                gbox.append(np.asarray(a["bbox"], dtype=np.float64))
-                garea.append(float(a["area"]))
-                crowd = bool(a.get("iscrowd", 0))
-                nkp = a["num_keypoints"] if "num_keypoints" in a else int((kp[:, 2] > 0).sum())
-                gign.append(nkp == 0 or crowd)
-                gcrowd.append(crowd)
-                gid.append(int(a.get("id", 0)))
-            d = dts.get(i, [])
-            order = np.argsort([-r["score"] for r, _ in d], kind="mergesort")[:MAX_DETS]
-            for j in order:
-                r, area = d[j]
-                dk.append(np.asarray(r["keypoints"], dtype=np.float64).reshape(-1, 3))
-                dscore.append(float(r["score"]))
-                darea.append(area)
-            self.g_off.append(self.g_off[-1] + len(g))
-            self.d_off.append(self.d_off[-1] + len(order))
         k = len(sigmas)
-        self.gk = np.array(gk).reshape(-1, k, 3)
-        self.gbox = np.array(gbox).reshape(-1, 4)
-        self.garea, self.gign = np.array(garea), np.array(gign, dtype=bool)
-        self.gcrowd, self.gid = np.array(gcrowd, dtype=bool), np.array(gid, dtype=np.int64)
-        self.dk = np.array(dk).reshape(-1, k, 3)
-        self.dscore, self.darea = np.array(dscore), np.array(darea)
+        g_all: List[dict] = []
+        d_all: List[Tuple[dict, float]] = []
+        g_off, d_off = [0], [0]
+        for i in self.images:
+            g, d = gts.get(i, []), dts.get(i, [])
+            g_all.extend(g)
+            # Best score first, ties in file order (a stable sort), at most MAX_DETS.
+            order = np.argsort([-r["score"] for r, _ in d], kind="mergesort")[:MAX_DETS]
+            d_all.extend(d[j] for j in order)
+            g_off.append(len(g_all))
+            d_off.append(len(d_all))
+        self.g_off, self.d_off = g_off, d_off
+        for a in g_all:
+            if len(a.get("keypoints") or ()) != 3 * k or len(a.get("bbox") or ()) != 4 or "area" not in a:
+                raise ValueError(f"ground-truth annotation id {a.get('id', '?')}: fields 'keypoints' "
+                                 f"({3 * k} numbers), 'bbox' (4 numbers) and 'area' are required")
+        self.gk = np.array([a["keypoints"] for a in g_all], dtype=np.float64).reshape(-1, k, 3)
+        self.gbox = np.array([a["bbox"] for a in g_all], dtype=np.float64).reshape(-1, 4)
+        self.garea = np.array([a["area"] for a in g_all], dtype=np.float64)
+        self.gcrowd = np.array([bool(a.get("iscrowd", 0)) for a in g_all], dtype=bool)
+        labelled = (self.gk[:, :, 2] > 0).sum(axis=1)
+        nkp = np.array([a.get("num_keypoints", n) for a, n in zip(g_all, labelled)])
+        self.gign = (nkp == 0) | self.gcrowd  # pycocotools' `ignore`: crowd or no joints
+        self.gid = np.array([int(a.get("id", 0)) for a in g_all], dtype=np.int64)
+        self.dk = np.array([r["keypoints"] for r, _ in d_all], dtype=np.float64).reshape(-1, k, 3)
+        self.dscore = np.array([float(r["score"]) for r, _ in d_all])
+        self.darea = np.array([area for _, area in d_all], dtype=np.float64)
         self.sigmas = sigmas
 
     def match(self) -> Tuple[np.ndarray, np.ndarray]:

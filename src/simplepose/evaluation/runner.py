@@ -34,11 +34,17 @@ def _join(root: str, path: str) -> str:
 
 
 def coco_boxes(cfg: Config, coco, detections: Optional[str] = None) -> BoxTable:
-    """GT boxes when `use_gt_boxes` or no detections file is set, else the detections file."""
-    dets = detections if detections is not None else cfg.test.detections
-    if cfg.test.use_gt_boxes or not dets or dets == "gt":
+    """Person boxes for evaluation.
+
+    `detections` (from the command line: "gt" or a file path, taken as given) wins over the
+    config; otherwise GT boxes when `test.use_gt_boxes` or no `test.detections` file is set
+    (that path is relative to `data.root`), else that file.
+    """
+    if detections is not None:
+        return GTBoxes(coco) if detections == "gt" else DetectionsFile(detections, cfg.test.det_score_thresh)
+    if cfg.test.use_gt_boxes or not cfg.test.detections:
         return GTBoxes(coco)
-    return DetectionsFile(_join(cfg.data.root, dets), cfg.test.det_score_thresh)
+    return DetectionsFile(_join(cfg.data.root, cfg.test.detections), cfg.test.det_score_thresh)
 
 
 def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterator[List[int]]:
