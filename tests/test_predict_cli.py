@@ -1,8 +1,6 @@
 """End to end through the CLI: `predict` on the real COCO sample with its GT boxes, `eval` of
 a checkpoint and of a results file; and the predictor's batching contract."""
 import json
-import sys
-import types
 
 import cv2
 import numpy as np
@@ -28,22 +26,6 @@ def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pth"
     save_checkpoint(path, model, cfg)
     return path
-
-
-@pytest.fixture(autouse=True)
-def weights_module(monkeypatch):
-    """Until `simplepose.weights` is merged, a test-only stand-in for its load_checkpoint."""
-    try:
-        import simplepose.weights  # noqa: F401
-    except ImportError:
-        def load_checkpoint(path, trusted=False, **_):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            cfg = config_from_dict(obj["config"])
-            model = PoseResNet(**build_model_kwargs(cfg.model))
-            model.load_state_dict(obj["state_dict"])
-            return types.SimpleNamespace(model=model.eval(), config=cfg)
-
-        monkeypatch.setitem(sys.modules, "simplepose.weights", types.SimpleNamespace(load_checkpoint=load_checkpoint))
 
 
 def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, tmp_path, capsys):
