@@ -20,7 +20,8 @@ Two modes:
 
 * default (corrected): evaluates the labelled frames (`is_labeled`); a frame without
   predictions counts every annotated GT joint as a miss; every frame of a sequence counts;
-  MOTP uses the matched distances only; joints are matched by name between the GT file and
+  MOTP uses the matched distances only; a GT joint counts when its visibility is > 0;
+  joints are matched by name between the GT file and
   the prediction file, so a COCO-joint model is scored on the joints both have (and on no
   joint the GT never annotates, such as PoseTrack's ears).
 * `compat=True` (poseval): exactly what the official tool computes with current
@@ -79,7 +80,7 @@ class FrameData:
     pr_people: int
 
 
-def _people_arrays(people, index: List[Optional[int]], with_scores: bool):
+def _people_arrays(people, index: List[Optional[int]], with_scores: bool, by_visibility: bool = False):
     n, j = len(people), len(index)
     ids = np.array([p.track_id for p in people], dtype=np.int64)
     xy = np.zeros((n, j, 2))
@@ -90,14 +91,16 @@ def _people_arrays(people, index: List[Optional[int]], with_scores: bool):
             if k is None:
                 continue
             xy[a, b] = p.keypoints[k, :2]
-            has[a, b] = p.annotated[k]
+            has[a, b] = p.labelled[k] if by_visibility else p.annotated[k]
             if with_scores:
                 score[a, b] = p.scores[k] if p.scores is not None else -9999.0  # poseval's fallback
     return ids, xy, has, score
 
 
 def _frame_data(gt: PoseTrackFrame, pr: PoseTrackFrame, gt_index, pr_index, where: str, compat: bool) -> FrameData:
-    gt_ids, gt_xy, gt_has, _ = _people_arrays(gt.people, gt_index, False)
+    # GT joints: visibility > 0 (COCO's rule; the same joints as poseval's on PoseTrack files,
+    # and right on COCO-style files that keep coordinates of unlabelled joints); compat: poseval's.
+    gt_ids, gt_xy, gt_has, _ = _people_arrays(gt.people, gt_index, False, by_visibility=not compat)
     pr_ids, pr_xy, pr_has, pr_score = _people_arrays(pr.people, pr_index, True)
     if len(set(pr_ids.tolist())) != len(pr_ids):
         raise ValueError(f"{where}: track_id not unique in the frame ({pr_ids.tolist()})")

@@ -3,8 +3,9 @@
 A PoseTrack 2018 file holds one video: `images` (every frame, in order, labelled or not),
 `annotations` (people on the labelled frames, with `track_id`, `keypoints` as
 x, y, visibility triples, `bbox_head` as x, y, w, h) and one `categories` entry naming the
-joints. A joint is *annotated* unless it is written as (0, 0, 0): the official evaluation
-(poseval's converter) drops exactly those, so we do too.
+joints. For the official evaluation (poseval's converter) a joint is *annotated* unless it is
+written as (0, 0, 0); COCO's convention calls a joint labelled when its visibility is > 0.
+PoseTrack's own files agree on both (their unlabelled joints are (0, 0, 0)).
 
 Prediction files use the same layout. The official tool matches prediction frames to ground
 truth frames by position, so a prediction file lists the same frames in the same order,
@@ -54,6 +55,11 @@ class PoseTrackPerson:
     def annotated(self) -> np.ndarray:
         """(K,) bool: the joints written with anything but (0, 0, 0)."""
         return np.any(self.keypoints != 0, axis=1)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """(K,) bool: the joints with visibility > 0 (COCO's rule: 0 = not labelled)."""
+        return self.keypoints[:, 2] > 0
 
 
 @dataclass
