@@ -149,3 +149,40 @@ def test_oks_of_identical_and_shifted_poses():
     # exp(-d^2 / (2 s^2 (2 sigma)^2)) averaged over the joints, s^2 = box area
     expect = np.mean(np.exp(-100 / (2 * PW * PH * (2 * COCO.sigmas_array) ** 2)))
     assert oks(shifted[None], kp[None], box, COCO.sigmas_array, 0.4)[0, 0] == pytest.approx(expect)
+
+
+def test_pipeline_frames_folder_to_posetrack_file_scores_perfectly(tmp_path):
+    from simplepose.evaluation.posetrack import evaluate_posetrack
+    from simplepose.tracking.pipeline import open_frames, run_to_posetrack, save_run, track_frames
+    from simplepose.tracking.posetrack_io import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, read_posetrack
+
+    frames, visible = make_video()
+    for t, f in enumerate(frames):
+        cv2.imwrite(str(tmp_path / f"{t:06d}.png"), f)
+    source = open_frames(tmp_path)
+    assert len(source.names) == len(frames)
+    # GT file of the generated video: every person's 17 joints, head box 20 x 20 at the nose.
+    gt_frames = []
+    for t, vis in enumerate(visible):
+        people = []
+        for p, c in vis.items():
+            kp = np.concatenate([gt_pose(c), np.ones((17, 1))], axis=1)
+            nose = kp[0, :2]
+            people.append(PoseTrackPerson(p, kp, head_box=np.array([*nose - 10, *nose + 10])))
+        gt_frames.append(PoseTrackFrame(100 + t, source.names[t], True, people, [], {"id": 100 + t}))
+    gt = PoseTrackVideo("toy", COCO, gt_frames)
+    est = FakeEstimator(visible)
+
+    def detector(image, image_id):
+        t = image_id - 100
+        est.t = t
+        boxes = np.array([gt_box(c) for c in visible[t].values()]).reshape(-1, 4)
+        return boxes, np.full(len(boxes), 0.9)
+
+    run = track_frames(source.frames(), [f.image_id for f in gt_frames], PoseTracker(COCO, est, TrackConfig()), detector)
+    assert len(run.poses) == len(frames) and run.fps > 0
+    path = save_run(run_to_posetrack("toy", run, COCO, 0.4, frames_like=gt), tmp_path / "out")
+    pred = read_posetrack(path)
+    assert [f.image_id for f in pred.frames] == [f.image_id for f in gt.frames]
+    m = evaluate_posetrack([(gt, pred)])
+    assert m["mAP"] == pytest.approx(100.0) and m["MOTA"] == pytest.approx(100.0)

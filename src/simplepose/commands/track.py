@@ -54,7 +54,7 @@ def _detector(args: argparse.Namespace, frame_ids):
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..config import load_config
+    from ..config import config_from_dict, config_to_dict, load_config, merge, parse_overrides
     from ..predictor import TopDownPredictor
     from ..tracking.pipeline import TrailDrawer, open_frames, run_to_posetrack, save_run, track_frames
     from ..tracking.posetrack_io import read_posetrack
@@ -67,12 +67,15 @@ def run(args: argparse.Namespace) -> int:
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
     detector = _detector(args, frame_ids)
     loaded = load_checkpoint(args.checkpoint, trusted=args.trusted)
-    cfg = load_config(args.config, args.overrides) if args.config else None
-    model_cfg = cfg or loaded.config or load_config(None)
-    track_cfg = (cfg or load_config(None, args.overrides)).track
+    if args.config:
+        cfg = load_config(args.config, args.overrides)
+    else:  # the checkpoint's own config, with the overrides on top
+        base = config_to_dict(loaded.config) if loaded.config is not None else {}
+        cfg = config_from_dict(merge(base, parse_overrides(args.overrides)), f"{args.checkpoint} (stored config)")
+    track_cfg = cfg.track
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides = {"flip_test": False} if args.no_flip else {}
-    predictor = TopDownPredictor.from_config(loaded.model, model_cfg, device=device, **overrides)
+    predictor = TopDownPredictor.from_config(loaded.model, cfg, device=device, **overrides)
     tracker = PoseTracker(predictor.skeleton, predictor, track_cfg)
     name = args.name or (source.path.stem if source.is_video else source.path.name)
     out = Path(args.out)

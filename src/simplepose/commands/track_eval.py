@@ -32,7 +32,8 @@ def _finite(obj):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation.posetrack import evaluate_dirs, format_tables
+    from ..evaluation.posetrack import evaluate_dirs
+    from ..evaluation.posetrack_report import format_tables
     from ..tracking.posetrack_io import write_json_atomic
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")

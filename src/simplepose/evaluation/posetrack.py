@@ -44,17 +44,13 @@ import numpy as np
 from ..tracking.posetrack_io import PoseTrackFrame, PoseTrackVideo, read_posetrack
 from .clear_mot import MotAccumulator
 from .polygon import points_in_polygon
+from .posetrack_report import group_means, nanmean
 
 # The 15 joints the official tool evaluates (its own order; PoseTrack's head_bottom is its "neck").
 POSEVAL_JOINTS = (
     "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
     "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
     "head_bottom", "nose", "head_top",
-)
-# The official table's columns; a joint falls in the first group whose key its name holds.
-GROUPS = (
-    ("Head", ("nose", "head", "eye", "ear", "neck")), ("Shou", ("shoulder",)), ("Elb", ("elbow",)),
-    ("Wri", ("wrist",)), ("Hip", ("hip",)), ("Knee", ("knee",)), ("Ankl", ("ankle",)),
 )
 DIST_THRESH = 0.5  # PCKh@0.5
 HEAD_FACTOR = 0.6  # head size = 0.6 x head box diagonal
@@ -255,7 +251,7 @@ def evaluate_posetrack(
         per_joint[name] = m
     out = {"mode": "poseval" if compat else "default", "num_videos": len(videos), "num_frames": num_frames}
     for key, metric in (("mAP", "AP"), ("MOTA", "MOTA"), ("MOTP", "MOTP"), ("precision", "precision"), ("recall", "recall")):
-        out[key] = _nanmean([per_joint[n][metric] for n in joints])
+        out[key] = nanmean([per_joint[n][metric] for n in joints])
     out["joints"] = per_joint
     out["groups"] = {metric: group_means(joints, [per_joint[n][metric] for n in joints]) for metric in ("AP", "MOTA")}
     return out
@@ -264,11 +260,6 @@ def evaluate_posetrack(
 def _add(total: MotAccumulator, acc: MotAccumulator) -> None:
     for name in ("objects", "matches", "switches", "misses", "false_positives", "match_distance", "raw_distance", "extra_distance"):
         setattr(total, name, getattr(total, name) + getattr(acc, name))
-
-
-def _nanmean(values: Sequence[float]) -> float:
-    v = np.asarray(values, dtype=np.float64)
-    return float(v[~np.isnan(v)].mean()) if np.any(~np.isnan(v)) else float("nan")
 
 
 def _mot_metrics(a: MotAccumulator, compat: bool) -> Dict[str, float]:
@@ -282,22 +273,6 @@ def _mot_metrics(a: MotAccumulator, compat: bool) -> Dict[str, float]:
     rec = 100.0 * det / a.objects if a.objects else nan
     return {"MOTA": mota, "MOTP": motp, "precision": prec, "recall": rec,
             "switches": a.switches, "misses": a.misses, "false_positives": a.false_positives, "objects": a.objects}
-
-
-def group_means(joints: Sequence[str], values: Sequence[float]) -> Dict[str, float]:
-    """The official table's columns (Head, Shou, ..., Ankl) as means of their joints, and Total."""
-    out = {}
-    for group, keys in GROUPS:
-        out[group] = _nanmean([v for n, v in zip(joints, values) if _group(n) == group])
-    out["Total"] = _nanmean(values)
-    return out
-
-
-def _group(name: str) -> Optional[str]:
-    for group, keys in GROUPS:
-        if any(k in name for k in keys):
-            return group
-    return None
 
 
 def evaluate_dirs(gt_dir: Union[str, Path], pred_dir: Union[str, Path], compat: bool = False) -> dict:
@@ -315,20 +290,3 @@ def evaluate_dirs(gt_dir: Union[str, Path], pred_dir: Union[str, Path], compat: 
             raise FileNotFoundError(f"prediction file {pred} (for GT {path}) does not exist")
         pairs.append((read_posetrack(path), read_posetrack(pred)))
     return evaluate_posetrack(pairs, compat, [p.name for p in gt_files])
-
-
-def format_tables(metrics: dict) -> str:
-    """The per-joint-group AP and MOTA tables and the MOT totals, as the official tool prints them."""
-    cols = [g for g, _ in GROUPS] + ["Total"]
-    head = "| " + " | ".join(f"{c:>5}" for c in cols) + " |"
-    rule = "|" + "|".join("-" * 7 for _ in cols) + "|"
-
-    def row(values: Dict[str, float]) -> str:
-        return "| " + " | ".join(f"{values[c]:5.1f}" for c in cols) + " |"
-
-    lines = [f"PoseTrack evaluation ({metrics['mode']}): {metrics['num_videos']} videos, {metrics['num_frames']} frames",
-             "Average Precision (AP):", head, rule, row(metrics["groups"]["AP"]), "",
-             "MOTA:", head, rule, row(metrics["groups"]["MOTA"]), "",
-             f"mAP {metrics['mAP']:.1f}  MOTA {metrics['MOTA']:.1f}  MOTP {metrics['MOTP']:.1f}  "
-             f"precision {metrics['precision']:.1f}  recall {metrics['recall']:.1f}"]
-    return "\n".join(lines)

@@ -119,8 +119,8 @@ def track_frames(
 ) -> TrackingRun:
     """Run the tracker over frames; `draw` + `write` receive each frame's drawing when given.
 
-    The reported time covers reading, detection lookup, flow, estimation and tracking, not
-    drawing and video writing.
+    The reported time covers detection lookup, flow, pose estimation and matching; not
+    decoding the frames, drawing or writing the video.
     """
     from tqdm import tqdm
 
