@@ -58,7 +58,7 @@ class DenseFlow:
             (0 = full resolution); the field is scaled back to full-resolution pixels.
     """
 
-    def __init__(self, preset: str = "medium", max_side: int = 0) -> None:
+    def __init__(self, preset: str = "fast", max_side: int = 0) -> None:
         if preset not in DIS_PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; known: {sorted(DIS_PRESETS)}")
         self.dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
@@ -119,7 +119,7 @@ class SparseFlow:
         return out
 
 
-def build_flow(method: str = "dis", preset: str = "medium", max_side: int = 0):
+def build_flow(method: str = "dis", preset: str = "fast", max_side: int = 0):
     """The propagator named `method`: "dis" (dense, default) or "lk" (sparse)."""
     if method == "dis":
         return DenseFlow(preset, max_side)
