@@ -29,7 +29,11 @@ Two modes:
   these frames of each sequence skipped in MOTA; a frame where GT or predictions are empty
   counts one dummy object and one dummy hypothesis per joint type instead of the real ones;
   MOTP computed from every distance py-motmetrics records (all finite pairs, plus the
-  distances of its transfer events), which is why its MOTP is wrong.
+  distances of its transfer events), which is why its MOTP is wrong. GT files are read in
+  directory order, as the official tool does (the order of tied scores moves AP slightly).
+  Checked against poseval (master) with py-motmetrics 1.4.0 on random sequences with id
+  switches, misses, empty frames and ignore regions: all totals and per-joint values equal
+  to 1e-13.
 """
 from __future__ import annotations
 
