@@ -63,13 +63,14 @@ class DenseFlow:
             raise ValueError(f"unknown DIS preset {preset!r}; known: {sorted(DIS_PRESETS)}")
         self.dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
         self.max_side = int(max_side)
-        self._key: Optional[Tuple[int, int]] = None
+        # The last frame pair and its field. The pair itself is kept (not its id()s): a
+        # freed array's id can be reused by the next frame, which would return a stale field.
+        self._pair: Optional[Tuple[np.ndarray, np.ndarray]] = None
         self._flow: Optional[np.ndarray] = None
 
     def field(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> np.ndarray:
         """(H, W, 2) float32 flow from `prev_gray` to `cur_gray` (full-resolution pixels)."""
-        key = (id(prev_gray), id(cur_gray))
-        if key == self._key and self._flow is not None:
+        if self._pair is not None and self._pair[0] is prev_gray and self._pair[1] is cur_gray:
             return self._flow  # one field per frame pair, however many calls sample it
         h, w = cur_gray.shape[:2]
         scale = 1.0
@@ -82,7 +83,7 @@ class DenseFlow:
             flow = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) / scale
         else:
             flow = self.dis.calc(prev_gray, cur_gray, None)
-        self._key, self._flow = key, flow
+        self._pair, self._flow = (prev_gray, cur_gray), flow
         return flow
 
     def __call__(self, prev_gray: np.ndarray, cur_gray: np.ndarray, points: np.ndarray) -> np.ndarray:
