@@ -13,7 +13,6 @@ the `track` section of --config and --set track.KEY=VALUE (see config.TrackConfi
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -56,10 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import config_from_dict, config_to_dict, load_config, merge, parse_overrides
     from ..predictor import TopDownPredictor
-    from ..tracking.pipeline import TrailDrawer, open_frames, run_to_posetrack, save_run, track_frames
+    from ..tracking.pipeline import open_frames, track_video
     from ..tracking.posetrack_io import read_posetrack
-    from ..tracking.tracker import PoseTracker
-    from ..visualize import VideoWriter
     from ..weights import load_checkpoint
 
     source = open_frames(args.source)
@@ -76,21 +73,12 @@ def run(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides = {"flip_test": False} if args.no_flip else {}
     predictor = TopDownPredictor.from_config(loaded.model, cfg, device=device, **overrides)
-    tracker = PoseTracker(predictor.skeleton, predictor, track_cfg)
     name = args.name or (source.path.stem if source.is_video else source.path.name)
-    out = Path(args.out)
-    writer = None if args.no_video else VideoWriter(out / f"{name}.mp4", source.fps)
-    draw = None if writer is None else TrailDrawer(predictor.skeleton, track_cfg.keypoint_thresh)
-    try:
-        result = track_frames(source.frames(), frame_ids, tracker, detector, draw, writer.write if writer else None, progress=True)
-    finally:
-        if writer is not None:
-            writer.close()
-    video = run_to_posetrack(name, result, predictor.skeleton, track_cfg.keypoint_thresh, frames_like,
-                             [] if source.is_video else source.names, args.layout)
-    path = save_run(video, out)
+    done = track_video(source, predictor, track_cfg, detector, args.out, name, frames_like, args.layout,
+                       draw_video=not args.no_video)
+    result = done.run
     tracks = {int(i) for p in result.poses for i in (p.track_ids if p.track_ids is not None else [])}
     print(f"{len(result.poses)} frames, {len(tracks)} tracks, {result.fps:.1f} frames/s "
           f"(detection lookup, flow, pose estimation, matching; {track_cfg.similarity}, device {device})")
-    print(f"wrote {path}" + ("" if writer is None else f" and {writer.path}"))
+    print(f"wrote {done.json_path}" + ("" if done.video_path is None else f" and {done.video_path}"))
     return 0

@@ -182,3 +182,41 @@ def save_run(video: PoseTrackVideo, out_dir: Union[str, Path]) -> Path:
     path = Path(out_dir) / f"{video.name}.json"
     write_posetrack(video, path)
     return path
+
+
+@dataclass
+class TrackedVideo:
+    """What `track_video` returns: the prediction file's content, the run, and the files written."""
+
+    prediction: PoseTrackVideo
+    run: TrackingRun
+    json_path: Path
+    video_path: Optional[Path]
+
+
+def track_video(
+    source: FrameSource, predictor, settings, detector: Detector, out_dir: Union[str, Path], name: str,
+    frames_like: Optional[PoseTrackVideo] = None, layout: str = "auto", draw_video: bool = True,
+    progress: bool = True,
+) -> TrackedVideo:
+    """Track one video with `predictor` (a TopDownPredictor) and the `settings` (TrackConfig).
+
+    Writes `out_dir/name.json` (PoseTrack predictions) and, with `draw_video`, `out_dir/name.mp4`
+    (skeletons, ids, trails). The one code path of `simplepose track` and the demo.
+    """
+    from ..visualize import VideoWriter
+
+    frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
+    tracker = PoseTracker(predictor.skeleton, predictor, settings)
+    out = Path(out_dir)
+    writer = VideoWriter(out / f"{name}.mp4", source.fps) if draw_video else None
+    draw = TrailDrawer(predictor.skeleton, settings.keypoint_thresh) if draw_video else None
+    try:
+        run = track_frames(source.frames(), frame_ids, tracker, detector, draw,
+                           writer.write if writer else None, progress=progress)
+    finally:
+        if writer is not None:
+            writer.close()
+    video = run_to_posetrack(name, run, predictor.skeleton, settings.keypoint_thresh, frames_like,
+                             [] if source.is_video else source.names, layout)
+    return TrackedVideo(video, run, save_run(video, out), writer.path if writer else None)
