@@ -15,14 +15,13 @@ left out are written as (0, 0, 0) with score 0.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..fileio import atomic_write_json
 from ..poses import Poses
 from ..skeleton import Skeleton, skeleton_from_category
 
@@ -217,24 +216,9 @@ def video_to_json(video: PoseTrackVideo) -> dict:
     return {"images": images, "annotations": annotations, "categories": [category]}
 
 
-def write_json_atomic(obj: Any, path: Union[str, Path]) -> None:
-    """Write JSON to a temporary file beside `path`, then rename: never a truncated file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_posetrack(video: PoseTrackVideo, path: Union[str, Path]) -> None:
     """Write a PoseTrackVideo as a PoseTrack 2018 JSON file (atomically)."""
-    write_json_atomic(video_to_json(video), path)
+    atomic_write_json(path, video_to_json(video))
 
 
 def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:
