@@ -1,10 +1,13 @@
 """Shared test fixtures: where the real data samples live."""
+import os
 from pathlib import Path
 
 import pytest
 
 #: ../shared/data/real beside the checkout (see its README).
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+#: (or $SIMPLEPOSE_REAL_DATA, for checkouts that live elsewhere, such as git worktrees).
+REAL_DATA = Path(os.environ.get("SIMPLEPOSE_REAL_DATA")
+                 or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real")
 
 
 @pytest.fixture(scope="session")
