@@ -160,6 +160,7 @@ def train(cfg: Config, out_dir: str | Path, resume: bool = False, device: str = 
     info = init_distributed(device)
     try:
         tc = cfg.train
+        autocast(tc.amp, info.device)  # an impossible AMP setting fails before any work
         seed_everything(tc.seed + info.rank)
         last_path = out_dir / "last.pth"
         state = read_checkpoint(last_path) if resume and last_path.exists() else None
