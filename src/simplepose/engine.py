@@ -13,6 +13,7 @@ import math
 import os
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence
 
@@ -171,7 +172,10 @@ def train(cfg: Config, out_dir: str | Path, resume: bool = False, device: str = 
         if state is not None:
             model.load_state_dict(state["state_dict"])
         if info.distributed and tc.sync_bn:
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            if info.device.type == "cuda":
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            elif info.is_main:  # PyTorch's SyncBatchNorm runs on GPUs only
+                warnings.warn("train.sync_bn is ignored on CPU: SyncBatchNorm needs CUDA")
         model.to(info.device)
         if info.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
