@@ -101,3 +101,9 @@ def test_joint_count_mismatch_is_an_error(tmp_path):
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_joints=16))
     with pytest.raises(ValueError, match="num_joints = 16 but the training data has 17"):
         engine.train(cfg, tmp_path)
+
+
+def test_time_bound_stops_after_the_epoch_that_crosses_it(tmp_path):
+    result = engine.train(tiny_config(32, epochs=5, max_minutes=1e-6), tmp_path)
+    assert result["epochs"] == 1
+    assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 1
