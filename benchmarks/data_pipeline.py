@@ -83,7 +83,7 @@ def main() -> None:
         for i in range(n):
             cached[i % len(cached)]
         no_decode = n / (time.perf_counter() - t)
-    print(f"TopDownDataset 256x192, full augmentation, 640x480 JPEGs, 1 thread:")
+    print("TopDownDataset 256x192, full augmentation, 640x480 JPEGs, 1 thread:")
     print(f"  full sample (decode + augment + warp + normalise + encode): {full:7.1f} samples/s/core")
     print(f"  JPEG decode alone:                                          {decode:7.1f} images/s/core")
     print(f"  sample from decoded images (cache):                         {no_decode:7.1f} samples/s/core")
