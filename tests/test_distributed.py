@@ -30,7 +30,7 @@ def test_two_process_gloo_run(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "last.pth", "metrics.jsonl"]
     lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     steps = [l for l in lines if l["tag"] == "train"]
-    # 14 people over 2 ranks = 7 each = 2 batches of 4; one line per step, from rank 0 only
+    # 12 trainable people over 2 ranks = 6 each = 2 batches (4 + 2); one line per step, from rank 0 only
     assert [l["step"] for l in steps] == [1, 2]
     done = lines[-1]
     assert done["tag"] == "done" and done["world_size"] == 2 and done["ranks_in_sync"] is True

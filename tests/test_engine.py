@@ -107,3 +107,30 @@ def test_time_bound_stops_after_the_epoch_that_crosses_it(tmp_path):
     result = engine.train(tiny_config(32, epochs=5, max_minutes=1e-6), tmp_path)
     assert result["epochs"] == 1
     assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 1
+
+
+def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):
+    """The evaluation runner is called every val_every epochs; best.pth follows the best AP."""
+    import sys
+    import types
+
+    aps = iter([0.1, 0.3, 0.2])
+    calls = []
+
+    def evaluate_model(model, cfg, device, out_dir=None):
+        calls.append((model.training, str(device)))
+        return {"AP": next(aps), "AP50": 0.5}
+
+    fake = types.ModuleType("simplepose.evaluation.runner")
+    fake.evaluate_model = evaluate_model
+    monkeypatch.setitem(sys.modules, "simplepose.evaluation.runner", fake)
+    cfg = tiny_config(32, epochs=3, val_every=1)
+    import dataclasses
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json"))
+    result = engine.train(cfg, tmp_path)
+    assert calls == [(False, "cpu")] * 3  # evaluated in eval mode
+    assert result["best"] == {"metric": "AP", "value": 0.3, "epoch": 2}
+    assert read_checkpoint(tmp_path / "best.pth")["epoch"] == 2
+    assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 3
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [l["AP"] for l in lines if l["tag"] == "val"] == [0.1, 0.3, 0.2]
