@@ -142,3 +142,15 @@ def test_missing_image_names_the_record(coco, tmp_path):
     r.image_path = str(tmp_path / "nope.jpg")
     with pytest.raises(FileNotFoundError, match="record 0 .*nope.jpg"):
         make([r])[0]
+
+
+def test_samples_do_not_depend_on_the_worker_count(coco):
+    from simplepose.data.dataset import worker_init
+
+    ds = make(coco.records, half_body=True)
+    ds.preload()
+    ds.set_epoch(4)
+    one = next(iter(DataLoader(ds, batch_size=6)))
+    two = next(iter(DataLoader(ds, batch_size=6, num_workers=2, worker_init_fn=worker_init)))
+    for key in ("image", "target", "target_weight", "rotation", "flipped"):
+        assert torch.equal(one[key], two[key]), key

@@ -69,4 +69,5 @@ def build_train_dataset(data: DataConfig, seed: int = 0) -> Tuple[Skeleton, TopD
         half_body_prob=data.half_body_prob, half_body_min_joints=data.half_body_min_joints,
         normalize=build_normalize(data), seed=seed, cache_images=data.cache_images,
     )
+    dataset.preload()  # no-op unless data.cache_images
     return skeleton, dataset

@@ -67,7 +67,8 @@ class TopDownDataset(Dataset):
         normalize: uint8 crops -> float tensors (default: the paper's BGR + ImageNet stats).
         seed: base seed; each sample draws from its own generator seeded by
             (seed, epoch, index), so augmentations do not depend on the worker count.
-        cache_images: keep decoded images in memory (for tiny datasets such as the demo).
+        cache_images: keep decoded images in memory (for tiny datasets such as the demo);
+            call `preload()` before iterating with DataLoader workers.
 
     An item is a dict: "image" (3, H, W) float32, "target" (K, h, w) float32,
     "target_weight" (K, 1) float32, "keypoints" (K, 3) crop pixels + visibility,
@@ -123,6 +124,12 @@ class TopDownDataset(Dataset):
     def set_epoch(self, epoch: int) -> None:
         """New augmentations each epoch (call before building the epoch's iterator)."""
         self.epoch = int(epoch)
+
+    def preload(self) -> None:
+        """Decode every image now, so DataLoader workers (forked each epoch) inherit the cache."""
+        if self.cache is not None:
+            for r in self.records:
+                self.image(r.image_path)
 
     def image(self, path: str) -> np.ndarray:
         if self.cache is None:
