@@ -12,6 +12,8 @@ from simplepose.transforms import Normalize, crop_matrix
 
 from conftest import REAL_DATA as REAL
 
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
+
 SIZE, HM = (192, 256), (48, 64)
 
 

@@ -10,6 +10,8 @@ import yaml
 
 from conftest import REAL_DATA as REAL
 
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
+
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not available")
 def test_two_process_gloo_run(tmp_path):

@@ -10,6 +10,8 @@ from simplepose import engine
 
 from conftest import REAL_DATA as REAL
 
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
+
 
 @pytest.fixture(autouse=True)
 def one_thread():

@@ -13,6 +13,8 @@ from simplepose.skeleton import MPII, POSETRACK
 
 from conftest import REAL_DATA as REAL
 
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
+
 
 def test_mpii_reproduces_the_official_center_and_scale():
     path = REAL / "mpii" / "test_mpii.json"

@@ -6,12 +6,15 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
 from simplepose.checkpoint import read_checkpoint
 from simplepose.data.coco import load_coco_keypoints
 
 from conftest import REAL_DATA as REAL
+
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
 
 
 def lines(path):

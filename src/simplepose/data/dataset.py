@@ -46,10 +46,11 @@ def read_image(path: str) -> np.ndarray:
 
 
 def worker_init(worker_id: int) -> None:
-    """DataLoader worker set-up: one thread per worker, so workers do not oversubscribe."""
-    import cv2
+    """DataLoader worker set-up: one torch thread per worker, so workers do not oversubscribe.
 
-    cv2.setNumThreads(1)
+    OpenCV is left alone on purpose: `cv2.setNumThreads` in a forked worker deadlocks once
+    the parent has used OpenCV's thread pool.
+    """
     torch.set_num_threads(1)
 
 
