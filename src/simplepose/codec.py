@@ -90,6 +90,8 @@ class HeatmapCodec:
         mu = np.trunc(exact + 0.5).astype(np.int64)
         ul = np.trunc(mu - tmp).astype(np.int64)
         br = np.trunc(mu + tmp + 1).astype(np.int64)
+        # The official bounds test: br is one past the window, so a window ending at pixel -1
+        # (wholly off the map) keeps weight 1 with an all-zero target; kept for exactness.
         off = (ul[:, 0] >= w) | (ul[:, 1] >= h) | (br[:, 0] < 0) | (br[:, 1] < 0)
         weights[off] = 0.0
 

@@ -52,6 +52,7 @@ class DataConfig:
     half_body_min_joints: int = 8
     encoding: str = "paper"  # heatmap target: "paper" or "udp"
     workers: int = 2
+    cache_images: bool = False  # keep decoded images in memory (tiny datasets, the demo)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class TrainConfig:
     sync_bn: bool = False
     max_minutes: float = 0.0  # stop after the epoch in which this much time has passed; 0 = off
     log_every: int = 20
+    init_from: str = ""  # checkpoint whose model weights start training (fine-tuning), or ""
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,11 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
             raise ConfigError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+        if data and all(isinstance(k, str) and k.isupper() for k in data):
+            # An experiment file of the official code (GPUS, DATASET, MODEL, ...): map it.
+            from .config_official import official_to_dict
+
+            data = official_to_dict(data, source)
     return config_from_dict(merge(data, parse_overrides(overrides)), source)
 
 

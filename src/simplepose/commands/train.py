@@ -1,0 +1,36 @@
+"""`simplepose train CONFIG [--set k=v ...] [--out DIR] [--resume]`: train a pose model.
+
+Under torchrun (`torchrun --nproc_per_node=N -m simplepose train ...`) every process runs
+this command; they form one DistributedDataParallel job and only rank 0 writes files.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model from a YAML config (ours or the official code's)")
+    p.add_argument("config", help="YAML config file (configs/coco/res50_256x192.yaml, or an official experiments/*.yaml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=5e-4 (repeatable)")
+    p.add_argument("--out", default="", help="output folder (default: runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pth")
+    p.add_argument("--device", default="", help="cpu, cuda or cuda:N (default: CUDA when available)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from ..config import load_config
+    from ..engine import train
+
+    cfg = load_config(args.config, args.overrides)
+    out = args.out or str(Path("runs") / Path(args.config).stem)
+    result = train(cfg, out, resume=args.resume, device=args.device)
+    if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
+        best = result["best"]
+        best_text = f", best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}" if best else ""
+        print(f"trained {result['epochs']} epochs, last loss {result['loss']:.6f}{best_text}; outputs in {out}")
+    return 0

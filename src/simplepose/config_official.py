@@ -1,0 +1,138 @@
+"""Experiment files of the official code (microsoft/human-pose-estimation.pytorch) -> our config.
+
+`load_config` calls `official_to_dict` when a YAML file's top-level keys are all upper-case
+(GPUS, DATASET, MODEL, ...), so `experiments/coco/resnet50/256x192_d256x3_adam_lr1e-3.yaml`
+works as it is. Keys that only steer the official scripts (logging, cuDNN, debug images,
+GPU ids: use torchrun instead) are accepted and ignored; a key we do not know is an error
+naming it, and so is a value we cannot honour (a zip data format, a non-Gaussian target).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Dict
+
+from .config import ConfigError
+
+Out = Dict[str, Dict[str, Any]]
+
+#: Keys accepted and ignored, with why.
+IGNORED = {
+    "GPUS": "devices come from torchrun / CUDA_VISIBLE_DEVICES",
+    "DATA_DIR": "paths are relative to the working directory",
+    "OUTPUT_DIR": "use --out", "LOG_DIR": "logs go to --out", "PRINT_FREQ": "see train.log_every",
+    "CUDNN": "cuDNN flags", "DEBUG": "debug images",
+    "MODEL.INIT_WEIGHTS": "weights are always initialised", "MODEL.EXTRA.DECONV_WITH_BIAS": "",
+    "DATASET.HYBRID_JOINTS_TYPE": "",
+    "TRAIN.SHUFFLE": "training always shuffles", "TRAIN.RESUME": "use --resume",
+    "TRAIN.CHECKPOINT": "use --resume", "TRAIN.GAMMA1": "unused by the official code",
+    "TRAIN.GAMMA2": "unused by the official code", "TRAIN.BEGIN_EPOCH": "use --resume",
+    "TEST.MODEL_FILE": "give the checkpoint to `simplepose eval`",
+    "TEST.NMS_THRE": "unused by the official code", "TEST.BBOX_THRE": "unused by the official code",
+    "TEST.POST_PROCESS": "the paper decoder always applies the quarter-pixel step",
+}
+
+
+def _set(out: Out, dotted: str) -> Callable[[Any], None]:
+    sec, key = dotted.split(".")
+    return lambda v: out.setdefault(sec, {}).__setitem__(key, v)
+
+
+def _same(values: Any, where: str) -> Any:
+    """The official per-layer lists (NUM_DECONV_FILTERS [256, 256, 256]) -> one value."""
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    if len(set(values)) != 1:
+        raise ConfigError(f"{where}: per-layer values {values} differ; only equal values are supported")
+    return values[0]
+
+
+def _require(expected: Any, where: str) -> Callable[[Any], None]:
+    def check(v: Any) -> None:
+        if v != expected:
+            raise ConfigError(f"{where} = {v!r} is not supported (only {expected!r})")
+    return check
+
+
+def _dataset_paths(ds: Dict[str, Any], source: str) -> Dict[str, Any]:
+    """The official folder layouts: COCO annotations/person_keypoints_<set>.json + images/<set>;
+    MPII annot/<set>.json + images."""
+    name = str(ds.get("DATASET", "coco")).lower()
+    train_set, test_set = ds.get("TRAIN_SET", "train2017"), ds.get("TEST_SET", "val2017")
+    if name == "coco":
+        return dict(dataset="coco", train_ann=f"annotations/person_keypoints_{train_set}.json",
+                    train_images=f"images/{train_set}", val_ann=f"annotations/person_keypoints_{test_set}.json",
+                    val_images=f"images/{test_set}")
+    if name == "mpii":
+        return dict(dataset="mpii", skeleton="mpii", train_ann=f"annot/{train_set}.json", train_images="images",
+                    val_ann=f"annot/{test_set}.json", val_images="images")
+    raise ConfigError(f"{source}: DATASET.DATASET = {name!r} is not one of 'coco', 'mpii'")
+
+
+def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
+    """Map an official experiment config (nested upper-case dicts) onto our sections."""
+    out: Out = {}
+    optimizer = str((data.get("TRAIN") or {}).get("OPTIMIZER", "adam")).lower()
+    handlers: Dict[str, Callable[[Any], None]] = {
+        "WORKERS": _set(out, "data.workers"),
+        "DATASET.ROOT": _set(out, "data.root"),
+        "DATASET.FLIP": _set(out, "data.flip"),
+        "DATASET.ROT_FACTOR": _set(out, "data.rotation_factor"),
+        "DATASET.SCALE_FACTOR": _set(out, "data.scale_factor"),
+        "DATASET.DATA_FORMAT": _require("jpg", f"{source}: DATASET.DATA_FORMAT"),
+        "DATASET.SELECT_DATA": _require(False, f"{source}: DATASET.SELECT_DATA"),
+        "MODEL.NAME": _require("pose_resnet", f"{source}: MODEL.NAME"),
+        "MODEL.PRETRAINED": _set(out, "model.pretrained"),
+        "MODEL.IMAGE_SIZE": lambda v: _set(out, "data.input_size")(v if isinstance(v, list) else [v, v]),
+        "MODEL.NUM_JOINTS": _set(out, "model.num_joints"),
+        "MODEL.STYLE": _set(out, "model.style"),
+        "MODEL.EXTRA.TARGET_TYPE": _require("gaussian", f"{source}: MODEL.EXTRA.TARGET_TYPE"),
+        "MODEL.EXTRA.HEATMAP_SIZE": lambda v: _set(out, "data.heatmap_size")(v if isinstance(v, list) else [v, v]),
+        "MODEL.EXTRA.SIGMA": _set(out, "data.sigma"),
+        "MODEL.EXTRA.FINAL_CONV_KERNEL": _set(out, "model.final_conv_kernel"),
+        "MODEL.EXTRA.NUM_DECONV_LAYERS": _set(out, "model.num_deconv_layers"),
+        "MODEL.EXTRA.NUM_DECONV_FILTERS": lambda v: _set(out, "model.deconv_filters")(_same(v, f"{source}: NUM_DECONV_FILTERS")),
+        "MODEL.EXTRA.NUM_DECONV_KERNELS": lambda v: _set(out, "model.deconv_kernels")(_same(v, f"{source}: NUM_DECONV_KERNELS")),
+        "MODEL.EXTRA.NUM_LAYERS": _set(out, "model.depth"),
+        "LOSS.USE_TARGET_WEIGHT": _require(True, f"{source}: LOSS.USE_TARGET_WEIGHT"),
+        "TRAIN.BATCH_SIZE": _set(out, "train.batch_size"),  # per GPU there, per process here
+        "TRAIN.END_EPOCH": _set(out, "train.epochs"),
+        "TRAIN.OPTIMIZER": lambda v: _set(out, "train.optimizer")(str(v).lower()),
+        "TRAIN.LR": _set(out, "train.lr"),
+        "TRAIN.LR_FACTOR": _set(out, "train.lr_factor"),
+        "TRAIN.LR_STEP": _set(out, "train.lr_steps"),
+        # The official code gives WD to SGD only; its Adam runs without weight decay.
+        "TRAIN.WD": lambda v: _set(out, "train.weight_decay")(v if optimizer == "sgd" else 0.0),
+        "TRAIN.MOMENTUM": _set(out, "train.momentum"),
+        "TRAIN.NESTEROV": _require(False, f"{source}: TRAIN.NESTEROV"),
+        "TEST.BATCH_SIZE": _set(out, "test.batch_size"),
+        "TEST.FLIP_TEST": _set(out, "test.flip_test"),
+        "TEST.SHIFT_HEATMAP": _set(out, "test.shift_heatmap"),
+        "TEST.USE_GT_BBOX": _set(out, "test.use_gt_boxes"),
+        "TEST.OKS_THRE": _set(out, "test.oks_thre"),
+        "TEST.IN_VIS_THRE": _set(out, "test.in_vis_thre"),
+        "TEST.COCO_BBOX_FILE": _set(out, "test.detections"),
+        "TEST.IMAGE_THRE": _set(out, "test.det_score_thresh"),  # the official detection score cut
+    }
+
+    def walk(node: Dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            dotted = f"{prefix}{key}"
+            if dotted in IGNORED or (prefix == "" and key in IGNORED):
+                continue
+            if dotted in handlers:
+                handlers[dotted](value)
+            elif isinstance(value, dict) and dotted in ("DATASET", "MODEL", "MODEL.EXTRA", "LOSS", "TRAIN", "TEST"):
+                walk(value, dotted + ".")
+            elif dotted in ("DATASET.DATASET", "DATASET.TRAIN_SET", "DATASET.TEST_SET"):
+                continue  # folded into the paths below
+            else:
+                raise ConfigError(f"{source}: unknown key {dotted} in an official experiment file")
+
+    walk(data, "")
+    ds = data.get("DATASET") or {}
+    out.setdefault("data", {}).update(_dataset_paths(ds, source))
+    if (data.get("TRAIN") or {}).get("BEGIN_EPOCH", 0):
+        warnings.warn(f"{source}: TRAIN.BEGIN_EPOCH is ignored; resume a run with --resume")
+    if optimizer not in ("adam", "sgd"):
+        raise ConfigError(f"{source}: TRAIN.OPTIMIZER = {optimizer!r} is not 'adam' or 'sgd'")
+    return out
+

@@ -1,0 +1,73 @@
+"""Config -> readers and datasets: the one place where `DataConfig` becomes arguments."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Tuple
+
+from ..codec import HeatmapCodec
+from ..config import DataConfig
+from ..skeleton import Skeleton, get_skeleton
+from ..transforms import Normalize
+from .dataset import TopDownDataset
+from .records import PersonRecord
+
+
+def data_path(data: DataConfig, relative: str) -> str:
+    """A path of the config joined to `data.root` (absolute paths stay as they are)."""
+    return str(Path(data.root) / relative) if data.root else relative
+
+
+def load_records(data: DataConfig, split: str = "train", for_training: bool = True) -> Tuple[Skeleton, List[PersonRecord]]:
+    """Read the annotation file of `split` ("train" or "val") with the dataset's reader."""
+    ann = getattr(data, f"{split}_ann")
+    images = data_path(data, getattr(data, f"{split}_images"))
+    if not ann:
+        raise ValueError(f"data.{split}_ann is not set")
+    ann = data_path(data, ann)
+    if data.dataset == "coco":
+        from .coco import load_coco_keypoints
+
+        f = load_coco_keypoints(ann, images, for_training=for_training)
+        skeleton, records = f.skeleton, f.records
+    elif data.dataset == "mpii":
+        from .mpii import load_mpii
+
+        skeleton, records = load_mpii(ann, images)
+    elif data.dataset == "posetrack":
+        from .posetrack import load_posetrack
+
+        skeleton, _, records = load_posetrack(ann, images, for_training=for_training)
+    else:
+        raise ValueError(f"data.dataset = {data.dataset!r} is not one of 'coco', 'mpii', 'posetrack'")
+    if data.skeleton:
+        named = get_skeleton(data.skeleton)
+        if named.num_joints != skeleton.num_joints:
+            raise ValueError(f"data.skeleton {data.skeleton!r} has {named.num_joints} joints, {ann} has {skeleton.num_joints}")
+        skeleton = named
+    return skeleton, records
+
+
+def build_codec(data: DataConfig) -> HeatmapCodec:
+    if data.encoding != "paper":
+        raise ValueError(f"data.encoding = {data.encoding!r}: only 'paper' targets are implemented")
+    return HeatmapCodec(data.input_size, data.heatmap_size, data.sigma)
+
+
+def build_normalize(data: DataConfig) -> Normalize:
+    return Normalize(data.color, data.mean, data.std)
+
+
+def build_train_dataset(data: DataConfig, seed: int = 0) -> Tuple[Skeleton, TopDownDataset]:
+    """The augmented training set of a config."""
+    skeleton, records = load_records(data, "train")
+    if not records:
+        raise ValueError(f"{data_path(data, data.train_ann)}: no person to train on")
+    dataset = TopDownDataset(
+        records, skeleton, build_codec(data), data.input_size, train=True,
+        scale_factor=data.scale_factor, rotation_factor=data.rotation_factor,
+        rotation_prob=data.rotation_prob, flip=data.flip, half_body=data.half_body,
+        half_body_prob=data.half_body_prob, half_body_min_joints=data.half_body_min_joints,
+        normalize=build_normalize(data), seed=seed, cache_images=data.cache_images,
+    )
+    dataset.preload()  # no-op unless data.cache_images
+    return skeleton, dataset

@@ -1,0 +1,210 @@
+"""TopDownDataset: person records -> augmented crops, heatmap targets and weights.
+
+The training sample follows the paper's code step by step: person box -> crop centre and
+size (widened to the input aspect ratio, enlarged 1.25x); optionally a half-body crop; a
+random scale clip(N(1, f), 1 - f, 1 + f), a random rotation clip(N(0, r), -2r, 2r) degrees
+with probability 0.6, a horizontal flip with probability 0.5; then ONE affine warp of the
+image (the flip folded into the matrix), the same affine on the joints (left/right swapped
+after a flip), and `codec.encode` of the warped joints.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..codec import HeatmapCodec
+from ..geometry import box_to_center_scale, warp_points
+from ..skeleton import Skeleton
+from ..transforms import Normalize, crop_matrix, warp_crop
+from .records import PersonRecord
+
+#: Joint-name fragments of the lower body (hips, knees, ankles and MPII's pelvis); every
+#: other joint counts as upper body for the half-body crop, as the official joint id lists.
+LOWER_BODY_WORDS = ("hip", "knee", "ankle", "pelvis")
+#: The official half-body crop is 1.5x the widened extent of the chosen joints.
+HALF_BODY_PADDING = 1.5
+
+Item = Dict[str, Union[torch.Tensor, float, int]]
+
+
+def lower_body_mask(skeleton: Skeleton) -> np.ndarray:
+    """(K,) bool: True for lower-body joints, from the skeleton's joint names."""
+    return np.array([any(w in n for w in LOWER_BODY_WORDS) for n in skeleton.joints])
+
+
+def read_image(path: str) -> np.ndarray:
+    """(H, W, 3) uint8 BGR, decoded as the paper's code does (EXIF orientation ignored)."""
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise FileNotFoundError(f"cannot read image {path}")
+    return image
+
+
+def worker_init(worker_id: int) -> None:
+    """DataLoader worker set-up: one torch thread per worker, so workers do not oversubscribe.
+
+    OpenCV is left alone on purpose: `cv2.setNumThreads` in a forked worker deadlocks once
+    the parent has used OpenCV's thread pool.
+    """
+    torch.set_num_threads(1)
+
+
+class TopDownDataset(Dataset):
+    """Top-down pose samples from person records.
+
+    Args:
+        records: the people (see `PersonRecord`), keypoints in image pixels.
+        skeleton: joint metadata (flip pairs, joint names for the half-body split).
+        codec: turns crop keypoints into heatmaps (K, h, w) and weights (K,).
+        input_size: network input (w, h).
+        train: augment (True) or take the plain box crop (False).
+        scale_factor, rotation_factor, rotation_prob, flip: the paper's augmentation.
+        half_body, half_body_prob, half_body_min_joints: the half-body crop (off in the paper).
+        normalize: uint8 crops -> float tensors (default: the paper's BGR + ImageNet stats).
+        seed: base seed; each sample draws from its own generator seeded by
+            (seed, epoch, index), so augmentations do not depend on the worker count.
+        cache_images: keep decoded images in memory (for tiny datasets such as the demo);
+            call `preload()` before iterating with DataLoader workers.
+
+    An item is a dict: "image" (3, H, W) float32, "target" (K, h, w) float32,
+    "target_weight" (K, 1) float32, "keypoints" (K, 3) crop pixels + visibility,
+    "center" (2,) and "scale" (2,) of the crop in image pixels (before any flip),
+    "rotation" (degrees), "flipped" (0/1), "score", "image_id", "index".
+    """
+
+    def __init__(
+        self,
+        records: Sequence[PersonRecord],
+        skeleton: Skeleton,
+        codec: HeatmapCodec,
+        input_size: Sequence[int],
+        train: bool = True,
+        *,
+        scale_factor: float = 0.3,
+        rotation_factor: float = 40.0,
+        rotation_prob: float = 0.6,
+        flip: bool = True,
+        half_body: bool = False,
+        half_body_prob: float = 0.3,
+        half_body_min_joints: int = 8,
+        normalize: Optional[Normalize] = None,
+        seed: int = 0,
+        cache_images: bool = False,
+    ) -> None:
+        self.records: List[PersonRecord] = list(records)
+        self.skeleton = skeleton
+        self.codec = codec
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.aspect_ratio = self.input_size[0] / self.input_size[1]
+        self.train = train
+        self.scale_factor = float(scale_factor)
+        self.rotation_factor = float(rotation_factor)
+        self.rotation_prob = float(rotation_prob)
+        self.flip = bool(flip)
+        self.half_body = bool(half_body)
+        self.half_body_prob = float(half_body_prob)
+        self.half_body_min_joints = int(half_body_min_joints)
+        self.normalize = normalize or Normalize()
+        self.seed = int(seed)
+        self.epoch = 0
+        self.cache: Optional[Dict[str, np.ndarray]] = {} if cache_images else None
+        self._lower = lower_body_mask(skeleton)
+        self._flip_index = skeleton.flip_index
+        for i, r in enumerate(self.records[:1]):
+            if r.num_joints != skeleton.num_joints:
+                raise ValueError(f"record {i} has {r.num_joints} joints, skeleton {skeleton.name!r} has {skeleton.num_joints}")
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def set_epoch(self, epoch: int) -> None:
+        """New augmentations each epoch (call before building the epoch's iterator)."""
+        self.epoch = int(epoch)
+
+    def preload(self) -> None:
+        """Decode every image now, so DataLoader workers (forked each epoch) inherit the cache."""
+        if self.cache is not None:
+            for r in self.records:
+                self.image(r.image_path)
+
+    def image(self, path: str) -> np.ndarray:
+        if self.cache is None:
+            return read_image(path)
+        if path not in self.cache:
+            self.cache[path] = read_image(path)
+        return self.cache[path]
+
+    def half_body_crop(self, keypoints: np.ndarray, visible: np.ndarray,
+                       rng: np.random.Generator) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """The official `half_body_transform`: crop (center, scale) of the upper or lower body.
+
+        As the official code, the upper body is chosen when N(0, 1) < 0.5 (about 69% of
+        the time, a quirk kept on purpose) and it has more than 2 labelled joints.
+        """
+        labelled = visible > 0
+        upper = keypoints[labelled & ~self._lower]
+        lower = keypoints[labelled & self._lower]
+        if rng.standard_normal() < 0.5 and len(upper) > 2:
+            chosen = upper
+        else:
+            chosen = lower if len(lower) > 2 else upper
+        if len(chosen) < 2:
+            return None
+        center = chosen.mean(axis=0)
+        w, h = chosen.max(axis=0) - chosen.min(axis=0)
+        if w > self.aspect_ratio * h:
+            h = w / self.aspect_ratio
+        elif w < self.aspect_ratio * h:
+            w = h * self.aspect_ratio
+        return center, np.array([w, h]) * HALF_BODY_PADDING
+
+    def augmentation(self, record: PersonRecord, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float, bool]:
+        """(center, scale, rotation degrees, flip) of one sample; draws in the official order."""
+        center, scale = box_to_center_scale(record.box, self.aspect_ratio)
+        if not self.train:
+            return center, scale, 0.0, False
+        if (self.half_body and int((record.visible > 0).sum()) > self.half_body_min_joints
+                and rng.random() < self.half_body_prob):
+            crop = self.half_body_crop(record.keypoints, record.visible, rng)
+            if crop is not None:
+                center, scale = crop
+        sf, rf = self.scale_factor, self.rotation_factor
+        scale = scale * float(np.clip(rng.standard_normal() * sf + 1, 1 - sf, 1 + sf))
+        rot = float(np.clip(rng.standard_normal() * rf, -2 * rf, 2 * rf)) if rng.random() <= self.rotation_prob else 0.0
+        flip = self.flip and rng.random() <= 0.5
+        return center, scale, rot, flip
+
+    def __getitem__(self, index: int) -> Item:
+        record = self.records[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        center, scale, rot, flip = self.augmentation(record, rng)
+        try:
+            image = self.image(record.image_path)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"record {index} (image_id {record.image_id}): {e}") from None
+        matrix = crop_matrix(center, scale, rot, self.input_size, flip_width=image.shape[1] if flip else 0.0)
+        crop = warp_crop(image, matrix, self.input_size)
+
+        keypoints = warp_points(record.keypoints, matrix)
+        visible = np.asarray(record.visible)
+        if flip:  # the mirrored left wrist is the new right wrist
+            keypoints, visible = keypoints[self._flip_index], visible[self._flip_index]
+        target, weight = self.codec.encode(keypoints, visible)
+        return {
+            "image": self.normalize(crop)[0],
+            "target": torch.from_numpy(target),
+            "target_weight": torch.from_numpy(weight).reshape(-1, 1),
+            "keypoints": torch.from_numpy(np.concatenate([keypoints, visible[:, None]], axis=1).astype(np.float32)),
+            "center": torch.from_numpy(center.astype(np.float32)),
+            "scale": torch.from_numpy(np.asarray(scale, dtype=np.float32)),
+            "rotation": rot,
+            "flipped": int(flip),
+            "score": float(record.score),
+            "image_id": int(record.image_id),
+            "index": int(index),
+        }

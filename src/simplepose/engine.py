@@ -1,0 +1,266 @@
+"""Training: build everything from a Config, run epochs, checkpoint, resume.
+
+The loop is the paper's recipe with its one known bug fixed: Adam (lr 1e-3), learning rate
+x0.1 at epochs 90 and 120, 140 epochs, and the scheduler stepped *after* each epoch (the
+official code steps it first, one epoch early on modern PyTorch). A non-finite loss stops
+training with an error. Under torchrun it runs DistributedDataParallel (see distributed.py);
+only rank 0 writes files.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+
+from .checkpoint import read_checkpoint, save_checkpoint
+from .config import Config, build_model_kwargs, config_to_dict
+from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
+from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
+from .train_log import MetricsLog
+
+StepCallback = Callable[[int, int, float], None]
+
+
+def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
+    """PoseResNet from the config; ImageNet backbone or a fine-tuning start unless resuming."""
+    from .model import PoseResNet
+
+    if cfg.model.num_joints != num_joints:
+        raise ValueError(f"model.num_joints = {cfg.model.num_joints} but the training data has {num_joints} joints")
+    model = PoseResNet(**build_model_kwargs(cfg.model))
+    if resuming:
+        return model
+    if cfg.train.init_from:
+        state = read_checkpoint(cfg.train.init_from)["state_dict"]
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            raise ValueError(f"train.init_from {cfg.train.init_from}: weights do not fit the model: {e}") from None
+    elif cfg.model.pretrained:
+        from .weights import load_imagenet_backbone  # provided by the weights module
+
+        load_imagenet_backbone(model, cfg.model.pretrained)
+    return model
+
+
+def _write_config(cfg: Config, out_dir: Path) -> None:
+    import yaml
+
+    tmp = out_dir / "config.yaml.tmp"
+    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    os.replace(tmp, out_dir / "config.yaml")
+
+
+def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path) -> Optional[Dict[str, float]]:
+    """COCO AP (or PCKh) of the current model, through the evaluation runner when present."""
+    try:
+        from .evaluation.runner import evaluate_model
+    except ImportError:
+        if dist_info.is_main:
+            print("validation skipped: simplepose.evaluation.runner is not available")
+        return None
+    model.eval()
+    try:
+        with torch.no_grad():
+            return dict(evaluate_model(model, cfg, dist_info.device, out_dir=out_dir))
+    finally:
+        model.train()
+
+
+def _main_metric(metrics: Dict[str, float]) -> str:
+    for key in ("AP", "PCKh", "mAP"):
+        if key in metrics:
+            return key
+    return next(iter(metrics))
+
+
+@dataclass
+class _Run:
+    """Everything one training run holds (built by `_setup`)."""
+
+    cfg: Config
+    info: DistInfo
+    out_dir: Path
+    model: nn.Module  # the bare model (what checkpoints store)
+    net: nn.Module  # the model as trained: DistributedDataParallel(model) under torchrun
+    dataset: Any
+    sampler: Any
+    loader: DataLoader
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    criterion: nn.Module
+    log: MetricsLog
+    start_epoch: int = 0
+    step: int = 0
+    best: Optional[Dict[str, Any]] = None
+
+
+def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
+    from .data.build import build_train_dataset
+    from .data.dataset import worker_init
+
+    tc = cfg.train
+    autocast(tc.amp, info.device)  # an impossible AMP setting fails before any work
+    seed_everything(tc.seed + info.rank)
+    last_path = out_dir / "last.pth"
+    state = read_checkpoint(last_path) if resume and last_path.exists() else None
+    if resume and state is None and info.is_main:
+        print(f"--resume: no checkpoint at {last_path}; starting from scratch")
+    skeleton, dataset = build_train_dataset(cfg.data, seed=tc.seed)
+    model = build_model(cfg, skeleton.num_joints, resuming=state is not None)
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+    if info.distributed and tc.sync_bn:
+        if info.device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        elif info.is_main:  # PyTorch's SyncBatchNorm runs on GPUs only
+            warnings.warn("train.sync_bn is ignored on CPU: SyncBatchNorm needs CUDA")
+    model.to(info.device)
+    if info.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    net = model
+    if info.distributed:
+        net = nn.parallel.DistributedDataParallel(
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+    optimizer = build_optimizer(model, tc)
+    run = _Run(
+        cfg, info, out_dir, model, net, dataset, None, None, optimizer, build_scheduler(optimizer, tc),
+        torch.amp.GradScaler(info.device.type, enabled=tc.amp == "fp16" and info.device.type == "cuda"),
+        build_loss(tc), MetricsLog(out_dir, enabled=info.is_main),
+    )
+    if state is not None:
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            run.scaler.load_state_dict(state["scaler"])
+        run.start_epoch, run.step, run.best = int(state["epoch"]), int(state.get("step", 0)), state.get("best")
+        set_rng_state(state["rng"])
+    if float(all_reduce_mean(torch.tensor(float(run.start_epoch)))) != run.start_epoch:
+        raise RuntimeError(f"ranks resume from different epochs: put --out ({out_dir}) on storage all machines share")
+    if info.distributed:  # each rank trains on its share; set_epoch reshuffles every epoch
+        run.sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=tc.seed)
+    else:
+        run.sampler = RandomSampler(dataset, generator=torch.Generator())
+    run.loader = DataLoader(
+        dataset, batch_size=tc.batch_size, sampler=run.sampler, num_workers=cfg.data.workers,
+        worker_init_fn=worker_init, pin_memory=info.device.type == "cuda", drop_last=False,
+    )
+    if info.is_main:
+        _write_config(cfg, out_dir)
+    return run
+
+
+def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -> Tuple[float, int, float]:
+    """One pass over the data -> (mean loss, samples seen by all ranks, seconds)."""
+    from tqdm import tqdm
+
+    tc, info, optimizer = run.cfg.train, run.info, run.optimizer
+    run.dataset.set_epoch(epoch)
+    if info.distributed:
+        run.sampler.set_epoch(epoch)
+    else:
+        run.sampler.generator.manual_seed(tc.seed * 1_000_003 + epoch)  # the same order after a resume
+    warmup_iters = int(round(tc.warmup_epochs * len(run.loader)))
+    run.net.train()
+    total, seen, t0 = 0.0, 0, time.perf_counter()
+    bar = tqdm(run.loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not info.is_main, dynamic_ncols=True)
+    for it, batch in enumerate(bar):
+        if run.step < warmup_iters:  # linear warm-up on top of the epoch's scheduled lr
+            for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
+                g["lr"] = lr * (run.step + 1) / warmup_iters
+        images = batch["image"].to(info.device, non_blocking=True)
+        target = batch["target"].to(info.device, non_blocking=True)
+        weight = batch["target_weight"].to(info.device, non_blocking=True)
+        with autocast(tc.amp, info.device):
+            pred = run.net(images)
+            if pred.shape[-2:] != target.shape[-2:]:
+                raise ValueError(
+                    f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
+                    f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4")
+            loss = run.criterion(pred, target, weight)
+        optimizer.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        run.scaler.step(optimizer)
+        run.scaler.update()
+        value = float(all_reduce_mean(loss.detach()))  # every rank sees the same value and stops together
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"non-finite loss {value} at epoch {epoch + 1}, iteration {it}; lower train.lr or check the data")
+        run.step += 1
+        total += value
+        seen += images.shape[0] * info.world_size
+        rate = seen / max(time.perf_counter() - t0, 1e-9)
+        lr = optimizer.param_groups[0]["lr"]
+        bar.set_postfix(loss=f"{value:.3g}", lr=f"{lr:.2g}", samples_s=f"{rate:.1f}", refresh=False)
+        if tc.log_every and run.step % tc.log_every == 0:
+            run.log.write(run.step, "train", {"epoch": epoch + 1, "loss": value, "lr": lr, "samples_per_s": rate})
+        if step_callback is not None:
+            step_callback(epoch, it, value)
+    bar.close()
+    return total / max(len(run.loader), 1), seen, time.perf_counter() - t0
+
+
+def _end_epoch(run: _Run, epoch: int) -> None:
+    """Validate when due, then checkpoint (rank 0): last.pth always, best.pth on a new best."""
+    cfg, tc = run.cfg, run.cfg.train
+    improved = False
+    if cfg.data.val_ann and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs):
+        metrics = _validate(run.model, cfg, run.info, run.out_dir / "val")
+        if metrics:
+            key = _main_metric(metrics)
+            run.log.write(epoch + 1, "val", {k: float(v) for k, v in metrics.items()})
+            if run.best is None or metrics[key] > run.best["value"]:
+                run.best, improved = {"metric": key, "value": float(metrics[key]), "epoch": epoch + 1}, True
+    if run.info.is_main:
+        state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+                     scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
+                     epoch=epoch + 1, step=run.step, rng=rng_state(), best=run.best)
+        save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
+        if improved:
+            save_checkpoint(run.out_dir / "best.pth", run.model, cfg, **state)
+    barrier()
+
+
+def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: str = "",
+          step_callback: Optional[StepCallback] = None) -> Dict[str, Any]:
+    """Train a model as `cfg` says, writing checkpoints and logs under `out_dir`.
+
+    With `resume`, `<out_dir>/last.pth` (if present) restores model, optimizer, scheduler,
+    grad scaler, epoch and RNG states, and training continues with the next epoch.
+    `step_callback(epoch, iteration, loss)` runs after every optimizer step (tests use it).
+    Returns {"epochs": epochs completed, "loss": last epoch's mean loss, "best": ..., ...}.
+    """
+    info = init_distributed(device)
+    try:
+        run = _setup(cfg, Path(out_dir), resume, info)
+        tc, started = cfg.train, time.monotonic()
+        epoch_loss, completed = float("nan"), run.start_epoch
+        for epoch in range(run.start_epoch, tc.epochs):
+            epoch_loss, seen, seconds = _train_epoch(run, epoch, step_callback)
+            run.scheduler.step()  # after the epoch's optimizer steps, as PyTorch expects
+            completed = epoch + 1
+            run.log.write(completed, "epoch", {"loss": epoch_loss, "lr": run.optimizer.param_groups[0]["lr"],
+                                               "samples_per_s": seen / max(seconds, 1e-9), "seconds": seconds})
+            _end_epoch(run, epoch)
+            elapsed = float(all_reduce_mean(torch.tensor(time.monotonic() - started)))  # one decision for all ranks
+            if tc.max_minutes > 0 and elapsed >= tc.max_minutes * 60 and completed < tc.epochs:
+                if info.is_main:
+                    print(f"train.max_minutes = {tc.max_minutes} reached after epoch {completed}; stopping")
+                break
+        in_sync = parameters_agree(run.model)
+        run.log.write(run.step, "done", {"epochs": completed, "loss": epoch_loss, "ranks_in_sync": in_sync,
+                                         "world_size": info.world_size})
+        run.log.close()
+        return {"epochs": completed, "loss": epoch_loss, "best": run.best, "out_dir": str(out_dir),
+                "ranks_in_sync": in_sync}
+    finally:
+        cleanup()

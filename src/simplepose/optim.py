@@ -1,0 +1,72 @@
+"""Optimizer, learning-rate schedule, loss, mixed precision and RNG helpers for training."""
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Any, Dict, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .loss import JointsMSELoss, JointsOHKMLoss
+
+
+class StepDecay:
+    """lr factor at an epoch: `factor` ** (number of `steps` reached). Picklable for resume."""
+
+    def __init__(self, steps: Sequence[int], factor: float) -> None:
+        self.steps, self.factor = tuple(int(s) for s in steps), float(factor)
+
+    def __call__(self, epoch: int) -> float:
+        return self.factor ** sum(epoch >= s for s in self.steps)
+
+
+def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
+    if train.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+    raise ValueError(f"train.optimizer = {train.optimizer!r} is not 'adam' or 'sgd'")
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, train: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """Step decay, stepped once after each epoch (so epoch e runs at lr * factor^(steps <= e))."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, StepDecay(train.lr_steps, train.lr_factor))
+
+
+def build_loss(train: TrainConfig) -> nn.Module:
+    return JointsOHKMLoss(topk=train.ohkm_topk) if train.ohkm else JointsMSELoss(use_target_weight=True)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> Dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def autocast(amp: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """Mixed precision: "" off, "bf16" (CPU or CUDA), "fp16" (CUDA only, with a GradScaler)."""
+    if not amp:
+        return contextlib.nullcontext()
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError("train.amp = 'fp16' needs CUDA; use 'bf16' on CPU")
+    if amp not in ("bf16", "fp16"):
+        raise ValueError(f"train.amp = {amp!r} is not '', 'bf16' or 'fp16'")
+    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)

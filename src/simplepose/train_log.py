@@ -1,0 +1,49 @@
+"""Training logs: `metrics.jsonl` always (one JSON object a line), TensorBoard when installed."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+
+class MetricsLog:
+    """Append scalars to `<out>/metrics.jsonl` and, if `tensorboard` is importable, to TensorBoard.
+
+    Only the main process should create one (others pass `enabled=False`).
+    """
+
+    def __init__(self, out_dir: Path, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.path = Path(out_dir) / "metrics.jsonl"
+        self.writer: Optional[Any] = None
+        if not enabled:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(Path(out_dir) / "tb"))
+        except ImportError:  # tensorboard is optional
+            self.writer = None
+
+    def write(self, step: int, tag: str, values: Dict[str, Any]) -> None:
+        """One line {"tag": tag, "step": step, **values}; numbers also go to TensorBoard."""
+        if not self.enabled:
+            return
+        line = {"tag": tag, "step": int(step), **values}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+        if self.writer is not None:
+            for k, v in values.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    self.writer.add_scalar(f"{tag}/{k}", v, step)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def read_metrics(path: Path) -> list:
+    """All lines of a metrics.jsonl file as dicts."""
+    return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]

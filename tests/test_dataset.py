@@ -1,0 +1,158 @@
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from simplepose.codec import HeatmapCodec
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.data.dataset import TopDownDataset, lower_body_mask, read_image
+from simplepose.geometry import box_to_center_scale, crop_affine, warp_points
+from simplepose.skeleton import COCO, MPII
+from simplepose.transforms import Normalize, crop_matrix
+
+from conftest import REAL_DATA as REAL
+
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
+
+SIZE, HM = (192, 256), (48, 64)
+
+
+@pytest.fixture(scope="module")
+def coco():
+    return load_coco_keypoints(REAL / "coco" / "test_coco.json", REAL / "coco")
+
+
+def make(records, train=True, **kw):
+    return TopDownDataset(records, COCO, HeatmapCodec(SIZE, HM, 2.0), SIZE, train=train, cache_images=True, **kw)
+
+
+def test_item_is_a_dict_of_tensors_and_numbers_and_collates(coco):
+    ds = make(coco.records)
+    item = ds[0]
+    assert item["image"].shape == (3, 256, 192) and item["image"].dtype == torch.float32
+    assert item["target"].shape == (17, 64, 48) and item["target_weight"].shape == (17, 1)
+    assert item["center"].shape == (2,) and item["scale"].shape == (2,)
+    for k in ("rotation", "score", "image_id", "index", "flipped"):
+        assert isinstance(item[k], (int, float))
+    batch = next(iter(DataLoader(ds, batch_size=4)))
+    assert batch["image"].shape == (4, 3, 256, 192) and batch["index"].tolist() == [0, 1, 2, 3]
+
+
+def test_eval_sample_is_the_plain_box_crop(coco):
+    r = coco.records[0]
+    item = make(coco.records, train=False)[0]
+    c, s = box_to_center_scale(r.box, SIZE[0] / SIZE[1])
+    np.testing.assert_allclose(item["center"].numpy(), c, rtol=1e-6)
+    np.testing.assert_allclose(item["scale"].numpy(), s, rtol=1e-6)
+    assert item["rotation"] == 0.0 and item["flipped"] == 0
+    expected = warp_points(r.keypoints, crop_affine(c, s, 0.0, SIZE))
+    vis = r.visible > 0
+    np.testing.assert_allclose(item["keypoints"][vis, :2].numpy(), expected[vis], atol=1e-3)
+    # the target peak sits on the joint's rounded heatmap pixel
+    j = int(np.flatnonzero(vis & (item["target_weight"][:, 0].numpy() > 0))[0])
+    peak = np.unravel_index(int(item["target"][j].argmax()), (64, 48))
+    assert (peak[1], peak[0]) == tuple(int(v / 4 + 0.5) for v in expected[j])
+
+
+def test_flipped_sample_equals_warping_the_mirrored_image(coco):
+    ds = make(coco.records, scale_factor=0.0, rotation_prob=0.0)
+    r = coco.records[1]
+    image = read_image(r.image_path)
+    width = image.shape[1]
+    flips = set()
+    for epoch in range(12):
+        ds.set_epoch(epoch)
+        item = ds[1]
+        flips.add(item["flipped"])
+        c = item["center"].numpy().astype(np.float64)
+        mirrored_c = np.array([width - 1 - c[0], c[1]]) if item["flipped"] else c
+        # the official way: mirror the array, move the centre, crop with the plain affine
+        src = np.ascontiguousarray(image[:, ::-1]) if item["flipped"] else image
+        m = crop_affine(mirrored_c, item["scale"].numpy().astype(np.float64), 0.0, SIZE)
+        import cv2
+        crop = cv2.warpAffine(src, m, SIZE, flags=cv2.INTER_LINEAR)
+        ref = Normalize()(crop)[0]
+        assert (item["image"] - ref).abs().max() < 0.05  # <= 1 grey level of rounding
+        kps = r.keypoints.copy()
+        vis = r.visible.copy()
+        if item["flipped"]:
+            kps[:, 0] = width - 1 - kps[:, 0]
+            kps, vis = kps[COCO.flip_index], vis[COCO.flip_index]
+        np.testing.assert_allclose(item["keypoints"][:, :2].numpy(), warp_points(kps, m), atol=1e-3)
+        np.testing.assert_array_equal(item["keypoints"][:, 2].numpy(), vis)
+    assert flips == {0, 1}
+
+
+def test_rotated_sample_keypoints_follow_the_crop_matrix(coco):
+    ds = make(coco.records, rotation_prob=1.0, flip=False)
+    item = ds[2]
+    assert item["rotation"] != 0.0 and -80 <= item["rotation"] <= 80
+    m = crop_matrix(item["center"].double().numpy(), item["scale"].double().numpy(), item["rotation"], SIZE)
+    np.testing.assert_allclose(item["keypoints"][:, :2].numpy(), warp_points(coco.records[2].keypoints, m), atol=1e-2)
+
+
+def test_augmentation_distribution(coco):
+    ds = make(coco.records)
+    r = coco.records[0]
+    _, base = box_to_center_scale(r.box, SIZE[0] / SIZE[1])
+    draws = [ds.augmentation(r, np.random.default_rng([0, i])) for i in range(3000)]
+    ratios = np.array([d[1][0] / base[0] for d in draws])
+    rots = np.array([d[2] for d in draws])
+    flips = np.array([d[3] for d in draws])
+    assert ratios.min() >= 0.7 - 1e-9 and ratios.max() <= 1.3 + 1e-9
+    # N(1, 0.3) clipped at +-1 sigma: 31.7% on the bounds, std 0.3 * sqrt(0.5161) = 0.2155
+    assert abs(np.isclose(np.abs(ratios - 1), 0.3).mean() - 0.317) < 0.03 and abs(ratios.std() - 0.2155) < 0.01
+    assert np.abs(rots).max() <= 80 and abs((rots != 0).mean() - 0.6) < 0.04
+    assert abs(flips.mean() - 0.5) < 0.04
+
+
+def test_same_seed_same_sample_new_epoch_new_sample(coco):
+    a, b = make(coco.records, seed=3), make(coco.records, seed=3)
+    assert torch.equal(a[5]["image"], b[5]["image"])
+    b.set_epoch(1)
+    assert not torch.equal(a[5]["image"], b[5]["image"])
+
+
+def test_half_body_crop(coco):
+    r = max(coco.records, key=lambda r: (r.visible > 0).sum())
+    ds = make([r], half_body=True, half_body_prob=1.0, half_body_min_joints=0)
+    lower = lower_body_mask(COCO)
+    assert lower.tolist() == [False] * 11 + [True] * 6
+    assert lower_body_mask(MPII)[[0, 1, 2, 3, 4, 5, 6]].all() and not lower_body_mask(MPII)[7:].any()
+    center, scale = ds.half_body_crop(r.keypoints, r.visible, np.random.default_rng(0))
+    chosen = [r.keypoints[(r.visible > 0) & part] for part in (~lower, lower)]
+    match = [np.allclose(center, c.mean(0)) for c in chosen]
+    assert any(match)
+    pts = chosen[match.index(True)]
+    w, h = pts.max(0) - pts.min(0)
+    w, h = max(w, h * 0.75), max(h, w / 0.75)
+    np.testing.assert_allclose(scale, np.array([w, h]) * 1.5, rtol=1e-6)
+
+
+def test_paper_normalisation_is_bgr_with_rgb_stats():
+    crop = np.zeros((1, 2, 2, 3), np.uint8)
+    crop[..., 0], crop[..., 2] = 255, 0  # pure blue in BGR
+    x = Normalize("bgr")(crop)
+    assert x[0, 0, 0, 0] == pytest.approx((1 - 0.485) / 0.229, rel=1e-5)  # channel 0 = B with the R stats
+    y = Normalize("rgb")(crop)
+    assert y[0, 2, 0, 0] == pytest.approx((1 - 0.406) / 0.225, rel=1e-5)
+
+
+def test_missing_image_names_the_record(coco, tmp_path):
+    import copy
+    r = copy.copy(coco.records[0])
+    r.image_path = str(tmp_path / "nope.jpg")
+    with pytest.raises(FileNotFoundError, match="record 0 .*nope.jpg"):
+        make([r])[0]
+
+
+def test_samples_do_not_depend_on_the_worker_count(coco):
+    from simplepose.data.dataset import worker_init
+
+    ds = make(coco.records, half_body=True)
+    ds.preload()
+    ds.set_epoch(4)
+    one = next(iter(DataLoader(ds, batch_size=6)))
+    two = next(iter(DataLoader(ds, batch_size=6, num_workers=2, worker_init_fn=worker_init)))
+    for key in ("image", "target", "target_weight", "rotation", "flipped"):
+        assert torch.equal(one[key], two[key]), key

@@ -1,0 +1,138 @@
+"""Training engine on the 4 real COCO images: overfitting, resume after a kill, AMP, failures."""
+import json
+
+import pytest
+import torch
+
+from simplepose.checkpoint import read_checkpoint
+from simplepose.config import config_from_dict
+from simplepose import engine
+
+from conftest import REAL_DATA as REAL
+
+pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on the shared 2-core machine that is several times faster than two."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_config(side=64, **train):
+    """R18 with a narrow head at side x side input: a second or so per epoch on CPU, no augmentation."""
+    return config_from_dict({
+        "model": {"depth": 18, "num_joints": 17, "deconv_filters": 64},
+        "data": {"root": str(REAL / "coco"), "train_ann": "test_coco.json", "train_images": ".",
+                 "input_size": [side, side], "heatmap_size": [side // 4, side // 4], "sigma": 2.0, "workers": 0,
+                 "cache_images": True, "scale_factor": 0.0, "rotation_prob": 0.0, "flip": False},
+        "train": {"batch_size": 16, "val_every": 0, "log_every": 1, **train},
+    })
+
+
+def test_overfitting_drives_the_loss_down_steadily(tmp_path):
+    losses = []
+    result = engine.train(tiny_config(epochs=8), tmp_path, step_callback=lambda e, i, l: losses.append(l))
+    assert len(losses) == 8 and result["epochs"] == 8
+    rises = sum(b > a for a, b in zip(losses, losses[1:]))
+    assert rises <= 1, losses
+    assert losses[-1] < 0.75 * losses[0], losses
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [l["loss"] for l in lines if l["tag"] == "train"] == pytest.approx(losses)
+    assert {"loss", "lr", "samples_per_s"} <= set(lines[0]) and lines[-1]["tag"] == "done"
+    assert (tmp_path / "last.pth").exists() and (tmp_path / "config.yaml").exists()
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
+    cfg = tiny_config(32, epochs=2, batch_size=7, lr_steps=[1], lr_factor=0.5, warmup_epochs=1.0)
+    engine.train(cfg, tmp_path / "ref")
+
+    def kill(epoch, it, loss):
+        if (epoch, it) == (1, 0):  # mid-epoch 2: after its first step, before its checkpoint
+            raise Killed
+
+    with pytest.raises(Killed):
+        engine.train(cfg, tmp_path / "run", step_callback=kill)
+    ckpt = read_checkpoint(tmp_path / "run" / "last.pth")
+    assert ckpt["epoch"] == 1 and ckpt["step"] == 2
+    assert ckpt["scheduler"]["last_epoch"] == 1 and ckpt["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
+    assert all(s["step"] == 2 for s in ckpt["optimizer"]["state"].values())  # Adam's step counts
+
+    resumed = []
+    engine.train(cfg, tmp_path / "run", resume=True, step_callback=lambda e, i, l: resumed.append((e, l)))
+    assert [e for e, _ in resumed] == [1, 1]
+    ref, run = read_checkpoint(tmp_path / "ref" / "last.pth"), read_checkpoint(tmp_path / "run" / "last.pth")
+    for k, v in ref["state_dict"].items():
+        assert torch.allclose(v.float(), run["state_dict"][k].float(), atol=1e-6), k
+    assert run["scheduler"]["last_epoch"] == 2 and run["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
+    lines = [json.loads(l) for l in (tmp_path / "ref" / "metrics.jsonl").read_text().splitlines()]
+    lrs = [l["lr"] for l in lines if l["tag"] == "train"]
+    assert lrs == pytest.approx([5e-4, 1e-3, 5e-4, 5e-4])  # warm-up over epoch 1, then x0.5 at epoch 2
+
+
+def test_bf16_autocast_on_cpu(tmp_path):
+    losses = []
+
+    def one_step(epoch, it, loss):
+        losses.append(loss)
+        raise Killed
+
+    with pytest.raises(Killed):
+        engine.train(tiny_config(32, epochs=1, batch_size=4, amp="bf16"), tmp_path, step_callback=one_step)
+    assert len(losses) == 1 and 0 < losses[0] < 1
+    with pytest.raises(ValueError, match="fp16"):
+        engine.train(tiny_config(32, epochs=1, amp="fp16"), tmp_path / "x", device="cpu")
+
+
+def test_non_finite_loss_fails_loudly(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "build_loss", lambda tc: (lambda p, t, w: p.float().mean() * float("nan")))
+    with pytest.raises(FloatingPointError, match="non-finite loss nan at epoch 1, iteration 0"):
+        engine.train(tiny_config(32, epochs=1), tmp_path)
+
+
+def test_joint_count_mismatch_is_an_error(tmp_path):
+    cfg = tiny_config(epochs=1)
+    import dataclasses
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_joints=16))
+    with pytest.raises(ValueError, match="num_joints = 16 but the training data has 17"):
+        engine.train(cfg, tmp_path)
+
+
+def test_time_bound_stops_after_the_epoch_that_crosses_it(tmp_path):
+    result = engine.train(tiny_config(32, epochs=5, max_minutes=1e-6), tmp_path)
+    assert result["epochs"] == 1
+    assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 1
+
+
+def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):
+    """The evaluation runner is called every val_every epochs; best.pth follows the best AP."""
+    import sys
+    import types
+
+    aps = iter([0.1, 0.3, 0.2])
+    calls = []
+
+    def evaluate_model(model, cfg, device, out_dir=None):
+        calls.append((model.training, str(device)))
+        return {"AP": next(aps), "AP50": 0.5}
+
+    fake = types.ModuleType("simplepose.evaluation.runner")
+    fake.evaluate_model = evaluate_model
+    monkeypatch.setitem(sys.modules, "simplepose.evaluation.runner", fake)
+    cfg = tiny_config(32, epochs=3, val_every=1)
+    import dataclasses
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json"))
+    result = engine.train(cfg, tmp_path)
+    assert calls == [(False, "cpu")] * 3  # evaluated in eval mode
+    assert result["best"] == {"metric": "AP", "value": 0.3, "epoch": 2}
+    assert read_checkpoint(tmp_path / "best.pth")["epoch"] == 2
+    assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 3
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [l["AP"] for l in lines if l["tag"] == "val"] == [0.1, 0.3, 0.2]
