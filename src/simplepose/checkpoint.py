@@ -36,25 +36,3 @@ def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Conf
     }
     payload.update(state)
     atomic_save(payload, path)
-
-
-def read_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:
-    """Load a checkpoint file onto the CPU: a simplepose checkpoint, or a bare state dict.
-
-    A bare state dict (the official code's `.pth.tar` model files) is wrapped as
-    {"state_dict": ...}; "module." prefixes left by DataParallel are removed.
-    """
-    try:
-        payload = torch.load(str(path), map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"checkpoint not found: {path}") from None
-    if not isinstance(payload, dict):
-        raise ValueError(f"{path}: not a checkpoint (expected a dict, got {type(payload).__name__})")
-    if payload.get("format") != FORMAT:
-        inner = payload.get("state_dict", payload)
-        if not all(isinstance(v, torch.Tensor) for v in inner.values()):
-            raise ValueError(f"{path}: neither a simplepose checkpoint nor a state dict")
-        payload = {"state_dict": inner}
-    payload["state_dict"] = {k[len("module."):] if k.startswith("module.") else k: v
-                             for k, v in payload["state_dict"].items()}
-    return payload

@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from .checkpoint import read_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
+from .weights import extract_state_dict, load_imagenet_backbone, read_weights_file
 from .config import Config, build_model_kwargs, config_to_dict
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
@@ -39,14 +40,13 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
     if resuming:
         return model
     if cfg.train.init_from:
-        state = read_checkpoint(cfg.train.init_from)["state_dict"]
+        path = cfg.train.init_from
+        state = extract_state_dict(read_weights_file(path), str(path))
         try:
             model.load_state_dict(state)
         except RuntimeError as e:
             raise ValueError(f"train.init_from {cfg.train.init_from}: weights do not fit the model: {e}") from None
     elif cfg.model.pretrained:
-        from .weights import load_imagenet_backbone  # provided by the weights module
-
         load_imagenet_backbone(model, cfg.model.pretrained)
     return model
 
@@ -112,7 +112,8 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     autocast(tc.amp, info.device)  # an impossible AMP setting fails before any work
     seed_everything(tc.seed + info.rank)
     last_path = out_dir / "last.pth"
-    state = read_checkpoint(last_path) if resume and last_path.exists() else None
+    # Our own checkpoints hold only tensors and plain data: the safe loader reads them.
+    state = read_weights_file(last_path) if resume and last_path.exists() else None
     if resume and state is None and info.is_main:
         print(f"--resume: no checkpoint at {last_path}; starting from scratch")
     skeleton, dataset = build_train_dataset(cfg.data, seed=tc.seed)

@@ -48,9 +48,8 @@ def load_records(data: DataConfig, split: str = "train", for_training: bool = Tr
 
 
 def build_codec(data: DataConfig) -> HeatmapCodec:
-    if data.encoding != "paper":
-        raise ValueError(f"data.encoding = {data.encoding!r}: only 'paper' targets are implemented")
-    return HeatmapCodec(data.input_size, data.heatmap_size, data.sigma)
+    """Target encoder: the paper's, or UDP's (whose crops the dataset then warps the UDP way)."""
+    return HeatmapCodec(data.input_size, data.heatmap_size, data.sigma, encoding=data.encoding)
 
 
 def build_normalize(data: DataConfig) -> Normalize:

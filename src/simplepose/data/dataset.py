@@ -187,7 +187,8 @@ class TopDownDataset(Dataset):
             image = self.image(record.image_path)
         except FileNotFoundError as e:
             raise FileNotFoundError(f"record {index} (image_id {record.image_id}): {e}") from None
-        matrix = crop_matrix(center, scale, rot, self.input_size, flip_width=image.shape[1] if flip else 0.0)
+        matrix = crop_matrix(center, scale, rot, self.input_size, flip_width=image.shape[1] if flip else 0.0,
+                             udp=self.codec.encoding == "udp")  # UDP targets need the UDP crop
         crop = warp_crop(image, matrix, self.input_size)
 
         keypoints = warp_points(record.keypoints, matrix)
