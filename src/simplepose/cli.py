@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-COMMANDS = ("info",)
+COMMANDS = ("info", "synth")
 
 
 def build_parser() -> argparse.ArgumentParser:
