@@ -47,6 +47,7 @@ class PersonAnnotation:
     area: int  # visible pixels
     head_box: List[float]  # projected head extent x, y, w, h (may leave the image)
     label: int  # this person's value in the label map
+    projected: np.ndarray  # (17, 2) where every joint projects, inside the image or not
 
     @property
     def num_keypoints(self) -> int:
@@ -84,7 +85,8 @@ def annotate(codes: np.ndarray, drawings: List[PersonDrawing]) -> List[PersonAnn
         kp = np.where(v[:, None] > 0, kp, 0.0)
         hb = d.head_box
         out.append(PersonAnnotation(np.concatenate([kp, v[:, None]], axis=1), bbox, area,
-                                    [float(hb[0]), float(hb[1]), float(hb[2] - hb[0]), float(hb[3] - hb[1])], i + 1))
+                                    [float(hb[0]), float(hb[1]), float(hb[2] - hb[0]), float(hb[3] - hb[1])], i + 1,
+                                    np.round(d.keypoints, 2)))
     return out
 
 

@@ -8,7 +8,7 @@ through leaving and re-entering the view.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -59,9 +59,9 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
 
 
 def _walker(rng: np.random.Generator, frames: int, dt: float, half_fov: float, z: float,
-            direction: int, meet: Tuple[int, float] = None) -> Track:
+            direction: int, meet: Optional[Tuple[int, float]] = None, speed: float = 0.0) -> Track:
     """A person crossing the view at depth `z`; sometimes stopping to turn back ("turn")."""
-    speed = rng.uniform(0.9, 1.6)
+    speed = speed or rng.uniform(0.9, 1.6)
     vel = np.full(frames, speed * direction)
     if meet is None and rng.random() < 0.3:  # turn around once, pausing while turning
         t0 = int(rng.integers(frames // 4, max(frames // 4 + 1, 3 * frames // 4)))
@@ -95,12 +95,16 @@ def _waver(rng: np.random.Generator, frames: int, half_fov: float) -> Track:
 
 
 def make_tracks(rng: np.random.Generator, frames: int, settings: VideoSettings, half_fov: float) -> List[Track]:
-    """A crossing pair (the nearer one hides the farther for a few frames), then others."""
+    """A crossing pair (the nearer one hides the farther for several frames), then others.
+
+    The pair meet mid-clip, walking towards each other or one overtaking the other.
+    """
     dt = 1.0 / settings.fps
     meet = (int(rng.integers(frames // 3, max(frames // 3 + 1, 2 * frames // 3))), rng.uniform(-0.3, 0.3) * 4 * half_fov)
-    z0 = rng.uniform(4.0, 7.0)
-    tracks = [_walker(rng, frames, dt, half_fov, z0, 1, meet),
-              _walker(rng, frames, dt, half_fov, z0 + rng.uniform(1.0, 2.5), -1, meet)]
+    z0, v0 = rng.uniform(4.0, 7.0), rng.uniform(0.9, 1.4)
+    overtake = rng.random() < 0.5
+    tracks = [_walker(rng, frames, dt, half_fov, z0, 1, meet, v0 + (rng.uniform(0.5, 0.8) if overtake else 0.0)),
+              _walker(rng, frames, dt, half_fov, z0 + rng.uniform(1.0, 2.5), 1 if overtake else -1, meet, v0)]
     for _ in range(int(rng.integers(settings.people[0], settings.people[1] + 1))):
         if rng.random() < 0.3:
             tracks.append(_waver(rng, frames, half_fov))
