@@ -26,7 +26,8 @@ class SceneSettings:
     people: Tuple[int, int] = (1, 8)
     person_height: Tuple[float, float] = (40.0, 480.0)  # standing height in pixels
     clutter: float = 1.0  # scales the number of background shapes and distractors
-    crowd_prob: float = 0.25  # people in an overlapping row
+    crowd_prob: float = 0.2  # people in an overlapping row
+    max_overlap: float = 0.2  # outside crowds, the most two people's rough boxes overlap (IoU)
     border_prob: float = 0.2  # a person placed partly outside the image
     occluder_prob: float = 0.25  # an object in front of someone
     blur_prob: float = 0.3
@@ -90,27 +91,46 @@ def annotate(codes: np.ndarray, drawings: List[PersonDrawing]) -> List[PersonAnn
     return out
 
 
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 def _placements(rng: np.random.Generator, n: int, width: int, height: int, s: SceneSettings) -> List[tuple]:
-    """(pixel height, pelvis u, pelvis v) per person."""
+    """(pixel height, pelvis u, pelvis v) per person.
+
+    The more people, the smaller they may be; outside crowds, a few tries keep the rough
+    boxes of two people from overlapping more than `max_overlap` (IoU).
+    """
     lo, hi = s.person_height
-    hi = max(lo, min(hi, 1.3 * height))
+    hi = max(lo, min(hi, 1.3 * height, 2.4 * height / np.sqrt(n)))
     out = []
     if n > 1 and rng.random() < s.crowd_prob:
-        h0 = rng.uniform(lo, min(hi, 0.9 * height))
-        spacing = h0 * rng.uniform(0.15, 0.4)
+        h0 = rng.uniform(lo, max(lo, min(hi, 0.9 * height)))
+        spacing = h0 * rng.uniform(0.2, 0.45)
         u = rng.uniform(-0.2, 0.5) * width
         v = rng.uniform(0.35, 0.7) * height
         for _ in range(n):
             out.append((h0 * rng.uniform(0.85, 1.15), u, v + rng.normal(0, 0.05 * h0)))
             u += spacing * rng.uniform(0.6, 1.4)
         return out
+    boxes: List[np.ndarray] = []
     for _ in range(n):
-        h = rng.uniform(lo, hi)
-        if rng.random() < s.border_prob:  # straddle one of the borders
-            u = rng.choice([-0.1, 1.1]) * width + rng.normal(0, 0.1 * h) if rng.random() < 0.6 else rng.uniform(0, width)
-            v = rng.choice([-0.1 * h, height + 0.15 * h]) if abs(u - width / 2) < width / 2 else rng.uniform(0, height)
-        else:
-            u, v = rng.uniform(0.05, 0.95) * width, rng.uniform(0.3, 0.7) * height
+        for _try in range(6):
+            h = rng.uniform(lo, hi)
+            if rng.random() < s.border_prob:  # straddle one of the borders
+                u = rng.choice([-0.1, 1.1]) * width + rng.normal(0, 0.1 * h) if rng.random() < 0.6 else rng.uniform(0, width)
+                v = rng.choice([-0.1 * h, height + 0.15 * h]) if abs(u - width / 2) < width / 2 else rng.uniform(0, height)
+            else:
+                u, v = rng.uniform(0.05, 0.95) * width, rng.uniform(0.3, 0.7) * height
+            box = np.array([u - 0.25 * h, v - 0.55 * h, u + 0.25 * h, v + 0.5 * h])
+            if all(_iou(box, b) <= s.max_overlap for b in boxes):
+                break
+        boxes.append(box)
         out.append((h, u, v))
     return out
 
@@ -127,7 +147,8 @@ def render_scene(rng: np.random.Generator, settings: SceneSettings = SceneSettin
     tilt = rng.uniform(-5, 20)
     light = rng.normal(0, 1, 3) + np.array([0.0, 1.2, 0.6])  # mostly from above, behind the camera
     light /= np.linalg.norm(light)
-    n = int(rng.integers(s.people[0], s.people[1] + 1))
+    counts = np.arange(s.people[0], s.people[1] + 1)
+    n = int(rng.choice(counts, p=(1.0 / counts) / np.sum(1.0 / counts)))  # fewer people more often
     drawings, prims = [], []
     for i, (h_px, u, v) in enumerate(_placements(rng, n, width, height, s)):
         prop, look, pose = sample_proportions(rng), sample_appearance(rng), sample_pose(rng)
