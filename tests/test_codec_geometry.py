@@ -35,3 +35,14 @@ def test_encode_weight_zero_off_map_and_unlabelled():
     codec = HeatmapCodec((192, 256), (48, 64), 2.0)
     hm, w = codec.encode(np.array([[-40.0, 10.0], [50.0, 50.0], [300.0, 10.0]]), np.array([2, 0, 1]))
     assert w.tolist() == [0.0, 0.0, 0.0] and hm.max() == 0.0
+
+
+def test_flipped_crop_equals_crop_of_flipped_image():
+    from simplepose.transforms import crop_matrix, warp_crop
+
+    img = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    c, s = np.array([30.0, 25.0]), np.array([40.0, 40.0])
+    a = warp_crop(img, crop_matrix(c, s, 10.0, (32, 32), flip_width=80), (32, 32))
+    flipped = np.ascontiguousarray(img[:, ::-1])
+    b = warp_crop(flipped, crop_matrix([80 - 1 - c[0], c[1]], s, 10.0, (32, 32)), (32, 32))
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1

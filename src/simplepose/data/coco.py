@@ -1,0 +1,136 @@
+"""COCO-format keypoint files (COCO, CrowdPose, OCHuman, the synthetic set, ...) -> records.
+
+Any joint count works: joint names and limbs come from the file's `categories` entry.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Union
+
+import numpy as np
+
+from ..skeleton import Skeleton, skeleton_from_category
+from .records import ImageInfo, PersonRecord
+
+
+class AnnotationError(ValueError):
+    """A malformed annotation file; the message names the file, the record and the field."""
+
+
+@dataclass
+class CocoKeypoints:
+    """A COCO-format keypoints file, read.
+
+    Attributes:
+        path: the annotation file.
+        skeleton: joint names, limbs, flip pairs, OKS sigmas (from `categories`).
+        images: image id -> ImageInfo (paths joined with the image folder).
+        records: person records (see `load_coco_keypoints` for which people are kept).
+        data: the parsed JSON, for evaluation code that needs the raw file.
+    """
+
+    path: str
+    skeleton: Skeleton
+    images: Dict[int, ImageInfo]
+    records: List[PersonRecord]
+    data: dict
+
+    def records_by_image(self) -> Dict[int, List[PersonRecord]]:
+        out: Dict[int, List[PersonRecord]] = defaultdict(list)
+        for r in self.records:
+            out[r.image_id].append(r)
+        return out
+
+
+def _field(obj: dict, key: str, where: str):
+    try:
+        return obj[key]
+    except (KeyError, TypeError):
+        raise AnnotationError(f"{where}: missing field {key!r}") from None
+
+
+def _person_category(data: dict, path: str) -> dict:
+    cats = data.get("categories") or []
+    for c in cats:
+        if c.get("keypoints"):
+            return c
+    raise AnnotationError(f"{path}: no entry of 'categories' has 'keypoints' names")
+
+
+def clean_box(box, width: int, height: int) -> np.ndarray:
+    """Clip an xywh box to the image as the paper's COCO loader does; w or h may become < 0.
+
+    x1, y1 = max(0, x), max(0, y); x2 = min(width - 1, x1 + max(0, w - 1)) (likewise y2).
+    """
+    x, y, w, h = (float(v) for v in box)
+    x1, y1 = max(0.0, x), max(0.0, y)
+    x2 = min(width - 1.0, x1 + max(0.0, w - 1.0))
+    y2 = min(height - 1.0, y1 + max(0.0, h - 1.0))
+    return np.array([x1, y1, x2 - x1, y2 - y1])
+
+
+def load_coco_keypoints(
+    ann_file: Union[str, Path], image_root: Union[str, Path] = "", for_training: bool = True
+) -> CocoKeypoints:
+    """Read a COCO keypoints file.
+
+    With `for_training` (the paper's rules) a person is kept only if it is not a crowd
+    region, its clipped box has positive area, and at least one joint is labelled; its box
+    is the clipped box. Otherwise every non-crowd person annotation is kept as it is
+    (ground-truth boxes for evaluation still use the clipped box).
+    """
+    path = str(ann_file)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"annotation file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise AnnotationError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise AnnotationError(f"{path}: expected a JSON object with 'images' and 'annotations'")
+    category = _person_category(data, path)
+    skeleton = skeleton_from_category(category, name=Path(path).stem)
+    num_joints = skeleton.num_joints
+    cat_id = category.get("id", 1)
+
+    images: Dict[int, ImageInfo] = {}
+    for i, im in enumerate(_field(data, "images", path)):
+        where = f"{path}: images[{i}]"
+        iid = int(_field(im, "id", where))
+        images[iid] = ImageInfo(
+            iid, str(Path(image_root) / _field(im, "file_name", where)),
+            int(_field(im, "width", where)), int(_field(im, "height", where)),
+        )
+
+    records: List[PersonRecord] = []
+    for i, ann in enumerate(_field(data, "annotations", path)):
+        where = f"{path}: annotations[{i}] (id {ann.get('id', '?')})"
+        if ann.get("category_id", cat_id) != cat_id or ann.get("iscrowd", 0):
+            continue
+        image_id = _field(ann, "image_id", where)
+        if image_id not in images:
+            raise AnnotationError(f"{where}: field 'image_id' = {image_id} names no image")
+        kps = np.asarray(_field(ann, "keypoints", where), dtype=np.float64)
+        if kps.size != 3 * num_joints:
+            raise AnnotationError(f"{where}: field 'keypoints' has {kps.size} numbers, expected {3 * num_joints}")
+        kps = kps.reshape(num_joints, 3)
+        bbox = _field(ann, "bbox", where)
+        if len(bbox) != 4:
+            raise AnnotationError(f"{where}: field 'bbox' must have 4 numbers, has {len(bbox)}")
+        im = images[image_id]
+        box = clean_box(bbox, im.width, im.height)
+        if for_training:
+            if not (ann.get("area", 1.0) > 0 and box[2] >= 0 and box[3] >= 0) or kps[:, 2].max() <= 0:
+                continue
+        records.append(PersonRecord(
+            image_path=im.path, image_id=image_id, box=box, keypoints=kps[:, :2].copy(),
+            visible=kps[:, 2].astype(np.int64), area=float(ann.get("area", box[2] * box[3])),
+            track_id=int(ann.get("track_id", -1)),
+            head_box=np.asarray(ann["bbox_head"], dtype=np.float64) if "bbox_head" in ann else None,
+            ann_id=int(ann.get("id", -1)),
+        ))
+    return CocoKeypoints(path, skeleton, images, records, data)

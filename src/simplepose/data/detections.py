@@ -1,0 +1,43 @@
+"""Person detections in the COCO results format: [{image_id, category_id, bbox, score}, ...]."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, Tuple, Union
+
+import numpy as np
+
+from .coco import AnnotationError
+
+
+def load_detections(
+    path: Union[str, Path], score_thresh: float = 0.0, category_id: int = 1
+) -> Dict[int, Tuple[np.ndarray, np.ndarray]]:
+    """image id -> (boxes (N, 4) xywh, scores (N,)), people only, score >= `score_thresh`."""
+    path = str(path)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"detections file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise AnnotationError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, list):
+        raise AnnotationError(f"{path}: expected a JSON list of detections (COCO results format)")
+    boxes: Dict[int, list] = {}
+    scores: Dict[int, list] = {}
+    for i, det in enumerate(data):
+        where = f"{path}: detection [{i}]"
+        for key in ("image_id", "bbox", "score"):
+            if key not in det:
+                raise AnnotationError(f"{where}: missing field {key!r}")
+        if det.get("category_id", category_id) != category_id or det["score"] < score_thresh:
+            continue
+        if len(det["bbox"]) != 4:
+            raise AnnotationError(f"{where}: field 'bbox' must have 4 numbers")
+        boxes.setdefault(det["image_id"], []).append(det["bbox"])
+        scores.setdefault(det["image_id"], []).append(det["score"])
+    return {
+        k: (np.asarray(boxes[k], dtype=np.float64).reshape(-1, 4), np.asarray(scores[k], dtype=np.float64))
+        for k in boxes
+    }
