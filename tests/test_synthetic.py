@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.data.detections import load_detections
 from simplepose.geometry import flip_keypoints
 from simplepose.skeleton import COCO
 from simplepose.synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos, render_scene
@@ -141,6 +143,11 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     val_ids = {im["id"] for im in json.loads((a / "annotations/val.json").read_text())["images"]}
     assert all(d["image_id"] in val_ids and d["category_id"] == 1 and 0 < d["score"] < 1 for d in dets)
     assert json.loads((a / "meta.json").read_text())["images"]["seed"] == 3
+    # The project's own readers take the files as they are.
+    read = load_coco_keypoints(a / "annotations/val.json", a / "images/val")
+    assert read.skeleton.joints == COCO.joints and read.records
+    assert all(Path(r.image_path).is_file() for r in read.records)
+    assert set(load_detections(a / "annotations/val_detections.json")) <= set(read.images)
 
 
 def test_video_track_ids_survive_occlusion():
@@ -182,6 +189,10 @@ def test_posetrack_files(tmp_path):
     assert len({a["id"] for a in gt["annotations"]}) == len(gt["annotations"])
     dets = json.loads((tmp_path / "posetrack/detections" / f"{name}.json").read_text())
     assert dets and all(d["image_id"] in ids for d in dets)
+    # PoseTrack files are COCO-like: the project's COCO reader keeps track ids and head boxes.
+    read = load_coco_keypoints(tmp_path / "posetrack/annotations/val" / f"{name}.json", tmp_path)
+    assert {r.track_id for r in read.records} == {a["track_id"] for a in gt["annotations"]}
+    assert all(r.head_box is not None and Path(r.image_path).is_file() for r in read.records)
     cap = cv2.VideoCapture(str(tmp_path / "videos" / f"{name}.mp4"))
     n = 0
     while cap.read()[0]:
