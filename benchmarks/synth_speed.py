@@ -20,6 +20,13 @@ import numpy as np
 from simplepose.synthetic import generate_dataset, generate_videos, render_scene
 
 
+def _iou(a, b) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(0.0, w) * max(0.0, h)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter + 1e-9)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=300)
@@ -42,7 +49,10 @@ def main() -> None:
         dets = json.loads((Path(tmp) / "annotations/val_detections.json").read_text())
         val = json.loads((Path(tmp) / "annotations/val.json").read_text())
         gt = [a for a in val["annotations"] if a["num_keypoints"] > 0]
-        print(f"val detections: {len(dets)} boxes for {len(gt)} people with keypoints")
+        found = sum(any(_iou(a["bbox"], d["bbox"]) >= 0.5 for d in dets if d["image_id"] == a["image_id"])
+                    for a in gt)
+        print(f"val detections: {len(dets)} boxes for {len(gt)} people with keypoints; "
+              f"{1 - found / max(1, len(gt)):.1%} of them missed (no box at IoU >= 0.5)")
 
         start = time.perf_counter()
         generate_videos(tmp, 1, frames=args.frames, seed=123)
