@@ -198,3 +198,19 @@ def test_posetrack_files(tmp_path):
     while cap.read()[0]:
         n += 1
     assert n == 12
+
+
+def test_synth_command(tmp_path, capsys):
+    from simplepose.cli import main
+
+    out = tmp_path / "data"
+    args = ["synth", "--out", str(out), "--images", "4", "--val-fraction", "0.25", "--size", "96-128",
+            "--videos", "1", "--frames", "3", "--video-size", "128x96", "--max-people", "3"]
+    assert main(args) == 0
+    assert len(list((out / "images/train").glob("*.jpg"))) == 3 and len(list((out / "images/val").glob("*.jpg"))) == 1
+    assert len(list((out / "videos/000001_synth").glob("*.jpg"))) == 3
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["images"]["settings"]["width"] == [96, 128] and meta["videos"]["frames"] == 3
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", str(out), "--size", "big"])
+    assert "--size" in capsys.readouterr().err

@@ -29,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="still image size (default: each side 320-640)")
     p.add_argument("--video-size", type=parse_size, default=None, metavar="WxH", help="video frame size (640x360)")
     p.add_argument("--max-people", type=int, default=8, help="most people per still image")
+    p.add_argument("--person-height", type=parse_size, default=None, metavar="MIN-MAX",
+                   help="standing height of the people in pixels (default 40-480)")
     p.add_argument("--clutter", type=float, default=1.0, help="scale of background clutter (0 = none)")
     p.add_argument("--workers", type=int, default=1, help="processes for the still images")
     p.set_defaults(run=run)
@@ -37,9 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
 
-    scene = SceneSettings(people=(1, args.max_people), clutter=args.clutter)
-    if args.size:
-        scene = SceneSettings(width=args.size[0], height=args.size[1], people=scene.people, clutter=args.clutter)
+    sizes = dict(width=args.size[0], height=args.size[1]) if args.size else {}
+    heights = dict(person_height=tuple(float(v) for v in args.person_height[0])) if args.person_height else {}
+    scene = SceneSettings(people=(1, args.max_people), clutter=args.clutter, **sizes, **heights)
     if args.images > 0:
         s = generate_dataset(args.out, args.images, args.seed, args.val_fraction, scene, args.workers)
         print(f"{args.images} images ({s['train']['people']} + {s['val']['people']} people, train + val) "
