@@ -150,6 +150,14 @@ def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     assert set(load_detections(a / "annotations/val_detections.json")) <= set(read.images)
 
 
+def test_worker_processes_do_not_change_the_output(tmp_path):
+    one = _dataset(tmp_path, "one", 7)
+    two = tmp_path / "two"
+    generate_dataset(two, 6, seed=7, val_fraction=0.5, settings=SMALL, workers=2)
+    for f in ("annotations/train.json", "annotations/val.json", "images/val/000001.jpg"):
+        assert (one / f).read_bytes() == (two / f).read_bytes(), f
+
+
 def test_video_track_ids_survive_occlusion():
     frames = [anns for _, anns in render_video(np.random.default_rng(5), 40, SMALL_VIDEO)]
     # Track 1 walks behind track 0 (the crossing pair): its visible joints drop for a few frames.
