@@ -58,4 +58,6 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
 
 
 def shade(c: Color, factor: float) -> Color:
-    return tuple(int(min(255, max(0, x * factor))) for x in c)  # type: ignore[return-value]
+    """The colour scaled by `factor` (>= 0), saturating at 255."""
+    f = max(0.0, factor)
+    return (min(255, int(c[0] * f)), min(255, int(c[1] * f)), min(255, int(c[2] * f)))

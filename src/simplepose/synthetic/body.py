@@ -9,6 +9,7 @@ annotated), then helper points used only for drawing.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, Tuple
 
@@ -23,18 +24,19 @@ NUM_POINTS = NUM_COCO + 7
 _J = {name: i for i, name in enumerate(COCO.joints)}
 
 
+# Scalar trigonometry through `math`: these run a few hundred times per image.
 def rot_x(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
+    c, s = math.cos(a), math.sin(a)
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
 def rot_y(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
+    c, s = math.cos(a), math.sin(a)
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
 def rot_z(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
+    c, s = math.cos(a), math.sin(a)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
@@ -105,7 +107,7 @@ class Body3D:
 
 def forward_kinematics(p: Proportions, a: Dict[str, float]) -> Body3D:
     """Place every point from joint angles `a` (degrees; see poses.LIMITS for names and ranges)."""
-    r = {k: np.deg2rad(v) for k, v in a.items()}
+    r = {k: math.radians(v) for k, v in a.items()}
     pts = np.zeros((NUM_POINTS, 3))
     down = np.array([0.0, -1.0, 0.0])
     pelvis_r = rot_x(r["pelvis_tilt"])

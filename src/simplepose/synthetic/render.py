@@ -71,7 +71,7 @@ PERSON_LUT, PART_LUT = code_tables()
 class PersonDrawing:
     """One person's primitives and projected keypoints."""
 
-    primitives: list  # (depth, kind, code, colour, outline, geometry)
+    primitives: list  # (depth, kind, code, colour, outline, geometry); capsule ends in 1/16 pixels
     keypoints: np.ndarray  # (17, 2) image pixels
     facing: np.ndarray  # (17,) bool: False for face landmarks turned away
     extent: np.ndarray  # (4,) x0, y0, x1, y1 bounding every primitive (may leave the image)
@@ -93,9 +93,11 @@ def build_person(index: int, body: Body3D, prop: Proportions, look: Appearance, 
     code = lambda part: code_of(index, _P[part])  # noqa: E731
     lit = lambda normal: 0.78 + 0.22 * float(np.dot(normal, -light))  # noqa: E731
 
+    p2i = [tuple(q) for q in np.rint(p2 * _ONE).astype(np.int64).tolist()]  # cv2's fixed-point coordinates
+
     def capsule(a: int, b: int, radius: float, part: str, colour, p_a=None, p_b=None) -> None:
-        pa = p2[a] if p_a is None else p_a
-        pb = p2[b] if p_b is None else p_b
+        pa = p2i[a] if p_a is None else _pt(p_a)
+        pb = p2i[b] if p_b is None else _pt(p_b)
         r = radius * 0.5 * (px(a) + px(b))
         depth = 0.5 * (z[a] + z[b]) - radius
         prims.append((depth, "capsule", code(part), colour, shade(colour, 0.55), (pa, pb, r)))
@@ -211,7 +213,7 @@ def draw(primitives: List[tuple], image: np.ndarray, codes: np.ndarray) -> None:
     aa = cv2.LINE_AA
     for depth, kind, code, colour, outline, g in sorted(primitives, key=lambda p: -p[0]):
         if kind == "capsule":
-            a, b, r = _pt(g[0]), _pt(g[1]), g[2]
+            a, b, r = g  # end points already in fixed point
             t = max(1, int(round(2 * r)))
             to = t + (2 if t >= 4 else 1)
             if outline is not None:
