@@ -25,7 +25,7 @@ class Appearance:
     long_sleeves: bool
     long_trousers: bool
     long_hair: bool
-    mark_shape: int  # 0 round badge, 1 square print, 2 horizontal stripe
+    mark_shape: int  # 0 diamond badge, 1 square print, 2 horizontal stripe
 
 
 def _color(rng: np.random.Generator, sat: Tuple[float, float], val: Tuple[float, float]) -> Color:

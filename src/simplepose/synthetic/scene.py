@@ -78,7 +78,7 @@ def annotate(codes: np.ndarray, drawings: List[PersonDrawing]) -> List[PersonAnn
     """Read each person's visibility, box and area from the label map; people with no visible pixel are left out."""
     out = []
     for i, d in enumerate(drawings):
-        bbox, area = visible_extent(codes, i, d.extent)
+        bbox, area = visible_extent(codes, i)
         if area == 0:
             continue
         kp = np.round(d.keypoints, 2)
