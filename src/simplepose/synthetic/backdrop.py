@@ -134,9 +134,11 @@ def photometric(rng: np.random.Generator, img: np.ndarray, blur_prob: float = 0.
         img = cv2.GaussianBlur(img, (5, 5) if rng.random() < 0.3 else (3, 3), 0)
     sigma = rng.uniform(*noise) if rng.random() < 0.6 else 0.0
     if sigma > 0.5:
-        # A small noise tile (offset by 128) repeated over the image: far cheaper than
-        # full-size normal samples; addWeighted adds it with saturation in one pass.
-        tile = np.clip(rng.normal(128, sigma, size=(64, 64, 3)), 0, 255).astype(np.uint8)
-        tiled = cv2.repeat(tile, height // 64 + 1, width // 64 + 1)[:height, :width]
-        img = cv2.addWeighted(img, 1.0, tiled, 1.0, -128.0)
+        # A small noise tile repeated over the image: far cheaper than full-size normal
+        # samples; its positive and negative parts are added and subtracted with saturation.
+        tile = rng.normal(0, sigma, size=(64, 64, 3))
+        reps = (height // 64 + 1, width // 64 + 1)
+        pos = cv2.repeat(np.clip(tile, 0, 255).astype(np.uint8), *reps)[:height, :width]
+        neg = cv2.repeat(np.clip(-tile, 0, 255).astype(np.uint8), *reps)[:height, :width]
+        img = cv2.subtract(cv2.add(img, pos), neg)
     return img

@@ -27,7 +27,7 @@ for _side in ("left", "right"):
         LIMITS[f"{_side}_{_k}"] = _v
 
 POSE_FAMILIES = ("stand", "walk", "gesture", "crouch", "bend", "random")
-_FAMILY_P = np.array([0.25, 0.25, 0.2, 0.1, 0.05, 0.15])
+_FAMILY_P = np.array([0.28, 0.28, 0.2, 0.1, 0.05, 0.09])  # everyday poses most often
 
 
 def neutral() -> Dict[str, float]:
