@@ -1,10 +1,12 @@
 """Shared test fixtures: where the real data samples live."""
+import os
 from pathlib import Path
 
 import pytest
 
 #: ../shared/data/real beside the checkout (see its README).
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+#: SIMPLEPOSE_REAL_DATA overrides it (e.g. for a checkout in a nested worktree folder).
+REAL_DATA = Path(os.environ.get("SIMPLEPOSE_REAL_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-COMMANDS = ("info", "synth")
+COMMANDS = ("info", "eval", "predict", "synth")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,19 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .geometry import crop_affine, warp_points
+from .geometry import crop_affine, crop_affine_udp, warp_points
+
+#: Decoders: name -> (refinement, coordinate mapping).
+#: "paper": quarter-pixel step, paper crop affine (the default); "dark": Taylor refinement
+#: of the log of the blurred heatmap (Zhang et al. 2020); "udp": quarter step with the
+#: unbiased (size - 1) mapping (Huang et al. 2020); "udp-dark": both refinements combined.
+DECODERS = {
+    "paper": ("quarter", "paper"),
+    "dark": ("taylor", "paper"),
+    "udp": ("quarter", "udp"),
+    "udp-dark": ("taylor", "udp"),
+}
+ENCODINGS = ("paper", "udp")
 
 
 class HeatmapCodec:
@@ -22,13 +34,35 @@ class HeatmapCodec:
         input_size: network input (w, h), e.g. (192, 256).
         heatmap_size: heatmap (w, h), e.g. (48, 64).
         sigma: Gaussian standard deviation in heatmap pixels (2 at 64x48, 3 at 96x72).
+        encoding: "paper" (peak on the nearest heatmap pixel, stride in / hm) or "udp"
+            (peak at the exact sub-pixel position, stride (in - 1) / (hm - 1)).
+        decoder: one of `DECODERS` ("paper" by default).
+        blur_kernel: DARK's Gaussian blur kernel (odd); 0 = 6 * sigma - 1 (11 for sigma 2).
     """
 
-    def __init__(self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float = 2.0) -> None:
+    def __init__(
+        self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float = 2.0,
+        encoding: str = "paper", decoder: str = "paper", blur_kernel: int = 0,
+    ) -> None:
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, not {encoding!r}")
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {sorted(DECODERS)}, not {decoder!r}")
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
         self.sigma = float(sigma)
-        self.stride = np.array(self.input_size, dtype=np.float64) / np.array(self.heatmap_size, dtype=np.float64)
+        self.encoding = encoding
+        self.decoder = decoder
+        self.blur_kernel = int(blur_kernel) or (int(6 * self.sigma - 1) | 1)
+        insize = np.array(self.input_size, dtype=np.float64)
+        hmsize = np.array(self.heatmap_size, dtype=np.float64)
+        # Input pixels per heatmap pixel.
+        self.stride = (insize - 1.0) / (hmsize - 1.0) if encoding == "udp" else insize / hmsize
+
+    @property
+    def udp(self) -> bool:
+        """Whether decoded coordinates map back with the UDP (size - 1) crop."""
+        return DECODERS[self.decoder][1] == "udp"
 
     # ------------------------------------------------------------------ encode
     def encode(self, keypoints: np.ndarray, visible: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -52,7 +86,8 @@ class HeatmapCodec:
         size = int(2 * tmp + 1)
         g0 = size // 2
         # int() of the official code truncates toward zero; np.trunc keeps that exactly.
-        mu = np.trunc(k / self.stride + 0.5).astype(np.int64)
+        exact = k / self.stride
+        mu = np.trunc(exact + 0.5).astype(np.int64)
         ul = np.trunc(mu - tmp).astype(np.int64)
         br = np.trunc(mu + tmp + 1).astype(np.int64)
         off = (ul[:, 0] >= w) | (ul[:, 1] >= h) | (br[:, 0] < 0) | (br[:, 1] < 0)
@@ -61,6 +96,10 @@ class HeatmapCodec:
         xs = np.arange(size, dtype=np.float32)
         g = np.exp(-((xs[None, :] - g0) ** 2 + (xs[:, None] - g0) ** 2) / (2 * self.sigma ** 2))
         for j in np.flatnonzero(weights > 0):
+            if self.encoding == "udp":
+                # UDP: the Gaussian is centred on the exact joint, not on the rounded pixel.
+                gx, gy = g0 + exact[j] - mu[j]
+                g = np.exp(-((xs[None, :] - gx) ** 2 + (xs[:, None] - gy) ** 2) / (2 * self.sigma ** 2))
             gx0, gx1 = max(0, -ul[j, 0]), min(br[j, 0], w) - ul[j, 0]
             gy0, gy1 = max(0, -ul[j, 1]), min(br[j, 1], h) - ul[j, 1]
             hx0, hx1 = max(0, ul[j, 0]), min(br[j, 0], w)
@@ -82,19 +121,31 @@ class HeatmapCodec:
             centers, scales: (N, 2) crop centres and sizes in image pixels; when given the
                 keypoints are returned in image pixels, otherwise in heatmap pixels.
         Returns:
-            keypoints (N, K, 2) float64 and scores (N, K) float32 (the heatmap peak value).
+            keypoints (N, K, 2) float64 and scores (N, K) float32 (the heatmap peak value,
+            before any refinement, as the paper's code reports it).
         """
+        heatmaps = np.asarray(heatmaps, dtype=np.float32)
         coords, maxvals = argmax_peaks(heatmaps)
-        coords = coords + quarter_offset(heatmaps, coords)
+        if DECODERS[self.decoder][0] == "taylor":
+            from .refine import taylor_offset
+
+            coords = coords + taylor_offset(heatmaps, coords, self.blur_kernel)
+        else:
+            coords = coords + quarter_offset(heatmaps, coords)
         if centers is not None:
             coords = self.to_image(coords, centers, scales)
         return coords, maxvals
 
     def to_image(self, coords: np.ndarray, centers: np.ndarray, scales: np.ndarray) -> np.ndarray:
-        """Heatmap coordinates (N, K, 2) -> image pixels through each crop's inverse affine."""
+        """Heatmap coordinates (N, K, 2) -> image pixels through each crop's inverse affine.
+
+        The affine is built for the heatmap size, with the paper's crop or, for the UDP
+        decoders, the UDP crop (`geometry.crop_affine_udp`).
+        """
         out = np.empty_like(coords, dtype=np.float64)
+        affine = crop_affine_udp if self.udp else crop_affine
         for n in range(coords.shape[0]):
-            inv = crop_affine(centers[n], scales[n], 0.0, self.heatmap_size, inverse=True)
+            inv = affine(centers[n], scales[n], 0.0, self.heatmap_size, inverse=True)
             out[n] = warp_points(coords[n], inv)
         return out
 
@@ -131,3 +182,18 @@ def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     dy = hm[ni, ki, pyc + 1, pxc] - hm[ni, ki, pyc - 1, pxc]
     step = np.stack([np.sign(dx), np.sign(dy)], axis=-1).astype(np.float64) * 0.25
     return step * inside[..., None]
+
+
+def flip_heatmaps_back(heatmaps: np.ndarray, flip_index: Sequence[int], shift: bool = True) -> np.ndarray:
+    """Heatmaps of a mirrored crop -> heatmaps in the unmirrored crop's frame, (N, K, h, w).
+
+    Mirrors the width axis and reorders channels so channel j holds joint j again (the
+    paper's `flip_back`); with `shift` every column moves one pixel right, column 0 keeping
+    its own value, as the paper's validation code does (the mirrored input x -> W - 1 - x
+    lands 0.75 heatmap pixels off the mirrored heatmap; the paper rounds that to 1). UDP's
+    crop needs no shift.
+    """
+    out = np.asarray(heatmaps)[:, np.asarray(flip_index), :, ::-1].copy()
+    if shift:
+        out[..., 1:] = out[..., :-1].copy()
+    return out

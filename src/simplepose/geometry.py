@@ -151,3 +151,34 @@ def flip_keypoints(
         k[[a, b]] = k[[b, a]]
         v[[a, b]] = v[[b, a]]
     return k, v
+
+
+def crop_affine_udp(
+    center: Sequence[float],
+    scale: Sequence[float],
+    rot: float,
+    out_size: Sequence[int],
+    inverse: bool = False,
+) -> np.ndarray:
+    """2x3 affine of the UDP crop (Huang et al. 2020, "unbiased data processing").
+
+    Unlike `crop_affine`, pixel *ranges* are matched: the crop's `scale[0]` x `scale[1]`
+    image pixels map onto [0, out_w - 1] x [0, out_h - 1], and `center` onto
+    ((out_w - 1) / 2, (out_h - 1) / 2), so a mirrored crop is the crop mirrored about its
+    centre pixel exactly and heatmap <-> input coordinates scale by (hm - 1) / (in - 1).
+    `rot` in degrees, counter-clockwise as in `crop_affine`.
+    """
+    cx, cy = float(center[0]), float(center[1])
+    sx = (float(out_size[0]) - 1.0) / float(scale[0])
+    sy = (float(out_size[1]) - 1.0) / float(scale[1])
+    rad = math.radians(rot)
+    cs, sn = math.cos(rad), math.sin(rad)
+    # Rotate about the centre (the same sense as crop_affine), scale, move the centre.
+    rotm = np.array([[cs, sn], [-sn, cs]])
+    lin = np.diag([sx, sy]) @ rotm
+    t = np.array([(out_size[0] - 1.0) * 0.5, (out_size[1] - 1.0) * 0.5]) - lin @ np.array([cx, cy])
+    fwd = np.hstack([lin, t[:, None]])
+    if inverse:
+        inv_lin = np.linalg.inv(lin)
+        return np.hstack([inv_lin, (-inv_lin @ t)[:, None]])
+    return fwd

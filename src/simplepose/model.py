@@ -79,7 +79,11 @@ class PoseResNet(nn.Module):
         num_deconv_layers, deconv_filters, deconv_kernels: the head's transposed convolutions
             (paper: 3 layers of 256 filters, kernel 4); each doubles the spatial size.
         final_conv_kernel: 1 (paper) or 3.
-        style: "pytorch" or "caffe" (where a Bottleneck puts its stride).
+        style: "pytorch" or "caffe" (where a Bottleneck puts its stride). Both styles have the
+            same keys and shapes, so a checkpoint cannot tell its style: project checkpoints
+            store it in their config, other files take it from the caller (default "pytorch").
+            BasicBlock depths (18, 34) have no 1x1 conv and ignore it; the official code would
+            swap in its caffe Bottleneck even there, an untrained combination not reproduced.
 
     Input (N, 3, H, W) -> heatmaps (N, K, H / 32 * 2**num_deconv_layers, ...): 1/4 of the
     input for the paper's 3 layers.

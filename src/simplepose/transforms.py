@@ -6,22 +6,24 @@ from typing import Sequence, Tuple
 import numpy as np
 import torch
 
-from .geometry import compose, crop_affine, hflip_affine
+from .geometry import compose, crop_affine, crop_affine_udp, hflip_affine
 
 
 def crop_matrix(
     center: Sequence[float], scale: Sequence[float], rot: float, out_size: Sequence[int],
-    flip_width: float = 0.0,
+    flip_width: float = 0.0, udp: bool = False,
 ) -> np.ndarray:
     """2x3 affine image -> crop; with `flip_width` > 0 the image is mirrored first.
 
     The mirror is folded into the matrix (x -> flip_width - 1 - x, and the centre moves with
-    it), so a flipped crop costs one warp, like an unflipped one.
+    it), so a flipped crop costs one warp, like an unflipped one. `udp` selects the UDP crop
+    (`geometry.crop_affine_udp`) instead of the paper's.
     """
+    affine = crop_affine_udp if udp else crop_affine
     if flip_width > 0:
         mirrored_center = np.array([flip_width - 1 - center[0], center[1]], dtype=np.float64)
-        return compose(crop_affine(mirrored_center, scale, rot, out_size), hflip_affine(flip_width))
-    return crop_affine(center, scale, rot, out_size)
+        return compose(affine(mirrored_center, scale, rot, out_size), hflip_affine(flip_width))
+    return affine(center, scale, rot, out_size)
 
 
 def warp_crop(image: np.ndarray, matrix: np.ndarray, out_size: Sequence[int]) -> np.ndarray:
@@ -65,13 +67,13 @@ class Normalize:
 
 
 def crop_people(
-    image: np.ndarray, centers: np.ndarray, scales: np.ndarray, out_size: Sequence[int]
+    image: np.ndarray, centers: np.ndarray, scales: np.ndarray, out_size: Sequence[int], udp: bool = False,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Crops (N, out_h, out_w, 3) of one image for N crop boxes, and their matrices (N, 2, 3)."""
     n = len(centers)
     crops = np.zeros((n, int(out_size[1]), int(out_size[0]), 3), dtype=np.uint8)
     mats = np.zeros((n, 2, 3))
     for i in range(n):
-        mats[i] = crop_matrix(centers[i], scales[i], 0.0, out_size)
+        mats[i] = crop_matrix(centers[i], scales[i], 0.0, out_size, udp=udp)
         crops[i] = warp_crop(image, mats[i], out_size)
     return crops, mats

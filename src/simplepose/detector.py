@@ -1,0 +1,121 @@
+"""Person boxes for the top-down predictor, behind one small protocol.
+
+A `Detector` is any callable `(image_bgr, image_id=None) -> (boxes (N, 4) xyxy, scores (N,))`.
+Three are provided: ground-truth boxes, a detections file in the COCO results format, and an
+optional torchvision detector (used only when torchvision and a local weights file exist;
+torchvision is not a dependency of simplepose).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional, Protocol, Tuple, Union
+
+import numpy as np
+
+from .geometry import xywh_to_xyxy
+
+Boxes = Tuple[np.ndarray, np.ndarray]
+
+
+class Detector(Protocol):
+    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+        """(boxes (N, 4) xyxy in image pixels, scores (N,))."""
+        ...
+
+
+def _empty() -> Boxes:
+    return np.zeros((0, 4)), np.zeros((0,))
+
+
+class BoxTable:
+    """Boxes looked up by image id (or file name): GT boxes or a detections file."""
+
+    def __init__(self, table: Dict[object, Boxes]) -> None:
+        self.table = table
+
+    def __call__(self, image_bgr: np.ndarray = None, image_id: Optional[object] = None) -> Boxes:
+        return self.table.get(image_id, _empty())
+
+
+class GTBoxes(BoxTable):
+    """Ground-truth person boxes of a COCO-format file (the paper's clipped boxes), score 1.
+
+    Every non-crowd person counts, as in the paper's GT-box evaluation (`use_gt_bbox`).
+    """
+
+    def __init__(self, coco) -> None:  # coco: data.coco.CocoKeypoints (for_training=False)
+        by_image: Dict[object, list] = {}
+        for r in coco.records:
+            if r.box[2] > 0 and r.box[3] > 0:
+                by_image.setdefault(r.image_id, []).append(r.box)
+        super().__init__({k: (xywh_to_xyxy(np.array(v)), np.ones(len(v))) for k, v in by_image.items()})
+
+
+class DetectionsFile(BoxTable):
+    """Boxes of a COCO results file ([{image_id, bbox xywh, score, category_id}, ...]).
+
+    `names` (image id -> file name) also lets the boxes be looked up by file name, for
+    `predict` on image folders.
+    """
+
+    def __init__(self, path: Union[str, Path], score_thresh: float = 0.0, names: Optional[Dict[int, str]] = None) -> None:
+        from .data.detections import load_detections
+
+        dets = load_detections(path, score_thresh)
+        table: Dict[object, Boxes] = {k: (xywh_to_xyxy(b), s) for k, (b, s) in dets.items()}
+        for image_id, name in (names or {}).items():
+            if image_id in table:
+                table[name] = table[image_id]
+        super().__init__(table)
+
+
+class WholeImage:
+    """One box covering the whole image (score 1): for pictures of a single person."""
+
+    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+        h, w = image_bgr.shape[:2]
+        return np.array([[0.0, 0.0, w - 1.0, h - 1.0]]), np.ones(1)
+
+
+class TorchvisionDetector:
+    """A torchvision person detector (Faster R-CNN ResNet-50 FPN by default), COCO label 1.
+
+    Needs `pip install torchvision` and a local weights file, e.g.
+    fasterrcnn_resnet50_fpn_coco-258fb6c6.pth from torchvision's model zoo, downloaded once
+    by hand (simplepose never downloads). Boxes under `score_thresh` are dropped.
+    """
+
+    def __init__(self, weights: Union[str, Path], arch: str = "fasterrcnn_resnet50_fpn",
+                 score_thresh: float = 0.5, device: str = "cpu") -> None:
+        try:
+            import torchvision  # noqa: F401
+            from torchvision.models import detection
+        except ImportError:
+            raise ImportError(
+                "the torchvision person detector needs torchvision: `pip install torchvision`, then "
+                "pass a local weights file (e.g. fasterrcnn_resnet50_fpn_coco-258fb6c6.pth from "
+                "https://download.pytorch.org/models/); or give person boxes with --boxes FILE"
+            ) from None
+        import torch
+
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"detector weights not found: {path}. Download the torchvision {arch} COCO weights "
+                "(e.g. https://download.pytorch.org/models/fasterrcnn_resnet50_fpn_coco-258fb6c6.pth) "
+                "to that path, or give person boxes with --boxes FILE"
+            )
+        self.model = getattr(detection, arch)(weights=None, weights_backbone=None)
+        self.model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.device = torch.device(device)
+        self.model.to(self.device).eval()
+        self.score_thresh = score_thresh
+
+    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(image_bgr[:, :, ::-1])).permute(2, 0, 1).float() / 255.0
+        with torch.no_grad():
+            out = self.model([x.to(self.device)])[0]
+        keep = (out["labels"] == 1) & (out["scores"] >= self.score_thresh)
+        return out["boxes"][keep].cpu().numpy().astype(np.float64), out["scores"][keep].cpu().numpy().astype(np.float64)

@@ -1,0 +1,150 @@
+"""COCO keypoint post-processing as the paper's code does it: rescoring, OKS-NMS, results JSON.
+
+The pipeline per image: score = box score x mean of the joint confidences above
+`in_vis_thre` (0 when none is), then OKS-NMS at 0.9 (or soft OKS-NMS), with the COCO sigmas
+and the padded crop area (crop width x height in pixels) as each person's area.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ..poses import Poses
+from ..skeleton import COCO
+
+
+def rescore(keypoints: np.ndarray, box_scores: np.ndarray, in_vis_thre: float = 0.2) -> np.ndarray:
+    """Person scores (N,): box score x mean confidence of the joints above `in_vis_thre`.
+
+    keypoints: (N, K, 3) with confidences in [..., 2]. A person with no joint above the
+    threshold scores 0, as in the paper's code.
+    """
+    conf = np.asarray(keypoints, dtype=np.float64)[..., 2]
+    valid = conf > in_vis_thre
+    num = valid.sum(axis=1)
+    mean = np.divide((conf * valid).sum(axis=1), num, out=np.zeros(len(conf)), where=num > 0)
+    return mean * np.asarray(box_scores, dtype=np.float64)
+
+
+def oks_iou(
+    g: np.ndarray, d: np.ndarray, area_g: float, area_d: np.ndarray,
+    sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None,
+) -> np.ndarray:
+    """OKS between one pose `g` (K, 3) and poses `d` (M, K, 3), as the paper's `oks_iou`.
+
+    The scale is the mean of the two areas. The paper's evaluation passes no `in_vis_thre`;
+    with one, we compare the joints confident in both poses (the paper's code meant that,
+    but its `and` of two lists keeps only the second pose's mask).
+    Returns (M,) similarities.
+    """
+    sig = np.asarray(COCO.sigmas if sigmas is None else sigmas, dtype=np.float64)
+    var = (sig * 2) ** 2
+    g = np.asarray(g, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64).reshape(-1, *g.shape)
+    dx, dy = d[..., 0] - g[:, 0], d[..., 1] - g[:, 1]
+    scale = (area_g + np.asarray(area_d, dtype=np.float64)) / 2 + np.spacing(1)
+    e = (dx ** 2 + dy ** 2) / var / scale[:, None] / 2
+    if in_vis_thre is None:
+        # sum / count over contiguous rows: the same summation order as the paper's code
+        return np.exp(-e).sum(axis=1) / e.shape[1] if e.shape[1] else np.zeros(len(e))
+    keep = (g[:, 2] > in_vis_thre)[None, :] & (d[..., 2] > in_vis_thre)
+    cnt = keep.sum(axis=1)
+    return np.divide((np.exp(-e) * keep).sum(axis=1), cnt, out=np.zeros(len(e)), where=cnt > 0)
+
+
+def oks_nms(
+    keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, thresh: float = 0.9,
+    sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None,
+) -> np.ndarray:
+    """Greedy OKS-NMS: indices kept, best score first (the paper's `oks_nms`).
+
+    keypoints (N, K, 3), scores (N,), areas (N,). A pose is dropped when its OKS with a kept,
+    higher-scoring pose exceeds `thresh`.
+    """
+    order = np.argsort(np.asarray(scores))[::-1]
+    keep = []
+    while order.size > 0:
+        i = order[0]
+        keep.append(int(i))
+        ovr = oks_iou(keypoints[i], keypoints[order[1:]], areas[i], areas[order[1:]], sigmas, in_vis_thre)
+        order = order[1:][ovr <= thresh]
+    return np.array(keep, dtype=np.int64)
+
+
+def soft_oks_nms(
+    keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, thresh: float = 0.9,
+    sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None, max_dets: int = 20,
+) -> np.ndarray:
+    """Soft OKS-NMS (as the `soft_oks_nms` of the HRNet authors' follow-up code): after each
+    pick the remaining scores decay by exp(-oks^2 / thresh) and are re-sorted; at most
+    `max_dets` indices, in pick order."""
+    order = np.argsort(np.asarray(scores))[::-1]
+    s = np.asarray(scores, dtype=np.float64)[order]
+    keep: List[int] = []
+    while order.size > 0 and len(keep) < max_dets:
+        i = order[0]
+        ovr = oks_iou(keypoints[i], keypoints[order[1:]], areas[i], areas[order[1:]], sigmas, in_vis_thre)
+        order, s = order[1:], s[1:] * np.exp(-(ovr ** 2) / thresh)
+        resort = np.argsort(s)[::-1]
+        order, s = order[resort], s[resort]
+        keep.append(int(i))
+    return np.array(keep, dtype=np.int64)
+
+
+def postprocess(
+    poses: Poses, areas: np.ndarray, in_vis_thre: float = 0.2, oks_thre: float = 0.9,
+    soft: bool = False, sigmas: Optional[Sequence[float]] = None,
+) -> Poses:
+    """Rescore one image's poses and suppress duplicates; `poses.scores` are the box scores.
+
+    areas: (N,) each person's crop area (padded box width x height in pixels).
+    """
+    if len(poses) == 0:
+        return poses
+    scores = rescore(poses.keypoints, poses.scores, in_vis_thre)
+    sig = None if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+    nms = soft_oks_nms if soft else oks_nms
+    keep = nms(poses.keypoints, scores, np.asarray(areas, dtype=np.float64), oks_thre, sig)
+    if len(keep) == 0:  # as the paper's code: nothing kept -> keep everything
+        keep = np.arange(len(poses))
+    out = poses.select(keep)
+    out.scores = scores[keep]
+    return out
+
+
+def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> List[dict]:
+    """COCO results entries {image_id, category_id, keypoints [x, y, score]*K, score}."""
+    return [
+        {"image_id": int(image_id), "category_id": int(category_id),
+         "keypoints": [round(float(v), 3) for v in poses.keypoints[n].reshape(-1)],
+         "score": float(poses.scores[n])}
+        for n in range(len(poses))
+    ]
+
+
+def write_json(obj: Union[list, dict], path: Union[str, Path]) -> None:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def results_from_iterable(items: Iterable[tuple], category_id: int = 1) -> List[dict]:
+    """[(image_id, Poses), ...] -> one COCO results list."""
+    out: List[dict] = []
+    for image_id, poses in items:
+        out.extend(poses_to_results(image_id, poses, category_id))
+    return out

@@ -1,0 +1,146 @@
+"""The evaluation pipeline: images -> person boxes -> TopDownPredictor -> rescoring and
+OKS-NMS -> COCO results -> AP/AR (or MPII PCKh). The training engine calls `evaluate_model`
+every few epochs; `simplepose eval CONFIG --checkpoint CKPT` calls `run_evaluation`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from ..config import Config
+from ..detector import BoxTable, DetectionsFile, GTBoxes
+from ..predictor import TopDownPredictor
+from .coco import postprocess, poses_to_results, write_json
+from .cocoeval import evaluate_coco_keypoints
+
+PathLike = Union[str, Path]
+
+
+def read_image(path: str) -> np.ndarray:
+    """BGR uint8 image as the paper reads it (EXIF orientation ignored); clear error if unreadable."""
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise FileNotFoundError(f"cannot read image {path}")
+    return image
+
+
+def _join(root: str, path: str) -> str:
+    return str(Path(root) / path) if root and path and not Path(path).is_absolute() else path
+
+
+def coco_boxes(cfg: Config, coco, detections: Optional[str] = None) -> BoxTable:
+    """Person boxes for evaluation.
+
+    `detections` (from the command line: "gt" or a file path, taken as given) wins over the
+    config; otherwise GT boxes when `test.use_gt_boxes` or no `test.detections` file is set
+    (that path is relative to `data.root`), else that file.
+    """
+    if detections is not None:
+        return GTBoxes(coco) if detections == "gt" else DetectionsFile(detections, cfg.test.det_score_thresh)
+    if cfg.test.use_gt_boxes or not cfg.test.detections:
+        return GTBoxes(coco)
+    return DetectionsFile(_join(cfg.data.root, cfg.test.detections), cfg.test.det_score_thresh)
+
+
+def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterator[List[int]]:
+    """Groups of images with about `max_crops` people in all, so crops of several images
+    share forward passes."""
+    group: List[int] = []
+    count = 0
+    for i in image_ids:
+        group.append(i)
+        count += len(boxes(None, i)[0])
+        if count >= max_crops:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
+
+
+def predict_coco(
+    predictor: TopDownPredictor, coco, boxes: BoxTable, image_ids: Sequence[int], cfg: Config,
+    progress: bool = False,
+) -> List[dict]:
+    """COCO results (rescored, OKS-NMSed) for `image_ids` of a CocoKeypoints file."""
+    sigmas = predictor.skeleton.sigmas
+    results: List[dict] = []
+    chunks = list(_chunks(image_ids, boxes, predictor.batch_size))
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="eval", unit="batch")
+    for group in chunks:
+        wanted = [(i, *boxes(None, i)) for i in group]
+        wanted = [w for w in wanted if len(w[1])]
+        images = [read_image(coco.images[i].path) for i, _, _ in wanted]
+        poses_list = predictor.predict_batch(images, [b for _, b, _ in wanted], [s for _, _, s in wanted])
+        for (image_id, _, _), poses in zip(wanted, poses_list):
+            _, scales = predictor.crop_boxes(poses.boxes)
+            kept = postprocess(poses, scales.prod(axis=1), cfg.test.in_vis_thre, cfg.test.oks_thre,
+                               cfg.test.soft_nms, sigmas)
+            results.extend(poses_to_results(image_id, kept))
+    return results
+
+
+def _dist() -> Tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch.device],
+                   out_dir: Optional[PathLike] = None, detections: Optional[str] = None,
+                   progress: bool = False, **predictor_overrides) -> Dict[str, float]:
+    """Evaluate `model` on the config's validation set; the metrics dict on every rank.
+
+    COCO-format sets: {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}
+    (fractions). MPII: the PCKh table (see `evaluation.pckh`). Boxes: ground truth or
+    `cfg.test.detections` (`detections` overrides it; "gt" forces GT boxes). Under
+    torch.distributed each rank predicts its share of the images; rank 0 scores the
+    gathered results and broadcasts the metrics. With `out_dir`, rank 0 writes
+    results.json and metrics.json there.
+    """
+    was_training = model.training
+    predictor = TopDownPredictor.from_config(model, cfg, device=str(device), **predictor_overrides)
+    try:
+        if cfg.data.dataset == "mpii":
+            from .mpii_runner import evaluate_mpii
+
+            return evaluate_mpii(predictor, cfg, out_dir, progress)
+        return _evaluate_coco(predictor, cfg, out_dir, detections, progress)
+    finally:
+        model.train(was_training)
+
+
+def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
+                   detections: Optional[str], progress: bool) -> Dict[str, float]:
+    from ..data.coco import load_coco_keypoints
+
+    ann = _join(cfg.data.root, cfg.data.val_ann)
+    if not ann:
+        raise ValueError("config: data.val_ann is empty; set the validation annotation file")
+    coco = load_coco_keypoints(ann, _join(cfg.data.root, cfg.data.val_images), for_training=False)
+    boxes = coco_boxes(cfg, coco, detections)
+    rank, world = _dist()
+    image_ids = sorted(coco.images)[rank::world]
+    results = predict_coco(predictor, coco, boxes, image_ids, cfg, progress and rank == 0)
+    metrics: Dict[str, float] = {}
+    if world > 1:
+        gathered: List[Optional[List[dict]]] = [None] * world
+        torch.distributed.all_gather_object(gathered, results)
+        results = [r for part in gathered for r in (part or [])]
+    if rank == 0:
+        metrics = evaluate_coco_keypoints(coco.data, results, predictor.skeleton.sigmas)
+        if out_dir is not None:
+            write_json(results, Path(out_dir) / "results.json")
+            write_json(metrics, Path(out_dir) / "metrics.json")
+    if world > 1:
+        box = [metrics]
+        torch.distributed.broadcast_object_list(box, src=0)
+        metrics = box[0]
+    return metrics

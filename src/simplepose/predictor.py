@@ -1,0 +1,155 @@
+"""TopDownPredictor: image + person boxes -> Poses. Evaluation, `predict` and tracking all
+run this one class, so the numbers we report come from the code a user runs.
+
+Box convention: boxes given to the predictor are xyxy in image pixels (like `Poses.boxes`
+and the `Detector` protocol); COCO files store xywh, convert with `geometry.xywh_to_xyxy`.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .codec import DECODERS, HeatmapCodec, flip_heatmaps_back
+from .config import Config
+from .geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
+from .poses import Poses
+from .skeleton import COCO, SKELETONS, Skeleton, get_skeleton
+from .transforms import Normalize, crop_people
+
+PRECISIONS = {None: None, "": None, "fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def skeleton_for_config(cfg: Config) -> Skeleton:
+    """The skeleton a config describes: `data.skeleton`, else the dataset's, else COCO for 17 joints."""
+    if cfg.data.skeleton:
+        return get_skeleton(cfg.data.skeleton)
+    if cfg.data.dataset in SKELETONS and SKELETONS[cfg.data.dataset].num_joints == cfg.model.num_joints:
+        return SKELETONS[cfg.data.dataset]
+    for sk in SKELETONS.values():
+        if sk.num_joints == cfg.model.num_joints:
+            return sk
+    raise ValueError(f"no built-in skeleton has {cfg.model.num_joints} joints; set data.skeleton")
+
+
+class TopDownPredictor:
+    """Crop each person, run the model (and its mirror with `flip_test`), decode to image pixels.
+
+    Args:
+        model: a module mapping (N, 3, in_h, in_w) to heatmaps (N, K, h, w).
+        input_size, heatmap_size: (w, h) of the network input and its heatmaps.
+        skeleton: gives `flip_index` for the flip test.
+        flip_test: average with the flipped-back heatmaps of the mirrored crop.
+        shift_heatmap: shift the flipped-back heatmaps one pixel right (the paper); ignored
+            (no shift) with a UDP decoder, whose crop needs none.
+        decoder: "paper" | "dark" | "udp" | "udp-dark" (see `codec.DECODERS`).
+        normalize: pixel normalisation (default: the paper's BGR input with ImageNet stats).
+        device: "cpu", "cuda", ...; batch_size: crops per forward pass.
+        precision: None (fp32), "bf16" or "fp16" autocast for the forward pass.
+        sigma: the heatmap Gaussian's sigma (DARK's blur kernel follows from it).
+    """
+
+    def __init__(
+        self, model: torch.nn.Module, input_size: Sequence[int] = (192, 256), heatmap_size: Sequence[int] = (48, 64),
+        skeleton: Skeleton = COCO, flip_test: bool = True, shift_heatmap: bool = True, decoder: str = "paper",
+        normalize: Optional[Normalize] = None, device: str = "cpu", batch_size: int = 64,
+        precision: Optional[str] = None, sigma: float = 2.0, padding: float = BOX_PADDING,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of None, 'bf16', 'fp16', not {precision!r}")
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.codec = HeatmapCodec(input_size, heatmap_size, sigma, decoder=decoder)
+        self.udp = DECODERS[decoder][1] == "udp"
+        self.skeleton = skeleton
+        self.flip_test = flip_test
+        self.shift_heatmap = shift_heatmap and not self.udp
+        self.normalize = normalize or Normalize()
+        self.batch_size = int(batch_size)
+        self.precision = PRECISIONS[precision]
+        self.padding = padding
+
+    @classmethod
+    def from_config(cls, model: torch.nn.Module, cfg: Config, **overrides) -> "TopDownPredictor":
+        """A predictor with the data/test settings of `cfg`; keyword `overrides` win."""
+        kwargs = dict(
+            input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, skeleton=skeleton_for_config(cfg),
+            flip_test=cfg.test.flip_test, shift_heatmap=cfg.test.shift_heatmap, decoder=cfg.test.decoder,
+            normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), batch_size=cfg.test.batch_size,
+            sigma=cfg.data.sigma,
+        )
+        kwargs.update(overrides)
+        return cls(model, **kwargs)
+
+    @classmethod
+    def from_checkpoint(cls, path: str, cfg: Optional[Config] = None, trusted: bool = False,
+                        **overrides) -> "TopDownPredictor":
+        """Load a checkpoint (`weights.load_checkpoint`) and use its stored config (or `cfg`)."""
+        from .weights import load_checkpoint
+
+        loaded = load_checkpoint(path, trusted=trusted)
+        config = cfg or loaded.config or Config()
+        return cls.from_config(loaded.model, config, **overrides)
+
+    def crop_boxes(self, boxes_xyxy: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Person boxes (N, 4) xyxy -> crop centers (N, 2) and scales (N, 2) in pixels."""
+        aspect = self.input_size[0] / self.input_size[1]
+        return boxes_to_center_scale(xyxy_to_xywh(boxes_xyxy), aspect, self.padding)
+
+    def __call__(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray, box_scores: Optional[np.ndarray] = None) -> Poses:
+        """Poses of the people in `boxes_xyxy` (N, 4) of one (H, W, 3) uint8 BGR image."""
+        return self.predict_batch([image_bgr], [boxes_xyxy], [box_scores])[0]
+
+    def predict_batch(
+        self, images: Sequence[np.ndarray], boxes_list: Sequence[np.ndarray],
+        scores_list: Optional[Sequence[Optional[np.ndarray]]] = None,
+    ) -> List[Poses]:
+        """Poses for many images at once; crops of all images share forward passes."""
+        k = self.skeleton.num_joints
+        boxes_list = [np.asarray(b, dtype=np.float64).reshape(-1, 4) for b in boxes_list]
+        scores_list = list(scores_list) if scores_list is not None else [None] * len(boxes_list)
+        crops, centers, scales = [], [], []
+        for image, boxes in zip(images, boxes_list):
+            c, s = self.crop_boxes(boxes)
+            crops.append(crop_people(image, c, s, self.input_size, udp=self.udp)[0])
+            centers.append(c)
+            scales.append(s)
+        counts = [len(b) for b in boxes_list]
+        if sum(counts) == 0:
+            return [Poses.empty(k) for _ in boxes_list]
+        heatmaps = self.heatmaps(np.concatenate(crops))
+        kps, conf = self.codec.decode(heatmaps, np.concatenate(centers), np.concatenate(scales))
+        out, start = [], 0
+        for boxes, scores, n in zip(boxes_list, scores_list, counts):
+            sl = slice(start, start + n)
+            start += n
+            keypoints = np.concatenate([kps[sl], conf[sl, :, None].astype(np.float64)], axis=2)
+            sc = np.ones(n) if scores is None else np.asarray(scores, dtype=np.float64).reshape(n)
+            out.append(Poses(keypoints, boxes, sc))
+        return out
+
+    @torch.no_grad()
+    def heatmaps(self, crops_bgr: np.ndarray) -> np.ndarray:
+        """(N, in_h, in_w, 3) uint8 crops -> (N, K, h, w) float32 heatmaps (flip test included)."""
+        outs = []
+        for i in range(0, len(crops_bgr), self.batch_size):
+            x = self.normalize(crops_bgr[i:i + self.batch_size]).to(self.device)
+            hm = self._forward(x)
+            if self.flip_test:
+                # Mirroring the normalised crop equals cropping the mirrored image (the
+                # paper flips its input tensor the same way).
+                flipped = self._forward(torch.flip(x, dims=[3]))
+                back = flip_heatmaps_back(flipped, self.skeleton.flip_index, shift=self.shift_heatmap)
+                hm = (hm + back) * 0.5
+            outs.append(hm)
+        return np.concatenate(outs)
+
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        ctx = (torch.autocast(device_type=self.device.type, dtype=self.precision)
+               if self.precision is not None else contextlib.nullcontext())
+        with ctx:
+            y = self.model(x)
+        return y.float().cpu().numpy()

@@ -1,0 +1,97 @@
+"""Drawing poses on images, and writing images and videos.
+
+Colours (BGR): left limbs and joints orange-blue split so that a mirrored pose is visible at
+a glance: left = (255, 128, 0) blue-ish, right = (0, 128, 255) orange, centre = (0, 220, 0).
+A limb takes the side of its joints (centre when they differ).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+from .poses import Poses
+from .skeleton import Skeleton
+
+SIDE_COLORS = {"left": (255, 128, 0), "right": (0, 128, 255), "center": (0, 220, 0)}
+
+
+def _id_color(track_id: int) -> Tuple[int, int, int]:
+    rng = np.random.default_rng(int(track_id) * 7919 + 17)
+    return tuple(int(c) for c in rng.integers(60, 256, 3))
+
+
+def draw_poses(
+    image: np.ndarray, poses: Poses, skeleton: Skeleton, kpt_thresh: float = 0.3, show_ids: bool = True,
+    show_boxes: bool = True, thickness: int = 0,
+) -> np.ndarray:
+    """A copy of `image` (H, W, 3) BGR uint8 with limbs, joints, boxes and track ids drawn.
+
+    Joints whose confidence is under `kpt_thresh` are hidden, and so are the limbs touching
+    them. Boxes (and ids) take the track's colour when `poses.track_ids` is set.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(image).copy()
+    t = thickness or max(1, int(round(max(out.shape[:2]) / 400)))
+    for n in range(len(poses)):
+        kp = poses.keypoints[n]
+        shown = kp[:, 2] >= kpt_thresh
+        tid = None if poses.track_ids is None else int(poses.track_ids[n])
+        if show_boxes:
+            x1, y1, x2, y2 = (int(round(v)) for v in poses.boxes[n])
+            color = _id_color(tid) if tid is not None else (200, 200, 200)
+            cv2.rectangle(out, (x1, y1), (x2, y2), color, t)
+            if show_ids and tid is not None:
+                cv2.putText(out, str(tid), (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * t + 0.3, color, t)
+        for a, b in skeleton.limbs:
+            if shown[a] and shown[b]:
+                sa, sb = skeleton.side(a), skeleton.side(b)
+                color = SIDE_COLORS[sa if sa == sb else "center"]
+                pa = (int(round(kp[a, 0])), int(round(kp[a, 1])))
+                pb = (int(round(kp[b, 0])), int(round(kp[b, 1])))
+                cv2.line(out, pa, pb, color, t + 1, cv2.LINE_AA)
+        for j in np.flatnonzero(shown):
+            cv2.circle(out, (int(round(kp[j, 0])), int(round(kp[j, 1]))), t + 2, SIDE_COLORS[skeleton.side(j)], -1, cv2.LINE_AA)
+    return out
+
+
+def write_image(path: Union[str, Path], image: np.ndarray) -> None:
+    """Write an image (format from the suffix); clear error when OpenCV cannot."""
+    import cv2
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), image):
+        raise ValueError(f"cannot write image {path} (unknown suffix?)")
+
+
+class VideoWriter:
+    """mp4 (mp4v) writer opened on the first frame, so the size comes from the frames."""
+
+    def __init__(self, path: Union[str, Path], fps: float = 25.0) -> None:
+        self.path, self.fps = Path(path), float(fps) if fps and fps > 0 else 25.0
+        self._writer: Optional[object] = None
+
+    def write(self, frame: np.ndarray) -> None:
+        import cv2
+
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            h, w = frame.shape[:2]
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise ValueError(f"cannot open video writer for {self.path}")
+        self._writer.write(frame)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

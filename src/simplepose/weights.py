@@ -1,0 +1,289 @@
+"""Weights from files: safe reading, state-dict extraction, architecture inference, loading.
+
+Three kinds of file are understood:
+  * the official Simple Baselines checkpoints (`pose_resnet_50_256x192.pth.tar` and
+    siblings): a bare state dict, or the training code's `{"state_dict": ..., "epoch": ...}`
+    with keys prefixed `module.` (saved from DataParallel);
+  * ImageNet ResNets in torchvision's format (`resnet50-19c8e357.pth`), backbone only;
+  * the project's own checkpoints (`format: simplepose`, see `checkpoint.py`), which carry
+    their config.
+
+Reading is safe by default (`torch.load(..., weights_only=True)`): a file that needs full
+unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
+(`--trust` on the command line).
+
+`load_checkpoint(path)` is the one entry point that predict, eval, track and info use.
+"""
+from __future__ import annotations
+
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import torch
+
+from .checkpoint import FORMAT
+from .config import Config, ModelConfig, build_model_kwargs, config_from_dict
+from .model import RESNET_SPECS, PoseResNet
+
+PathLike = Union[str, Path]
+StateDict = Dict[str, torch.Tensor]
+
+#: How the formats `torch.save` has written begin: a zip archive (PyTorch >= 1.6), a pickle
+#: stream (the legacy format up to 1.5, opening with the PROTO opcode), and, before 0.2, a tar.
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = 0x80
+_TAR_MAGIC, _TAR_OFFSET = b"ustar", 257
+
+#: Prefixes wrappers add to every key: DataParallel / DDP, then torch.compile.
+_WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+_BACKBONE_PREFIXES = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be read, or whose content does not fit the model."""
+
+
+def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any = "cpu") -> Any:
+    """`torch.load` a file safely; every failure becomes one clear error naming the file.
+
+    With `trusted=False` (the default) only tensors and plain containers are unpickled
+    (`weights_only=True`); a file holding other Python objects raises `WeightsError` saying
+    which object and how to opt in. Truncated, empty or foreign files raise `WeightsError`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(_TAR_OFFSET + len(_TAR_MAGIC))
+    if not head:
+        raise WeightsError(f"{path}: the file is empty")
+    if not (head.startswith(_ZIP_MAGIC) or head[0] == _PICKLE_PROTO or head[_TAR_OFFSET:] == _TAR_MAGIC):
+        raise WeightsError(f"{path}: not a PyTorch weights file (it starts with {head[:8]!r}, "
+                           "neither a torch.save zip archive nor a legacy torch pickle)")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=not trusted)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
+        if not trusted and found:
+            raise WeightsError(
+                f"{path}: the file holds a Python object ({found.group(1)}) that only full unpickling "
+                "can rebuild, and full unpickling can run arbitrary code. If you trust where the "
+                "file came from, load it with trusted=True (command line: --trust)") from None
+        detail = re.search(r"WeightsUnpickler error: *\n*(.+)", str(e))
+        hint = "" if trusted else "; if you trust the file, full unpickling may read it (trusted=True, --trust)"
+        raise WeightsError(f"{path}: corrupted, or not a PyTorch weights file "
+                           f"({detail.group(1).strip() if detail else _first_line(e)}){hint}") from None
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError) as e:
+        # Zip central directory missing, unexpected EOF, ...: a truncated or damaged file.
+        raise WeightsError(f"{path}: truncated or corrupted weights file ({_first_line(e)})") from None
+
+
+def extract_state_dict(obj: Any, source: str = "<object>") -> StateDict:
+    """The state dict inside a loaded file, without the `module.` (DataParallel, DDP) and
+    `_orig_mod.` (torch.compile) prefixes wrappers add.
+
+    Accepts a bare state dict, or a dict holding one under `state_dict` or `model` (a
+    non-mapping `model` entry, such as the official trainer's model-name string, is skipped).
+    """
+    sd = obj
+    if isinstance(obj, dict) and not _all_tensors(obj):
+        for key in ("state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                sd = obj[key]
+                break
+        else:
+            raise WeightsError(f"{source}: no state dict found (top-level keys: {_preview(obj)}); "
+                               "expected a bare state dict or a dict with 'state_dict' or 'model'")
+    if not isinstance(sd, dict) or not sd:
+        raise WeightsError(f"{source}: expected a state dict (name -> tensor), got {type(sd).__name__}")
+    out: StateDict = {}
+    for key, value in sd.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise WeightsError(f"{source}: state dict entry {key!r} is {type(value).__name__}, not a tensor")
+        for prefix in _WRAPPER_PREFIXES:
+            key = key[len(prefix):] if key.startswith(prefix) else key
+        out[key] = value
+    return out
+
+
+def backbone_depth(sd: StateDict, source: str = "<state dict>") -> int:
+    """ResNet depth from the block type (conv3 present = Bottleneck) and blocks per stage."""
+    if "conv1.weight" not in sd or "layer1.0.conv1.weight" not in sd:
+        raise WeightsError(f"{source}: not a ResNet state dict (no conv1.weight / layer1.0.conv1.weight; "
+                           f"keys: {_preview(sd)})")
+    kind = "bottleneck" if "layer1.0.conv3.weight" in sd else "basic"
+    counts = []
+    for stage in range(1, 5):
+        blocks = {int(m.group(1)) for k in sd for m in [re.match(rf"layer{stage}\.(\d+)\.", k)] if m}
+        counts.append(len(blocks))
+    for depth, spec in RESNET_SPECS.items():
+        if spec == (kind, tuple(counts)):
+            return depth
+    raise WeightsError(f"{source}: {kind} blocks per stage {tuple(counts)} match no supported "
+                       f"ResNet depth {sorted(RESNET_SPECS)}")
+
+
+def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<state dict>") -> Dict[str, Any]:
+    """PoseResNet keyword arguments that fit a pose state dict (keys without `module.`).
+
+    Depth comes from the blocks, the head from `deconv_layers.*` (ConvTranspose2d weights are
+    (in, out, k, k); every layer is weight/BN/ReLU, so layer i sits at index 3i) and the joints
+    and final kernel from `final_layer.weight` (K, C, k, k). `style` cannot be inferred: the
+    two styles have identical keys and shapes and differ only in where a Bottleneck strides,
+    so it is the caller's to give (the official COCO/MPII releases are "pytorch").
+    """
+    depth = backbone_depth(sd, source)
+    final = sd.get("final_layer.weight")
+    if final is None or final.dim() != 4:
+        raise WeightsError(f"{source}: no final_layer.weight, so not a pose model "
+                           "(an ImageNet backbone loads with load_imagenet_backbone or model.pretrained)")
+    filters, kernels = [], []
+    while f"deconv_layers.{3 * len(filters)}.weight" in sd:
+        i = 3 * len(filters)
+        w = sd[f"deconv_layers.{i}.weight"]
+        if f"deconv_layers.{i}.bias" in sd:
+            raise WeightsError(f"{source}: deconv_layers.{i} has a bias; deconvolutions with bias "
+                               "(DECONV_WITH_BIAS) are not supported")
+        filters.append(int(w.shape[1]))
+        kernels.append(int(w.shape[2]))
+    return dict(
+        depth=depth, num_joints=int(final.shape[0]), num_deconv_layers=len(filters),
+        deconv_filters=_collapse(filters, 256), deconv_kernels=_collapse(kernels, 4),
+        final_conv_kernel=int(final.shape[2]), style=style,
+    )
+
+
+@dataclass
+class BackboneReport:
+    """What `load_imagenet_backbone` did: keys loaded, keys ignored (the classifier)."""
+
+    source: str
+    depth: int
+    loaded: List[str] = field(default_factory=list)
+    ignored: List[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        ignored = ", ".join(self.ignored) if self.ignored else "nothing"
+        return f"{self.source}: loaded {len(self.loaded)} ResNet-{self.depth} tensors; ignored {ignored}"
+
+
+def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = False) -> BackboneReport:
+    """Copy an ImageNet ResNet (torchvision format) into `model`'s backbone; the head is untouched.
+
+    The classifier (`fc.*`) is ignored and listed in the report. A file of another depth,
+    a tensor of another shape or any other unexpected key is an error naming it.
+    """
+    sd = extract_state_dict(read_weights_file(path, trusted), str(path))
+    depth = backbone_depth(sd, str(path))
+    if depth != model.depth:
+        raise WeightsError(f"{path}: the file is a ResNet-{depth} but the model is a ResNet-{model.depth}; "
+                           f"set model.depth={depth} or use a ResNet-{model.depth} file")
+    own = model.state_dict()
+    report = BackboneReport(str(path), depth)
+    for key, value in sd.items():
+        if key.startswith("fc."):
+            report.ignored.append(key)
+            continue
+        if key not in own or not key.startswith(_BACKBONE_PREFIXES):
+            raise WeightsError(f"{path}: unexpected key {key!r} for a ResNet-{depth} backbone")
+        if value.shape != own[key].shape:
+            raise WeightsError(f"{path}: {key} has shape {tuple(value.shape)}, "
+                               f"the model expects {tuple(own[key].shape)}")
+        own[key] = value
+        report.loaded.append(key)
+    missing = [k for k in own if k.startswith(_BACKBONE_PREFIXES) and k not in sd
+               and not k.endswith("num_batches_tracked")]  # older files predate this counter
+    if missing:
+        raise WeightsError(f"{path}: missing backbone tensors {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+    model.load_state_dict(own, strict=True)
+    return report
+
+
+def build_model(cfg: ModelConfig, trusted: bool = False) -> Tuple[PoseResNet, Optional[BackboneReport]]:
+    """The model a config describes, with its ImageNet backbone when `cfg.pretrained` is set."""
+    model = PoseResNet(**build_model_kwargs(cfg))
+    report = load_imagenet_backbone(model, cfg.pretrained, trusted) if cfg.pretrained else None
+    return model, report
+
+
+@dataclass
+class LoadedCheckpoint:
+    """`load_checkpoint`'s result. `config` is None for files that carry none (official ones);
+    `payload` is the whole loaded object (training state of project checkpoints included)."""
+
+    model: PoseResNet
+    config: Optional[Config]
+    format: str  # "simplepose" or "state_dict"
+    payload: Any
+
+
+def load_checkpoint(path: PathLike, trusted: bool = False, style: Optional[str] = None,
+                    map_location: Any = "cpu") -> LoadedCheckpoint:
+    """Rebuild the model stored in `path` without being told its architecture; eval mode.
+
+    Project checkpoints rebuild from their stored config; any other pose state dict (the
+    official checkpoints, bare or wrapped, `module.` prefixed or not) from its keys and
+    shapes, with `style` ("pytorch" when None) as the one thing keys cannot tell. Loading is
+    strict: a missing or unexpected key is an error. Old files without BatchNorm's
+    `num_batches_tracked` counters load (the counter only matters for momentum=None).
+    """
+    obj = read_weights_file(path, trusted, map_location="cpu")
+    source = str(path)
+    sd = extract_state_dict(obj, source)
+    config: Optional[Config] = None
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        config = config_from_dict(obj.get("config") or {}, f"{source} (stored config)")
+        if style is not None and style != config.model.style:
+            raise WeightsError(f"{source}: style={style!r} given but the checkpoint's config says "
+                               f"{config.model.style!r}")
+        kwargs = build_model_kwargs(config.model)
+        fmt = FORMAT
+    else:
+        kwargs = infer_architecture(sd, style or "pytorch", source)
+        fmt = "state_dict"
+    model = PoseResNet(**kwargs)
+    load_state_dict_strict(model, sd, source)
+    return LoadedCheckpoint(model.to(map_location).eval(), config, fmt, obj)
+
+
+def load_state_dict_strict(model: torch.nn.Module, sd: StateDict, source: str) -> None:
+    """`load_state_dict(strict=True)` that tolerates absent `num_batches_tracked` and explains errors."""
+    own = model.state_dict()
+    sd = dict(sd)
+    for key in own:
+        if key.endswith("num_batches_tracked") and key not in sd:
+            sd[key] = torch.zeros_like(own[key])
+    missing = [k for k in own if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    wrong = [f"{k} {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
+             for k in own if k in sd and sd[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        parts = [f"{name}: {_preview(items)}" for name, items in
+                 (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)) if items]
+        raise WeightsError(f"{source}: weights do not fit the model ({'; '.join(parts)})")
+    model.load_state_dict(sd, strict=True)
+
+
+def _collapse(values: List[int], default: int) -> Union[int, List[int]]:
+    """One int when every layer agrees (how configs write it), else the list."""
+    if not values:
+        return default
+    return values[0] if len(set(values)) == 1 else values
+
+
+def _all_tensors(d: dict) -> bool:
+    return bool(d) and all(isinstance(v, torch.Tensor) for v in d.values())
+
+
+def _preview(items: Any, n: int = 5) -> str:
+    items = list(items)
+    return ", ".join(map(str, items[:n])) + (f", ... ({len(items)} in all)" if len(items) > n else "")
+
+
+def _first_line(e: BaseException) -> str:
+    """The first sentence of an error: torch's messages go on for a paragraph."""
+    text = str(e).strip().splitlines()
+    return text[0].split(". ")[0].rstrip(".") if text else type(e).__name__
