@@ -8,7 +8,7 @@ through leaving and re-entering the view.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -175,7 +175,3 @@ def head_box_in_image(box: List[float], width: int, height: int) -> List[float]:
     x1, y1 = min(width - 1.0, box[0] + box[2]), min(height - 1.0, box[1] + box[3])
     return [round(x0, 2), round(y0, 2), round(max(0.0, x1 - x0), 2), round(max(0.0, y1 - y0), 2)]
 
-
-def summary_of(annotations: List[PersonAnnotation]) -> Dict[int, float]:
-    """Track id -> fraction of visible joints (used by tests and the detector)."""
-    return {a.label - 1: float(np.mean(a.keypoints[:, 2] == 2)) for a in annotations}

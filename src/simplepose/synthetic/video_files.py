@@ -18,6 +18,7 @@ import numpy as np
 
 from .detections import detect
 from .files import person_category, update_meta, write_bytes_atomic, write_json_atomic
+from .render import MAX_PEOPLE
 from .video import VideoSettings, head_box_in_image, render_video, track_misses
 
 _VIDEO_STREAM, _DETECTION_STREAM = 10, 11
@@ -70,7 +71,7 @@ def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: Vid
                                 "keypoints": kp, "num_keypoints": p.num_keypoints, "area": float(p.area),
                                 "iscrowd": 0, "scores": []})
         if misses is None:
-            misses = track_misses(det_rng, frames, 64)
+            misses = track_misses(det_rng, frames, MAX_PEOPLE)
         vis = [float(np.mean(p.keypoints[:, 2] == 2)) for p in people]
         dets = detect(det_rng, [p.bbox for p in people], vis, settings.width, settings.height,
                       miss_rate=0.03, false_positives=0.2, missed=[bool(misses[t, p.label - 1]) for p in people])
