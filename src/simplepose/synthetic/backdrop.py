@@ -2,6 +2,7 @@
 distractors, occluding objects, and the photometric effects (lighting, blur, noise)."""
 from __future__ import annotations
 
+import functools
 from typing import Optional, Tuple
 
 import cv2
@@ -134,11 +135,27 @@ def photometric(rng: np.random.Generator, img: np.ndarray, blur_prob: float = 0.
         img = cv2.GaussianBlur(img, (5, 5) if rng.random() < 0.3 else (3, 3), 0)
     sigma = rng.uniform(*noise) if rng.random() < 0.6 else 0.0
     if sigma > 0.5:
-        # A small noise tile repeated over the image: far cheaper than full-size normal
-        # samples; its positive and negative parts are added and subtracted with saturation.
-        tile = rng.normal(0, sigma, size=(64, 64, 3))
-        reps = (height // 64 + 1, width // 64 + 1)
-        pos = cv2.repeat(np.clip(tile, 0, 255).astype(np.uint8), *reps)[:height, :width]
-        neg = cv2.repeat(np.clip(-tile, 0, 255).astype(np.uint8), *reps)[:height, :width]
-        img = cv2.subtract(cv2.add(img, pos), neg)
+        # A window of a fixed pool of noise at the nearest level: a view, so the only
+        # per-image cost is one saturating add and one subtract.
+        level = min(len(_NOISE_LEVELS) - 1, int(np.argmin(np.abs(np.array(_NOISE_LEVELS) - sigma))))
+        pos, neg = _noise_pool(level)
+        n = height * width * 3
+        if n <= pos.size:
+            start = int(rng.integers(0, pos.size - n + 1))
+            img = cv2.subtract(cv2.add(img, pos[start:start + n].reshape(height, width, 3)),
+                               neg[start:start + n].reshape(height, width, 3))
     return img
+
+
+_NOISE_LEVELS = (1.5, 3.0, 4.5, 6.0)  # standard deviations of the pooled sensor noise
+_NOISE_POOL = 1 << 22  # values per pool: enough for a 1180 x 1180 colour image
+
+
+@functools.lru_cache(maxsize=None)
+def _noise_pool(level: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Positive and negative parts (uint8) of Gaussian noise at `_NOISE_LEVELS[level]`.
+
+    Made from a fixed seed, so the data set stays a function of its own seed alone.
+    """
+    noise = np.random.default_rng(level).normal(0.0, _NOISE_LEVELS[level], _NOISE_POOL)
+    return np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8)
