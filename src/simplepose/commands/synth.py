@@ -39,11 +39,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
-    from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
-
     # One image at a time per process: at these sizes OpenCV's own threads cost more CPU
     # (about a sixth more, mostly spinning) than they save; use --workers for parallelism.
+    threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    try:
+        return _generate(args)
+    finally:
+        cv2.setNumThreads(threads)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
 
     sizes = dict(width=args.size[0], height=args.size[1]) if args.size else {}
     heights = dict(person_height=tuple(float(v) for v in args.person_height[0])) if args.person_height else {}
