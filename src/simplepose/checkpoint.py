@@ -8,37 +8,21 @@ so that `load_checkpoint(path)` rebuilds the model alone.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Union
 
 import torch
 
 from .config import Config, config_to_dict
+from .fileio import atomic_write
 
 FORMAT = "simplepose"
 VERSION = 1
 
 
 def atomic_save(obj: Any, path: Union[str, Path]) -> None:
-    """`torch.save` to a temporary file in the same folder, then rename over `path`.
-
-    A run killed mid-write leaves the previous file intact, never a truncated one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """`torch.save` atomically: a run killed mid-write leaves the previous file intact."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Config, **state: Any) -> None:

@@ -11,14 +11,14 @@ import importlib
 import sys
 from typing import List, Optional
 
-COMMANDS = ("info", "eval", "predict", "synth")
+COMMANDS = ("info", "eval", "predict", "track", "track-eval", "synth")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simplepose", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"simplepose.commands.{name}").add_parser(sub)
+        importlib.import_module(f"simplepose.commands.{name.replace('-', '_')}").add_parser(sub)
     return parser
 
 

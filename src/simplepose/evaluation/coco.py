@@ -6,14 +6,12 @@ and the padded crop area (crop width x height in pixels) as each person's area.
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..fileio import atomic_write_json
 from ..poses import Poses
 from ..skeleton import COCO
 
@@ -129,17 +127,7 @@ def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> List[
 
 def write_json(obj: Union[list, dict], path: Union[str, Path]) -> None:
     """Write JSON atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_json(path, obj)
 
 
 def results_from_iterable(items: Iterable[tuple], category_id: int = 1) -> List[dict]:

@@ -1,0 +1,44 @@
+"""`simplepose track-eval --gt DIR --pred DIR [--out DIR] [--compat poseval]`
+
+PoseTrack evaluation of per-video prediction files against the GT files of the same names:
+per-joint AP (mAP) and CLEAR-MOT MOTA, MOTP, precision, recall, in percent. Writes
+`metrics.json` under --out with the totals (mAP, MOTA, MOTP, precision, recall) and the
+per-joint values. `--compat poseval` reproduces the official tool's numbers, quirks included
+(see evaluation/posetrack.py).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("track-eval", help="PoseTrack mAP and MOTA of tracking predictions")
+    p.add_argument("--gt", required=True, help="folder of PoseTrack 2018 GT files, one per video")
+    p.add_argument("--pred", required=True, help="folder of prediction files with the same names")
+    p.add_argument("--out", help="folder for metrics.json (default: --pred)")
+    p.add_argument("--compat", choices=("poseval",), default=None, help="reproduce the official tool exactly")
+    p.set_defaults(run=run)
+
+
+def _finite(obj):
+    """NaN -> None, so metrics.json is valid JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return obj
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation.posetrack import evaluate_dirs
+    from ..evaluation.posetrack_report import format_tables
+    from ..tracking.posetrack_io import write_json_atomic
+
+    metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
+    print(format_tables(metrics))
+    path = Path(args.out or args.pred) / "metrics.json"
+    write_json_atomic(_finite(metrics), path)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,222 @@
+"""Track a whole video: frames in, PoseTrack JSON and a drawn video (ids, short trails) out.
+
+Frames come from a video file (mp4, avi, ...) or a folder of images (sorted by name). Person
+boxes come from a detector callable `(image_bgr, image_id) -> (boxes (N, 4) xyxy, scores (N,))`,
+for instance `detector.DetectionsFile`; a frame's id is the `id` of its image record in the
+PoseTrack file given as `frames_like`, else its 0-based index.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ..poses import Poses
+from ..skeleton import Skeleton, get_skeleton
+from .posetrack_io import PoseTrackFrame, PoseTrackVideo, poses_to_people, prediction_video, write_posetrack
+from .tracker import PoseTracker
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+Detector = Callable[[np.ndarray, object], Tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class FrameSource:
+    """A video or a folder of frames: `names` (one per frame), `fps`, and `frames()` to iterate."""
+
+    path: Path
+    names: List[str]
+    fps: float
+    is_video: bool
+
+    def frames(self) -> Iterator[np.ndarray]:
+        import cv2
+
+        if self.is_video:
+            cap = cv2.VideoCapture(str(self.path))
+            try:
+                while True:
+                    ok, frame = cap.read()
+                    if not ok:
+                        break
+                    yield frame
+            finally:
+                cap.release()
+            return
+        for name in self.names:
+            frame = cv2.imread(str(self.path / name), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise ValueError(f"cannot read frame {self.path / name}")
+            yield frame
+
+
+def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
+    """A video file or a folder of images as a FrameSource."""
+    import cv2
+
+    path = Path(path)
+    if path.is_dir():
+        names = sorted(p.name for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not names:
+            raise FileNotFoundError(f"no frames ({sorted(IMAGE_SUFFIXES)}) in folder {path}")
+        return FrameSource(path, names, fps, False)
+    if not path.is_file():
+        raise FileNotFoundError(f"video or frame folder not found: {path}")
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"cannot open video {path}")
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    video_fps = cap.get(cv2.CAP_PROP_FPS) or fps
+    cap.release()
+    return FrameSource(path, [f"{path.stem}/{t:06d}.jpg" for t in range(max(count, 0))], video_fps, True)
+
+
+class TrailDrawer:
+    """Draws tracked poses with their ids and a trail of each id's last `length` box centres."""
+
+    def __init__(self, skeleton: Skeleton, kpt_thresh: float, length: int = 15) -> None:
+        self.skeleton, self.kpt_thresh, self.length = skeleton, kpt_thresh, length
+        self.trails: Dict[int, Deque[Tuple[int, int]]] = defaultdict(lambda: deque(maxlen=self.length))
+
+    def __call__(self, frame: np.ndarray, poses: Poses) -> np.ndarray:
+        import cv2
+
+        from ..visualize import _id_color, draw_poses
+
+        out = draw_poses(frame, poses, self.skeleton, self.kpt_thresh, show_ids=True)
+        for box, tid in zip(poses.boxes, poses.track_ids if poses.track_ids is not None else []):
+            self.trails[int(tid)].append((int((box[0] + box[2]) / 2), int(box[3])))  # feet: bottom centre
+        seen = set(int(t) for t in (poses.track_ids if poses.track_ids is not None else []))
+        for tid in list(self.trails):
+            if tid not in seen:
+                del self.trails[tid]  # a trail ends with its track's last frame
+                continue
+            pts = np.array(self.trails[tid], dtype=np.int32).reshape(-1, 1, 2)
+            cv2.polylines(out, [pts], False, _id_color(tid), 2, cv2.LINE_AA)
+        return out
+
+
+@dataclass
+class TrackingRun:
+    """What `track_frames` returns: the tracked poses per frame and the time it took."""
+
+    poses: List[Poses] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def fps(self) -> float:
+        return len(self.poses) / self.seconds if self.seconds > 0 else float("nan")
+
+
+def track_frames(
+    frames: Iterator[np.ndarray], frame_ids: Sequence[object], tracker: PoseTracker, detector: Detector,
+    draw: Optional[Callable[[np.ndarray, Poses], np.ndarray]] = None, write: Optional[Callable[[np.ndarray], None]] = None,
+    progress: bool = False,
+) -> TrackingRun:
+    """Run the tracker over frames; `draw` + `write` receive each frame's drawing when given.
+
+    The reported time covers detection lookup, flow, pose estimation and matching; not
+    decoding the frames, drawing or writing the video.
+    """
+    from tqdm import tqdm
+
+    run = TrackingRun()
+    bar = tqdm(total=len(frame_ids), unit="frame", disable=not progress, dynamic_ncols=True)
+    start = time.perf_counter()
+    busy = 0.0
+    try:
+        for t, frame in enumerate(frames):
+            tic = time.perf_counter()
+            image_id = frame_ids[t] if t < len(frame_ids) else t
+            boxes, scores = detector(frame, image_id)
+            poses = tracker.step(frame, boxes, scores)
+            busy += time.perf_counter() - tic
+            run.poses.append(poses)
+            if draw is not None and write is not None:
+                write(draw(frame, poses))
+            bar.update(1)
+            bar.set_postfix(fps=f"{len(run.poses) / max(busy, 1e-9):.1f}", people=len(poses))
+    finally:
+        bar.close()
+    run.seconds = busy if busy > 0 else time.perf_counter() - start
+    return run
+
+
+def run_to_posetrack(
+    name: str, run: TrackingRun, skeleton: Skeleton, keypoint_thresh: float,
+    frames_like: Optional[PoseTrackVideo] = None, file_names: Sequence[str] = (), layout: str = "auto",
+) -> PoseTrackVideo:
+    """The prediction file of a run, frames as in `frames_like` (same order, same records).
+
+    Without `frames_like`, frame records are numbered from 0 with `file_names`.
+    `layout`: "model" writes the model's own joints (our evaluation matches them by name, so a
+    COCO model is scored on the joints PoseTrack shares with it); "posetrack" writes
+    PoseTrack's 17-joint layout, joints the model lacks left empty (what the official tool
+    requires); "auto" is "posetrack" when the model has all of PoseTrack's 15 evaluated joints.
+    """
+    from ..evaluation.posetrack import POSEVAL_JOINTS
+
+    posetrack = get_skeleton("posetrack")
+    if layout == "auto":
+        layout = "posetrack" if all(n in skeleton.joints for n in POSEVAL_JOINTS) else "model"
+    if layout not in ("model", "posetrack"):
+        raise ValueError(f"unknown PoseTrack output layout {layout!r}; known: auto, model, posetrack")
+    out = posetrack if layout == "posetrack" else skeleton
+    if frames_like is not None:
+        frames = frames_like.frames
+        if len(frames) != len(run.poses):
+            raise ValueError(f"{name}: {len(run.poses)} frames tracked but the PoseTrack file lists {len(frames)}")
+    else:
+        frames = [PoseTrackFrame(t, file_names[t] if t < len(file_names) else f"{name}/{t:06d}.jpg", True, [], [],
+                                 {"id": t, "frame_id": t, "vid_id": name, "nframes": len(run.poses)})
+                  for t in range(len(run.poses))]
+    people = [poses_to_people(p, skeleton, out, keypoint_thresh) for p in run.poses]
+    return prediction_video(name, frames, people, out)
+
+
+def save_run(video: PoseTrackVideo, out_dir: Union[str, Path]) -> Path:
+    path = Path(out_dir) / f"{video.name}.json"
+    write_posetrack(video, path)
+    return path
+
+
+@dataclass
+class TrackedVideo:
+    """What `track_video` returns: the prediction file's content, the run, and the files written."""
+
+    prediction: PoseTrackVideo
+    run: TrackingRun
+    json_path: Path
+    video_path: Optional[Path]
+
+
+def track_video(
+    source: FrameSource, predictor, settings, detector: Detector, out_dir: Union[str, Path], name: str,
+    frames_like: Optional[PoseTrackVideo] = None, layout: str = "auto", draw_video: bool = True,
+    progress: bool = True,
+) -> TrackedVideo:
+    """Track one video with `predictor` (a TopDownPredictor) and the `settings` (TrackConfig).
+
+    Writes `out_dir/name.json` (PoseTrack predictions) and, with `draw_video`, `out_dir/name.mp4`
+    (skeletons, ids, trails). The one code path of `simplepose track` and the demo.
+    """
+    from ..visualize import VideoWriter
+
+    frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
+    tracker = PoseTracker(predictor.skeleton, predictor, settings)
+    out = Path(out_dir)
+    writer = VideoWriter(out / f"{name}.mp4", source.fps) if draw_video else None
+    draw = TrailDrawer(predictor.skeleton, settings.keypoint_thresh) if draw_video else None
+    try:
+        run = track_frames(source.frames(), frame_ids, tracker, detector, draw,
+                           writer.write if writer else None, progress=progress)
+    finally:
+        if writer is not None:
+            writer.close()
+    video = run_to_posetrack(name, run, predictor.skeleton, settings.keypoint_thresh, frames_like,
+                             [] if source.is_video else source.names, layout)
+    return TrackedVideo(video, run, save_run(video, out), writer.path if writer else None)

@@ -1,0 +1,270 @@
+"""PoseTrack 2018 files, frame by frame: read ground truth, write predictions.
+
+A PoseTrack 2018 file holds one video: `images` (every frame, in order, labelled or not),
+`annotations` (people on the labelled frames, with `track_id`, `keypoints` as
+x, y, visibility triples, `bbox_head` as x, y, w, h) and one `categories` entry naming the
+joints. For the official evaluation (poseval's converter) a joint is *annotated* unless it is
+written as (0, 0, 0); COCO's convention calls a joint labelled when its visibility is > 0.
+PoseTrack's own files agree on both (their unlabelled joints are (0, 0, 0)).
+
+Prediction files use the same layout. The official tool matches prediction frames to ground
+truth frames by position, so a prediction file lists the same frames in the same order,
+each person with a `track_id` unique in its frame and one `scores` entry per joint; joints
+left out are written as (0, 0, 0) with score 0.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ..fileio import atomic_write_json
+from ..poses import Poses
+from ..skeleton import Skeleton, skeleton_from_category
+
+
+class PoseTrackFormatError(ValueError):
+    """A malformed PoseTrack file; the message names the file, the record and the field."""
+
+
+@dataclass
+class PoseTrackPerson:
+    """One person on one frame.
+
+    Attributes:
+        track_id: the person's id in the video.
+        keypoints: (K, 3) x, y, visibility (ground truth) in image pixels.
+        scores: (K,) per-joint scores (predictions), or None.
+        head_box: (4,) head box xyxy, or None.
+        box: (4,) person box xyxy, or None.
+        annotation: the file's own record, kept so a file writes back unchanged.
+    """
+
+    track_id: int
+    keypoints: np.ndarray
+    scores: Optional[np.ndarray] = None
+    head_box: Optional[np.ndarray] = None
+    box: Optional[np.ndarray] = None
+    annotation: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def annotated(self) -> np.ndarray:
+        """(K,) bool: the joints written with anything but (0, 0, 0)."""
+        return np.any(self.keypoints != 0, axis=1)
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """(K,) bool: the joints with visibility > 0 (COCO's rule: 0 = not labelled)."""
+        return self.keypoints[:, 2] > 0
+
+
+@dataclass
+class PoseTrackFrame:
+    """One frame of a video: its image record, people and ignore regions.
+
+    `ignore_regions` is a list of (M, 2) polygons (x, y) in image pixels.
+    """
+
+    image_id: int
+    file_name: str
+    is_labeled: bool
+    people: List[PoseTrackPerson]
+    ignore_regions: List[np.ndarray]
+    image: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class PoseTrackVideo:
+    """A PoseTrack 2018 file: the frames in file order and the joint names."""
+
+    name: str
+    skeleton: Skeleton
+    frames: List[PoseTrackFrame]
+    category: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _get(obj: Any, key: str, where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise PoseTrackFormatError(f"{where}: missing field {key!r}")
+    return obj[key]
+
+
+def _xywh_to_xyxy(box: Sequence[float], where: str) -> np.ndarray:
+    if len(box) != 4:
+        raise PoseTrackFormatError(f"{where}: expected 4 numbers x, y, w, h")
+    x, y, w, h = (float(v) for v in box)
+    return np.array([x, y, x + w, y + h])
+
+
+def _read_person(ann: dict, num_joints: int, where: str) -> PoseTrackPerson:
+    kpts = np.asarray(_get(ann, "keypoints", where), dtype=np.float64)
+    if kpts.size != 3 * num_joints:
+        raise PoseTrackFormatError(f"{where}: field 'keypoints' has {kpts.size} numbers, expected {3 * num_joints}")
+    scores = ann.get("scores")
+    if scores is not None and len(scores) == 0:
+        scores = None  # ground truth files carry an empty list
+    if scores is not None and len(scores) != num_joints:
+        raise PoseTrackFormatError(f"{where}: field 'scores' has {len(scores)} values, expected {num_joints}")
+    return PoseTrackPerson(
+        track_id=int(_get(ann, "track_id", where)),
+        keypoints=kpts.reshape(num_joints, 3),
+        scores=None if scores is None else np.asarray(scores, dtype=np.float64),
+        head_box=_xywh_to_xyxy(ann["bbox_head"], f"{where}: field 'bbox_head'") if ann.get("bbox_head") else None,
+        box=_xywh_to_xyxy(ann["bbox"], f"{where}: field 'bbox'") if ann.get("bbox") else None,
+        annotation=ann,
+    )
+
+
+def _ignore_regions(image: dict, where: str) -> List[np.ndarray]:
+    xs, ys = image.get("ignore_regions_x") or [], image.get("ignore_regions_y") or []
+    if len(xs) != len(ys):
+        raise PoseTrackFormatError(f"{where}: 'ignore_regions_x' and 'ignore_regions_y' differ in length")
+    out = []
+    for r, (x, y) in enumerate(zip(xs, ys)):
+        if len(x) != len(y):
+            raise PoseTrackFormatError(f"{where}: ignore region [{r}] has {len(x)} x and {len(y)} y values")
+        out.append(np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1).reshape(-1, 2))
+    return out
+
+
+def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
+    """A parsed PoseTrack 2018 JSON document -> PoseTrackVideo (`source` names it in errors)."""
+    if not isinstance(data, dict):
+        raise PoseTrackFormatError(f"{source}: expected a JSON object with 'images', 'annotations', 'categories'")
+    cats = [c for c in _get(data, "categories", source) if isinstance(c, dict) and c.get("keypoints")]
+    if not cats:
+        raise PoseTrackFormatError(f"{source}: no entry of 'categories' has 'keypoints' names")
+    skeleton = skeleton_from_category(cats[0], name="posetrack")
+    people: Dict[Any, List[PoseTrackPerson]] = {}
+    for i, ann in enumerate(_get(data, "annotations", source)):
+        where = f"{source}: annotation [{i}] (id {ann.get('id', '?') if isinstance(ann, dict) else '?'})"
+        people.setdefault(_get(ann, "image_id", where), []).append(_read_person(ann, skeleton.num_joints, where))
+    frames = []
+    for i, image in enumerate(_get(data, "images", source)):
+        where = f"{source}: image [{i}]"
+        # PoseTrack 2018 uses `frame_id` and `id` for the same number; older exports lack `id`.
+        image_id = image.get("id", image.get("frame_id")) if isinstance(image, dict) else None
+        if image_id is None:
+            raise PoseTrackFormatError(f"{where}: missing field 'id' (or 'frame_id')")
+        frame_people = people.pop(image_id, [])
+        frames.append(PoseTrackFrame(
+            image_id=int(image_id),
+            file_name=str(_get(image, "file_name", where)),
+            is_labeled=bool(image.get("is_labeled", bool(frame_people))),
+            people=frame_people,
+            ignore_regions=_ignore_regions(image, where),
+            image=image,
+        ))
+    if people:
+        raise PoseTrackFormatError(f"{source}: annotations refer to image ids not in 'images': {sorted(people)[:5]}")
+    return PoseTrackVideo(Path(source).stem, skeleton, frames, cats[0])
+
+
+def read_posetrack(path: Union[str, Path]) -> PoseTrackVideo:
+    """Read one PoseTrack 2018 per-video JSON file (ground truth or predictions)."""
+    path = str(path)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"PoseTrack file not found: {path}") from None
+    except json.JSONDecodeError as e:
+        raise PoseTrackFormatError(f"{path}: not valid JSON ({e})") from None
+    return parse_posetrack(data, path)
+
+
+def _num(v: float) -> Union[int, float]:
+    """Whole numbers as ints, so a file read and written back keeps its literal form."""
+    f = float(v)
+    return int(f) if f.is_integer() else f
+
+
+def _person_json(person: PoseTrackPerson, image_id: int, index: int) -> dict:
+    ann = dict(person.annotation)
+    ann.update(
+        track_id=int(person.track_id), image_id=image_id,
+        keypoints=[_num(v) for v in person.keypoints.reshape(-1)],
+        scores=[] if person.scores is None else [float(s) for s in person.scores],
+        category_id=ann.get("category_id", 1),
+    )
+    ann.setdefault("id", image_id * 100 + index)
+    for key, box in (("bbox", person.box), ("bbox_head", person.head_box)):
+        if box is not None:
+            ann[key] = [_num(box[0]), _num(box[1]), _num(box[2] - box[0]), _num(box[3] - box[1])]
+    return ann
+
+
+def video_to_json(video: PoseTrackVideo) -> dict:
+    """PoseTrackVideo -> the PoseTrack 2018 JSON document (inverse of `parse_posetrack`)."""
+    category = dict(video.category) or {"supercategory": "person", "id": 1, "name": "person"}
+    category["keypoints"] = list(video.skeleton.joints)
+    category.setdefault("skeleton", [[a + 1, b + 1] for a, b in video.skeleton.limbs])
+    images, annotations = [], []
+    for frame in video.frames:
+        image = dict(frame.image)
+        image.update(file_name=frame.file_name, is_labeled=bool(frame.is_labeled))
+        image.setdefault("id", frame.image_id)
+        image.setdefault("frame_id", frame.image_id)
+        if frame.ignore_regions:
+            image["ignore_regions_x"] = [[_num(v) for v in r[:, 0]] for r in frame.ignore_regions]
+            image["ignore_regions_y"] = [[_num(v) for v in r[:, 1]] for r in frame.ignore_regions]
+        images.append(image)
+        annotations += [_person_json(p, frame.image_id, i) for i, p in enumerate(frame.people)]
+    return {"images": images, "annotations": annotations, "categories": [category]}
+
+
+def write_posetrack(video: PoseTrackVideo, path: Union[str, Path]) -> None:
+    """Write a PoseTrackVideo as a PoseTrack 2018 JSON file (atomically)."""
+    atomic_write_json(path, video_to_json(video))
+
+
+def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:
+    """Tracked Poses of one frame -> prediction people in `out_skeleton`'s joint order.
+
+    Joints are carried over by name; joints `out_skeleton` has but the model lacks, and joints
+    scored below `keypoint_thresh`, are written as (0, 0, 0) with score 0, which the
+    evaluation reads as "not predicted". Every person needs a track id.
+    """
+    if len(poses) and poses.track_ids is None:
+        raise ValueError("poses_to_people: poses carry no track_ids (run the tracker first)")
+    src = {n: i for i, n in enumerate(skeleton.joints)}
+    people = []
+    for n in range(len(poses)):
+        kpts = np.zeros((out_skeleton.num_joints, 3))
+        scores = np.zeros(out_skeleton.num_joints)
+        for j, name in enumerate(out_skeleton.joints):
+            i = src.get(name)
+            if i is None:
+                continue
+            x, y, s = poses.keypoints[n, i]
+            scores[j] = s
+            if s >= keypoint_thresh:
+                kpts[j] = (x, y, 1.0)
+        box = poses.boxes[n]
+        people.append(PoseTrackPerson(
+            int(poses.track_ids[n]), kpts, scores, box=np.asarray(box, np.float64),
+            annotation={"score": float(poses.scores[n]), "category_id": 1},
+        ))
+    return people
+
+
+def prediction_video(
+    name: str, frames: Sequence[PoseTrackFrame], people: Sequence[List[PoseTrackPerson]], skeleton: Skeleton
+) -> PoseTrackVideo:
+    """A prediction file: the given frames (same order; image records kept) with `people` on them.
+
+    Ignore regions and ground-truth people are not copied; track ids must be unique per frame.
+    """
+    if len(frames) != len(people):
+        raise ValueError(f"prediction_video {name}: {len(frames)} frames but {len(people)} people lists")
+    out = []
+    for frame, persons in zip(frames, people):
+        ids = [p.track_id for p in persons]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"prediction_video {name}: frame {frame.image_id} has repeated track ids {ids}")
+        image = {k: v for k, v in frame.image.items() if not k.startswith("ignore_regions")}
+        out.append(PoseTrackFrame(frame.image_id, frame.file_name, frame.is_labeled, list(persons), [], image))
+    return PoseTrackVideo(name, skeleton, out)
