@@ -15,6 +15,7 @@ from simplepose.skeleton import COCO
 from simplepose.synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos, render_scene
 from simplepose.synthetic.render import FACE, JOINT_PARTS, OCCLUDER, PARTS
 from simplepose.synthetic.video import render_video
+from simplepose.tracking.posetrack_io import read_posetrack
 
 SMALL = SceneSettings(width=(160, 256), height=(160, 256), person_height=(40.0, 240.0))
 SMALL_VIDEO = VideoSettings(width=256, height=160, people=(1, 2))
@@ -197,7 +198,13 @@ def test_posetrack_files(tmp_path):
     assert len({a["id"] for a in gt["annotations"]}) == len(gt["annotations"])
     dets = json.loads((tmp_path / "posetrack/detections" / f"{name}.json").read_text())
     assert dets and all(d["image_id"] in ids for d in dets)
-    # PoseTrack files are COCO-like: the project's COCO reader keeps track ids and head boxes.
+    # The project's PoseTrack reader takes the file as it is, track ids and head boxes included.
+    video = read_posetrack(tmp_path / "posetrack/annotations/val" / f"{name}.json")
+    assert video.skeleton.joints == COCO.joints and [f.image_id for f in video.frames] == ids
+    read_ids = [[p.track_id for p in f.people] for f in video.frames]
+    assert read_ids == [[a["track_id"] for a in gt["annotations"] if a["image_id"] == i] for i in ids]
+    assert all(p.head_box is not None for f in video.frames for p in f.people)
+    # PoseTrack files are COCO-like: the project's COCO reader keeps track ids and head boxes too.
     read = load_coco_keypoints(tmp_path / "posetrack/annotations/val" / f"{name}.json", tmp_path)
     assert {r.track_id for r in read.records} == {a["track_id"] for a in gt["annotations"]}
     assert all(r.head_box is not None and Path(r.image_path).is_file() for r in read.records)

@@ -1,34 +1,21 @@
-"""File helpers of the synthetic data writer: atomic writes and COCO-format records."""
+"""File helpers of the synthetic data writer: deterministic JSON, meta.json, COCO records.
+
+All files go through the project's atomic writer (`simplepose.fileio`).
+"""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
+from ..fileio import atomic_write_json
 from ..skeleton import COCO
 from .scene import PersonAnnotation
 
 
-def write_bytes_atomic(path: Union[str, Path], data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json_atomic(path: Union[str, Path], obj: Any) -> None:
     # Sorted keys and fixed separators: the same content always gives the same bytes.
-    write_bytes_atomic(path, json.dumps(obj, sort_keys=True, separators=(",", ":")).encode())
+    atomic_write_json(path, obj, sort_keys=True, separators=(",", ":"))
 
 
 def update_meta(out_dir: Union[str, Path], section: str, info: Dict[str, Any]) -> None:
@@ -41,7 +28,7 @@ def update_meta(out_dir: Union[str, Path], section: str, info: Dict[str, Any]) -
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: not valid JSON ({e}); delete it to regenerate") from None
     meta[section] = info
-    write_bytes_atomic(path, json.dumps(meta, sort_keys=True, indent=1).encode())
+    atomic_write_json(path, meta, sort_keys=True, indent=1)
 
 
 def person_category() -> Dict[str, Any]:

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from .detections import detect
-from .files import person_category, update_meta, write_bytes_atomic, write_json_atomic
+from ..fileio import atomic_write_bytes
+from .files import person_category, update_meta, write_json_atomic
 from .render import MAX_PEOPLE
 from .video import VideoSettings, head_box_in_image, render_video, track_misses
 
@@ -53,7 +54,7 @@ def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: Vid
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality])
         if not ok:
             raise RuntimeError(f"JPEG encoding failed for {name} frame {t}")
-        write_bytes_atomic(frame_dir / f"{t:06d}.jpg", buf.tobytes())
+        atomic_write_bytes(frame_dir / f"{t:06d}.jpg", buf.tobytes())
         if writer.isOpened():
             writer.write(image)
         fid = frame_id(index, t)

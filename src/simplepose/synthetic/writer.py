@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from .detections import detect
-from .files import coco_annotation, coco_file, update_meta, write_bytes_atomic, write_json_atomic
+from ..fileio import atomic_write_bytes
+from .files import coco_annotation, coco_file, update_meta, write_json_atomic
 from .scene import SceneSettings, render_scene
 
 SPLITS = {"train": 0, "val": 1}
@@ -36,7 +37,7 @@ def _make_image(job: Tuple[str, int, str, int, SceneSettings]) -> Tuple[int, int
     ok, buf = cv2.imencode(".jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, scene.jpeg_quality])
     if not ok:
         raise RuntimeError(f"JPEG encoding failed for {split} image {index}")
-    write_bytes_atomic(Path(out_dir) / "images" / split / f"{index:06d}.jpg", buf.tobytes())
+    atomic_write_bytes(Path(out_dir) / "images" / split / f"{index:06d}.jpg", buf.tobytes())
     h, w = scene.image.shape[:2]
     anns = [coco_annotation(a, 0, 0) for a in scene.annotations]
     dets: list = []
