@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-COMMANDS = ("info", "eval", "predict", "track", "track-eval", "train")
+COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

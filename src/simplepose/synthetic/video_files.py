@@ -1,0 +1,101 @@
+"""`generate_videos`: write synthetic clips with PoseTrack 2018 style ground truth and detections.
+
+Layout under `out_dir` for clip NNNNNN_synth:
+    videos/<name>/%06d.jpg (frames), videos/<name>.mp4,
+    posetrack/annotations/val/<name>.json (PoseTrack 2018 format, COCO joint names),
+    posetrack/detections/<name>.json (COCO results list, image_id = frame id).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Union
+
+import cv2
+import numpy as np
+
+from .detections import detect
+from ..fileio import atomic_write_bytes
+from .files import person_category, update_meta, write_json_atomic
+from .render import MAX_PEOPLE
+from .video import VideoSettings, head_box_in_image, render_video, track_misses
+
+_VIDEO_STREAM, _DETECTION_STREAM = 10, 11
+
+
+def video_name(index: int) -> str:
+    return f"{index:06d}_synth"
+
+
+def frame_id(video_index: int, frame: int) -> int:
+    """PoseTrack's numbering: 1, then the 6-digit video number, then the 4-digit frame number."""
+    return 10_000_000_000 + video_index * 10_000 + frame
+
+
+def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: VideoSettings) -> Dict[str, Any]:
+    """Render clip `index` (1-based) and write its frames, mp4, ground truth and detections."""
+    if not 1 <= frames <= 9999:
+        raise ValueError(f"frames per video must lie within 1..9999, got {frames}")
+    name = video_name(index)
+    frame_dir = out_dir / "videos" / name
+    frame_dir.mkdir(parents=True, exist_ok=True)
+    mp4 = out_dir / "videos" / f"{name}.mp4"
+    tmp_mp4 = mp4.with_name(f".{name}.tmp.mp4")  # the writer picks its container from the suffix
+    writer = cv2.VideoWriter(str(tmp_mp4), cv2.VideoWriter_fourcc(*"mp4v"), settings.fps,
+                             (settings.width, settings.height))
+    det_rng = np.random.default_rng([seed, _DETECTION_STREAM, index])
+    images: List[Dict] = []
+    annotations: List[Dict] = []
+    detections: List[Dict] = []
+    misses = None
+    for t, (image, people) in enumerate(render_video(np.random.default_rng([seed, _VIDEO_STREAM, index]), frames, settings)):
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, settings.jpeg_quality])
+        if not ok:
+            raise RuntimeError(f"JPEG encoding failed for {name} frame {t}")
+        atomic_write_bytes(frame_dir / f"{t:06d}.jpg", buf.tobytes())
+        if writer.isOpened():
+            writer.write(image)
+        fid = frame_id(index, t)
+        images.append({"id": fid, "frame_id": fid, "vid_id": f"{index:06d}", "nframes": frames,
+                       "file_name": f"videos/{name}/{t:06d}.jpg", "is_labeled": True, "has_no_densepose": True,
+                       "ignore_regions_x": [], "ignore_regions_y": [],
+                       "width": settings.width, "height": settings.height})
+        people = [p for p in people if p.num_keypoints > 0]
+        for p in people:
+            track = p.label - 1
+            kp = [round(float(v), 2) if i % 3 != 2 else int(v) for i, v in enumerate(p.keypoints.reshape(-1))]
+            annotations.append({"id": fid * 100 + track, "image_id": fid, "category_id": 1, "track_id": track,
+                                "bbox": [float(v) for v in p.bbox],
+                                "bbox_head": head_box_in_image(p.head_box, settings.width, settings.height),
+                                "keypoints": kp, "num_keypoints": p.num_keypoints, "area": float(p.area),
+                                "iscrowd": 0, "scores": []})
+        if misses is None:
+            misses = track_misses(det_rng, frames, MAX_PEOPLE)
+        vis = [float(np.mean(p.keypoints[:, 2] == 2)) for p in people]
+        dets = detect(det_rng, [p.bbox for p in people], vis, settings.width, settings.height,
+                      miss_rate=0.03, false_positives=0.2, missed=[bool(misses[t, p.label - 1]) for p in people])
+        detections += [{"image_id": fid, "category_id": 1, **d} for d in dets]
+    writer.release()
+    if tmp_mp4.exists():
+        os.replace(tmp_mp4, mp4)
+    gt = {"images": images, "annotations": annotations, "categories": [person_category()]}
+    write_json_atomic(out_dir / "posetrack" / "annotations" / "val" / f"{name}.json", gt)
+    write_json_atomic(out_dir / "posetrack" / "detections" / f"{name}.json", detections)
+    return {"name": name, "frames": frames, "people": len(annotations),
+            "tracks": len({a["track_id"] for a in annotations}), "mp4": mp4.exists()}
+
+
+def generate_videos(out_dir: Union[str, Path], num_videos: int, frames: int = 60, seed: int = 0,
+                    settings: VideoSettings = VideoSettings()) -> Dict[str, Any]:
+    """Write `num_videos` clips of `frames` frames each; returns a summary with frames per second."""
+    out_dir = Path(out_dir)
+    start = time.perf_counter()
+    clips = [write_video(out_dir, i + 1, frames, seed, settings) for i in range(num_videos)]
+    elapsed = time.perf_counter() - start
+    summary = {"seed": seed, "videos": num_videos, "frames": frames, "settings": dataclasses.asdict(settings),
+               "clips": clips}
+    update_meta(out_dir, "videos", summary)
+    summary["frames_per_second"] = round(num_videos * frames / elapsed, 1) if elapsed > 0 else None
+    return summary
