@@ -83,7 +83,7 @@ def test_paper_configs_exist_and_load():
     for d in (50, 101, 152):
         assert {f"coco/res{d}_256x192", f"coco/res{d}_384x288", f"mpii/res{d}_256x256", f"mpii/res{d}_384x384"} <= names
     assert "posetrack/res50_256x192_finetune" in names
-    for path in CONFIGS:
+    for path in (p for p in CONFIGS if p.parent.name != "synthetic"):  # the demo's own recipe differs
         cfg = load_config(path)
         w, h = cfg.data.input_size
         assert tuple(cfg.data.heatmap_size) == (w // 4, h // 4), path

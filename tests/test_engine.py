@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from simplepose.checkpoint import read_checkpoint
+from simplepose.weights import read_weights_file as read_checkpoint  # the safe loader must read them
 from simplepose.config import config_from_dict
 from simplepose import engine
 
