@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 
 from simplepose.data.coco import AnnotationError, load_coco_keypoints
@@ -52,3 +51,13 @@ def test_detections_threshold(real_data):
     assert sum(len(s) for _, s in hi.values()) < 118
     b, _ = dets[785]
     assert b.shape[1] == 4
+
+
+def test_training_filter_skips_a_box_that_clips_to_a_point(tmp_path, real_data):
+    data = json.loads((real_data / "coco" / "test_coco.json").read_text())
+    data["annotations"][0]["bbox"] = [10.0, 10.0, 1.0, 1.0]  # clips to x2 = x1, y2 = y1
+    data["annotations"][1]["bbox"] = [10.0, 10.0, 1.0, 30.0]  # zero width, still a crop
+    p = tmp_path / "a.json"
+    p.write_text(json.dumps(data))
+    kept = {r.ann_id for r in load_coco_keypoints(p).records}
+    assert data["annotations"][0]["id"] not in kept and data["annotations"][1]["id"] in kept

@@ -26,7 +26,7 @@ class DemoSettings:
 
     out_dir: str = "runs/demo"
     data_dir: str = "data/synthetic"
-    config: str = "configs/synthetic/res18_128x96.yaml"
+    config: str = "configs/synthetic/res18_96x64.yaml"
     images: int = 2500
     videos: int = 3
     frames: int = 60

@@ -39,3 +39,21 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 def atomic_write_json(path: PathLike, obj: Any, **dump_kwargs: Any) -> None:
     """JSON-encode `obj` (json.dumps keyword arguments allowed) and write it atomically."""
     atomic_write_bytes(path, json.dumps(obj, **dump_kwargs).encode())
+
+
+class FileFormatError(ValueError):
+    """A malformed input file; the message names the file, the record and the field."""
+
+
+def read_json(path: PathLike, kind: str = "file") -> Any:
+    """Parse a JSON file; a missing file or bad JSON is one clear error naming the file.
+
+    `kind` names what the file is for the message ("annotation file", "detections file", ...).
+    """
+    try:
+        with open(path, "rb") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{kind} not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FileFormatError(f"{path}: not valid JSON ({e})") from None

@@ -4,7 +4,6 @@ Any joint count works: joint names and limbs come from the file's `categories` e
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,11 +11,12 @@ from typing import Dict, List, Union
 
 import numpy as np
 
+from ..fileio import FileFormatError, read_json
 from ..skeleton import Skeleton, skeleton_from_category
 from .records import ImageInfo, PersonRecord
 
 
-class AnnotationError(ValueError):
+class AnnotationError(FileFormatError):
     """A malformed annotation file; the message names the file, the record and the field."""
 
 
@@ -83,13 +83,7 @@ def load_coco_keypoints(
     (ground-truth boxes for evaluation still use the clipped box).
     """
     path = str(ann_file)
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"annotation file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise AnnotationError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "annotation file")
     if not isinstance(data, dict):
         raise AnnotationError(f"{path}: expected a JSON object with 'images' and 'annotations'")
     category = _person_category(data, path)
@@ -124,7 +118,10 @@ def load_coco_keypoints(
         im = images[image_id]
         box = clean_box(bbox, im.width, im.height)
         if for_training:
-            if not (ann.get("area", 1.0) > 0 and box[2] >= 0 and box[3] >= 0) or kps[:, 2].max() <= 0:
+            # The paper's filter (positive area, x2 >= x1, y2 >= y1, a labelled joint), and
+            # no box that clips to a single point: it would give a crop of size 0.
+            valid_box = box[2] >= 0 and box[3] >= 0 and max(box[2], box[3]) > 0
+            if not (ann.get("area", 1.0) > 0 and valid_box) or kps[:, 2].max() <= 0:
                 continue
         records.append(PersonRecord(
             image_path=im.path, image_id=image_id, box=box, keypoints=kps[:, :2].copy(),

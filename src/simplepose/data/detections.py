@@ -1,12 +1,12 @@
 """Person detections in the COCO results format: [{image_id, category_id, bbox, score}, ...]."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, Tuple, Union
 
 import numpy as np
 
+from ..fileio import read_json
 from .coco import AnnotationError
 
 
@@ -15,13 +15,7 @@ def load_detections(
 ) -> Dict[int, Tuple[np.ndarray, np.ndarray]]:
     """image id -> (boxes (N, 4) xywh, scores (N,)), people only, score >= `score_thresh`."""
     path = str(path)
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"detections file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise AnnotationError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "detections file")
     if not isinstance(data, list):
         raise AnnotationError(f"{path}: expected a JSON list of detections (COCO results format)")
     boxes: Dict[int, list] = {}

@@ -19,12 +19,12 @@ MPII head boxes (for PCKh) are not in this JSON form (they live in the official
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Tuple, Union
 
 import numpy as np
 
+from ..fileio import read_json
 from ..skeleton import MPII, Skeleton
 from .coco import AnnotationError
 from .records import PersonRecord
@@ -54,13 +54,7 @@ def load_mpii(ann_file: Union[str, Path], image_root: Union[str, Path] = "") -> 
     Entries without "joints" (the test split) get all joints unlabelled.
     """
     path = str(ann_file)
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"annotation file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise AnnotationError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "annotation file")
     if not isinstance(data, list):
         raise AnnotationError(f"{path}: expected a JSON list of MPII entries")
     k = MPII.num_joints

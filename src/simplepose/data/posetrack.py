@@ -10,13 +10,14 @@ writing prediction files for the PoseTrack evaluation lives in `simplepose.evalu
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Union
 
 import numpy as np
 
+from ..fileio import read_json
+from ..tracking.posetrack_io import ignore_regions
 from ..skeleton import Skeleton, skeleton_from_category
 from .coco import AnnotationError, clean_box
 from .records import ImageInfo, PersonRecord
@@ -43,12 +44,7 @@ class PoseTrackSet(NamedTuple):
 
 
 def _read(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"annotation file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise AnnotationError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "annotation file")
     if not isinstance(data, dict) or "images" not in data:
         raise AnnotationError(f"{path}: expected a PoseTrack 2018 JSON object with 'images'")
     return data
@@ -58,19 +54,11 @@ def _image(im: dict, where: str, root: Path) -> PoseTrackImage:
     for key in ("id", "file_name"):
         if key not in im:
             raise AnnotationError(f"{where}: missing field {key!r}")
-    xs, ys = im.get("ignore_regions_x") or [], im.get("ignore_regions_y") or []
-    if len(xs) != len(ys):
-        raise AnnotationError(f"{where}: fields 'ignore_regions_x' and 'ignore_regions_y' differ in length")
-    regions = []
-    for j, (x, y) in enumerate(zip(xs, ys)):
-        if len(x) != len(y):
-            raise AnnotationError(f"{where}: ignore region {j} has {len(x)} x and {len(y)} y values")
-        regions.append(np.stack([np.asarray(x, float), np.asarray(y, float)], axis=1).reshape(-1, 2))
     return PoseTrackImage(
         int(im["id"]), str(root / im["file_name"]), int(im.get("width", 0)), int(im.get("height", 0)),
         vid_id=str(im.get("vid_id", "")), frame_id=int(im.get("frame_id", -1)),
         is_labeled=bool(im.get("is_labeled", True)), nframes=int(im.get("nframes", 0)),
-        ignore_regions=regions,
+        ignore_regions=ignore_regions(im, where),
     )
 
 

@@ -9,13 +9,13 @@ numbers equal pycocotools' (tests compare them); pycocotools itself is only a te
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..fileio import read_json
 from ..skeleton import COCO
 
 METRIC_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -28,15 +28,7 @@ PathOrData = Union[str, Path, dict, list]
 
 
 def _load(src: PathOrData, what: str):
-    if isinstance(src, (str, Path)):
-        try:
-            with open(src) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{what} file not found: {src}") from None
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{src}: not valid JSON ({e})") from None
-    return src
+    return read_json(src, f"{what} file") if isinstance(src, (str, Path)) else src
 
 
 def _result_areas(results: List[dict]) -> np.ndarray:

@@ -7,12 +7,12 @@ Head boxes come from the official `gt_valid.mat` beside the JSON (`annot/valid.j
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
 import numpy as np
 
+from ..fileio import read_json
 from ..config import Config
 from ..predictor import TopDownPredictor
 from .coco import write_json
@@ -42,10 +42,7 @@ def evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[Un
     from .runner import _join, read_image
 
     ann = Path(_join(cfg.data.root, cfg.data.val_ann))
-    try:
-        entries: List[dict] = json.loads(ann.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"MPII annotation file not found: {ann}") from None
+    entries: List[dict] = read_json(ann, "MPII annotation file")
     images_root = _join(cfg.data.root, cfg.data.val_images)
     k = predictor.skeleton.num_joints
     preds = np.zeros((len(entries), k, 2))

@@ -14,19 +14,19 @@ left out are written as (0, 0, 0) with score 0.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..fileio import atomic_write_json
+from ..data.coco import AnnotationError
+from ..fileio import atomic_write_json, read_json
 from ..poses import Poses
 from ..skeleton import Skeleton, skeleton_from_category
 
 
-class PoseTrackFormatError(ValueError):
+class PoseTrackFormatError(AnnotationError):
     """A malformed PoseTrack file; the message names the file, the record and the field."""
 
 
@@ -118,7 +118,8 @@ def _read_person(ann: dict, num_joints: int, where: str) -> PoseTrackPerson:
     )
 
 
-def _ignore_regions(image: dict, where: str) -> List[np.ndarray]:
+def ignore_regions(image: dict, where: str) -> List[np.ndarray]:
+    """The image record's ignore regions as polygons (R_i, 2) x, y in image pixels."""
     xs, ys = image.get("ignore_regions_x") or [], image.get("ignore_regions_y") or []
     if len(xs) != len(ys):
         raise PoseTrackFormatError(f"{where}: 'ignore_regions_x' and 'ignore_regions_y' differ in length")
@@ -155,7 +156,7 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
             file_name=str(_get(image, "file_name", where)),
             is_labeled=bool(image.get("is_labeled", bool(frame_people))),
             people=frame_people,
-            ignore_regions=_ignore_regions(image, where),
+            ignore_regions=ignore_regions(image, where),
             image=image,
         ))
     if people:
@@ -166,14 +167,7 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
 def read_posetrack(path: Union[str, Path]) -> PoseTrackVideo:
     """Read one PoseTrack 2018 per-video JSON file (ground truth or predictions)."""
     path = str(path)
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"PoseTrack file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise PoseTrackFormatError(f"{path}: not valid JSON ({e})") from None
-    return parse_posetrack(data, path)
+    return parse_posetrack(read_json(path, "PoseTrack file"), path)
 
 
 def _num(v: float) -> Union[int, float]:
