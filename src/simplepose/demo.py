@@ -132,10 +132,12 @@ def plot_curves(train_dir: Path, out: Path) -> List[str]:
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in (train_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    from .train_log import read_metrics
+
+    rows = read_metrics(train_dir / "metrics.jsonl")
     written = []
-    for name, kind, key, label in (("loss.png", "epoch", "loss", "training loss"), ("ap.png", "val", "AP", "val AP (GT boxes)")):
-        pts = [(r["step"], r[key]) for r in rows if r.get("kind") == kind and r.get(key) is not None]
+    for name, tag, key, label in (("loss.png", "epoch", "loss", "training loss"), ("ap.png", "val", "AP", "val AP (GT boxes)")):
+        pts = [(r["step"], r[key]) for r in rows if r.get("tag") == tag and r.get(key) is not None]
         if not pts:
             continue
         fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)

@@ -136,7 +136,7 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     run = _Run(
         cfg, info, out_dir, model, net, dataset, None, None, optimizer, build_scheduler(optimizer, tc),
         torch.amp.GradScaler(info.device.type, enabled=tc.amp == "fp16" and info.device.type == "cuda"),
-        build_loss(tc), MetricsLog(out_dir, enabled=info.is_main),
+        build_loss(tc), MetricsLog(out_dir, enabled=info.is_main, append=state is not None),
     )
     if state is not None:
         run.optimizer.load_state_dict(state["optimizer"])

@@ -13,13 +13,16 @@ class MetricsLog:
     Only the main process should create one (others pass `enabled=False`).
     """
 
-    def __init__(self, out_dir: Path, enabled: bool = True) -> None:
+    def __init__(self, out_dir: Path, enabled: bool = True, append: bool = False) -> None:
+        """`append` continues an existing log (a resumed run); otherwise a new run starts it anew."""
         self.enabled = enabled
         self.path = Path(out_dir) / "metrics.jsonl"
         self.writer: Optional[Any] = None
         if not enabled:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not append:
+            self.path.unlink(missing_ok=True)
         try:
             from torch.utils.tensorboard import SummaryWriter
 
