@@ -138,3 +138,12 @@ def test_official_file_errors(tmp_path, old, new, message):
     p.write_text(OFFICIAL.replace(old, new))
     with pytest.raises(ConfigError, match=message):
         load_config(p)
+
+
+def test_override_types_are_checked():
+    cfg = load_config(None, ["train.epochs=12", "train.lr=5e-4", "data.input_size=[288,384]"])
+    assert cfg.train.epochs == 12 and isinstance(cfg.train.epochs, int) and cfg.train.lr == 5e-4
+    assert cfg.data.input_size == (288, 384)
+    for bad in ("train.epochs=1.5", "train.lr=fast", "test.flip_test=3"):
+        with pytest.raises(ConfigError, match=bad.split("=")[0]):
+            load_config(None, [bad])

@@ -167,9 +167,12 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         try:
-            return type(default)(value) if not (isinstance(default, int) and isinstance(value, float) and not value.is_integer()) else value
+            number = float(value)
         except ValueError:
             raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        if isinstance(default, int) and not number.is_integer():
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return type(default)(number)
     if isinstance(default, str):
         if value is None:
             return ""
