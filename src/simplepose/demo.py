@@ -169,7 +169,8 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
 
     cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
     t = time.perf_counter()
-    _log(f"training {Path(s.config).name} for at most {cfg.train.max_minutes:g} minutes ...")
+    limit = f"at most {cfg.train.max_minutes:g} minutes" if cfg.train.max_minutes > 0 else f"{cfg.train.epochs} epochs"
+    _log(f"training {Path(s.config).name} for {limit} ...")
     result = train(cfg, out / "train", device=s.device)
     timings["train_s"] = time.perf_counter() - t
     best = out / "train" / "best.pth"
