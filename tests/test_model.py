@@ -160,3 +160,17 @@ def test_count_cost_leaves_the_model_alone():
     before = model.conv1.weight.clone()
     count_cost(model, (128, 96))
     assert model.conv1.weight.device.type == "cpu" and torch.equal(model.conv1.weight, before)
+
+
+def test_width_scales_every_stage_and_keeps_the_output_shape():
+    narrow = meta_model(depth=18, num_joints=17, width=32, deconv_filters=64)
+    assert narrow.conv1.out_channels == 32
+    assert [narrow.layer1[0].conv1.out_channels, narrow.layer4[0].conv1.out_channels] == [32, 256]
+    assert narrow.deconv_layers[0].in_channels == 256
+    out = narrow(torch.empty(1, 3, 96, 64, device="meta"))
+    assert tuple(out.shape) == (1, 17, 24, 16)
+    # Convolution weights scale with width^2: half the width, about a quarter of the backbone.
+    full = count_cost(meta_model(depth=18, deconv_filters=64), (96, 64)).params["backbone"]
+    assert count_cost(narrow, (96, 64)).params["backbone"] == pytest.approx(full / 4, rel=0.01)
+    with pytest.raises(ValueError, match="width"):
+        meta_model(depth=18, width=0)

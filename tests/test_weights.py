@@ -85,14 +85,15 @@ def test_architecture_inference_on_every_depth_and_style(depth, style):
         assert PoseResNet(**arch).architecture() == model.architecture()
 
 
-def test_architecture_inference_of_a_non_default_head():
+def test_architecture_inference_of_a_non_default_head_and_width():
     with torch.device("meta"):
         model = PoseResNet(depth=34, num_joints=16, num_deconv_layers=2, deconv_filters=[128, 64],
-                           deconv_kernels=[3, 2], final_conv_kernel=3)
+                           deconv_kernels=[3, 2], final_conv_kernel=3, width=32)
     arch = infer_architecture(model.state_dict())
     with torch.device("meta"):
         assert PoseResNet(**arch).architecture() == model.architecture()
     assert (arch["deconv_filters"], arch["deconv_kernels"], arch["final_conv_kernel"]) == ([128, 64], [3, 2], 3)
+    assert arch["width"] == 32
 
 
 @pytest.mark.parametrize("depth, style", [(18, "pytorch"), (50, "caffe")])  # style moves Bottleneck strides
@@ -207,6 +208,13 @@ def test_imagenet_backbone_shape_mismatch_names_key_and_shapes(tmp_path):
     with pytest.raises(WeightsError, match=r"layer3\.1\.conv2\.weight has shape \(256, 256, 1, 1\), "
                                            r"the model expects \(256, 256, 3, 3\)"):
         load_imagenet_backbone(PoseResNet(depth=18), path)
+
+
+def test_imagenet_backbone_of_another_width_names_both_widths(tmp_path):
+    path = tmp_path / "resnet18.pth"
+    imagenet_file(path, 18)
+    with pytest.raises(WeightsError, match="width 64 .* the model has width 32; set model.width"):
+        load_imagenet_backbone(PoseResNet(depth=18, width=32), path)
 
 
 def test_build_model_applies_the_configs_pretrained_backbone(tmp_path):

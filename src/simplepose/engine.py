@@ -126,6 +126,8 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         elif info.is_main:  # PyTorch's SyncBatchNorm runs on GPUs only
             warnings.warn("train.sync_bn is ignored on CPU: SyncBatchNorm needs CUDA")
     model.to(info.device)
+    if tc.channels_last:  # weights in NHWC; convolutions then keep activations NHWC too
+        model.to(memory_format=torch.channels_last)
     if info.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     net = model
@@ -179,6 +181,8 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
             for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
                 g["lr"] = lr * (run.step + 1) / warmup_iters
         images = batch["image"].to(info.device, non_blocking=True)
+        if tc.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         target = batch["target"].to(info.device, non_blocking=True)
         weight = batch["target_weight"].to(info.device, non_blocking=True)
         with autocast(tc.amp, info.device):

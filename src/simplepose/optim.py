@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 from typing import Any, Dict, Sequence
 
@@ -23,6 +24,16 @@ class StepDecay:
         return self.factor ** sum(epoch >= s for s in self.steps)
 
 
+class CosineDecay:
+    """lr factor at an epoch: half a cosine from 1 at epoch 0 to 0 at epoch `epochs`. Picklable."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = max(int(epochs), 1)
+
+    def __call__(self, epoch: int) -> float:
+        return 0.5 * (1.0 + math.cos(math.pi * min(epoch, self.epochs) / self.epochs))
+
+
 def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
     if train.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
@@ -32,8 +43,17 @@ def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimiz
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, train: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    """Step decay, stepped once after each epoch (so epoch e runs at lr * factor^(steps <= e))."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, StepDecay(train.lr_steps, train.lr_factor))
+    """The epoch's lr factor, stepped once after each epoch.
+
+    "step": epoch e runs at lr * factor^(number of lr_steps <= e) (the paper's schedule);
+    "cosine": epoch e runs at lr * (1 + cos(pi e / epochs)) / 2, which suits short runs such
+    as the CPU demo better than one late step.
+    """
+    if train.lr_schedule == "step":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, StepDecay(train.lr_steps, train.lr_factor))
+    if train.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, CosineDecay(train.epochs))
+    raise ValueError(f"train.lr_schedule = {train.lr_schedule!r} is not 'step' or 'cosine'")
 
 
 def build_loss(train: TrainConfig) -> nn.Module:

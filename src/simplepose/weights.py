@@ -129,7 +129,7 @@ def backbone_depth(sd: StateDict, source: str = "<state dict>") -> int:
 def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<state dict>") -> Dict[str, Any]:
     """PoseResNet keyword arguments that fit a pose state dict (keys without `module.`).
 
-    Depth comes from the blocks, the head from `deconv_layers.*` (ConvTranspose2d weights are
+    Depth comes from the blocks, the width from conv1's output channels, the head from `deconv_layers.*` (ConvTranspose2d weights are
     (in, out, k, k); every layer is weight/BN/ReLU, so layer i sits at index 3i) and the joints
     and final kernel from `final_layer.weight` (K, C, k, k). `style` cannot be inferred: the
     two styles have identical keys and shapes and differ only in where a Bottleneck strides,
@@ -152,7 +152,7 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
     return dict(
         depth=depth, num_joints=int(final.shape[0]), num_deconv_layers=len(filters),
         deconv_filters=_collapse(filters, 256), deconv_kernels=_collapse(kernels, 4),
-        final_conv_kernel=int(final.shape[2]), style=style,
+        final_conv_kernel=int(final.shape[2]), style=style, width=int(sd["conv1.weight"].shape[0]),
     )
 
 
@@ -181,6 +181,9 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
     if depth != model.depth:
         raise WeightsError(f"{path}: the file is a ResNet-{depth} but the model is a ResNet-{model.depth}; "
                            f"set model.depth={depth} or use a ResNet-{model.depth} file")
+    if getattr(model, "width", 64) != int(sd["conv1.weight"].shape[0]):
+        raise WeightsError(f"{path}: the file's ResNet has width {int(sd['conv1.weight'].shape[0])} "
+                           f"(conv1 channels) but the model has width {model.width}; set model.width to match")
     own = model.state_dict()
     report = BackboneReport(str(path), depth)
     for key, value in sd.items():

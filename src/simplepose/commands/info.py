@@ -80,7 +80,8 @@ def describe(model, input_hw: Tuple[int, int], what: str = "") -> str:
     head_p = c.params.get("deconv_layers", 0) + c.params.get("final_layer", 0)
     head_m = c.macs.get("deconv_layers", 0) + c.macs.get("final_layer", 0)
     lines = [
-        f"{what}: PoseResNet-{arch['depth']} ({arch['style']} style), {arch['num_joints']} joints, "
+        f"{what}: PoseResNet-{arch['depth']} ({arch['style']} style"
+        f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}), {arch['num_joints']} joints, "
         f"deconv {arch['num_deconv_layers']} x {_uniform(arch['deconv_filters'])} "
         f"k{_uniform(arch['deconv_kernels'])}, "
         f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}",
