@@ -181,7 +181,7 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
     if depth != model.depth:
         raise WeightsError(f"{path}: the file is a ResNet-{depth} but the model is a ResNet-{model.depth}; "
                            f"set model.depth={depth} or use a ResNet-{model.depth} file")
-    if getattr(model, "width", 64) != int(sd["conv1.weight"].shape[0]):
+    if model.width != int(sd["conv1.weight"].shape[0]):
         raise WeightsError(f"{path}: the file's ResNet has width {int(sd['conv1.weight'].shape[0])} "
                            f"(conv1 channels) but the model has width {model.width}; set model.width to match")
     own = model.state_dict()
