@@ -5,7 +5,8 @@ from torch.utils.data import DataLoader
 
 from simplepose.codec import HeatmapCodec
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.data.dataset import TopDownDataset, lower_body_mask, read_image
+from simplepose.data.dataset import TopDownDataset, lower_body_mask
+from simplepose.fileio import read_image
 from simplepose.geometry import box_to_center_scale, crop_affine, warp_points
 from simplepose.skeleton import COCO, MPII
 from simplepose.transforms import Normalize, crop_matrix

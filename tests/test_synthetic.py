@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.data.detections import load_detections
+from simplepose.formats.detections import load_detections
 from simplepose.geometry import flip_keypoints
 from simplepose.skeleton import COCO
 from simplepose.synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos, render_scene
 from simplepose.synthetic.render import FACE, JOINT_PARTS, OCCLUDER, PARTS
 from simplepose.synthetic.video import render_video
-from simplepose.tracking.posetrack_io import read_posetrack
+from simplepose.formats.posetrack import read_posetrack
 
 SMALL = SceneSettings(width=(160, 256), height=(160, 256), person_height=(40.0, 240.0))
 SMALL_VIDEO = VideoSettings(width=256, height=160, people=(1, 2))

@@ -154,7 +154,7 @@ def test_oks_of_identical_and_shifted_poses():
 def test_pipeline_frames_folder_to_posetrack_file_scores_perfectly(tmp_path):
     from simplepose.evaluation.posetrack import evaluate_posetrack
     from simplepose.tracking.pipeline import open_frames, run_to_posetrack, save_run, track_frames
-    from simplepose.tracking.posetrack_io import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, read_posetrack
+    from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, read_posetrack
 
     frames, visible = make_video()
     for t, f in enumerate(frames):

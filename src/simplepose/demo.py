@@ -63,10 +63,11 @@ def ensure_data(s: DemoSettings) -> Dict[str, Any]:
 
 def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> Dict[str, Dict[str, float]]:
     """COCO metrics with ground-truth boxes and with the config's detections file."""
-    from .evaluation.runner import _join, evaluate_model
+    from .evaluation.runner import evaluate_model
+    from .fileio import join_root
 
     gt = evaluate_model(model, cfg, device, out_dir=out / "eval_gt_boxes", detections="gt")
-    det_file = _join(cfg.data.root, cfg.test.detections)
+    det_file = join_root(cfg.data.root, cfg.test.detections)
     det = evaluate_model(model, cfg, device, out_dir=out / "eval_detections", detections=det_file)
     return {"coco_gt_boxes": {k: gt[k] for k in COCO_KEYS}, "coco_detections": {k: det[k] for k in COCO_KEYS}}
 
@@ -77,7 +78,7 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
     from .evaluation.posetrack import evaluate_dirs
     from .predictor import TopDownPredictor
     from .tracking.pipeline import open_frames, track_video
-    from .tracking.posetrack_io import read_posetrack
+    from .formats.posetrack import read_posetrack
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
     gt_dir = data_dir / "posetrack" / "annotations" / "val"
@@ -104,13 +105,13 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
     import numpy as np
 
     from .data.coco import load_coco_keypoints
-    from .evaluation.runner import _join, read_image
+    from .fileio import join_root, read_image
     from .geometry import xywh_to_xyxy
     from .predictor import TopDownPredictor
     from .visualize import draw_poses, write_image
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
-    coco = load_coco_keypoints(_join(cfg.data.root, cfg.data.val_ann), _join(cfg.data.root, cfg.data.val_images),
+    coco = load_coco_keypoints(join_root(cfg.data.root, cfg.data.val_ann), join_root(cfg.data.root, cfg.data.val_images),
                                for_training=False)
     by_image = coco.records_by_image()
     paths = []

@@ -1,4 +1,6 @@
-"""Atomic file writing: results, reports and checkpoints are never left half-written.
+"""The bottom I/O layer: atomic writes, JSON and image reading, paths, the project's error type.
+
+Atomic file writing: results, reports and checkpoints are never left half-written.
 
 Every writer goes to a temporary file in the destination folder, syncs it, then renames it
 over the destination (`os.replace` is atomic on one file system), so a killed run leaves
@@ -10,7 +12,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Union
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PathLike = Union[str, Path]
 
@@ -57,3 +62,23 @@ def read_json(path: PathLike, kind: str = "file") -> Any:
         raise FileNotFoundError(f"{kind} not found: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise FileFormatError(f"{path}: not valid JSON ({e})") from None
+
+
+def join_root(root: PathLike, path: PathLike) -> str:
+    """`path` under `root` (a dataset root from a config), unless `path` is absolute or either is empty."""
+    root, path = str(root or ""), str(path or "")
+    return str(Path(root) / path) if root and path and not Path(path).is_absolute() else path
+
+
+def read_image(path: PathLike) -> "np.ndarray":
+    """(H, W, 3) uint8 BGR image, decoded as the paper's code does (EXIF orientation ignored).
+
+    A missing or undecodable file is one clear error naming it.
+    """
+    import cv2  # local: keeps `import simplepose.fileio` light
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        what = "image not found" if not os.path.exists(path) else "cannot read image"
+        raise FileNotFoundError(f"{what}: {path}")
+    return image

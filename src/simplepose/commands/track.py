@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import config_from_dict, config_to_dict, load_config, merge, parse_overrides
     from ..predictor import TopDownPredictor
     from ..tracking.pipeline import open_frames, track_video
-    from ..tracking.posetrack_io import read_posetrack
+    from ..formats.posetrack import read_posetrack
     from ..weights import load_checkpoint
 
     source = open_frames(args.source)

@@ -34,7 +34,7 @@ def _finite(obj):
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack import evaluate_dirs
     from ..evaluation.posetrack_report import format_tables
-    from ..tracking.posetrack_io import write_json_atomic
+    from ..formats.posetrack import write_json_atomic
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
     print(format_tables(metrics))

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..codec import HeatmapCodec
+from ..fileio import read_image
 from ..geometry import box_to_center_scale, warp_points
 from ..skeleton import Skeleton
 from ..transforms import Normalize, crop_matrix, warp_crop
@@ -33,16 +34,6 @@ Item = Dict[str, Union[torch.Tensor, float, int]]
 def lower_body_mask(skeleton: Skeleton) -> np.ndarray:
     """(K,) bool: True for lower-body joints, from the skeleton's joint names."""
     return np.array([any(w in n for w in LOWER_BODY_WORDS) for n in skeleton.joints])
-
-
-def read_image(path: str) -> np.ndarray:
-    """(H, W, 3) uint8 BGR, decoded as the paper's code does (EXIF orientation ignored)."""
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    return image
 
 
 def worker_init(worker_id: int) -> None:

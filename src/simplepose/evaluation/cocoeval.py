@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..fileio import read_json
+from ..oks import joint_similarity, masked_mean
 from ..skeleton import COCO
 
 METRIC_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -54,11 +55,9 @@ def compute_oks(
         (P,) OKS. A ground truth without labelled joints measures the detection's distance
         to its box enlarged by its own size on each side, over all K joints.
     """
-    var = (sigmas * 2) ** 2
     xd, yd = dt_kpts[..., 0], dt_kpts[..., 1]
     xg, yg, vg = gt_kpts[..., 0], gt_kpts[..., 1], gt_kpts[..., 2]
     vis = vg > 0
-    k1 = vis.sum(axis=1)
     x0 = (gt_boxes[:, 0] - gt_boxes[:, 2])[:, None]
     x1 = (gt_boxes[:, 0] + gt_boxes[:, 2] * 2)[:, None]
     y0 = (gt_boxes[:, 1] - gt_boxes[:, 3])[:, None]
@@ -66,22 +65,11 @@ def compute_oks(
     z = np.zeros_like(xd)
     box_dx = np.maximum(z, x0 - xd) + np.maximum(z, xd - x1)
     box_dy = np.maximum(z, y0 - yd) + np.maximum(z, yd - y1)
-    labelled = (k1 > 0)[:, None]
+    labelled = vis.any(axis=1)[:, None]
     dx = np.where(labelled, xd - xg, box_dx)
     dy = np.where(labelled, yd - yg, box_dy)
-    e = (dx ** 2 + dy ** 2) / var / (gt_areas[:, None] + np.spacing(1)) / 2
-    ex = np.exp(-e)
-    oks = np.zeros(len(ex))
-    # Sum each pair's selected joints as one contiguous row, as pycocotools sums e[vg > 0]:
-    # numpy's pairwise summation then adds them in the same order, to the last bit.
-    for n in np.unique(k1):
-        rows = np.flatnonzero(k1 == n)
-        if n == 0:
-            oks[rows] = ex[rows].sum(axis=1) / ex.shape[1]
-        else:
-            sel = ex[rows][vis[rows]].reshape(len(rows), n)
-            oks[rows] = sel.sum(axis=1) / n
-    return oks
+    # COCO's rule: the ground truth's area; its labelled joints, or all K when it has none.
+    return masked_mean(joint_similarity(dx, dy, gt_areas, sigmas), vis | ~labelled)
 
 
 class _Category:

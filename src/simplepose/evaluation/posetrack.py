@@ -45,17 +45,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..tracking.posetrack_io import PoseTrackFrame, PoseTrackVideo, read_posetrack
+from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, read_posetrack
 from .clear_mot import MotAccumulator
 from .polygon import points_in_polygon
 from .posetrack_report import group_means, nanmean
 
-# The 15 joints the official tool evaluates (its own order; PoseTrack's head_bottom is its "neck").
-POSEVAL_JOINTS = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-    "head_bottom", "nose", "head_top",
-)
 DIST_THRESH = 0.5  # PCKh@0.5
 HEAD_FACTOR = 0.6  # head size = 0.6 x head box diagonal
 

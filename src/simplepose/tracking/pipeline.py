@@ -17,7 +17,8 @@ import numpy as np
 
 from ..poses import Poses
 from ..skeleton import Skeleton, get_skeleton
-from .posetrack_io import PoseTrackFrame, PoseTrackVideo, poses_to_people, prediction_video, write_posetrack
+from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, write_posetrack
+from .predictions import poses_to_people, prediction_video
 from .tracker import PoseTracker
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -158,8 +159,6 @@ def run_to_posetrack(
     PoseTrack's 17-joint layout, joints the model lacks left empty (what the official tool
     requires); "auto" is "posetrack" when the model has all of PoseTrack's 15 evaluated joints.
     """
-    from ..evaluation.posetrack import POSEVAL_JOINTS
-
     posetrack = get_skeleton("posetrack")
     if layout == "auto":
         layout = "posetrack" if all(n in skeleton.joints for n in POSEVAL_JOINTS) else "model"
