@@ -153,7 +153,8 @@ def test_oks_of_identical_and_shifted_poses():
 
 def test_pipeline_frames_folder_to_posetrack_file_scores_perfectly(tmp_path):
     from simplepose.evaluation.posetrack import evaluate_posetrack
-    from simplepose.tracking.pipeline import open_frames, run_to_posetrack, save_run, track_frames
+    from simplepose.frames import open_frames
+    from simplepose.tracking.pipeline import run_to_posetrack, save_run, track_frames
     from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, read_posetrack
 
     frames, visible = make_video()

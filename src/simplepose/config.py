@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import yaml
 
@@ -261,3 +261,21 @@ def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
         deconv_filters=model.deconv_filters, deconv_kernels=model.deconv_kernels,
         final_conv_kernel=model.final_conv_kernel, style=model.style, width=model.width,
     )
+
+
+def resolve_config(
+    stored: Optional[Config], config_path: Optional[str] = None, overrides: Sequence[str] = (),
+    source: str = "checkpoint",
+) -> Config:
+    """The config of an inference command: checkpoint -> config file -> `--set` overrides.
+
+    `config_path` (a YAML file) replaces the checkpoint's `stored` config when given; the
+    overrides go on top of whichever is used. Overrides are checked on their own first, so a
+    bad `--set` is reported as such, not as a fault of the checkpoint's stored config.
+    """
+    extra = parse_overrides(overrides)
+    config_from_dict(extra, "--set")
+    if config_path:
+        return load_config(config_path, overrides)
+    base = config_to_dict(stored) if stored is not None else {}
+    return config_from_dict(merge(base, extra), f"{source} (stored config)")

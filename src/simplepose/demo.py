@@ -77,7 +77,8 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
     from .detector import DetectionsFile
     from .evaluation.posetrack import evaluate_dirs
     from .predictor import TopDownPredictor
-    from .tracking.pipeline import open_frames, track_video
+    from .frames import open_frames
+    from .tracking.pipeline import track_video
     from .formats.posetrack import read_posetrack
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Union
@@ -82,3 +83,39 @@ def read_image(path: PathLike) -> "np.ndarray":
         what = "image not found" if not os.path.exists(path) else "cannot read image"
         raise FileNotFoundError(f"{what}: {path}")
     return image
+
+
+class OutputError(ValueError):
+    """An output folder that cannot be made or written; one line naming it."""
+
+
+#: `atomic_write`'s temporary names: the destination's name, 8 random characters, `.tmp`.
+_TEMP_NAME = re.compile(r"^.+\.[a-z0-9_]{8}\.tmp$")
+
+
+def prepare_output_dir(path: PathLike) -> Path:
+    """Create `path` (and parents) and check that files can be written there, before any work.
+
+    Temporary files left by a killed atomic write in that folder are removed (the write they
+    belonged to never finished, so nothing reads them). Raises OutputError, one line.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"cannot write to output folder {path}: {e.strerror or e}") from None
+    for stale in path.iterdir():
+        if _TEMP_NAME.match(stale.name) and stale.is_file():
+            stale.unlink(missing_ok=True)
+    return path
+
+
+def output_path(out_dir: PathLike, name: str) -> Path:
+    """`out_dir / name` for a name derived from an input; refuses names that leave `out_dir`."""
+    if not name or Path(name).is_absolute() or any(part in ("..", "") for part in Path(name).parts) \
+            or "/" in name or "\\" in name:
+        raise ValueError(f"output name {name!r} must be a plain file name (no folders, no '..')")
+    return Path(out_dir) / name

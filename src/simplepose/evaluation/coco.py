@@ -6,12 +6,10 @@ and the padded crop area (crop width x height in pixels) as each person's area.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..fileio import atomic_write_json
 from ..oks import greedy_nms, joint_similarity, masked_mean
 from ..poses import Poses
 from ..skeleton import COCO
@@ -120,16 +118,3 @@ def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> List[
          "score": float(poses.scores[n])}
         for n in range(len(poses))
     ]
-
-
-def write_json(obj: Union[list, dict], path: Union[str, Path]) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    atomic_write_json(path, obj)
-
-
-def results_from_iterable(items: Iterable[tuple], category_id: int = 1) -> List[dict]:
-    """[(image_id, Poses), ...] -> one COCO results list."""
-    out: List[dict] = []
-    for image_id, poses in items:
-        out.extend(poses_to_results(image_id, poses, category_id))
-    return out

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..fileio import read_json
 from ..oks import joint_similarity, masked_mean
-from ..skeleton import COCO
+from ..skeleton import COCO, skeleton_from_category
 
 METRIC_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -267,6 +267,16 @@ def _summarize(precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
         out[prefix + "m"] = mean(sel(full, [1]))
         out[prefix + "l"] = mean(sel(full, [2]))
     return {k: out[k] for k in METRIC_KEYS}
+
+
+def score_results_file(gt_path: Union[str, Path], results_path: Union[str, Path]) -> Dict[str, float]:
+    """AP/AR of a results file against a ground-truth file, with the OKS sigmas of the ground
+    truth's own skeleton (COCO's for COCO files, CrowdPose's for CrowdPose, ...)."""
+    gt = _load(str(gt_path), "ground-truth")
+    cats = [c for c in gt.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")] \
+        if isinstance(gt, dict) else []
+    sigmas = skeleton_from_category(cats[0]).sigmas if cats else None
+    return evaluate_coco_keypoints(gt, results_path, sigmas)
 
 
 def format_table(metrics: Dict[str, float]) -> str:

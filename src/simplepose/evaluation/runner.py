@@ -10,9 +10,10 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 import numpy as np
 import torch
 
-from ..config import Config
+from ..config import Config, TestConfig
 from ..fileio import atomic_write_json, join_root, read_image
 from ..detector import BoxTable, DetectionsFile, GTBoxes
+from ..poses import Poses
 from ..predictor import TopDownPredictor
 from .coco import postprocess, poses_to_results
 from .cocoeval import evaluate_coco_keypoints
@@ -50,12 +51,18 @@ def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterat
         yield group
 
 
+def postprocess_image(predictor: TopDownPredictor, poses: Poses, test: TestConfig) -> Poses:
+    """One image's poses rescored and OKS-NMSed as the paper does, with the crop areas as areas."""
+    _, scales = predictor.crop_boxes(poses.boxes)
+    return postprocess(poses, scales.prod(axis=1), test.in_vis_thre, test.oks_thre, test.soft_nms,
+                       predictor.skeleton.sigmas)
+
+
 def predict_coco(
     predictor: TopDownPredictor, coco, boxes: BoxTable, image_ids: Sequence[int], cfg: Config,
     progress: bool = False,
 ) -> List[dict]:
     """COCO results (rescored, OKS-NMSed) for `image_ids` of a CocoKeypoints file."""
-    sigmas = predictor.skeleton.sigmas
     results: List[dict] = []
     chunks = list(_chunks(image_ids, boxes, predictor.batch_size))
     if progress:
@@ -68,10 +75,7 @@ def predict_coco(
         images = [read_image(coco.images[i].path) for i, _, _ in wanted]
         poses_list = predictor.predict_batch(images, [b for _, b, _ in wanted], [s for _, _, s in wanted])
         for (image_id, _, _), poses in zip(wanted, poses_list):
-            _, scales = predictor.crop_boxes(poses.boxes)
-            kept = postprocess(poses, scales.prod(axis=1), cfg.test.in_vis_thre, cfg.test.oks_thre,
-                               cfg.test.soft_nms, sigmas)
-            results.extend(poses_to_results(image_id, kept))
+            results.extend(poses_to_results(image_id, postprocess_image(predictor, poses, cfg.test)))
     return results
 
 
@@ -146,3 +150,11 @@ EVALUATORS: Dict[str, Callable[..., Dict[str, float]]] = {
     "posetrack": _evaluate_coco,
     "mpii": _evaluate_mpii,
 }
+
+
+def format_metrics(metrics: Dict[str, float]) -> str:
+    """The COCO table for COCO-format metrics, the PCKh table for MPII's."""
+    from .cocoeval import format_table
+    from .pckh import format_pckh
+
+    return format_table(metrics) if "AP" in metrics else format_pckh(metrics)
