@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable, Dict
 
-from .config import ConfigError
+from .fileio import ConfigError
 
 Out = Dict[str, Dict[str, Any]]
 
