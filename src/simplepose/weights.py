@@ -27,6 +27,7 @@ import torch
 from .checkpoint import FORMAT
 from .config import Config, ModelConfig, build_model_kwargs, config_from_dict
 from .model import RESNET_SPECS, PoseResNet
+from .per_layer import collapse_per_layer
 
 PathLike = Union[str, Path]
 StateDict = Dict[str, torch.Tensor]
@@ -151,7 +152,7 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
         kernels.append(int(w.shape[2]))
     return dict(
         depth=depth, num_joints=int(final.shape[0]), num_deconv_layers=len(filters),
-        deconv_filters=_collapse(filters, 256), deconv_kernels=_collapse(kernels, 4),
+        deconv_filters=collapse_per_layer(filters, 256), deconv_kernels=collapse_per_layer(kernels, 4),
         final_conv_kernel=int(final.shape[2]), style=style, width=int(sd["conv1.weight"].shape[0]),
     )
 
@@ -268,13 +269,6 @@ def load_state_dict_strict(model: torch.nn.Module, sd: StateDict, source: str) -
                  (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)) if items]
         raise WeightsError(f"{source}: weights do not fit the model ({'; '.join(parts)})")
     model.load_state_dict(sd, strict=True)
-
-
-def _collapse(values: List[int], default: int) -> Union[int, List[int]]:
-    """One int when every layer agrees (how configs write it), else the list."""
-    if not values:
-        return default
-    return values[0] if len(set(values)) == 1 else values
 
 
 def _all_tensors(d: dict) -> bool:

@@ -73,6 +73,7 @@ def _load(args: argparse.Namespace):
 def describe(model, input_hw: Tuple[int, int], what: str = "") -> str:
     """Several lines: architecture, parameters, true MACs by part, the paper's convention."""
     from ..complexity import count_cost
+    from ..per_layer import collapse_per_layer
 
     c = count_cost(model, input_hw)
     arch = model.architecture()
@@ -82,8 +83,8 @@ def describe(model, input_hw: Tuple[int, int], what: str = "") -> str:
     lines = [
         f"{what}: PoseResNet-{arch['depth']} ({arch['style']} style"
         f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}), {arch['num_joints']} joints, "
-        f"deconv {arch['num_deconv_layers']} x {_uniform(arch['deconv_filters'])} "
-        f"k{_uniform(arch['deconv_kernels'])}, "
+        f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
+        f"k{collapse_per_layer(arch['deconv_kernels'])}, "
         f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}",
         f"input {w}x{h} (w x h) -> heatmaps {c.output_shape[3]}x{c.output_shape[2]}",
         f"parameters        {c.total_params / 1e6:8.3f} M  (backbone {c.params.get('backbone', 0) / 1e6:.3f} M, "
@@ -95,11 +96,6 @@ def describe(model, input_hw: Tuple[int, int], what: str = "") -> str:
         f"/ 1024^3; the figure of the paper's table)",
     ]
     return "\n".join(lines)
-
-
-def _uniform(values: List[int]) -> object:
-    """256 for [256, 256, 256], the list itself when the layers differ."""
-    return values[0] if values and len(set(values)) == 1 else values
 
 
 def table_rows() -> List[Dict[str, object]]:
