@@ -10,7 +10,7 @@ Three kinds of file are understood:
 
 Reading is safe by default (`torch.load(..., weights_only=True)`): a file that needs full
 unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
-(`--trust` on the command line).
+(`--trusted` on the command line).
 
 `load_checkpoint(path)` is the one entry point that predict, eval, track and info use.
 """
@@ -72,9 +72,9 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
             raise WeightsError(
                 f"{path}: the file holds a Python object ({found.group(1)}) that only full unpickling "
                 "can rebuild, and full unpickling can run arbitrary code. If you trust where the "
-                "file came from, load it with trusted=True (command line: --trust)") from None
+                "file came from, load it with trusted=True (command line: --trusted)") from None
         detail = re.search(r"WeightsUnpickler error: *\n*(.+)", str(e))
-        hint = "" if trusted else "; if you trust the file, full unpickling may read it (trusted=True, --trust)"
+        hint = "" if trusted else "; if you trust the file, full unpickling may read it (trusted=True, --trusted)"
         raise WeightsError(f"{path}: corrupted, or not a PyTorch weights file "
                            f"({detail.group(1).strip() if detail else _first_line(e)}){hint}") from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError) as e:
