@@ -147,22 +147,6 @@ def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return p @ m[:, :2].T + m[:, 2]
 
 
-def flip_keypoints(
-    keypoints: np.ndarray, visible: np.ndarray, width: float, flip_pairs: Sequence[Tuple[int, int]]
-) -> Tuple[np.ndarray, np.ndarray]:
-    """Mirror keypoints (K,2) and visibility (K,) in an image `width` pixels wide.
-
-    x -> width - 1 - x (the official `fliplr_joints`), and left/right joints swapped.
-    """
-    k = np.asarray(keypoints, dtype=np.float64).copy()
-    v = np.asarray(visible).copy()
-    k[:, 0] = width - 1 - k[:, 0]
-    for a, b in flip_pairs:
-        k[[a, b]] = k[[b, a]]
-        v[[a, b]] = v[[b, a]]
-    return k, v
-
-
 def crop_affine_udp(
     center: Sequence[float],
     scale: Sequence[float],
