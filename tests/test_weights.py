@@ -12,8 +12,9 @@ from simplepose.cli import main
 from simplepose.complexity import table_rows
 from simplepose.config import load_config
 from simplepose.model import RESNET_SPECS, PoseResNet
-from simplepose.weights import (WeightsError, build_model, extract_state_dict, infer_architecture,
-                                load_checkpoint, load_imagenet_backbone, read_weights_file)
+from simplepose.engine import build_model
+from simplepose.weights import (WeightsError, extract_state_dict, infer_architecture, load_checkpoint,
+                                load_imagenet_backbone, read_weights_file)
 
 
 def trained_like(model: PoseResNet, seed: int = 0) -> PoseResNet:
@@ -221,12 +222,15 @@ def test_imagenet_backbone_of_another_width_names_both_widths(tmp_path):
         load_imagenet_backbone(PoseResNet(depth=18, width=32), path)
 
 
-def test_build_model_applies_the_configs_pretrained_backbone(tmp_path):
+def test_the_training_model_gets_the_configs_pretrained_backbone(tmp_path):
     path = tmp_path / "resnet18.pth"
     sd = imagenet_file(path, 18)
     cfg = load_config(None, ["model.depth=18", f"model.pretrained={path}"])
-    model, report = build_model(cfg.model)
-    assert report is not None and torch.equal(model.conv1.weight, sd["conv1.weight"])
+    model = build_model(cfg, num_joints=17, resuming=False)
+    assert torch.equal(model.conv1.weight, sd["conv1.weight"])
+    assert torch.equal(model.layer4[1].bn2.running_var, sd["layer4.1.bn2.running_var"])
+    # Resuming restores every weight from the checkpoint: the backbone file is not read again.
+    assert not torch.equal(build_model(cfg, num_joints=17, resuming=True).conv1.weight, sd["conv1.weight"])
 
 
 def test_info_command_reads_checkpoints_and_prints_the_table(tmp_path, capsys):

@@ -20,12 +20,12 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 
 from .checkpoint import FORMAT
-from .config import Config, ModelConfig, build_model_kwargs, config_from_dict
+from .config import Config, build_model_kwargs, config_from_dict
 from .model import RESNET_SPECS, PoseResNet
 from .per_layer import collapse_per_layer
 
@@ -204,13 +204,6 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
         raise WeightsError(f"{path}: missing backbone tensors {missing[:5]}{' ...' if len(missing) > 5 else ''}")
     model.load_state_dict(own, strict=True)
     return report
-
-
-def build_model(cfg: ModelConfig, trusted: bool = False) -> Tuple[PoseResNet, Optional[BackboneReport]]:
-    """The model a config describes, with its ImageNet backbone when `cfg.pretrained` is set."""
-    model = PoseResNet(**build_model_kwargs(cfg))
-    report = load_imagenet_backbone(model, cfg.pretrained, trusted) if cfg.pretrained else None
-    return model, report
 
 
 @dataclass
