@@ -2,7 +2,7 @@
 import json
 
 from simplepose.cli import main
-from simplepose.demo import COCO_KEYS
+from simplepose.evaluation.cocoeval import METRIC_KEYS
 
 
 def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
@@ -12,7 +12,7 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
     assert main(args) == 0
     m = json.loads((out / "metrics.json").read_text())
     for key in ("coco_gt_boxes", "coco_detections"):
-        assert set(m[key]) == set(COCO_KEYS) and all(0.0 <= v <= 1.0 or v == -1.0 for v in m[key].values())
+        assert set(m[key]) == set(METRIC_KEYS) and all(0.0 <= v <= 1.0 or v == -1.0 for v in m[key].values())
     assert {"mAP", "MOTA", "MOTP", "precision", "recall"} <= set(m["posetrack"])
     assert (out / "tracking").is_dir() and len(list((out / "tracking").glob("*.json"))) == 1
     assert len(list((out / "tracking").glob("*.mp4"))) == 1
