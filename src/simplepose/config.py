@@ -14,6 +14,9 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import yaml
 
+from .config_official import official_to_dict
+from .fileio import ConfigError  # re-exported: callers catch `config.ConfigError`
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -148,10 +151,6 @@ class Config:
     track: TrackConfig = field(default_factory=TrackConfig)
 
 
-class ConfigError(ValueError):
-    """A config file or override that does not fit the schema."""
-
-
 def _coerce(value: Any, default: Any, where: str) -> Any:
     """Convert a YAML value to the type of the field's default (tuples from lists)."""
     if isinstance(default, bool):
@@ -248,8 +247,6 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
         if data and all(isinstance(k, str) and k.isupper() for k in data):
             # An experiment file of the official code (GPUS, DATASET, MODEL, ...): map it.
-            from .config_official import official_to_dict
-
             data = official_to_dict(data, source)
     return config_from_dict(merge(data, parse_overrides(overrides)), source)
 

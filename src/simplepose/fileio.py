@@ -51,6 +51,13 @@ class FileFormatError(ValueError):
     """A malformed input file; the message names the file, the record and the field."""
 
 
+class ConfigError(FileFormatError):
+    """A config file, or a `--set` override of one, that does not fit the schema (unknown
+    section or key, wrong type, a value the code cannot honour); the message names the file
+    or override and the key. Defined here, below `config` and `config_official`, so that both
+    raise it while importing only downward; `simplepose.config` re-exports it."""
+
+
 def read_json(path: PathLike, kind: str = "file") -> Any:
     """Parse a JSON file; a missing file or bad JSON is one clear error naming the file.
 

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from ..codec import HeatmapCodec
 from ..fileio import read_image
-from ..geometry import box_to_center_scale, warp_points
+from ..geometry import box_to_center_scale, warp_points, widen_to_aspect
 from ..skeleton import Skeleton
 from ..transforms import Normalize, crop_matrix, warp_crop
 from .records import PersonRecord
@@ -147,11 +147,7 @@ class TopDownDataset(Dataset):
         if len(chosen) < 2:
             return None
         center = chosen.mean(axis=0)
-        w, h = chosen.max(axis=0) - chosen.min(axis=0)
-        if w > self.aspect_ratio * h:
-            h = w / self.aspect_ratio
-        elif w < self.aspect_ratio * h:
-            w = h * self.aspect_ratio
+        w, h = widen_to_aspect(*(chosen.max(axis=0) - chosen.min(axis=0)), self.aspect_ratio)
         return center, np.array([w, h]) * HALF_BODY_PADDING
 
     def augmentation(self, record: PersonRecord, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float, bool]:

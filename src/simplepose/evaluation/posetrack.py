@@ -51,7 +51,7 @@ from .polygon import points_in_polygon
 from .posetrack_report import group_means, nanmean
 
 DIST_THRESH = 0.5  # PCKh@0.5
-HEAD_FACTOR = 0.6  # head size = 0.6 x head box diagonal
+from .pckh import HEAD_SIZE_FACTOR  # head size = 0.6 x head box diagonal, as in PCKh
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _frame_data(gt: PoseTrackFrame, pr: PoseTrackFrame, gt_index, pr_index, wher
     for a, p in enumerate(gt.people):
         if p.head_box is None:
             raise ValueError(f"{where}: GT person with track_id {p.track_id} has no 'bbox_head'")
-        head[a] = HEAD_FACTOR * np.hypot(p.head_box[2] - p.head_box[0], p.head_box[3] - p.head_box[1])
+        head[a] = HEAD_SIZE_FACTOR * np.hypot(p.head_box[2] - p.head_box[0], p.head_box[3] - p.head_box[1])
     keep_gt = np.ones(len(gt_ids), dtype=bool)
     keep_pr = pr_has.any(axis=1) | (compat and not gt.ignore_regions)
     if gt.ignore_regions:
