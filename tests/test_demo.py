@@ -7,7 +7,7 @@ import cv2
 
 from simplepose.cli import main
 from simplepose.evaluation.cocoeval import METRIC_KEYS
-from simplepose.tracking.posetrack_io import read_posetrack
+from simplepose.formats.posetrack import read_posetrack
 
 
 def video_frames(path: Path):
