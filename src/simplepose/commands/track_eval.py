@@ -34,11 +34,11 @@ def _finite(obj):
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack import evaluate_dirs
     from ..evaluation.posetrack_report import format_tables
-    from ..tracking.posetrack_io import write_json_atomic
+    from ..fileio import atomic_write_json
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
     print(format_tables(metrics))
     path = Path(args.out or args.pred) / "metrics.json"
-    write_json_atomic(_finite(metrics), path)
+    atomic_write_json(path, _finite(metrics))
     print(f"wrote {path}")
     return 0
