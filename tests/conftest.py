@@ -1,8 +1,13 @@
-"""Shared test fixtures: where the real data samples live."""
+"""Shared test fixtures: where the real data samples live; a tiny synthetic set and model."""
 import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
+
+from e2e_helpers import simplepose
 
 #: ../shared/data/real beside the checkout (see its README).
 #: SIMPLEPOSE_REAL_DATA overrides it (e.g. for a checkout in a nested worktree folder).
@@ -14,3 +19,57 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real data samples not found at {REAL_DATA}")
     return REAL_DATA
+
+
+# ---------------------------------------------------------------- end-to-end CLI fixtures
+# One tiny synthetic set and one tiny model per test session, made by the installed
+# `simplepose` command; the end-to-end tests of every other command reuse them.
+#: 12 images of 160x120 (10 train, 2 val: 000000.jpg is image id 1) and one 6-frame video.
+SYNTH_ARGS = ("--images", 12, "--videos", 1, "--frames", 6, "--size", "160x120", "--video-size", "160x120",
+              "--max-people", 2, "--seed", 0)
+#: The tiny model's input (w, h): R18 at width 16 with a 32-filter head, heatmaps 8x16.
+TINY_INPUT = (32, 64)
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """A finished `simplepose` run: where it wrote and what it printed."""
+
+    out: Path
+    result: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def synth_set(tmp_path_factory) -> CommandRun:
+    """`simplepose synth` of a tiny set: images, annotations, detections, a video with PoseTrack GT."""
+    root = tmp_path_factory.mktemp("synth")
+    result = simplepose("synth", "--out", root / "data", *SYNTH_ARGS, cwd=root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return CommandRun(root / "data", result)
+
+
+@pytest.fixture(scope="session")
+def tiny_config(synth_set, tmp_path_factory) -> Path:
+    """A YAML config of a model small enough to train on the tiny set in a few seconds."""
+    cfg = {
+        "model": {"depth": 18, "width": 16, "num_joints": 17, "deconv_filters": 32},
+        "data": {"dataset": "coco", "root": str(synth_set.out), "train_ann": "annotations/train.json",
+                 "train_images": "images/train", "val_ann": "annotations/val.json", "val_images": "images/val",
+                 "input_size": list(TINY_INPUT), "heatmap_size": [TINY_INPUT[0] // 4, TINY_INPUT[1] // 4],
+                 "encoding": "udp", "rotation_prob": 0.0, "workers": 0},
+        "train": {"epochs": 1, "batch_size": 8, "val_every": 1, "log_every": 1},
+        "test": {"batch_size": 16, "decoder": "udp", "shift_heatmap": False, "use_gt_boxes": True,
+                 "detections": "annotations/val_detections.json"},
+    }
+    path = tmp_path_factory.mktemp("config") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_config) -> CommandRun:
+    """`simplepose train` of the tiny config for one epoch; `out` holds last.pth and best.pth."""
+    out = tiny_config.parent / "run"
+    result = simplepose("train", tiny_config, "--out", out, cwd=tiny_config.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return CommandRun(out, result)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import List, Optional
 
@@ -24,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    # OpenCV logs a warning line for every unreadable image before we raise our own one-line
+    # error; keep its errors, drop the duplicate warnings (a user's setting wins).
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     try:
         return int(args.run(args) or 0)
     except (FileNotFoundError, ValueError) as e:

@@ -167,11 +167,12 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     timings: Dict[str, float] = {}
 
+    # The config first: a missing or bad one is reported before minutes of data generation.
+    cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
     t = time.perf_counter()
     ensure_data(s)
     timings["data_s"] = time.perf_counter() - t
 
-    cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
     t = time.perf_counter()
     limit = f"at most {cfg.train.max_minutes:g} minutes" if cfg.train.max_minutes > 0 else f"{cfg.train.epochs} epochs"
     _log(f"training {Path(s.config).name} for {limit} ...")
@@ -191,9 +192,19 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     metrics["train"] = {"epochs": result["epochs"], "final_loss": result["loss"]}
     timings["total_s"] = time.perf_counter() - start
     metrics["timings"] = timings
-    atomic_write_json(out / "metrics.json", metrics, indent=1)
+    atomic_write_json(out / "metrics.json", _nan_to_none(metrics), indent=1)
     print_summary(metrics, out)
     return metrics
+
+
+def _nan_to_none(obj: Any) -> Any:
+    """NaN -> None (JSON null), recursively: MOTP and precision are NaN when nothing matched,
+    and a bare NaN is not JSON."""
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_to_none(v) for v in obj]
+    return None if isinstance(obj, float) and obj != obj else obj
 
 
 def print_summary(m: Dict[str, Any], out: Path) -> None:

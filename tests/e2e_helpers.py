@@ -1,0 +1,96 @@
+"""Running the installed `simplepose` console command as a user does, and reading what it wrote.
+
+Shared by the end-to-end tests (test_cli_e2e.py, test_cli_bad_input.py) and their session
+fixtures in conftest.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, List, Union
+
+import numpy as np
+
+#: The console script pip installed beside this interpreter (not `python -m simplepose`).
+SIMPLEPOSE = Path(sys.executable).parent / "simplepose"
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: A tqdm redraw ends with "[elapsed<remaining, rate, postfix]" or "[elapsed, rate]".
+_PROGRESS = re.compile(r".*\[\d+:\d+(?:<[^\]]*)?, [^\]]*\]")
+
+PathLike = Union[str, Path]
+
+
+def simplepose(*args: object, cwd: PathLike, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `simplepose ARGS...` in `cwd` on the CPU with one thread; capture its text output."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    env.pop("OPENCV_LOG_LEVEL", None)  # the command has to keep OpenCV quiet by itself
+    return subprocess.run([str(SIMPLEPOSE), *(str(a) for a in args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def stderr_segments(text: str) -> List[str]:
+    """Non-blank pieces of `text` split at newlines and carriage returns, ANSI codes removed."""
+    return [s.strip() for s in re.split(r"[\r\n]", _ANSI.sub("", text)) if s.strip()]
+
+
+def message_lines(text: str) -> List[str]:
+    """What stderr says besides tqdm's progress redraws (warnings, errors, tracebacks)."""
+    return [s for s in stderr_segments(text) if not _PROGRESS.fullmatch(s)]
+
+
+def assert_one_clear_error(result: subprocess.CompletedProcess, command: str) -> str:
+    """Exit status 2 and exactly one `simplepose COMMAND: error: ...` line, no traceback; returns it."""
+    lines = message_lines(result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"simplepose {command}: error: "), lines
+    return lines[0]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_strict_json(path: PathLike) -> Any:
+    """Parse a JSON file as any strict reader would: NaN and Infinity are errors."""
+    text = Path(path).read_text()
+    assert text.strip(), f"{path} is empty"
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def decode_image(path: PathLike) -> np.ndarray:
+    """The BGR image in `path`; fails the test when OpenCV cannot decode it."""
+    import cv2
+
+    image = cv2.imread(str(path))
+    assert image is not None and image.size > 0, f"{path} does not decode as an image"
+    return image
+
+
+def video_frames(path: PathLike) -> List[np.ndarray]:
+    """Every frame OpenCV decodes from the video file `path`."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"{path} does not open as a video"
+    frames = []
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return frames
+            frames.append(frame)
+    finally:
+        cap.release()
+
+
+def coco_metrics_valid(metrics: dict) -> bool:
+    """The ten COCO keypoint numbers, each a fraction in [0, 1] or -1 (no such objects)."""
+    keys = {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}
+    return set(metrics) == keys and all(0.0 <= v <= 1.0 or v == -1.0 for v in metrics.values())
