@@ -142,21 +142,24 @@ def test_demo_with_a_missing_config_says_so_before_generating_data(tmp_path):
 
 
 # ---------------------------------------------------------------- for the validation layer
-@pytest.mark.xfail(strict=True, reason="predict takes a detection's image id from the file name's number "
-                   "(000000.jpg -> 0) but the synthetic set numbers from 1: 000001.jpg gets the boxes of 000000.jpg, "
-                   "which gets none")
 def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_path):
-    """`predict --boxes val_detections.json` on the val images: every image gets its own boxes.
+    """`predict --boxes val_detections.json --id-from val.json` on the val images: every image
+    gets its own boxes.
 
-    The synthetic set numbers images from 1 (000000.jpg is id 1). Each predicted person must
-    lie in the crop of a detection of its own image, and each image with detections must get
-    people.
+    The synthetic set numbers images from 1 (000000.jpg is id 1), so guessing the id from the
+    file name's number would give each image another's boxes; a detections list names no files,
+    so predict refuses it without --id-from. Each predicted person must lie in the crop of a
+    detection of its own image, and each image with detections must get people.
     """
     from simplepose.geometry import box_to_center_scale
 
     dets_path = inputs.data / "annotations" / "val_detections.json"
+    refused = simplepose("predict", "--checkpoint", inputs.checkpoint, inputs.data / "images" / "val",
+                         "--boxes", dets_path, "--out", tmp_path / "p", cwd=tmp_path)
+    assert "--id-from" in assert_one_clear_error(refused, "predict")
     r = simplepose("predict", "--checkpoint", inputs.checkpoint, inputs.data / "images" / "val",
-                   "--boxes", dets_path, "--det-thresh", 0, "--out", tmp_path / "p", cwd=tmp_path)
+                   "--boxes", dets_path, "--id-from", inputs.data / "annotations" / "val.json",
+                   "--det-thresh", 0, "--out", tmp_path / "p", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     ids = {im["file_name"]: im["id"] for im in read_strict_json(inputs.data / "annotations" / "val.json")["images"]}
     crops: Dict[int, list] = {}
@@ -198,13 +201,11 @@ def test_eval_of_a_results_file_with_a_nan_keypoint(inputs, tmp_path):
     assert "results.json" in assert_one_clear_error(r, "eval")
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: synth --images -1 exits 0 having written nothing")
 def test_synth_with_a_negative_image_count(tmp_path):
     r = simplepose("synth", "--out", tmp_path / "s", "--images", -1, cwd=tmp_path)
     assert "--images" in assert_one_clear_error(r, "synth")
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: info --input-size 0 0 ends in a torch traceback")
 def test_info_with_a_zero_input_size(tmp_path):
     r = simplepose("info", "--input-size", 0, 0, cwd=tmp_path)
     assert "input" in assert_one_clear_error(r, "info")
@@ -222,7 +223,6 @@ OUT_CASES: Dict[str, Callable[[Inputs, Path], List[object]]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: an --out that cannot be made ends in NotADirectoryError")
 @pytest.mark.parametrize("case", sorted(OUT_CASES))
 def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(case, inputs, tmp_path):
     command = case.split()[0]
