@@ -1,9 +1,8 @@
 """Bad input as a user meets it: the installed `simplepose` command in a subprocess must exit
 with status 2 and say ONE clear line on stderr (`simplepose CMD: error: ...`), no traceback.
 
-The first table holds what already holds today. The tests marked xfail(strict=True) are the
-cases the input-validation layer is to handle; they turn into passes (and strict xfail into
-failures, to be unmarked) once it lands.
+The first part is what held before the input-validation layer; the second, what it added
+(boxes, results files, argument counts, output folders checked where they enter).
 """
 import json
 import shutil
@@ -141,7 +140,7 @@ def test_demo_with_a_missing_config_says_so_before_generating_data(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-# ---------------------------------------------------------------- for the validation layer
+# ---------------------------------------------------------------- the validation layer
 def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_path):
     """`predict --boxes val_detections.json --id-from val.json` on the val images: every image
     gets its own boxes.
@@ -175,7 +174,6 @@ def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_
     assert all(people.get(name, 0) >= 1 for name, i in ids.items() if crops.get(i)), people
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: a zero-size detection box crashes eval (ZeroDivisionError)")
 def test_eval_with_a_zero_size_detection_box(inputs, tmp_path):
     dets = read_strict_json(inputs.data / "annotations" / "val_detections.json")
     dets[0]["bbox"] = [50.0, 50.0, 0.0, 0.0]
@@ -189,7 +187,6 @@ def test_eval_with_a_zero_size_detection_box(inputs, tmp_path):
         assert "dets.json" in assert_one_clear_error(r, "eval")
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: a NaN keypoint in a results file is scored silently")
 def test_eval_of_a_results_file_with_a_nan_keypoint(inputs, tmp_path):
     gt = read_strict_json(inputs.data / "annotations" / "val.json")
     results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": list(a["keypoints"]), "score": 1.0}
