@@ -188,6 +188,29 @@ def test_track_eval_of_the_tracker_output(tracked, synth_set, tmp_path):
     assert f"wrote {tmp_path / 'metrics.json'}" in r.stdout
 
 
+def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_path):
+    import torch
+
+    from simplepose.weights import load_checkpoint, read_weights_file
+
+    ckpt = tiny_model.out / "last.pth"
+    r = simplepose("release", "--checkpoint", ckpt, "--out", tmp_path / "rel" / "m.pth",
+                   "--command", "simplepose train tiny.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rel = tmp_path / "rel" / "m.pth"
+    assert f"wrote {rel}" in r.stdout and rel.stat().st_size < ckpt.stat().st_size / 2  # no optimizer, fp16
+    raw = read_weights_file(rel)  # the safe loader
+    assert raw["release"]["epochs"] == 1 and raw["release"]["command"] == "simplepose train tiny.yaml"
+    assert all(v.dtype == torch.float16 for v in raw["state_dict"].values() if v.is_floating_point())
+    assert "optimizer" not in raw
+    full, small = load_checkpoint(ckpt).model, load_checkpoint(rel).model
+    for (name, a), b in zip(full.state_dict().items(), small.state_dict().values()):
+        assert b.dtype == a.dtype  # back to fp32, equal to the fp16-rounded weights
+        assert torch.equal(b, a.to(torch.float16).to(a.dtype)) if a.is_floating_point() else torch.equal(a, b), name
+    bad = simplepose("release", "--checkpoint", tmp_path / "nope.pth", "--out", tmp_path / "x.pth", cwd=tmp_path)
+    assert bad.returncode == 2 and "nope.pth" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path):
     from simplepose.weights import load_checkpoint
 
@@ -210,7 +233,9 @@ def test_demo_writes_the_whole_report(tmp_path):
                    "--set", "train.val_every=1", "--set", "data.workers=0", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "report"
-    m = read_strict_json(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
+    report = read_strict_json(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
+    m = report["demo_run"]
+    assert set(report) == {"demo_run", "shipped_model", "timings"}
     assert coco_metrics_valid(m["coco_gt_boxes"]) and coco_metrics_valid(m["coco_detections"])
     p = m["posetrack"]
     assert 0 <= p["mAP"] <= 100 and p["MOTA"] <= 100 and 0 <= p["recall"] <= 100

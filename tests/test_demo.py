@@ -8,6 +8,7 @@ import cv2
 from simplepose.cli import main
 from simplepose.evaluation.cocoeval import METRIC_KEYS
 from simplepose.formats.posetrack import read_posetrack
+from simplepose.release import SHIPPED_MODEL
 
 
 def video_frames(path: Path):
@@ -24,6 +25,7 @@ def video_frames(path: Path):
 
 
 def check_metrics(m: dict) -> None:
+    """One model's section of the report (COCO with both box kinds, PoseTrack)."""
     for key in ("coco_gt_boxes", "coco_detections"):
         assert set(m[key]) == set(METRIC_KEYS)
         # pycocotools' convention: -1 where an area range holds no ground truth.
@@ -34,7 +36,7 @@ def check_metrics(m: dict) -> None:
     assert math.isfinite(p["MOTA"]) and p["MOTA"] <= 100.0
     for key in ("MOTP", "precision"):  # null (strict JSON) when a barely trained model matches no joint
         assert p[key] is None or 0.0 <= p[key] <= 100.0, (key, p[key])
-    assert p["frames_per_second"] > 0 and m["train"]["epochs"] == 1 and math.isfinite(m["train"]["final_loss"])
+    assert p["frames_per_second"] > 0
 
 
 def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
@@ -42,8 +44,19 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
     args = ["demo", "--out", str(out), "--data", str(data), "--images", "30", "--videos", "1", "--frames", "6",
             "--set", "train.epochs=1", "--set", "train.val_every=1"]
     assert main(args) == 0
-    m = json.loads((out / "metrics.json").read_text())
+    report = json.loads((out / "metrics.json").read_text())
+    m = report["demo_run"]
     check_metrics(m)
+    assert m["train"]["epochs"] == 1 and math.isfinite(m["train"]["final_loss"])
+    # The shipped model, scored on the same val and videos, beside the demo run.
+    shipped = report["shipped_model"]
+    if SHIPPED_MODEL.is_file():
+        check_metrics(shipped)
+        assert shipped["training"]["epochs"] > 0 and shipped["training"]["command"].startswith("simplepose train")
+        assert [Path(p).parent for p in shipped["pictures"]] == [out / "shipped_model" / "pictures"] * len(m["pictures"])
+        assert list((out / "shipped_model" / "tracking").glob("*.mp4"))
+    else:
+        assert shipped is None
 
     # Curves: decodable PNGs of the figure's size (5 x 3.2 inches at 100 dpi).
     assert [Path(p).name for p in m["curves"]] == ["loss.png", "ap.png"]
@@ -73,7 +86,9 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
     # Training left its config and checkpoints.
     for name in ("config.yaml", "last.pth", "metrics.jsonl"):
         assert (out / "train" / name).stat().st_size > 0
-    assert "COCO AP, synthetic val, GT boxes" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "COCO AP, synthetic val, GT boxes" in printed and "demo run" in printed
+    assert ("shipped model - trained" in printed) == SHIPPED_MODEL.is_file()
     # a second run reuses the generated data instead of making it again
     assert main(args) == 0
     assert "reusing" in capsys.readouterr().out

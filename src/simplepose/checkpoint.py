@@ -1,4 +1,4 @@
-"""Checkpoints: atomic writing and the project's own self-describing format.
+"""Checkpoints: atomic writing, the project's own self-describing format, and release files.
 
 A simplepose checkpoint is a dict saved with `torch.save`:
     {"format": "simplepose", "version": 1, "config": <config_to_dict(cfg)>,
@@ -36,3 +36,26 @@ def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Conf
     }
     payload.update(state)
     atomic_save(payload, path)
+
+
+def save_release(path: Union[str, Path], checkpoint: Dict[str, Any], dtype: torch.dtype = torch.float16,
+                 **info: Any) -> Dict[str, Any]:
+    """A release file from a training checkpoint: weights (floating tensors stored as `dtype`),
+    the config, and `info` (how it was trained); no optimizer or RNG state.
+
+    It loads with the same safe loader as every checkpoint; `load_state_dict` copies the
+    stored values into the fp32 model, so the model a user gets is exactly the one the
+    release's figures were measured with (measure them from the release file, not from the
+    fp32 checkpoint). Returns what was written.
+    """
+    if checkpoint.get("format") != FORMAT:
+        raise ValueError("a release is made from a simplepose training checkpoint (format 'simplepose')")
+    payload: Dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": checkpoint["config"],
+        "state_dict": {k: v.to(dtype) if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()},
+        "release": info,
+    }
+    atomic_save(payload, path)
+    return payload

@@ -5,7 +5,10 @@ Steps (each reuses the library code the CLI commands run):
   2. train the demo config for a bounded time (`train.max_minutes`);
   3. COCO AP on the synthetic val with ground-truth boxes and with the simulated detections;
   4. track the synthetic videos and score them (PoseTrack mAP, MOTA);
-  5. write the report: metrics.json, loss and AP curves, pictures of predictions, a tracked video.
+  5. the same scoring, tracking and pictures with the model shipped with the package
+     (`release.SHIPPED_MODEL`, trained much longer on far more synthetic people);
+  6. write the report: metrics.json with both models side by side (`demo_run`,
+     `shipped_model`), loss and AP curves, pictures of predictions, tracked videos.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import Config, load_config
 from .evaluation.cocoeval import METRIC_KEYS
@@ -128,8 +131,9 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
     return paths
 
 
-def plot_curves(train_dir: Path, out: Path) -> List[str]:
-    """loss.png (mean loss per epoch) and ap.png (validation AP) from the run's metrics.jsonl."""
+def plot_curves(train_dir: Path, out: Path, reference: Optional[Tuple[str, float]] = None) -> List[str]:
+    """loss.png (mean loss per epoch) and ap.png (validation AP) from the run's metrics.jsonl;
+    `reference` (label, AP) draws another model's level on ap.png (the shipped model's)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -144,7 +148,10 @@ def plot_curves(train_dir: Path, out: Path) -> List[str]:
         if not pts:
             continue
         fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label="demo run")
+        if reference is not None and tag == "val":
+            ax.axhline(reference[1], color="tab:green", linestyle="--", label=reference[0])
+            ax.legend(loc="lower right", fontsize=8)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -155,6 +162,32 @@ def plot_curves(train_dir: Path, out: Path) -> List[str]:
         atomic_write_bytes(out / name, png.getvalue())
         written.append(str(out / name))
     return written
+
+
+def score_model(model, cfg: Config, data_dir: Path, out: Path, device: str) -> Dict[str, Any]:
+    """COCO AP (GT and detector boxes), tracking and pictures of one model, written under `out`."""
+    metrics: Dict[str, Any] = evaluate_coco_both(model, cfg, out, device)
+    metrics["posetrack"] = track_synthetic_videos(model, cfg, data_dir, out, device)
+    metrics["pictures"] = draw_predictions(model, cfg, out, device)
+    return metrics
+
+
+def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]]:
+    """The shipped model scored on the demo's data (None, said, when the file is absent)."""
+    from .config import resolve_config
+    from .release import SHIPPED_MODEL, release_info
+    from .weights import load_checkpoint
+
+    if not SHIPPED_MODEL.is_file():
+        _log(f"no shipped model at {SHIPPED_MODEL}: only the demo run is reported")
+        return None
+    loaded = load_checkpoint(SHIPPED_MODEL)  # the safe loader, like every checkpoint
+    # Its config's val paths are relative to the demo's data folder.
+    cfg = resolve_config(loaded.config, None, [f"data.root={s.data_dir}"], source=str(SHIPPED_MODEL))
+    _log(f"scoring the shipped model {SHIPPED_MODEL.name} on the same val and videos ...")
+    metrics = score_model(loaded.model, cfg, Path(s.data_dir), out, s.device)
+    metrics["training"] = release_info(SHIPPED_MODEL)
+    return metrics
 
 
 def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
@@ -182,16 +215,16 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     model = load_checkpoint(best if best.exists() else out / "train" / "last.pth").model
 
     t = time.perf_counter()
-    metrics: Dict[str, Any] = evaluate_coco_both(model, cfg, out, s.device)
-    timings["eval_s"] = time.perf_counter() - t
+    demo_run = score_model(model, cfg, Path(s.data_dir), out, s.device)
+    demo_run["train"] = {"epochs": result["epochs"], "final_loss": result["loss"]}
+    timings["score_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    metrics["posetrack"] = track_synthetic_videos(model, cfg, Path(s.data_dir), out, s.device)
-    timings["track_s"] = time.perf_counter() - t
-    metrics["pictures"] = draw_predictions(model, cfg, out, s.device)
-    metrics["curves"] = plot_curves(out / "train", out)
-    metrics["train"] = {"epochs": result["epochs"], "final_loss": result["loss"]}
+    shipped = score_shipped_model(s, out / "shipped_model")
+    timings["shipped_model_s"] = time.perf_counter() - t
+    reference = ("shipped model", shipped["coco_gt_boxes"]["AP"]) if shipped else None
+    demo_run["curves"] = plot_curves(out / "train", out, reference)
     timings["total_s"] = time.perf_counter() - start
-    metrics["timings"] = timings
+    metrics = {"demo_run": demo_run, "shipped_model": shipped, "timings": timings}
     atomic_write_json(out / "metrics.json", _nan_to_none(metrics), indent=1)
     print_summary(metrics, out)
     return metrics
@@ -208,13 +241,21 @@ def _nan_to_none(obj: Any) -> Any:
 
 
 def print_summary(m: Dict[str, Any], out: Path) -> None:
-    g, d, p = m["coco_gt_boxes"], m["coco_detections"], m["posetrack"]
     print()
     print(f"simplepose demo finished in {m['timings']['total_s'] / 60:.1f} min "
-          f"({m['train']['epochs']} epochs of training)")
-    print(f"  COCO AP, synthetic val, GT boxes:       {g['AP']:.3f}  (AP50 {g['AP50']:.3f}, AR {g['AR']:.3f})")
-    print(f"  COCO AP, synthetic val, detector boxes: {d['AP']:.3f}  (AP50 {d['AP50']:.3f}, AR {d['AR']:.3f})")
-    fps = p["frames_per_second"]
-    print(f"  PoseTrack on synthetic videos:          mAP {p['mAP']:.1f}  MOTA {p['MOTA']:.1f}"
-          + (f"  ({fps:.1f} frames/s)" if fps else ""))
-    print(f"  report: {out}/ (metrics.json, loss.png, ap.png, pictures/, tracking/)")
+          f"({m['demo_run']['train']['epochs']} epochs of training)")
+    for label, r in (("demo run (trained just now)", m["demo_run"]), ("shipped model", m["shipped_model"])):
+        if r is None:
+            continue
+        g, d, p = r["coco_gt_boxes"], r["coco_detections"], r["posetrack"]
+        extra = ""
+        if "training" in r:
+            t = r["training"]
+            extra = f" - trained {t.get('epochs', '?')} epochs, {t.get('train_minutes', 0):.0f} min"
+        print(f"  {label}{extra}")
+        print(f"    COCO AP, synthetic val, GT boxes:       {g['AP']:.3f}  (AP50 {g['AP50']:.3f}, AR {g['AR']:.3f})")
+        print(f"    COCO AP, synthetic val, detector boxes: {d['AP']:.3f}  (AP50 {d['AP50']:.3f}, AR {d['AR']:.3f})")
+        fps = p["frames_per_second"]
+        print(f"    PoseTrack on synthetic videos:          mAP {p['mAP']:.1f}  MOTA {p['MOTA']:.1f}"
+              + (f"  ({fps:.1f} frames/s)" if fps else ""))
+    print(f"  report: {out}/ (metrics.json, loss.png, ap.png, pictures/, tracking/, shipped_model/)")

@@ -1,0 +1,33 @@
+"""`simplepose release --checkpoint CKPT --out MODEL.pth [--dtype fp16|fp32]`
+
+A release file from a training checkpoint: the weights (fp16 by default: half the size, and
+the model is measured as it loads back), the config, and how it was trained (epochs, time,
+the validation AP, the training command) from the run's folder; no optimizer state. It is
+what `src/simplepose/models/` ships.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("release", help="a compact model file (fp16 weights + config) from a training checkpoint")
+    p.add_argument("--checkpoint", required=True, help="a simplepose training checkpoint (best.pth or last.pth)")
+    p.add_argument("--out", required=True, help="the release file to write")
+    p.add_argument("--dtype", choices=("fp16", "fp32"), default="fp16")
+    p.add_argument("--command", default="", help="the training command, recorded in the file")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..fileio import prepare_output_dir
+    from ..release import make_release
+
+    prepare_output_dir(Path(args.out).parent)
+    info = make_release(args.checkpoint, args.out, args.dtype, args.command)
+    size = Path(args.out).stat().st_size / 2 ** 20
+    print(f"wrote {args.out} ({size:.1f} MiB, {args.dtype}): {info.get('epochs')} epochs, "
+          f"{info.get('train_minutes', 0):.0f} min of training, val AP {info.get('val_AP')}")
+    return 0

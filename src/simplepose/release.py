@@ -1,0 +1,57 @@
+"""Release files (compact models: fp16 weights + config + how they were trained) and the
+model shipped with the package (`src/simplepose/models/`).
+
+The shipped model is trained on synthetic people by `simplepose train` with
+`configs/synthetic/shipped_res18_96x64.yaml` (the README gives the commands); the demo
+scores it beside the model it trains itself.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import torch
+
+from .checkpoint import save_release
+from .train_log import read_metrics
+from .weights import read_weights_file
+
+#: The model shipped with the package: PoseResNet-18 (width 32, 64-filter head) at 96x64,
+#: trained on synthetic people.
+SHIPPED_MODEL = Path(__file__).parent / "models" / "synthetic_res18_96x64.pth"
+DTYPES = {"fp16": torch.float16, "fp32": torch.float32}
+
+
+def training_summary(run_dir: Union[str, Path]) -> Dict[str, Any]:
+    """Epochs, minutes of training and the best val AP from a run's metrics.jsonl (empty if none)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return {}
+    rows = read_metrics(path)
+    epochs = [r for r in rows if r.get("tag") == "epoch"]
+    vals = [r for r in rows if r.get("tag") == "val" and r.get("AP") is not None]
+    out: Dict[str, Any] = {"epochs": len(epochs), "train_minutes": sum(r.get("seconds", 0.0) for r in epochs) / 60}
+    if vals:
+        best = max(vals, key=lambda r: r["AP"])
+        out.update(val_AP=round(float(best["AP"]), 4), val_epoch=int(best["step"]))
+    return out
+
+
+def make_release(checkpoint: Union[str, Path], out: Union[str, Path], dtype: str = "fp16",
+                 command: str = "") -> Dict[str, Any]:
+    """Write the release file of a training checkpoint; returns the training info it records."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
+    obj = read_weights_file(checkpoint)
+    if not isinstance(obj, dict) or obj.get("format") != "simplepose":
+        raise ValueError(f"{checkpoint}: not a simplepose training checkpoint (no 'format': 'simplepose')")
+    info = training_summary(Path(checkpoint).parent)
+    info.update(checkpoint_epoch=obj.get("epoch"), stored_as=dtype, command=command)
+    save_release(out, obj, DTYPES[dtype], **info)
+    return info
+
+
+def release_info(path: Optional[Union[str, Path]] = None) -> Dict[str, Any]:
+    """The `release` record of a release file (the shipped model's by default)."""
+    obj = read_weights_file(path or SHIPPED_MODEL)
+    return dict(obj.get("release") or {}) if isinstance(obj, dict) else {}
