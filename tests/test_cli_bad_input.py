@@ -112,7 +112,10 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "eval-gt-without-results": ("eval", lambda f: ["--gt", f.data / "annotations" / "val.json"], "--results"),
     "predict-missing-boxes-file": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val",
-                              "--boxes", f.root / "nothere.json"], "nothere.json"),
+                              "--boxes", f.root / "nothere.json"], "boxes file not found"),
+    "predict-boxes-file-not-json": (
+        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--boxes", f.bad_yaml],
+        "bad.yaml: not valid JSON"),
     "track-missing-video": (
         "track", lambda f: [f.root / "nothere.mp4", "--checkpoint", f.checkpoint, "--detections", f.video_dets],
         "nothere.mp4"),

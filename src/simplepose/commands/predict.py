@@ -60,10 +60,9 @@ def _box_source(args: argparse.Namespace):
     from ..detector import DetectionsFile, GTBoxes, TorchvisionDetector, WholeImage
 
     if args.boxes:
-        import json
+        from ..fileio import read_json
 
-        with open(args.boxes) as f:
-            head = json.load(f)
+        head = read_json(args.boxes, "boxes file")  # a missing or malformed file: one line naming it
         if isinstance(head, dict):
             from ..data.coco import load_coco_keypoints
 
