@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from simplepose.codec import HeatmapCodec
-from simplepose.data.dataset import TopDownDataset, read_image
+from simplepose.data.dataset import TopDownDataset
+from simplepose.fileio import read_image
 from simplepose.data.records import PersonRecord
 from simplepose.skeleton import COCO
 

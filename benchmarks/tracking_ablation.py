@@ -32,7 +32,7 @@ from simplepose.config import TrackConfig, load_config
 from simplepose.evaluation.posetrack import evaluate_posetrack
 from simplepose.poses import Poses
 from simplepose.tracking.pipeline import TrackingRun, run_to_posetrack
-from simplepose.tracking.posetrack_io import PoseTrackVideo, read_posetrack
+from simplepose.formats.posetrack import PoseTrackVideo, read_posetrack
 from simplepose.tracking.similarity import box_iou
 from simplepose.tracking.tracker import PoseTracker
 
@@ -91,7 +91,7 @@ class CachedEstimator:
 
 
 def load_videos(data: Path, limit: int) -> List[Tuple[PoseTrackVideo, Dict[int, Tuple[np.ndarray, np.ndarray]], List[np.ndarray]]]:
-    from simplepose.data.detections import load_detections
+    from simplepose.formats.detections import load_detections
 
     gt_files = sorted((data / "posetrack" / "annotations" / "val").glob("*.json"))[: limit or None]
     if not gt_files:

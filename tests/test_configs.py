@@ -147,3 +147,19 @@ def test_override_types_are_checked():
     for bad in ("train.epochs=1.5", "train.lr=fast", "test.flip_test=3"):
         with pytest.raises(ConfigError, match=bad.split("=")[0]):
             load_config(None, [bad])
+
+
+def test_collapse_per_layer():
+    from simplepose.per_layer import collapse_per_layer
+
+    assert collapse_per_layer([256, 256, 256]) == 256 and collapse_per_layer((4,)) == 4
+    assert collapse_per_layer([256, 128, 256]) == [256, 128, 256]
+    assert collapse_per_layer([], 256) == 256 and collapse_per_layer([]) == []
+
+
+def test_official_per_layer_lists_become_one_value(tmp_path):
+    p = tmp_path / "x.yaml"
+    p.write_text(OFFICIAL.replace("NUM_DECONV_FILTERS: [256, 256, 256]", "NUM_DECONV_FILTERS: [128, 128, 128]")
+                 .replace("NUM_DECONV_KERNELS: [4, 4, 4]", "NUM_DECONV_KERNELS: 3"))  # a scalar is one layer's value
+    cfg = load_config(p)
+    assert cfg.model.deconv_filters == 128 and cfg.model.deconv_kernels == 3

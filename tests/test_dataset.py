@@ -5,7 +5,8 @@ from torch.utils.data import DataLoader
 
 from simplepose.codec import HeatmapCodec
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.data.dataset import TopDownDataset, lower_body_mask, read_image
+from simplepose.data.dataset import TopDownDataset, lower_body_mask
+from simplepose.fileio import read_image
 from simplepose.geometry import box_to_center_scale, crop_affine, warp_points
 from simplepose.skeleton import COCO, MPII
 from simplepose.transforms import Normalize, crop_matrix
@@ -173,3 +174,99 @@ def test_targets_decode_back_to_the_image_joints(coco, encoding, decoder):
         # UDP + DARK: sub-pixel exact targets decode within a small fraction of that.
         stride_img = item["scale"].numpy()[0] / HM[0]
         assert err <= (0.75 if encoding == "paper" else 0.1) * stride_img
+
+
+def peak_xy(channel: np.ndarray) -> np.ndarray:
+    """(2,) x, y of a heatmap channel's (h, w) highest pixel."""
+    row, col = np.unravel_index(int(channel.argmax()), channel.shape)
+    return np.array([col, row], dtype=np.float64)
+
+
+@pytest.mark.parametrize("encoding", ["paper", "udp"])
+def test_every_target_peaks_where_its_joint_is(coco, encoding):
+    """Augmented training samples (scale, rotation, flip): each supervised joint's channel peaks
+    on the heatmap pixel nearest its crop keypoint / stride, and that peak, taken back through
+    the sample's own crop, lands on the annotated image joint."""
+    import cv2
+
+    codec = HeatmapCodec(SIZE, HM, 2.0, encoding=encoding)
+    ds = TopDownDataset(coco.records, COCO, codec, SIZE, train=True, rotation_prob=1.0, cache_images=True)
+    stride = codec.stride  # (2,) crop pixels per heatmap pixel: 4 (paper), (in - 1) / (hm - 1) (UDP)
+    checked, flips = 0, set()
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        for index, r in enumerate(coco.records):
+            item = ds[index]
+            flip = bool(item["flipped"])
+            flips.add(flip)
+            target, weight = item["target"].numpy(), item["target_weight"][:, 0].numpy()
+            kp = item["keypoints"][:, :2].numpy().astype(np.float64)
+            width = read_image(r.image_path).shape[1]
+            matrix = crop_matrix(item["center"].double().numpy(), item["scale"].double().numpy(), item["rotation"],
+                                 SIZE, flip_width=width if flip else 0.0, udp=encoding == "udp")
+            back = cv2.invertAffineTransform(matrix)
+            image_kp = r.keypoints[COCO.flip_index] if flip else r.keypoints  # a mirrored left joint is the right one
+            visible = r.visible[COCO.flip_index] if flip else r.visible
+            nearest = np.trunc(kp / stride + 0.5)
+            on_map = (nearest >= 0).all(1) & (nearest < np.array(HM)).all(1)
+            assert (weight[(visible > 0) & on_map] == 1).all()  # labelled joints on the map supervise
+            for j in np.flatnonzero((weight > 0) & on_map):
+                peak = peak_xy(target[j])
+                assert target[j].max() > 0.5
+                # The nearest pixel: at most half a heatmap pixel from keypoint / stride on each axis.
+                assert np.abs(peak - kp[j] / stride).max() <= 0.5 + 1e-3, (encoding, index, COCO.joints[j])
+                # Back to the image: half a heatmap pixel per axis, through the crop's stretch.
+                bound = 0.5 * np.linalg.norm(stride) * np.linalg.norm(back[:, :2], 2) + 1e-3
+                image_peak = warp_points(peak * stride, back)
+                assert np.linalg.norm(image_peak - image_kp[j]) <= bound, (encoding, index, COCO.joints[j])
+                checked += 1
+    assert flips == {False, True} and checked > 300
+
+
+def test_unlabelled_joints_get_weight_zero_and_no_target(coco):
+    ds = make(coco.records)
+    unlabelled = 0
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        for index, r in enumerate(coco.records):
+            item = ds[index]
+            visible = r.visible[COCO.flip_index] if item["flipped"] else r.visible
+            np.testing.assert_array_equal(item["keypoints"][:, 2].numpy(), visible)
+            off = visible == 0
+            assert (item["target_weight"][off, 0] == 0).all() and (item["target"][off] == 0).all()
+            unlabelled += int(off.sum())
+    assert unlabelled > 0  # the sample file has unlabelled joints, so the check ran
+
+
+@pytest.mark.parametrize("encoding", ["paper", "udp"])
+def test_a_flipped_sample_swaps_left_and_right_joints(coco, encoding):
+    """Same crop window (no scale or rotation augmentation) with and without the flip: the
+    flipped sample's left wrist is where the plain sample's right wrist is, mirrored."""
+    codec = HeatmapCodec(SIZE, HM, 2.0, encoding=encoding)
+    ds = TopDownDataset(coco.records, COCO, codec, SIZE, train=True, scale_factor=0.0, rotation_prob=0.0,
+                        cache_images=True)
+    index = 3
+    items = {}
+    for epoch in range(20):
+        ds.set_epoch(epoch)
+        item = ds[index]
+        items.setdefault(item["flipped"], item)
+    plain, flipped = items[0], items[1]
+    assert torch.equal(plain["center"], flipped["center"]) and torch.equal(plain["scale"], flipped["scale"])
+    # The mirror of a crop: x -> w - x for the paper's crop (the centre sits at w / 2),
+    # x -> w - 1 - x for UDP's (centre at (w - 1) / 2); the same on the heatmap.
+    mirror, hm_mirror = (SIZE[0], HM[0]) if encoding == "paper" else (SIZE[0] - 1, HM[0] - 1)
+    a, b = plain["keypoints"].numpy(), flipped["keypoints"].numpy()
+    left, right = COCO.index("left_wrist"), COCO.index("right_wrist")
+    assert COCO.flip_index[left] == right and COCO.flip_index[right] == left
+    swapped_matters = False
+    for j, src in enumerate(COCO.flip_index):
+        assert b[j, 2] == a[src, 2]
+        if a[src, 2] == 0:
+            continue
+        assert abs(b[j, 0] - (mirror - a[src, 0])) < 1e-3 and abs(b[j, 1] - a[src, 1]) < 1e-3, COCO.joints[j]
+        swapped_matters |= abs(b[j, 0] - (mirror - a[j, 0])) > 4  # without the swap this joint would be wrong
+        if flipped["target_weight"][j, 0] > 0 and plain["target_weight"][src, 0] > 0:
+            pa, pb = peak_xy(plain["target"][src].numpy()), peak_xy(flipped["target"][j].numpy())
+            assert abs(pb[0] - (hm_mirror - pa[0])) <= 1 and pb[1] == pa[1], COCO.joints[j]
+    assert swapped_matters

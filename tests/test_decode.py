@@ -130,3 +130,15 @@ def test_paper_flip_back_with_shift_lands_within_a_quarter_pixel():
     kp_b, _ = codec.decode(back)
     assert kp_a[0, 0].tolist() == [20.0, 30.0]
     assert kp_b[0, 0].tolist() == [20.0, 30.0]
+
+
+@pytest.mark.parametrize("decoder,udp", [("paper", False), ("dark", False), ("udp", True), ("udp-dark", True)])
+def test_the_udp_flag_comes_from_the_codec_and_steers_the_predictor(decoder, udp):
+    import torch
+
+    from simplepose.predictor import TopDownPredictor
+
+    assert HeatmapCodec((192, 256), (W, H), decoder=decoder).udp is udp
+    predictor = TopDownPredictor(torch.nn.Identity(), decoder=decoder, shift_heatmap=True)
+    # UDP crops and decodes with the (size - 1) mapping, so the flip test needs no shift.
+    assert predictor.udp is udp and predictor.shift_heatmap is (not udp)

@@ -1,8 +1,40 @@
 """The demo end to end on a tiny synthetic set: every step runs and the report is complete."""
 import json
+import math
+from pathlib import Path
+
+import cv2
 
 from simplepose.cli import main
-from simplepose.demo import COCO_KEYS
+from simplepose.evaluation.cocoeval import METRIC_KEYS
+from simplepose.formats.posetrack import read_posetrack
+
+
+def video_frames(path: Path):
+    """(frames read, (h, w, 3) of the first) of a video file, by decoding it."""
+    capture = cv2.VideoCapture(str(path))
+    count, shape = 0, None
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        count, shape = count + 1, shape or frame.shape
+    capture.release()
+    return count, shape
+
+
+def check_metrics(m: dict) -> None:
+    for key in ("coco_gt_boxes", "coco_detections"):
+        assert set(m[key]) == set(METRIC_KEYS)
+        # pycocotools' convention: -1 where an area range holds no ground truth.
+        assert all(0.0 <= v <= 1.0 or v == -1.0 for v in m[key].values()), m[key]
+    p = m["posetrack"]
+    assert 0.0 <= p["mAP"] <= 100.0 and 0.0 <= p["recall"] <= 100.0
+    # MOTA = 1 - errors / objects in percent: at most 100, unbounded below, but a number.
+    assert math.isfinite(p["MOTA"]) and p["MOTA"] <= 100.0
+    for key in ("MOTP", "precision"):  # NaN when a barely trained model matches no joint at all
+        assert math.isnan(p[key]) or 0.0 <= p[key] <= 100.0, (key, p[key])
+    assert p["frames_per_second"] > 0 and m["train"]["epochs"] == 1 and math.isfinite(m["train"]["final_loss"])
 
 
 def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
@@ -11,13 +43,36 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
             "--set", "train.epochs=1", "--set", "train.val_every=1"]
     assert main(args) == 0
     m = json.loads((out / "metrics.json").read_text())
-    for key in ("coco_gt_boxes", "coco_detections"):
-        assert set(m[key]) == set(COCO_KEYS) and all(0.0 <= v <= 1.0 or v == -1.0 for v in m[key].values())
-    assert {"mAP", "MOTA", "MOTP", "precision", "recall"} <= set(m["posetrack"])
-    assert (out / "tracking").is_dir() and len(list((out / "tracking").glob("*.json"))) == 1
-    assert len(list((out / "tracking").glob("*.mp4"))) == 1
-    assert (out / "loss.png").stat().st_size > 0 and (out / "ap.png").stat().st_size > 0
-    assert m["pictures"] and all((out / "pictures").glob("*.jpg"))
+    check_metrics(m)
+
+    # Curves: decodable PNGs of the figure's size (5 x 3.2 inches at 100 dpi).
+    assert [Path(p).name for p in m["curves"]] == ["loss.png", "ap.png"]
+    for name in ("loss.png", "ap.png"):
+        image = cv2.imread(str(out / name))
+        assert image is not None and image.shape == (320, 500, 3)
+
+    # Pictures: the first val images, drawn at their own size.
+    val = json.loads((data / "annotations" / "val.json").read_text())
+    sizes = {im["id"]: (im["height"], im["width"], 3) for im in val["images"]}
+    assert len(m["pictures"]) == min(6, len(sizes))
+    for path in m["pictures"]:
+        path = Path(path)
+        assert path.parent == out / "pictures" and path.stat().st_size > 0
+        image = cv2.imread(str(path))
+        assert image is not None and image.shape == sizes[int(path.stem)]
+        assert image.std() > 5  # a picture, not a blank frame
+
+    # Tracking: one PoseTrack file for the one video, and a drawn video with all its frames.
+    [pred] = list((out / "tracking").glob("*.json"))
+    assert len(read_posetrack(pred).frames) == 6
+    [video] = list((out / "tracking").glob("*.mp4"))
+    assert m["posetrack"]["videos"] == [str(video)]
+    first_frame = cv2.imread(str(sorted((data / "videos" / video.stem).glob("*.jpg"))[0]))
+    assert video_frames(video) == (6, first_frame.shape)
+
+    # Training left its config and checkpoints.
+    for name in ("config.yaml", "last.pth", "metrics.jsonl"):
+        assert (out / "train" / name).stat().st_size > 0
     assert "COCO AP, synthetic val, GT boxes" in capsys.readouterr().out
     # a second run reuses the generated data instead of making it again
     assert main(args) == 0

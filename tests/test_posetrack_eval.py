@@ -12,7 +12,7 @@ from simplepose.evaluation.clear_mot import MotAccumulator, min_cost_assignment
 from simplepose.evaluation.polygon import points_in_polygon
 from simplepose.evaluation.posetrack import evaluate_dirs, evaluate_posetrack
 from simplepose.skeleton import COCO, POSETRACK
-from simplepose.tracking.posetrack_io import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, write_posetrack
+from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, write_posetrack
 
 NOSE, WRIST = "nose", "left_wrist"
 

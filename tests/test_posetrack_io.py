@@ -7,9 +7,9 @@ import pytest
 
 from simplepose.poses import Poses
 from simplepose.skeleton import COCO, POSETRACK
-from simplepose.tracking.posetrack_io import (
-    PoseTrackFormatError, poses_to_people, prediction_video, read_posetrack, video_to_json, write_posetrack,
-)
+from simplepose.fileio import FileFormatError
+from simplepose.formats.posetrack import read_posetrack, video_to_json, write_posetrack
+from simplepose.tracking.predictions import poses_to_people, prediction_video
 
 
 def _sample_dir() -> Path:
@@ -87,11 +87,11 @@ def test_bad_files_name_the_record(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"keypoints": list(POSETRACK.joints)}],
            "annotations": [{"image_id": 1, "id": 9, "keypoints": [0] * 51}]}
     (tmp_path / "v.json").write_text(json.dumps(doc))
-    with pytest.raises(PoseTrackFormatError, match=r"v.json: annotation \[0\] \(id 9\): missing field 'track_id'"):
+    with pytest.raises(FileFormatError, match=r"v.json: annotation \[0\] \(id 9\): missing field 'track_id'"):
         read_posetrack(tmp_path / "v.json")
     doc["annotations"][0].update(track_id=0, keypoints=[0] * 50)
     (tmp_path / "v.json").write_text(json.dumps(doc))
-    with pytest.raises(PoseTrackFormatError, match="'keypoints' has 50 numbers"):
+    with pytest.raises(FileFormatError, match="'keypoints' has 50 numbers"):
         read_posetrack(tmp_path / "v.json")
     with pytest.raises(FileNotFoundError, match="nope.json"):
         read_posetrack(tmp_path / "nope.json")

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from simplepose.data.coco import AnnotationError
+from simplepose.fileio import FileFormatError
 from simplepose.data.mpii import load_mpii
 from simplepose.data.posetrack import load_posetrack
 from simplepose.geometry import box_to_center_scale
@@ -40,7 +40,7 @@ def test_mpii_bad_joint_count(tmp_path):
     entries[3]["joints"] = entries[3]["joints"][:15]
     p = tmp_path / "m.json"
     p.write_text(json.dumps(entries))
-    with pytest.raises(AnnotationError, match=r"m.json: entry \[3\].*'joints'"):
+    with pytest.raises(FileFormatError, match=r"m.json: entry \[3\].*'joints'"):
         load_mpii(p)
 
 
@@ -75,10 +75,10 @@ def test_posetrack_training_filter_and_errors(tmp_path):
     assert len(load_posetrack(p, for_training=False).records) == n
     data["images"][0]["ignore_regions_y"] = data["images"][0]["ignore_regions_y"][:-1]
     p.write_text(json.dumps(data))
-    with pytest.raises(AnnotationError, match=r"v.json: images\[0\].*ignore_regions"):
+    with pytest.raises(FileFormatError, match=r"v.json: images\[0\].*ignore_regions"):
         load_posetrack(p)
     shutil.copy(src, tmp_path / "w.json")  # the same image ids twice in one folder
     data = json.loads(src.read_text())
     p.write_text(json.dumps(data))
-    with pytest.raises(AnnotationError, match="already read"):
+    with pytest.raises(FileFormatError, match="already read"):
         load_posetrack(tmp_path)

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from simplepose.data.coco import AnnotationError, load_coco_keypoints
-from simplepose.data.detections import load_detections
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.fileio import FileFormatError
+from simplepose.formats.detections import load_detections
 from simplepose.skeleton import COCO, CROWDPOSE
 
 
@@ -39,7 +40,7 @@ def test_bad_field_names_file_record_and_field(tmp_path, real_data):
     data["annotations"][2]["keypoints"] = [1, 2, 3]
     p = tmp_path / "bad.json"
     p.write_text(json.dumps(data))
-    with pytest.raises(AnnotationError, match=r"bad.json: annotations\[2\].*'keypoints'"):
+    with pytest.raises(FileFormatError, match=r"bad.json: annotations\[2\].*'keypoints'"):
         load_coco_keypoints(p)
 
 

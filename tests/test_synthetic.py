@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.data.detections import load_detections
-from simplepose.geometry import flip_keypoints
+from simplepose.formats.detections import load_detections
+from simplepose.geometry import hflip_affine, warp_points
 from simplepose.skeleton import COCO
 from simplepose.synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos, render_scene
 from simplepose.synthetic.render import FACE, JOINT_PARTS, OCCLUDER, PARTS
 from simplepose.synthetic.video import render_video
-from simplepose.tracking.posetrack_io import read_posetrack
+from simplepose.formats.posetrack import read_posetrack
 
 SMALL = SceneSettings(width=(160, 256), height=(160, 256), person_height=(40.0, 240.0))
 SMALL_VIDEO = VideoSettings(width=256, height=160, people=(1, 2))
@@ -92,7 +92,10 @@ def test_flipped_image_gives_a_valid_annotation(scenes):
         w = scene.codes.shape[1]
         flipped = scene.label_map[:, ::-1]
         for ann in scene.annotations:
-            kp, vis = flip_keypoints(ann.keypoints[:, :2], ann.keypoints[:, 2], w, COCO.flip_pairs)
+            # The training flip: mirror the points by the image's flip affine, then swap left/right
+            # joints with the skeleton's flip_index (as TopDownDataset does).
+            kp = warp_points(ann.keypoints[:, :2], hflip_affine(w))[COCO.flip_index]
+            vis = ann.keypoints[COCO.flip_index, 2]
             x, y, bw, bh = ann.bbox
             flipped_ann = type(ann)(np.concatenate([kp, vis[:, None]], 1), [w - x - bw, y, bw, bh], ann.area,
                                     ann.head_box, ann.label, ann.projected)

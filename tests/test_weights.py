@@ -9,10 +9,12 @@ import torch
 
 from simplepose.checkpoint import save_checkpoint
 from simplepose.cli import main
+from simplepose.complexity import table_rows
 from simplepose.config import load_config
 from simplepose.model import RESNET_SPECS, PoseResNet
-from simplepose.weights import (WeightsError, build_model, extract_state_dict, infer_architecture,
-                                load_checkpoint, load_imagenet_backbone, read_weights_file)
+from simplepose.engine import build_model
+from simplepose.weights import (WeightsError, extract_state_dict, infer_architecture, load_checkpoint,
+                                load_imagenet_backbone, read_weights_file)
 
 
 def trained_like(model: PoseResNet, seed: int = 0) -> PoseResNet:
@@ -128,9 +130,12 @@ def test_files_needing_full_unpickling_are_refused_unless_trusted(tmp_path):
     sd = PoseResNet(depth=18, num_joints=3, deconv_filters=16).state_dict()
     path = tmp_path / "pickled.pth"
     torch.save({"state_dict": sd, "args": argparse.Namespace(lr=1e-3)}, path)
-    with pytest.raises(WeightsError, match=r"pickled\.pth.*argparse\.Namespace.*trusted=True"):
+    with pytest.raises(WeightsError, match=r"pickled\.pth.*argparse\.Namespace.*trusted=True.*--trusted"):
         load_checkpoint(path)
     assert load_checkpoint(path, trusted=True).model.num_joints == 3
+    # `info` takes --trusted like every other command that reads checkpoints.
+    assert main(["info", str(path)]) == 2
+    assert main(["info", str(path), "--trusted"]) == 0
 
 
 @pytest.mark.parametrize("kind, message", [
@@ -217,12 +222,15 @@ def test_imagenet_backbone_of_another_width_names_both_widths(tmp_path):
         load_imagenet_backbone(PoseResNet(depth=18, width=32), path)
 
 
-def test_build_model_applies_the_configs_pretrained_backbone(tmp_path):
+def test_the_training_model_gets_the_configs_pretrained_backbone(tmp_path):
     path = tmp_path / "resnet18.pth"
     sd = imagenet_file(path, 18)
     cfg = load_config(None, ["model.depth=18", f"model.pretrained={path}"])
-    model, report = build_model(cfg.model)
-    assert report is not None and torch.equal(model.conv1.weight, sd["conv1.weight"])
+    model = build_model(cfg, num_joints=17, resuming=False)
+    assert torch.equal(model.conv1.weight, sd["conv1.weight"])
+    assert torch.equal(model.layer4[1].bn2.running_var, sd["layer4.1.bn2.running_var"])
+    # Resuming restores every weight from the checkpoint: the backbone file is not read again.
+    assert not torch.equal(build_model(cfg, num_joints=17, resuming=True).conv1.weight, sd["conv1.weight"])
 
 
 def test_info_command_reads_checkpoints_and_prints_the_table(tmp_path, capsys):
@@ -237,6 +245,11 @@ def test_info_command_reads_checkpoints_and_prints_the_table(tmp_path, capsys):
                                             for s in ("256x192", "384x288")]
     r50 = rows[4]
     assert (r50[2], r50[3], r50[4]) == ("34.00", "34.0", "5.43")
+    # The printed table is the library's: every paper figure within 1.2% of our paper-convention count.
+    for row in table_rows():
+        if row["paper_gflops"] is not None:
+            assert abs(row["paper_convention"] / row["paper_gflops"] - 1) < 0.012
+            assert abs(row["params_m"] - row["paper_params_m"]) < 0.05
     path.write_bytes(b"garbage!")
     assert main(["info", str(path)]) == 2
     assert "not a PyTorch weights file" in capsys.readouterr().err

@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import yaml
+
+from .config_official import official_to_dict
+from .fileio import ConfigError  # re-exported: callers catch `config.ConfigError`
 
 
 @dataclass(frozen=True)
@@ -148,10 +151,6 @@ class Config:
     track: TrackConfig = field(default_factory=TrackConfig)
 
 
-class ConfigError(ValueError):
-    """A config file or override that does not fit the schema."""
-
-
 def _coerce(value: Any, default: Any, where: str) -> Any:
     """Convert a YAML value to the type of the field's default (tuples from lists)."""
     if isinstance(default, bool):
@@ -252,8 +251,6 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
         if data and all(isinstance(k, str) and k.isupper() for k in data):
             # An experiment file of the official code (GPUS, DATASET, MODEL, ...): map it.
-            from .config_official import official_to_dict
-
             data = official_to_dict(data, source)
     return config_from_dict(merge(data, parse_overrides(overrides)), source)
 
@@ -265,3 +262,21 @@ def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
         deconv_filters=model.deconv_filters, deconv_kernels=model.deconv_kernels,
         final_conv_kernel=model.final_conv_kernel, style=model.style, width=model.width,
     )
+
+
+def resolve_config(
+    stored: Optional[Config], config_path: Optional[str] = None, overrides: Sequence[str] = (),
+    source: str = "checkpoint",
+) -> Config:
+    """The config of an inference command: checkpoint -> config file -> `--set` overrides.
+
+    `config_path` (a YAML file) replaces the checkpoint's `stored` config when given; the
+    overrides go on top of whichever is used. Overrides are checked on their own first, so a
+    bad `--set` is reported as such, not as a fault of the checkpoint's stored config.
+    """
+    extra = parse_overrides(overrides)
+    config_from_dict(extra, "--set")
+    if config_path:
+        return load_config(config_path, overrides)
+    base = config_to_dict(stored) if stored is not None else {}
+    return config_from_dict(merge(base, extra), f"{source} (stored config)")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable, Dict
 
-from .config import ConfigError
+from .fileio import ConfigError
+from .per_layer import collapse_per_layer
 
 Out = Dict[str, Dict[str, Any]]
 
@@ -39,10 +40,10 @@ def _set(out: Out, dotted: str) -> Callable[[Any], None]:
 
 def _same(values: Any, where: str) -> Any:
     """The official per-layer lists (NUM_DECONV_FILTERS [256, 256, 256]) -> one value."""
-    values = list(values) if isinstance(values, (list, tuple)) else [values]
-    if len(set(values)) != 1:
-        raise ConfigError(f"{where}: per-layer values {values} differ; only equal values are supported")
-    return values[0]
+    one = collapse_per_layer(values if isinstance(values, (list, tuple)) else [values])
+    if isinstance(one, list):  # our config holds one value for all layers
+        raise ConfigError(f"{where}: per-layer values {one} differ; only equal values are supported")
+    return one
 
 
 def _require(expected: Any, where: str) -> Callable[[Any], None]:

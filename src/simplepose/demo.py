@@ -9,6 +9,7 @@ Steps (each reuses the library code the CLI commands run):
 """
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 from .config import Config, load_config
-
-COCO_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+from .evaluation.cocoeval import METRIC_KEYS
+from .fileio import atomic_write_bytes, atomic_write_json
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def ensure_data(s: DemoSettings) -> Dict[str, Any]:
     generate_videos(s.data_dir, s.videos, s.frames, seed=s.seed)
     meta = json.loads(meta_path.read_text())
     meta["demo"] = want
-    meta_path.write_text(json.dumps(meta, indent=1))
+    atomic_write_json(meta_path, meta, indent=1)
     _log(f"data: {s.images} images ({images['images_per_second']} images/s) and {s.videos} videos x "
          f"{s.frames} frames in {time.perf_counter() - t0:.0f} s -> {s.data_dir}")
     return meta
@@ -63,12 +64,13 @@ def ensure_data(s: DemoSettings) -> Dict[str, Any]:
 
 def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> Dict[str, Dict[str, float]]:
     """COCO metrics with ground-truth boxes and with the config's detections file."""
-    from .evaluation.runner import _join, evaluate_model
+    from .evaluation.runner import evaluate_model
+    from .fileio import join_root
 
     gt = evaluate_model(model, cfg, device, out_dir=out / "eval_gt_boxes", detections="gt")
-    det_file = _join(cfg.data.root, cfg.test.detections)
+    det_file = join_root(cfg.data.root, cfg.test.detections)
     det = evaluate_model(model, cfg, device, out_dir=out / "eval_detections", detections=det_file)
-    return {"coco_gt_boxes": {k: gt[k] for k in COCO_KEYS}, "coco_detections": {k: det[k] for k in COCO_KEYS}}
+    return {"coco_gt_boxes": {k: gt[k] for k in METRIC_KEYS}, "coco_detections": {k: det[k] for k in METRIC_KEYS}}
 
 
 def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device: str) -> Dict[str, Any]:
@@ -76,8 +78,9 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
     from .detector import DetectionsFile
     from .evaluation.posetrack import evaluate_dirs
     from .predictor import TopDownPredictor
-    from .tracking.pipeline import open_frames, track_video
-    from .tracking.posetrack_io import read_posetrack
+    from .frames import open_frames
+    from .tracking.pipeline import track_video
+    from .formats.posetrack import read_posetrack
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
     gt_dir = data_dir / "posetrack" / "annotations" / "val"
@@ -104,13 +107,13 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
     import numpy as np
 
     from .data.coco import load_coco_keypoints
-    from .evaluation.runner import _join, read_image
+    from .fileio import join_root, read_image
     from .geometry import xywh_to_xyxy
     from .predictor import TopDownPredictor
     from .visualize import draw_poses, write_image
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
-    coco = load_coco_keypoints(_join(cfg.data.root, cfg.data.val_ann), _join(cfg.data.root, cfg.data.val_images),
+    coco = load_coco_keypoints(join_root(cfg.data.root, cfg.data.val_ann), join_root(cfg.data.root, cfg.data.val_images),
                                for_training=False)
     by_image = coco.records_by_image()
     paths = []
@@ -146,15 +149,16 @@ def plot_curves(train_dir: Path, out: Path) -> List[str]:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        fig.savefig(out / name)
+        png = io.BytesIO()  # rendered in memory, then written atomically like every report file
+        fig.savefig(png, format="png")
         plt.close(fig)
+        atomic_write_bytes(out / name, png.getvalue())
         written.append(str(out / name))
     return written
 
 
 def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     """Run every step; returns (and writes to `out_dir/metrics.json`) the figures."""
-    from .fileio import atomic_write_json
     from .engine import train
     from .weights import load_checkpoint
 

@@ -59,7 +59,7 @@ class DetectionsFile(BoxTable):
     """
 
     def __init__(self, path: Union[str, Path], score_thresh: float = 0.0, names: Optional[Dict[int, str]] = None) -> None:
-        from .data.detections import load_detections
+        from .formats.detections import load_detections
 
         dets = load_detections(path, score_thresh)
         table: Dict[object, Boxes] = {k: (xywh_to_xyxy(b), s) for k, (b, s) in dets.items()}

@@ -9,7 +9,6 @@ only rank 0 writes files.
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from .checkpoint import save_checkpoint
+from .fileio import atomic_write_bytes
 from .weights import extract_state_dict, load_imagenet_backbone, read_weights_file
 from .config import Config, build_model_kwargs, config_to_dict
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
@@ -54,19 +54,13 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
 def _write_config(cfg: Config, out_dir: Path) -> None:
     import yaml
 
-    tmp = out_dir / "config.yaml.tmp"
-    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    os.replace(tmp, out_dir / "config.yaml")
+    atomic_write_bytes(out_dir / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False).encode())
 
 
 def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path) -> Optional[Dict[str, float]]:
-    """COCO AP (or PCKh) of the current model, through the evaluation runner when present."""
-    try:
-        from .evaluation.runner import evaluate_model
-    except ImportError:
-        if dist_info.is_main:
-            print("validation skipped: simplepose.evaluation.runner is not available")
-        return None
+    """COCO AP (or PCKh) of the current model, through the evaluation runner."""
+    from .evaluation.runner import evaluate_model  # here, not at the top: only validation needs it
+
     model.eval()
     try:
         with torch.no_grad():

@@ -1,4 +1,6 @@
-"""Atomic file writing: results, reports and checkpoints are never left half-written.
+"""The bottom I/O layer: atomic writes, JSON and image reading, paths, the project's error type.
+
+Atomic file writing: results, reports and checkpoints are never left half-written.
 
 Every writer goes to a temporary file in the destination folder, syncs it, then renames it
 over the destination (`os.replace` is atomic on one file system), so a killed run leaves
@@ -8,9 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Union
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PathLike = Union[str, Path]
 
@@ -45,6 +51,13 @@ class FileFormatError(ValueError):
     """A malformed input file; the message names the file, the record and the field."""
 
 
+class ConfigError(FileFormatError):
+    """A config file, or a `--set` override of one, that does not fit the schema (unknown
+    section or key, wrong type, a value the code cannot honour); the message names the file
+    or override and the key. Defined here, below `config` and `config_official`, so that both
+    raise it while importing only downward; `simplepose.config` re-exports it."""
+
+
 def read_json(path: PathLike, kind: str = "file") -> Any:
     """Parse a JSON file; a missing file or bad JSON is one clear error naming the file.
 
@@ -57,3 +70,59 @@ def read_json(path: PathLike, kind: str = "file") -> Any:
         raise FileNotFoundError(f"{kind} not found: {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise FileFormatError(f"{path}: not valid JSON ({e})") from None
+
+
+def join_root(root: PathLike, path: PathLike) -> str:
+    """`path` under `root` (a dataset root from a config), unless `path` is absolute or either is empty."""
+    root, path = str(root or ""), str(path or "")
+    return str(Path(root) / path) if root and path and not Path(path).is_absolute() else path
+
+
+def read_image(path: PathLike) -> "np.ndarray":
+    """(H, W, 3) uint8 BGR image, decoded as the paper's code does (EXIF orientation ignored).
+
+    A missing or undecodable file is one clear error naming it.
+    """
+    import cv2  # local: keeps `import simplepose.fileio` light
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        what = "image not found" if not os.path.exists(path) else "cannot read image"
+        raise FileNotFoundError(f"{what}: {path}")
+    return image
+
+
+class OutputError(ValueError):
+    """An output folder that cannot be made or written; one line naming it."""
+
+
+#: `atomic_write`'s temporary names: the destination's name, 8 random characters, `.tmp`.
+_TEMP_NAME = re.compile(r"^.+\.[a-z0-9_]{8}\.tmp$")
+
+
+def prepare_output_dir(path: PathLike) -> Path:
+    """Create `path` (and parents) and check that files can be written there, before any work.
+
+    Temporary files left by a killed atomic write in that folder are removed (the write they
+    belonged to never finished, so nothing reads them). Raises OutputError, one line.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"cannot write to output folder {path}: {e.strerror or e}") from None
+    for stale in path.iterdir():
+        if _TEMP_NAME.match(stale.name) and stale.is_file():
+            stale.unlink(missing_ok=True)
+    return path
+
+
+def output_path(out_dir: PathLike, name: str) -> Path:
+    """`out_dir / name` for a name derived from an input; refuses names that leave `out_dir`."""
+    if not name or Path(name).is_absolute() or any(part in ("..", "") for part in Path(name).parts) \
+            or "/" in name or "\\" in name:
+        raise ValueError(f"output name {name!r} must be a plain file name (no folders, no '..')")
+    return Path(out_dir) / name

@@ -35,34 +35,44 @@ def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
     return b
 
 
+def widen_to_aspect(
+    w: np.ndarray, h: np.ndarray, aspect_ratio: float
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Grow widths (N,) or heights (N,) so that every w / h equals `aspect_ratio`.
+
+    The one home of the paper's box widening (`_box2cs` and `half_body_transform`): a box
+    wider than `aspect_ratio` gets h = w / aspect_ratio, a taller one w = h * aspect_ratio,
+    and one of exactly that ratio (w == aspect_ratio * h) is left as it is. The crop only
+    ever grows, so no part of the person is cut off. Works on arrays of any shape (scalars
+    included) and keeps their dtype: float32 sizes are widened in float32, as before.
+    Returns new arrays (w, h); the inputs are not modified.
+    """
+    w, h = np.asarray(w), np.asarray(h)
+    wide = w > aspect_ratio * h
+    tall = w < aspect_ratio * h
+    # Each branch uses the *original* other side, as the official if/elif does.
+    return np.where(tall, h * aspect_ratio, w), np.where(wide, w / aspect_ratio, h)
+
+
 def box_to_center_scale(
     box_xywh: Sequence[float], aspect_ratio: float, padding: float = BOX_PADDING
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Person box -> crop (center (2,), scale (2,) in pixels), as the paper's `_box2cs`.
+    """Person box (4,) xywh -> crop (center (2,), scale (2,) in pixels), as the paper's `_box2cs`.
 
-    The box is widened (or heightened) to `aspect_ratio` = input width / input height, then
-    enlarged by `padding`.
+    The box is widened (or heightened) to `aspect_ratio` = input width / input height
+    (`widen_to_aspect`), then enlarged by `padding`.
     """
-    x, y, w, h = (float(v) for v in box_xywh)
-    center = np.array([x + w * 0.5, y + h * 0.5], dtype=np.float64)
-    if w > aspect_ratio * h:
-        h = w / aspect_ratio
-    elif w < aspect_ratio * h:
-        w = h * aspect_ratio
-    return center, np.array([w * padding, h * padding], dtype=np.float64)
+    center, scale = boxes_to_center_scale(np.asarray(box_xywh, dtype=np.float64), aspect_ratio, padding)
+    return center[0], scale[0]
 
 
 def boxes_to_center_scale(
     boxes_xywh: np.ndarray, aspect_ratio: float, padding: float = BOX_PADDING
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Vectorised `box_to_center_scale`: (N,4) -> centers (N,2), scales (N,2)."""
+    """Vectorised `box_to_center_scale`: (N,4) xywh -> centers (N,2), scales (N,2) in pixels."""
     b = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     center = b[:, :2] + b[:, 2:] * 0.5
-    w, h = b[:, 2].copy(), b[:, 3].copy()
-    wide = w > aspect_ratio * h
-    tall = w < aspect_ratio * h
-    h[wide] = w[wide] / aspect_ratio
-    w[tall] = h[tall] * aspect_ratio
+    w, h = widen_to_aspect(b[:, 2], b[:, 3], aspect_ratio)
     return center, np.stack([w, h], axis=1) * padding
 
 
@@ -135,22 +145,6 @@ def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     p = np.asarray(points, dtype=np.float64)
     m = np.asarray(matrix, dtype=np.float64)[:2]
     return p @ m[:, :2].T + m[:, 2]
-
-
-def flip_keypoints(
-    keypoints: np.ndarray, visible: np.ndarray, width: float, flip_pairs: Sequence[Tuple[int, int]]
-) -> Tuple[np.ndarray, np.ndarray]:
-    """Mirror keypoints (K,2) and visibility (K,) in an image `width` pixels wide.
-
-    x -> width - 1 - x (the official `fliplr_joints`), and left/right joints swapped.
-    """
-    k = np.asarray(keypoints, dtype=np.float64).copy()
-    v = np.asarray(visible).copy()
-    k[:, 0] = width - 1 - k[:, 0]
-    for a, b in flip_pairs:
-        k[[a, b]] = k[[b, a]]
-        v[[a, b]] = v[[b, a]]
-    return k, v
 
 
 def crop_affine_udp(

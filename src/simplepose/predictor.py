@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .codec import DECODERS, HeatmapCodec, flip_heatmaps_back
+from .codec import HeatmapCodec, flip_heatmaps_back
 from .config import Config
 from .geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
 from .poses import Poses
@@ -63,7 +63,7 @@ class TopDownPredictor:
         self.model = model.to(self.device).eval()
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.codec = HeatmapCodec(input_size, heatmap_size, sigma, decoder=decoder)
-        self.udp = DECODERS[decoder][1] == "udp"
+        self.udp = self.codec.udp  # the decoder maps back through the UDP crop
         self.skeleton = skeleton
         self.flip_test = flip_test
         self.shift_heatmap = shift_heatmap and not self.udp

@@ -165,6 +165,9 @@ def skeleton_from_category(category: dict, name: str = "custom") -> Skeleton:
 
 
 def common_joints(a: Skeleton, b: Skeleton) -> List[Tuple[int, int]]:
-    """(index in a, index in b) for every joint name both skeletons have."""
+    """(index in a, index in b) for every joint name both skeletons have, in `a`'s joint order.
+
+    The one place that matches joints by name across skeletons (a COCO model written as
+    PoseTrack, GT and predictions with different joint lists)."""
     pos_b = {n: j for j, n in enumerate(b.joints)}
     return [(i, pos_b[n]) for i, n in enumerate(a.joints) if n in pos_b]

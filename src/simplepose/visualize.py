@@ -17,7 +17,7 @@ from .skeleton import Skeleton
 SIDE_COLORS = {"left": (255, 128, 0), "right": (0, 128, 255), "center": (0, 220, 0)}
 
 
-def _id_color(track_id: int) -> Tuple[int, int, int]:
+def id_color(track_id: int) -> Tuple[int, int, int]:
     rng = np.random.default_rng(int(track_id) * 7919 + 17)
     return tuple(int(c) for c in rng.integers(60, 256, 3))
 
@@ -41,7 +41,7 @@ def draw_poses(
         tid = None if poses.track_ids is None else int(poses.track_ids[n])
         if show_boxes:
             x1, y1, x2, y2 = (int(round(v)) for v in poses.boxes[n])
-            color = _id_color(tid) if tid is not None else (200, 200, 200)
+            color = id_color(tid) if tid is not None else (200, 200, 200)
             cv2.rectangle(out, (x1, y1), (x2, y2), color, t)
             if show_ids and tid is not None:
                 cv2.putText(out, str(tid), (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * t + 0.3, color, t)

@@ -10,7 +10,7 @@ Three kinds of file are understood:
 
 Reading is safe by default (`torch.load(..., weights_only=True)`): a file that needs full
 unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
-(`--trust` on the command line).
+(`--trusted` on the command line).
 
 `load_checkpoint(path)` is the one entry point that predict, eval, track and info use.
 """
@@ -20,13 +20,14 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 
 from .checkpoint import FORMAT
-from .config import Config, ModelConfig, build_model_kwargs, config_from_dict
+from .config import Config, build_model_kwargs, config_from_dict
 from .model import RESNET_SPECS, PoseResNet
+from .per_layer import collapse_per_layer
 
 PathLike = Union[str, Path]
 StateDict = Dict[str, torch.Tensor]
@@ -71,9 +72,9 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
             raise WeightsError(
                 f"{path}: the file holds a Python object ({found.group(1)}) that only full unpickling "
                 "can rebuild, and full unpickling can run arbitrary code. If you trust where the "
-                "file came from, load it with trusted=True (command line: --trust)") from None
+                "file came from, load it with trusted=True (command line: --trusted)") from None
         detail = re.search(r"WeightsUnpickler error: *\n*(.+)", str(e))
-        hint = "" if trusted else "; if you trust the file, full unpickling may read it (trusted=True, --trust)"
+        hint = "" if trusted else "; if you trust the file, full unpickling may read it (trusted=True, --trusted)"
         raise WeightsError(f"{path}: corrupted, or not a PyTorch weights file "
                            f"({detail.group(1).strip() if detail else _first_line(e)}){hint}") from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError) as e:
@@ -151,7 +152,7 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
         kernels.append(int(w.shape[2]))
     return dict(
         depth=depth, num_joints=int(final.shape[0]), num_deconv_layers=len(filters),
-        deconv_filters=_collapse(filters, 256), deconv_kernels=_collapse(kernels, 4),
+        deconv_filters=collapse_per_layer(filters, 256), deconv_kernels=collapse_per_layer(kernels, 4),
         final_conv_kernel=int(final.shape[2]), style=style, width=int(sd["conv1.weight"].shape[0]),
     )
 
@@ -203,13 +204,6 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
         raise WeightsError(f"{path}: missing backbone tensors {missing[:5]}{' ...' if len(missing) > 5 else ''}")
     model.load_state_dict(own, strict=True)
     return report
-
-
-def build_model(cfg: ModelConfig, trusted: bool = False) -> Tuple[PoseResNet, Optional[BackboneReport]]:
-    """The model a config describes, with its ImageNet backbone when `cfg.pretrained` is set."""
-    model = PoseResNet(**build_model_kwargs(cfg))
-    report = load_imagenet_backbone(model, cfg.pretrained, trusted) if cfg.pretrained else None
-    return model, report
 
 
 @dataclass
@@ -268,13 +262,6 @@ def load_state_dict_strict(model: torch.nn.Module, sd: StateDict, source: str) -
                  (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)) if items]
         raise WeightsError(f"{source}: weights do not fit the model ({'; '.join(parts)})")
     model.load_state_dict(sd, strict=True)
-
-
-def _collapse(values: List[int], default: int) -> Union[int, List[int]]:
-    """One int when every layer agrees (how configs write it), else the list."""
-    if not values:
-        return default
-    return values[0] if len(set(values)) == 1 else values
 
 
 def _all_tensors(d: dict) -> bool:

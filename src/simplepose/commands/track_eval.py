@@ -34,11 +34,12 @@ def _finite(obj):
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack import evaluate_dirs
     from ..evaluation.posetrack_report import format_tables
-    from ..fileio import atomic_write_json
+    from ..fileio import atomic_write_json, prepare_output_dir
 
+    out = prepare_output_dir(args.out) if args.out else Path(args.pred)
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
     print(format_tables(metrics))
-    path = Path(args.out or args.pred) / "metrics.json"
+    path = out / "metrics.json"
     atomic_write_json(path, _finite(metrics))
     print(f"wrote {path}")
     return 0

@@ -1,11 +1,11 @@
 """Config -> readers and datasets: the one place where `DataConfig` becomes arguments."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 from ..codec import HeatmapCodec
 from ..config import DataConfig
+from ..fileio import join_root
 from ..skeleton import Skeleton, get_skeleton
 from ..transforms import Normalize
 from .dataset import TopDownDataset
@@ -14,7 +14,36 @@ from .records import PersonRecord
 
 def data_path(data: DataConfig, relative: str) -> str:
     """A path of the config joined to `data.root` (absolute paths stay as they are)."""
-    return str(Path(data.root) / relative) if data.root else relative
+    return join_root(data.root, relative)
+
+
+def _coco(ann: str, images: str, for_training: bool) -> Tuple[Skeleton, List[PersonRecord]]:
+    from .coco import load_coco_keypoints
+
+    f = load_coco_keypoints(ann, images, for_training=for_training)
+    return f.skeleton, f.records
+
+
+def _mpii(ann: str, images: str, for_training: bool) -> Tuple[Skeleton, List[PersonRecord]]:
+    from .mpii import load_mpii
+
+    return load_mpii(ann, images)
+
+
+def _posetrack(ann: str, images: str, for_training: bool) -> Tuple[Skeleton, List[PersonRecord]]:
+    from .posetrack import load_posetrack
+
+    skeleton, _, records = load_posetrack(ann, images, for_training=for_training)
+    return skeleton, records
+
+
+#: `data.dataset` -> its reader `(annotation file, image folder, for_training) -> (skeleton, records)`.
+#: A new dataset is one entry here (and one in `evaluation.runner.EVALUATORS`); see the README.
+READERS: Dict[str, Callable[[str, str, bool], Tuple[Skeleton, List[PersonRecord]]]] = {
+    "coco": _coco,
+    "mpii": _mpii,
+    "posetrack": _posetrack,
+}
 
 
 def load_records(data: DataConfig, split: str = "train", for_training: bool = True) -> Tuple[Skeleton, List[PersonRecord]]:
@@ -24,21 +53,9 @@ def load_records(data: DataConfig, split: str = "train", for_training: bool = Tr
     if not ann:
         raise ValueError(f"data.{split}_ann is not set")
     ann = data_path(data, ann)
-    if data.dataset == "coco":
-        from .coco import load_coco_keypoints
-
-        f = load_coco_keypoints(ann, images, for_training=for_training)
-        skeleton, records = f.skeleton, f.records
-    elif data.dataset == "mpii":
-        from .mpii import load_mpii
-
-        skeleton, records = load_mpii(ann, images)
-    elif data.dataset == "posetrack":
-        from .posetrack import load_posetrack
-
-        skeleton, _, records = load_posetrack(ann, images, for_training=for_training)
-    else:
-        raise ValueError(f"data.dataset = {data.dataset!r} is not one of 'coco', 'mpii', 'posetrack'")
+    if data.dataset not in READERS:
+        raise ValueError(f"data.dataset = {data.dataset!r} is not one of {sorted(READERS)}")
+    skeleton, records = READERS[data.dataset](ann, images, for_training)
     if data.skeleton:
         named = get_skeleton(data.skeleton)
         if named.num_joints != skeleton.num_joints:

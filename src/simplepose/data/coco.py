@@ -16,10 +16,6 @@ from ..skeleton import Skeleton, skeleton_from_category
 from .records import ImageInfo, PersonRecord
 
 
-class AnnotationError(FileFormatError):
-    """A malformed annotation file; the message names the file, the record and the field."""
-
-
 @dataclass
 class CocoKeypoints:
     """A COCO-format keypoints file, read.
@@ -49,7 +45,7 @@ def _field(obj: dict, key: str, where: str):
     try:
         return obj[key]
     except (KeyError, TypeError):
-        raise AnnotationError(f"{where}: missing field {key!r}") from None
+        raise FileFormatError(f"{where}: missing field {key!r}") from None
 
 
 def _person_category(data: dict, path: str) -> dict:
@@ -57,7 +53,7 @@ def _person_category(data: dict, path: str) -> dict:
     for c in cats:
         if c.get("keypoints"):
             return c
-    raise AnnotationError(f"{path}: no entry of 'categories' has 'keypoints' names")
+    raise FileFormatError(f"{path}: no entry of 'categories' has 'keypoints' names")
 
 
 def clean_box(box, width: int, height: int) -> np.ndarray:
@@ -85,7 +81,7 @@ def load_coco_keypoints(
     path = str(ann_file)
     data = read_json(path, "annotation file")
     if not isinstance(data, dict):
-        raise AnnotationError(f"{path}: expected a JSON object with 'images' and 'annotations'")
+        raise FileFormatError(f"{path}: expected a JSON object with 'images' and 'annotations'")
     category = _person_category(data, path)
     skeleton = skeleton_from_category(category, name=Path(path).stem)
     num_joints = skeleton.num_joints
@@ -107,14 +103,14 @@ def load_coco_keypoints(
             continue
         image_id = _field(ann, "image_id", where)
         if image_id not in images:
-            raise AnnotationError(f"{where}: field 'image_id' = {image_id} names no image")
+            raise FileFormatError(f"{where}: field 'image_id' = {image_id} names no image")
         kps = np.asarray(_field(ann, "keypoints", where), dtype=np.float64)
         if kps.size != 3 * num_joints:
-            raise AnnotationError(f"{where}: field 'keypoints' has {kps.size} numbers, expected {3 * num_joints}")
+            raise FileFormatError(f"{where}: field 'keypoints' has {kps.size} numbers, expected {3 * num_joints}")
         kps = kps.reshape(num_joints, 3)
         bbox = _field(ann, "bbox", where)
         if len(bbox) != 4:
-            raise AnnotationError(f"{where}: field 'bbox' must have 4 numbers, has {len(bbox)}")
+            raise FileFormatError(f"{where}: field 'bbox' must have 4 numbers, has {len(bbox)}")
         im = images[image_id]
         box = clean_box(bbox, im.width, im.height)
         if for_training:

@@ -16,7 +16,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..codec import HeatmapCodec
-from ..geometry import box_to_center_scale, warp_points
+from ..fileio import read_image
+from ..geometry import box_to_center_scale, warp_points, widen_to_aspect
 from ..skeleton import Skeleton
 from ..transforms import Normalize, crop_matrix, warp_crop
 from .records import PersonRecord
@@ -33,16 +34,6 @@ Item = Dict[str, Union[torch.Tensor, float, int]]
 def lower_body_mask(skeleton: Skeleton) -> np.ndarray:
     """(K,) bool: True for lower-body joints, from the skeleton's joint names."""
     return np.array([any(w in n for w in LOWER_BODY_WORDS) for n in skeleton.joints])
-
-
-def read_image(path: str) -> np.ndarray:
-    """(H, W, 3) uint8 BGR, decoded as the paper's code does (EXIF orientation ignored)."""
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    return image
 
 
 def worker_init(worker_id: int) -> None:
@@ -156,11 +147,7 @@ class TopDownDataset(Dataset):
         if len(chosen) < 2:
             return None
         center = chosen.mean(axis=0)
-        w, h = chosen.max(axis=0) - chosen.min(axis=0)
-        if w > self.aspect_ratio * h:
-            h = w / self.aspect_ratio
-        elif w < self.aspect_ratio * h:
-            w = h * self.aspect_ratio
+        w, h = widen_to_aspect(*(chosen.max(axis=0) - chosen.min(axis=0)), self.aspect_ratio)
         return center, np.array([w, h]) * HALF_BODY_PADDING
 
     def augmentation(self, record: PersonRecord, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float, bool]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..fileio import read_json
 from ..skeleton import MPII, Skeleton
-from .coco import AnnotationError
+from ..fileio import FileFormatError
 from .records import PersonRecord
 
 #: MPII's `scale` field is the person height in units of 200 pixels (its annotation format).
@@ -56,23 +56,23 @@ def load_mpii(ann_file: Union[str, Path], image_root: Union[str, Path] = "") -> 
     path = str(ann_file)
     data = read_json(path, "annotation file")
     if not isinstance(data, list):
-        raise AnnotationError(f"{path}: expected a JSON list of MPII entries")
+        raise FileFormatError(f"{path}: expected a JSON list of MPII entries")
     k = MPII.num_joints
     records: List[PersonRecord] = []
     for i, a in enumerate(data):
         where = f"{path}: entry [{i}]"
         for key in ("image", "center", "scale"):
             if key not in a:
-                raise AnnotationError(f"{where}: missing field {key!r}")
+                raise FileFormatError(f"{where}: missing field {key!r}")
         center = np.asarray(a["center"], dtype=np.float64)
         if center.shape != (2,):
-            raise AnnotationError(f"{where}: field 'center' must be [x, y]")
+            raise FileFormatError(f"{where}: field 'center' must be [x, y]")
         joints = np.asarray(a.get("joints", np.zeros((k, 2))), dtype=np.float64)
         vis = np.asarray(a.get("joints_vis", np.zeros(k)), dtype=np.float64).reshape(-1)
         if joints.shape != (k, 2):
-            raise AnnotationError(f"{where}: field 'joints' has shape {joints.shape}, expected ({k}, 2)")
+            raise FileFormatError(f"{where}: field 'joints' has shape {joints.shape}, expected ({k}, 2)")
         if vis.shape != (k,):
-            raise AnnotationError(f"{where}: field 'joints_vis' has {vis.size} values, expected {k}")
+            raise FileFormatError(f"{where}: field 'joints_vis' has {vis.size} values, expected {k}")
         box = mpii_box(center, float(a["scale"]))
         records.append(PersonRecord(
             image_path=str(Path(image_root) / a["image"]), image_id=i, box=box,

@@ -1,25 +1,23 @@
 """PoseTrack 2018 annotation files (one JSON per video, or several merged) -> person records.
 
-A PoseTrack 2018 file is COCO-like: `images` carry `vid_id`, `frame_id`, `is_labeled`,
-`nframes` and the ignore regions (`ignore_regions_x`/`_y`: one polygon per region);
-`annotations` carry `track_id` and `bbox_head` beside `keypoints` and `bbox`. Joint names
-come from `categories` (17 joints: COCO's order with head_bottom / head_top for the eyes).
-
-This module is about *reading* for training (and for anyone who needs the records);
-writing prediction files for the PoseTrack evaluation lives in `simplepose.evaluation`.
+The files are read by the one PoseTrack reader (`formats.posetrack`); this module turns its
+frames and people into the `ImageInfo` / `PersonRecord` that training and evaluation use.
+Frame records carry `vid_id`, `frame_id`, `is_labeled`, `nframes` and the ignore regions;
+people carry `track_id` and `bbox_head` beside `keypoints` and `bbox`. Joint names come
+from `categories` (17 joints: COCO's order with head_bottom / head_top for the eyes).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Union
+from typing import Dict, List, NamedTuple, Optional, Union
 
 import numpy as np
 
-from ..fileio import read_json
-from ..tracking.posetrack_io import ignore_regions
-from ..skeleton import Skeleton, skeleton_from_category
-from .coco import AnnotationError, clean_box
+from ..fileio import FileFormatError
+from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, read_posetrack
+from ..skeleton import Skeleton
+from .coco import clean_box
 from .records import ImageInfo, PersonRecord
 
 
@@ -43,35 +41,20 @@ class PoseTrackSet(NamedTuple):
     records: List[PersonRecord]
 
 
-def _read(path: Path) -> dict:
-    data = read_json(path, "annotation file")
-    if not isinstance(data, dict) or "images" not in data:
-        raise AnnotationError(f"{path}: expected a PoseTrack 2018 JSON object with 'images'")
-    return data
-
-
-def _image(im: dict, where: str, root: Path) -> PoseTrackImage:
-    for key in ("id", "file_name"):
-        if key not in im:
-            raise AnnotationError(f"{where}: missing field {key!r}")
+def _image(frame: PoseTrackFrame, root: Path) -> PoseTrackImage:
+    im = frame.image
     return PoseTrackImage(
-        int(im["id"]), str(root / im["file_name"]), int(im.get("width", 0)), int(im.get("height", 0)),
+        frame.image_id, str(root / frame.file_name), int(im.get("width", 0)), int(im.get("height", 0)),
         vid_id=str(im.get("vid_id", "")), frame_id=int(im.get("frame_id", -1)),
-        is_labeled=bool(im.get("is_labeled", True)), nframes=int(im.get("nframes", 0)),
-        ignore_regions=ignore_regions(im, where),
+        is_labeled=frame.is_labeled, nframes=int(im.get("nframes", 0)), ignore_regions=frame.ignore_regions,
     )
 
 
-def _person(ann: dict, im: PoseTrackImage, num_joints: int, where: str, for_training: bool):
-    kps = np.asarray(ann.get("keypoints") or np.zeros(3 * num_joints), dtype=np.float64)
-    if kps.size != 3 * num_joints:
-        raise AnnotationError(f"{where}: field 'keypoints' has {kps.size} numbers, expected {3 * num_joints}")
-    kps = kps.reshape(num_joints, 3)
-    labelled = kps[:, 2] > 0
-    if "bbox" in ann:
-        box = np.asarray(ann["bbox"], dtype=np.float64)
-        if box.shape != (4,):
-            raise AnnotationError(f"{where}: field 'bbox' must have 4 numbers")
+def _record(person: PoseTrackPerson, im: PoseTrackImage, for_training: bool) -> Optional[PersonRecord]:
+    kps = person.keypoints
+    labelled = person.labelled
+    if person.annotation.get("bbox"):
+        box = np.asarray(person.annotation["bbox"], dtype=np.float64)  # xywh as written
     elif labelled.any():  # some PoseTrack people have joints but no box: take their extent
         lo, hi = kps[labelled, :2].min(0), kps[labelled, :2].max(0)
         box = np.concatenate([lo, hi - lo])
@@ -81,13 +64,12 @@ def _person(ann: dict, im: PoseTrackImage, num_joints: int, where: str, for_trai
         box = clean_box(box, im.width, im.height)
     if for_training and (not labelled.any() or box[2] <= 0 or box[3] <= 0):
         return None  # as for COCO: nothing to learn from, or a degenerate box
-    head = ann.get("bbox_head")
+    head = person.annotation.get("bbox_head")
     return PersonRecord(
         image_path=im.path, image_id=im.id, box=box, keypoints=kps[:, :2].copy(),
-        visible=(kps[:, 2] > 0).astype(np.int64), area=float(box[2] * box[3]),
-        track_id=int(ann.get("track_id", -1)),
+        visible=labelled.astype(np.int64), area=float(box[2] * box[3]), track_id=person.track_id,
         head_box=np.asarray(head, dtype=np.float64) if head is not None else None,
-        ann_id=int(ann.get("id", -1)),
+        ann_id=int(person.annotation.get("id", -1)),
     )
 
 
@@ -108,29 +90,13 @@ def load_posetrack(
     images: Dict[int, PoseTrackImage] = {}
     records: List[PersonRecord] = []
     for path in files:
-        data = _read(path)
-        cats = [c for c in data.get("categories") or [] if c.get("keypoints")]
-        if not cats:
-            raise AnnotationError(f"{path}: no entry of 'categories' has 'keypoints' names")
-        file_skeleton = skeleton_from_category(cats[0], name="posetrack")
-        if skeleton is not None and file_skeleton.joints != skeleton.joints:
-            raise AnnotationError(f"{path}: joint names differ from those of {files[0]}")
-        skeleton = file_skeleton
-        file_images = {}
-        for i, im in enumerate(data["images"]):
-            info = _image(im, f"{path}: images[{i}]", Path(image_root))
-            if info.id in images:
-                raise AnnotationError(f"{path}: images[{i}]: image id {info.id} already read from another file")
-            file_images[info.id] = info
-        images.update(file_images)
-        for i, ann in enumerate(data.get("annotations") or []):
-            where = f"{path}: annotations[{i}] (id {ann.get('id', '?')})"
-            if "image_id" not in ann:
-                raise AnnotationError(f"{where}: missing field 'image_id'")
-            im = file_images.get(int(ann["image_id"]))
-            if im is None:
-                raise AnnotationError(f"{where}: field 'image_id' = {ann['image_id']} names no image of this file")
-            rec = _person(ann, im, skeleton.num_joints, where, for_training)
-            if rec is not None:
-                records.append(rec)
+        video = read_posetrack(path)
+        if skeleton is not None and video.skeleton.joints != skeleton.joints:
+            raise FileFormatError(f"{path}: joint names differ from those of {files[0]}")
+        skeleton = video.skeleton
+        for i, frame in enumerate(video.frames):
+            if frame.image_id in images:
+                raise FileFormatError(f"{path}: images[{i}]: image id {frame.image_id} already read from another file")
+            im = images[frame.image_id] = _image(frame, Path(image_root))
+            records += [r for r in (_record(p, im, for_training) for p in frame.people) if r is not None]
     return PoseTrackSet(skeleton, images, records)

@@ -6,12 +6,11 @@ and the padded crop area (crop width x height in pixels) as each person's area.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..fileio import atomic_write_json
+from ..oks import greedy_nms, joint_similarity, masked_mean
 from ..poses import Poses
 from ..skeleton import COCO
 
@@ -41,18 +40,18 @@ def oks_iou(
     Returns (M,) similarities.
     """
     sig = np.asarray(COCO.sigmas if sigmas is None else sigmas, dtype=np.float64)
-    var = (sig * 2) ** 2
     g = np.asarray(g, dtype=np.float64)
     d = np.asarray(d, dtype=np.float64).reshape(-1, *g.shape)
-    dx, dy = d[..., 0] - g[:, 0], d[..., 1] - g[:, 1]
-    scale = (area_g + np.asarray(area_d, dtype=np.float64)) / 2 + np.spacing(1)
-    e = (dx ** 2 + dy ** 2) / var / scale[:, None] / 2
+    scale = (area_g + np.asarray(area_d, dtype=np.float64)) / 2
+    terms = joint_similarity(d[..., 0] - g[:, 0], d[..., 1] - g[:, 1], scale, sig)
     if in_vis_thre is None:
-        # sum / count over contiguous rows: the same summation order as the paper's code
-        return np.exp(-e).sum(axis=1) / e.shape[1] if e.shape[1] else np.zeros(len(e))
-    keep = (g[:, 2] > in_vis_thre)[None, :] & (d[..., 2] > in_vis_thre)
-    cnt = keep.sum(axis=1)
-    return np.divide((np.exp(-e) * keep).sum(axis=1), cnt, out=np.zeros(len(e)), where=cnt > 0)
+        return masked_mean(terms)
+    return masked_mean(terms, (g[:, 2] > in_vis_thre)[None, :] & (d[..., 2] > in_vis_thre))
+
+
+def paper_order(scores: np.ndarray) -> np.ndarray:
+    """Best score first, as the paper's `scores.argsort()[::-1]` (equal scores: later first)."""
+    return np.argsort(np.asarray(scores))[::-1]
 
 
 def oks_nms(
@@ -64,14 +63,10 @@ def oks_nms(
     keypoints (N, K, 3), scores (N,), areas (N,). A pose is dropped when its OKS with a kept,
     higher-scoring pose exceeds `thresh`.
     """
-    order = np.argsort(np.asarray(scores))[::-1]
-    keep = []
-    while order.size > 0:
-        i = order[0]
-        keep.append(int(i))
-        ovr = oks_iou(keypoints[i], keypoints[order[1:]], areas[i], areas[order[1:]], sigmas, in_vis_thre)
-        order = order[1:][ovr <= thresh]
-    return np.array(keep, dtype=np.int64)
+    def overlap(i: int, rest: np.ndarray) -> np.ndarray:
+        return oks_iou(keypoints[i], keypoints[rest], areas[i], areas[rest], sigmas, in_vis_thre)
+
+    return greedy_nms(paper_order(scores), overlap, thresh)
 
 
 def soft_oks_nms(
@@ -81,7 +76,7 @@ def soft_oks_nms(
     """Soft OKS-NMS (as the `soft_oks_nms` of the HRNet authors' follow-up code): after each
     pick the remaining scores decay by exp(-oks^2 / thresh) and are re-sorted; at most
     `max_dets` indices, in pick order."""
-    order = np.argsort(np.asarray(scores))[::-1]
+    order = paper_order(scores)
     s = np.asarray(scores, dtype=np.float64)[order]
     keep: List[int] = []
     while order.size > 0 and len(keep) < max_dets:
@@ -123,16 +118,3 @@ def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> List[
          "score": float(poses.scores[n])}
         for n in range(len(poses))
     ]
-
-
-def write_json(obj: Union[list, dict], path: Union[str, Path]) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    atomic_write_json(path, obj)
-
-
-def results_from_iterable(items: Iterable[tuple], category_id: int = 1) -> List[dict]:
-    """[(image_id, Poses), ...] -> one COCO results list."""
-    out: List[dict] = []
-    for image_id, poses in items:
-        out.extend(poses_to_results(image_id, poses, category_id))
-    return out

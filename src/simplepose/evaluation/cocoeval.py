@@ -16,7 +16,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..fileio import read_json
-from ..skeleton import COCO
+from ..oks import joint_similarity, masked_mean
+from ..skeleton import COCO, skeleton_from_category
 
 METRIC_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -54,11 +55,9 @@ def compute_oks(
         (P,) OKS. A ground truth without labelled joints measures the detection's distance
         to its box enlarged by its own size on each side, over all K joints.
     """
-    var = (sigmas * 2) ** 2
     xd, yd = dt_kpts[..., 0], dt_kpts[..., 1]
     xg, yg, vg = gt_kpts[..., 0], gt_kpts[..., 1], gt_kpts[..., 2]
     vis = vg > 0
-    k1 = vis.sum(axis=1)
     x0 = (gt_boxes[:, 0] - gt_boxes[:, 2])[:, None]
     x1 = (gt_boxes[:, 0] + gt_boxes[:, 2] * 2)[:, None]
     y0 = (gt_boxes[:, 1] - gt_boxes[:, 3])[:, None]
@@ -66,22 +65,11 @@ def compute_oks(
     z = np.zeros_like(xd)
     box_dx = np.maximum(z, x0 - xd) + np.maximum(z, xd - x1)
     box_dy = np.maximum(z, y0 - yd) + np.maximum(z, yd - y1)
-    labelled = (k1 > 0)[:, None]
+    labelled = vis.any(axis=1)[:, None]
     dx = np.where(labelled, xd - xg, box_dx)
     dy = np.where(labelled, yd - yg, box_dy)
-    e = (dx ** 2 + dy ** 2) / var / (gt_areas[:, None] + np.spacing(1)) / 2
-    ex = np.exp(-e)
-    oks = np.zeros(len(ex))
-    # Sum each pair's selected joints as one contiguous row, as pycocotools sums e[vg > 0]:
-    # numpy's pairwise summation then adds them in the same order, to the last bit.
-    for n in np.unique(k1):
-        rows = np.flatnonzero(k1 == n)
-        if n == 0:
-            oks[rows] = ex[rows].sum(axis=1) / ex.shape[1]
-        else:
-            sel = ex[rows][vis[rows]].reshape(len(rows), n)
-            oks[rows] = sel.sum(axis=1) / n
-    return oks
+    # COCO's rule: the ground truth's area; its labelled joints, or all K when it has none.
+    return masked_mean(joint_similarity(dx, dy, gt_areas, sigmas), vis | ~labelled)
 
 
 class _Category:
@@ -279,6 +267,16 @@ def _summarize(precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
         out[prefix + "m"] = mean(sel(full, [1]))
         out[prefix + "l"] = mean(sel(full, [2]))
     return {k: out[k] for k in METRIC_KEYS}
+
+
+def score_results_file(gt_path: Union[str, Path], results_path: Union[str, Path]) -> Dict[str, float]:
+    """AP/AR of a results file against a ground-truth file, with the OKS sigmas of the ground
+    truth's own skeleton (COCO's for COCO files, CrowdPose's for CrowdPose, ...)."""
+    gt = _load(str(gt_path), "ground-truth")
+    cats = [c for c in gt.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")] \
+        if isinstance(gt, dict) else []
+    sigmas = skeleton_from_category(cats[0]).sigmas if cats else None
+    return evaluate_coco_keypoints(gt, results_path, sigmas)
 
 
 def format_table(metrics: Dict[str, float]) -> str:

@@ -20,7 +20,9 @@ import numpy as np
 
 from ..skeleton import MPII, Skeleton
 
-SC_BIAS = 0.6
+#: Head size = HEAD_SIZE_FACTOR x the head box diagonal: the normaliser of PCKh (MPII) and of
+#: PoseTrack's joint matching (the official MPII code names it SC_BIAS; poseval writes 0.6 inline).
+HEAD_SIZE_FACTOR = 0.6
 THRESHOLDS = np.arange(0, 0.5 + 0.01, 0.01)  # the official range; [10] is 0.1, [11] is 0.11
 GROUPS = (("Head", ("head_top",)), ("Shoulder", ("left_shoulder", "right_shoulder")),
           ("Elbow", ("left_elbow", "right_elbow")), ("Wrist", ("left_wrist", "right_wrist")),
@@ -41,7 +43,7 @@ def pckh_rates(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes
     """
     vis = np.asarray(visible, dtype=bool)
     hb = np.asarray(head_boxes, dtype=np.float64)
-    head = np.linalg.norm(hb[:, 2:] - hb[:, :2], axis=1) * SC_BIAS
+    head = np.linalg.norm(hb[:, 2:] - hb[:, :2], axis=1) * HEAD_SIZE_FACTOR
     err = np.linalg.norm(np.asarray(pred, np.float64) - np.asarray(gt, np.float64), axis=2) / head[:, None]
     counts = vis.sum(axis=0)
     hits = (err[None] <= np.asarray(thresholds)[:, None, None]) & vis[None]

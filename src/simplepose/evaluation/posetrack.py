@@ -45,19 +45,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..tracking.posetrack_io import PoseTrackFrame, PoseTrackVideo, read_posetrack
+from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, read_posetrack
 from .clear_mot import MotAccumulator
 from .polygon import points_in_polygon
 from .posetrack_report import group_means, nanmean
 
-# The 15 joints the official tool evaluates (its own order; PoseTrack's head_bottom is its "neck").
-POSEVAL_JOINTS = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-    "head_bottom", "nose", "head_top",
-)
 DIST_THRESH = 0.5  # PCKh@0.5
-HEAD_FACTOR = 0.6  # head size = 0.6 x head box diagonal
+from .pckh import HEAD_SIZE_FACTOR  # head size = 0.6 x head box diagonal, as in PCKh
 
 
 @dataclass
@@ -108,7 +102,7 @@ def _frame_data(gt: PoseTrackFrame, pr: PoseTrackFrame, gt_index, pr_index, wher
     for a, p in enumerate(gt.people):
         if p.head_box is None:
             raise ValueError(f"{where}: GT person with track_id {p.track_id} has no 'bbox_head'")
-        head[a] = HEAD_FACTOR * np.hypot(p.head_box[2] - p.head_box[0], p.head_box[3] - p.head_box[1])
+        head[a] = HEAD_SIZE_FACTOR * np.hypot(p.head_box[2] - p.head_box[0], p.head_box[3] - p.head_box[1])
     keep_gt = np.ones(len(gt_ids), dtype=bool)
     keep_pr = pr_has.any(axis=1) | (compat and not gt.ignore_regions)
     if gt.ignore_regions:

@@ -5,32 +5,21 @@ every few epochs; `simplepose eval CONFIG --checkpoint CKPT` calls `run_evaluati
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
-from ..config import Config
+from ..config import Config, TestConfig
+from ..fileio import atomic_write_json, join_root, read_image
 from ..detector import BoxTable, DetectionsFile, GTBoxes
+from ..poses import Poses
 from ..predictor import TopDownPredictor
-from .coco import postprocess, poses_to_results, write_json
+from .coco import postprocess, poses_to_results
 from .cocoeval import evaluate_coco_keypoints
+from .mpii_runner import evaluate_mpii
 
 PathLike = Union[str, Path]
-
-
-def read_image(path: str) -> np.ndarray:
-    """BGR uint8 image as the paper reads it (EXIF orientation ignored); clear error if unreadable."""
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    return image
-
-
-def _join(root: str, path: str) -> str:
-    return str(Path(root) / path) if root and path and not Path(path).is_absolute() else path
 
 
 def coco_boxes(cfg: Config, coco, detections: Optional[str] = None) -> BoxTable:
@@ -44,7 +33,7 @@ def coco_boxes(cfg: Config, coco, detections: Optional[str] = None) -> BoxTable:
         return GTBoxes(coco) if detections == "gt" else DetectionsFile(detections, cfg.test.det_score_thresh)
     if cfg.test.use_gt_boxes or not cfg.test.detections:
         return GTBoxes(coco)
-    return DetectionsFile(_join(cfg.data.root, cfg.test.detections), cfg.test.det_score_thresh)
+    return DetectionsFile(join_root(cfg.data.root, cfg.test.detections), cfg.test.det_score_thresh)
 
 
 def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterator[List[int]]:
@@ -62,12 +51,18 @@ def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterat
         yield group
 
 
+def postprocess_image(predictor: TopDownPredictor, poses: Poses, test: TestConfig) -> Poses:
+    """One image's poses rescored and OKS-NMSed as the paper does, with the crop areas as areas."""
+    _, scales = predictor.crop_boxes(poses.boxes)
+    return postprocess(poses, scales.prod(axis=1), test.in_vis_thre, test.oks_thre, test.soft_nms,
+                       predictor.skeleton.sigmas)
+
+
 def predict_coco(
     predictor: TopDownPredictor, coco, boxes: BoxTable, image_ids: Sequence[int], cfg: Config,
     progress: bool = False,
 ) -> List[dict]:
     """COCO results (rescored, OKS-NMSed) for `image_ids` of a CocoKeypoints file."""
-    sigmas = predictor.skeleton.sigmas
     results: List[dict] = []
     chunks = list(_chunks(image_ids, boxes, predictor.batch_size))
     if progress:
@@ -80,10 +75,7 @@ def predict_coco(
         images = [read_image(coco.images[i].path) for i, _, _ in wanted]
         poses_list = predictor.predict_batch(images, [b for _, b, _ in wanted], [s for _, _, s in wanted])
         for (image_id, _, _), poses in zip(wanted, poses_list):
-            _, scales = predictor.crop_boxes(poses.boxes)
-            kept = postprocess(poses, scales.prod(axis=1), cfg.test.in_vis_thre, cfg.test.oks_thre,
-                               cfg.test.soft_nms, sigmas)
-            results.extend(poses_to_results(image_id, kept))
+            results.extend(poses_to_results(image_id, postprocess_image(predictor, poses, cfg.test)))
     return results
 
 
@@ -106,13 +98,11 @@ def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch
     results.json and metrics.json there.
     """
     was_training = model.training
+    if cfg.data.dataset not in EVALUATORS:
+        raise ValueError(f"data.dataset = {cfg.data.dataset!r} has no evaluator; known: {sorted(EVALUATORS)}")
     predictor = TopDownPredictor.from_config(model, cfg, device=str(device), **predictor_overrides)
     try:
-        if cfg.data.dataset == "mpii":
-            from .mpii_runner import evaluate_mpii
-
-            return evaluate_mpii(predictor, cfg, out_dir, progress)
-        return _evaluate_coco(predictor, cfg, out_dir, detections, progress)
+        return EVALUATORS[cfg.data.dataset](predictor, cfg, out_dir, detections, progress)
     finally:
         model.train(was_training)
 
@@ -121,10 +111,10 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
                    detections: Optional[str], progress: bool) -> Dict[str, float]:
     from ..data.coco import load_coco_keypoints
 
-    ann = _join(cfg.data.root, cfg.data.val_ann)
+    ann = join_root(cfg.data.root, cfg.data.val_ann)
     if not ann:
         raise ValueError("config: data.val_ann is empty; set the validation annotation file")
-    coco = load_coco_keypoints(ann, _join(cfg.data.root, cfg.data.val_images), for_training=False)
+    coco = load_coco_keypoints(ann, join_root(cfg.data.root, cfg.data.val_images), for_training=False)
     boxes = coco_boxes(cfg, coco, detections)
     rank, world = _dist()
     image_ids = sorted(coco.images)[rank::world]
@@ -137,10 +127,34 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
     if rank == 0:
         metrics = evaluate_coco_keypoints(coco.data, results, predictor.skeleton.sigmas)
         if out_dir is not None:
-            write_json(results, Path(out_dir) / "results.json")
-            write_json(metrics, Path(out_dir) / "metrics.json")
+            atomic_write_json(Path(out_dir) / "results.json", results)
+            atomic_write_json(Path(out_dir) / "metrics.json", metrics)
     if world > 1:
         box = [metrics]
         torch.distributed.broadcast_object_list(box, src=0)
         metrics = box[0]
     return metrics
+
+
+def _evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
+                   detections: Optional[str], progress: bool) -> Dict[str, float]:
+    if detections not in (None, "gt"):
+        raise ValueError("MPII is evaluated with the annotated person centres and scales; it takes no detections file")
+    return evaluate_mpii(predictor, cfg, out_dir, progress)
+
+
+#: `data.dataset` -> `(predictor, cfg, out_dir, detections, progress) -> metrics`. A new dataset
+#: is one entry here (and one in `data.build.READERS`); see the README.
+EVALUATORS: Dict[str, Callable[..., Dict[str, float]]] = {
+    "coco": _evaluate_coco,
+    "posetrack": _evaluate_coco,
+    "mpii": _evaluate_mpii,
+}
+
+
+def format_metrics(metrics: Dict[str, float]) -> str:
+    """The COCO table for COCO-format metrics, the PCKh table for MPII's."""
+    from .cocoeval import format_table
+    from .pckh import format_pckh
+
+    return format_table(metrics) if "AP" in metrics else format_pckh(metrics)

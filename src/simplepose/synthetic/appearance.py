@@ -9,7 +9,7 @@ import numpy as np
 Color = Tuple[int, int, int]
 
 # Skin tones from light to dark and natural hair colours (BGR).
-_SKIN = np.array([[189, 213, 241], [160, 190, 224], [125, 165, 210], [96, 135, 180], [66, 98, 141], [45, 66, 99]])
+SKIN_TONES = np.array([[189, 213, 241], [160, 190, 224], [125, 165, 210], [96, 135, 180], [66, 98, 141], [45, 66, 99]])
 _HAIR = np.array([[20, 20, 25], [30, 40, 60], [40, 65, 100], [90, 150, 200], [150, 150, 155], [40, 70, 150]])
 _HAIR_P = np.array([0.35, 0.25, 0.15, 0.1, 0.08, 0.07])
 
@@ -28,7 +28,7 @@ class Appearance:
     mark_shape: int  # 0 diamond badge, 1 square print, 2 horizontal stripe
 
 
-def _color(rng: np.random.Generator, sat: Tuple[float, float], val: Tuple[float, float]) -> Color:
+def random_color(rng: np.random.Generator, sat: Tuple[float, float], val: Tuple[float, float]) -> Color:
     """A random colour from hue / saturation / value ranges (0..1)."""
     h, s, v = rng.uniform(0, 6), rng.uniform(*sat), rng.uniform(*val)
     i, f = int(h) % 6, h - int(h)
@@ -42,14 +42,14 @@ def _jitter(rng: np.random.Generator, c: np.ndarray, amount: float) -> Color:
 
 
 def sample_appearance(rng: np.random.Generator) -> Appearance:
-    skin = _SKIN[rng.integers(len(_SKIN))]
+    skin = SKIN_TONES[rng.integers(len(SKIN_TONES))]
     return Appearance(
         skin=_jitter(rng, skin, 8),
         hair=_jitter(rng, _HAIR[rng.choice(len(_HAIR), p=_HAIR_P)], 6),
-        shirt=_color(rng, (0.2, 0.9), (0.3, 0.95)),
-        trousers=_color(rng, (0.1, 0.7), (0.15, 0.7)),
-        shoes=_color(rng, (0.0, 0.5), (0.05, 0.4)),
-        mark=_color(rng, (0.5, 1.0), (0.6, 1.0)),
+        shirt=random_color(rng, (0.2, 0.9), (0.3, 0.95)),
+        trousers=random_color(rng, (0.1, 0.7), (0.15, 0.7)),
+        shoes=random_color(rng, (0.0, 0.5), (0.05, 0.4)),
+        mark=random_color(rng, (0.5, 1.0), (0.6, 1.0)),
         long_sleeves=bool(rng.random() < 0.5),
         long_trousers=bool(rng.random() < 0.75),
         long_hair=bool(rng.random() < 0.35),

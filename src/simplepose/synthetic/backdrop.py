@@ -8,14 +8,14 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
-from .appearance import _SKIN, _color, shade
+from .appearance import SKIN_TONES, random_color, shade
 from .render import OCCLUDER, SHIFT
 
 _ONE = 1 << SHIFT
 
 
 def _rand_color(rng: np.random.Generator) -> Tuple[int, int, int]:
-    return _color(rng, (0.0, 0.8), (0.15, 0.95))
+    return random_color(rng, (0.0, 0.8), (0.15, 0.95))
 
 
 def background(rng: np.random.Generator, width: int, height: int, clutter: float = 1.0) -> np.ndarray:
@@ -86,7 +86,7 @@ def _shape(rng: np.random.Generator, img: np.ndarray, codes, width: int, height:
 
 def limb_distractor(rng: np.random.Generator, img: np.ndarray, width: int, height: int, scale: float) -> None:
     """Two outlined capsules meeting at an angle, in skin or clothing colours: an arm-like thing."""
-    colour = tuple(int(c) for c in _SKIN[rng.integers(len(_SKIN))]) if rng.random() < 0.5 else _rand_color(rng)
+    colour = tuple(int(c) for c in SKIN_TONES[rng.integers(len(SKIN_TONES))]) if rng.random() < 0.5 else _rand_color(rng)
     length = scale * rng.uniform(0.05, 0.25)
     t = max(2, int(length * rng.uniform(0.15, 0.35)))
     p = np.array([rng.uniform(0, width), rng.uniform(0, height)])

@@ -13,9 +13,12 @@ from ..skeleton import COCO
 from .scene import PersonAnnotation
 
 
+#: Sorted keys and fixed separators: the same content always gives the same bytes.
+DETERMINISTIC_JSON: Dict[str, Any] = {"sort_keys": True, "separators": (",", ":")}
+
+
 def write_json_atomic(path: Union[str, Path], obj: Any) -> None:
-    # Sorted keys and fixed separators: the same content always gives the same bytes.
-    atomic_write_json(path, obj, sort_keys=True, separators=(",", ":"))
+    atomic_write_json(path, obj, **DETERMINISTIC_JSON)
 
 
 def update_meta(out_dir: Union[str, Path], section: str, info: Dict[str, Any]) -> None:

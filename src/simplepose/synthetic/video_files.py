@@ -18,7 +18,9 @@ import numpy as np
 
 from .detections import detect
 from ..fileio import atomic_write_bytes
-from .files import person_category, update_meta, write_json_atomic
+from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, write_posetrack
+from ..skeleton import COCO
+from .files import DETERMINISTIC_JSON, person_category, update_meta, write_json_atomic
 from .render import MAX_PEOPLE
 from .video import VideoSettings, head_box_in_image, render_video, track_misses
 
@@ -46,8 +48,7 @@ def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: Vid
     writer = cv2.VideoWriter(str(tmp_mp4), cv2.VideoWriter_fourcc(*"mp4v"), settings.fps,
                              (settings.width, settings.height))
     det_rng = np.random.default_rng([seed, _DETECTION_STREAM, index])
-    images: List[Dict] = []
-    annotations: List[Dict] = []
+    gt_frames: List[PoseTrackFrame] = []
     detections: List[Dict] = []
     misses = None
     for t, (image, people) in enumerate(render_video(np.random.default_rng([seed, _VIDEO_STREAM, index]), frames, settings)):
@@ -58,19 +59,21 @@ def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: Vid
         if writer.isOpened():
             writer.write(image)
         fid = frame_id(index, t)
-        images.append({"id": fid, "frame_id": fid, "vid_id": f"{index:06d}", "nframes": frames,
-                       "file_name": f"videos/{name}/{t:06d}.jpg", "is_labeled": True, "has_no_densepose": True,
-                       "ignore_regions_x": [], "ignore_regions_y": [],
-                       "width": settings.width, "height": settings.height})
+        image_record = {"vid_id": f"{index:06d}", "nframes": frames, "has_no_densepose": True,
+                        "ignore_regions_x": [], "ignore_regions_y": [],
+                        "width": settings.width, "height": settings.height}
         people = [p for p in people if p.num_keypoints > 0]
+        gt_people = []
         for p in people:
             track = p.label - 1
-            kp = [round(float(v), 2) if i % 3 != 2 else int(v) for i, v in enumerate(p.keypoints.reshape(-1))]
-            annotations.append({"id": fid * 100 + track, "image_id": fid, "category_id": 1, "track_id": track,
-                                "bbox": [float(v) for v in p.bbox],
-                                "bbox_head": head_box_in_image(p.head_box, settings.width, settings.height),
-                                "keypoints": kp, "num_keypoints": p.num_keypoints, "area": float(p.area),
-                                "iscrowd": 0, "scores": []})
+            kp = np.array([round(float(v), 2) if i % 3 != 2 else int(v)
+                           for i, v in enumerate(p.keypoints.reshape(-1))]).reshape(-1, 3)
+            # Box and head box stay in the record as written (xywh), not rebuilt from corners.
+            gt_people.append(PoseTrackPerson(track, kp, annotation={
+                "id": fid * 100 + track, "category_id": 1, "bbox": [float(v) for v in p.bbox],
+                "bbox_head": head_box_in_image(p.head_box, settings.width, settings.height),
+                "num_keypoints": p.num_keypoints, "area": float(p.area), "iscrowd": 0}))
+        gt_frames.append(PoseTrackFrame(fid, f"videos/{name}/{t:06d}.jpg", True, gt_people, [], image_record))
         if misses is None:
             misses = track_misses(det_rng, frames, MAX_PEOPLE)
         vis = [float(np.mean(p.keypoints[:, 2] == 2)) for p in people]
@@ -80,11 +83,12 @@ def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: Vid
     writer.release()
     if tmp_mp4.exists():
         os.replace(tmp_mp4, mp4)
-    gt = {"images": images, "annotations": annotations, "categories": [person_category()]}
-    write_json_atomic(out_dir / "posetrack" / "annotations" / "val" / f"{name}.json", gt)
+    gt = PoseTrackVideo(name, COCO, gt_frames, person_category())
+    write_posetrack(gt, out_dir / "posetrack" / "annotations" / "val" / f"{name}.json", **DETERMINISTIC_JSON)
     write_json_atomic(out_dir / "posetrack" / "detections" / f"{name}.json", detections)
-    return {"name": name, "frames": frames, "people": len(annotations),
-            "tracks": len({a["track_id"] for a in annotations}), "mp4": mp4.exists()}
+    tracks = {p.track_id for f in gt_frames for p in f.people}
+    return {"name": name, "frames": frames, "people": sum(len(f.people) for f in gt_frames),
+            "tracks": len(tracks), "mp4": mp4.exists()}
 
 
 def generate_videos(out_dir: Union[str, Path], num_videos: int, frames: int = 60, seed: int = 0,

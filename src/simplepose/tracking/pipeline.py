@@ -15,65 +15,14 @@ from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tu
 
 import numpy as np
 
+from ..detector import Detector
+from ..fileio import output_path
+from ..frames import FrameSource
 from ..poses import Poses
 from ..skeleton import Skeleton, get_skeleton
-from .posetrack_io import PoseTrackFrame, PoseTrackVideo, poses_to_people, prediction_video, write_posetrack
+from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, write_posetrack
+from .predictions import poses_to_people, prediction_video
 from .tracker import PoseTracker
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-Detector = Callable[[np.ndarray, object], Tuple[np.ndarray, np.ndarray]]
-
-
-@dataclass
-class FrameSource:
-    """A video or a folder of frames: `names` (one per frame), `fps`, and `frames()` to iterate."""
-
-    path: Path
-    names: List[str]
-    fps: float
-    is_video: bool
-
-    def frames(self) -> Iterator[np.ndarray]:
-        import cv2
-
-        if self.is_video:
-            cap = cv2.VideoCapture(str(self.path))
-            try:
-                while True:
-                    ok, frame = cap.read()
-                    if not ok:
-                        break
-                    yield frame
-            finally:
-                cap.release()
-            return
-        for name in self.names:
-            frame = cv2.imread(str(self.path / name), cv2.IMREAD_COLOR)
-            if frame is None:
-                raise ValueError(f"cannot read frame {self.path / name}")
-            yield frame
-
-
-def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
-    """A video file or a folder of images as a FrameSource."""
-    import cv2
-
-    path = Path(path)
-    if path.is_dir():
-        names = sorted(p.name for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not names:
-            raise FileNotFoundError(f"no frames ({sorted(IMAGE_SUFFIXES)}) in folder {path}")
-        return FrameSource(path, names, fps, False)
-    if not path.is_file():
-        raise FileNotFoundError(f"video or frame folder not found: {path}")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"cannot open video {path}")
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    video_fps = cap.get(cv2.CAP_PROP_FPS) or fps
-    cap.release()
-    return FrameSource(path, [f"{path.stem}/{t:06d}.jpg" for t in range(max(count, 0))], video_fps, True)
-
 
 class TrailDrawer:
     """Draws tracked poses with their ids and a trail of each id's last `length` box centres."""
@@ -85,7 +34,7 @@ class TrailDrawer:
     def __call__(self, frame: np.ndarray, poses: Poses) -> np.ndarray:
         import cv2
 
-        from ..visualize import _id_color, draw_poses
+        from ..visualize import id_color, draw_poses
 
         out = draw_poses(frame, poses, self.skeleton, self.kpt_thresh, show_ids=True)
         for box, tid in zip(poses.boxes, poses.track_ids if poses.track_ids is not None else []):
@@ -96,7 +45,7 @@ class TrailDrawer:
                 del self.trails[tid]  # a trail ends with its track's last frame
                 continue
             pts = np.array(self.trails[tid], dtype=np.int32).reshape(-1, 1, 2)
-            cv2.polylines(out, [pts], False, _id_color(tid), 2, cv2.LINE_AA)
+            cv2.polylines(out, [pts], False, id_color(tid), 2, cv2.LINE_AA)
         return out
 
 
@@ -158,8 +107,6 @@ def run_to_posetrack(
     PoseTrack's 17-joint layout, joints the model lacks left empty (what the official tool
     requires); "auto" is "posetrack" when the model has all of PoseTrack's 15 evaluated joints.
     """
-    from ..evaluation.posetrack import POSEVAL_JOINTS
-
     posetrack = get_skeleton("posetrack")
     if layout == "auto":
         layout = "posetrack" if all(n in skeleton.joints for n in POSEVAL_JOINTS) else "model"
@@ -179,7 +126,7 @@ def run_to_posetrack(
 
 
 def save_run(video: PoseTrackVideo, out_dir: Union[str, Path]) -> Path:
-    path = Path(out_dir) / f"{video.name}.json"
+    path = output_path(out_dir, f"{video.name}.json")
     write_posetrack(video, path)
     return path
 
@@ -209,7 +156,7 @@ def track_video(
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
     tracker = PoseTracker(predictor.skeleton, predictor, settings)
     out = Path(out_dir)
-    writer = VideoWriter(out / f"{name}.mp4", source.fps) if draw_video else None
+    writer = VideoWriter(output_path(out, f"{name}.mp4"), source.fps) if draw_video else None
     draw = TrailDrawer(predictor.skeleton, settings.keypoint_thresh) if draw_video else None
     try:
         run = track_frames(source.frames(), frame_ids, tracker, detector, draw,

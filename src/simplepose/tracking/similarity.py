@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..oks import greedy_nms, joint_similarity, masked_mean
+
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 4) xyxy x (M, 4) xyxy -> (N, M) intersection over union (0 for empty boxes)."""
@@ -48,13 +50,10 @@ def oks(
         return np.zeros((n, m))
     boxes = np.asarray(ref_boxes, dtype=np.float64).reshape(m, 4)
     area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
-    k2 = (2.0 * np.asarray(sigmas, dtype=np.float64)) ** 2  # (K,)
-    d2 = np.sum((cur[:, None, :, :2] - ref[None, :, :, :2]) ** 2, axis=3)  # (N, M, K)
-    e = d2 / (2.0 * np.maximum(area, np.finfo(float).eps)[None, :, None] * k2[None, None, :])
-    vis = ref[:, :, 2] >= thresh  # (M, K)
-    count = vis.sum(axis=1)
-    total = np.sum(np.exp(-e) * vis[None], axis=2)
-    return np.where(count[None] > 0, total / np.maximum(count, 1)[None], 0.0)
+    # The tracker's rule: the reference pose's box area; its joints scored >= thresh.
+    delta = cur[:, None, :, :2] - ref[None, :, :, :2]  # (N, M, K, 2)
+    terms = joint_similarity(delta[..., 0], delta[..., 1], np.broadcast_to(area, (n, m)), sigmas)
+    return masked_mean(terms, (ref[:, :, 2] >= thresh)[None])
 
 
 def combine(values: np.ndarray, how: str) -> np.ndarray:
@@ -89,19 +88,17 @@ def multi_frame_similarity(
 def box_nms(boxes: np.ndarray, scores: np.ndarray, thresh: float) -> np.ndarray:
     """Greedy box NMS: indices kept, best score first; a box overlapping a kept one by IoU > thresh goes."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
-    keep: list = []
-    for i in order:
-        if not keep or box_iou(boxes[i:i + 1], boxes[keep]).max() <= thresh:
-            keep.append(int(i))
-    return np.asarray(keep, dtype=np.int64)
+    return greedy_nms(_order(scores), lambda i, rest: box_iou(boxes[i:i + 1], boxes[rest])[0], thresh)
 
 
 def oks_nms(keypoints: np.ndarray, boxes: np.ndarray, scores: np.ndarray, sigmas: np.ndarray, kpt_thresh: float, thresh: float) -> np.ndarray:
-    """Greedy pose NMS by OKS: indices kept, best score first; OKS > thresh to a kept pose drops a pose."""
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
-    keep: list = []
-    for i in order:
-        if not keep or oks(keypoints[i:i + 1], keypoints[keep], boxes[keep], sigmas, kpt_thresh).max() <= thresh:
-            keep.append(int(i))
-    return np.asarray(keep, dtype=np.int64)
+    """Greedy pose NMS by the tracker's OKS: indices kept, best score first; OKS > thresh to a kept pose drops a pose."""
+    def overlap(i: int, rest: np.ndarray) -> np.ndarray:
+        return oks(keypoints[rest], keypoints[i:i + 1], boxes[i:i + 1], sigmas, kpt_thresh)[:, 0]
+
+    return greedy_nms(_order(scores), overlap, thresh)
+
+
+def _order(scores: np.ndarray) -> np.ndarray:
+    """Best score first; equal scores (e.g. all propagated boxes) in input order."""
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")

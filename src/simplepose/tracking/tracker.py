@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Deque, List, Optional, Tuple
+from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -34,7 +34,6 @@ from .similarity import box_iou, box_nms, multi_frame_similarity, oks, oks_nms
 
 #: `estimate(image_bgr, boxes (N, 4) xyxy, scores (N,)) -> Poses`, e.g. a TopDownPredictor.
 Estimator = Callable[[np.ndarray, np.ndarray, np.ndarray], Poses]
-SIMILARITIES = ("box_iou", "pose_oks", "flow_oks", "multi_flow_oks")
 
 
 @dataclass
@@ -53,6 +52,52 @@ class _Track:
     box: np.ndarray  # (4,)
     last_seen: int
     views: Deque[_View] = field(default_factory=deque)
+
+
+def _box_iou(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+    return box_iou(poses.boxes, np.array([tr.box for tr in tracks]).reshape(-1, 4))
+
+
+def _pose_oks(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+    return oks(poses.keypoints, np.array([tr.pose for tr in tracks]), np.array([tr.box for tr in tracks]),
+               sigmas, cfg.keypoint_thresh)
+
+
+def _flow_oks(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+    last = [tr.views[-1] for tr in tracks]
+    return oks(poses.keypoints, np.array([v.keypoints for v in last]), np.array([v.box for v in last]),
+               sigmas, cfg.keypoint_thresh)
+
+
+def _multi_flow_oks(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+    views = [np.array([v.keypoints for v in tr.views]) for tr in tracks]
+    view_boxes = [np.array([v.box for v in tr.views]) for tr in tracks]
+    return multi_frame_similarity(poses.keypoints, views, view_boxes, sigmas, cfg.keypoint_thresh,
+                                  cfg.multi_frame_combine)
+
+
+@dataclass(frozen=True)
+class SimilarityKind:
+    """One way to compare the current poses (N) with candidate tracks (T): an (N, T) matrix.
+
+    uses_oks: needs the skeleton's OKS sigmas. uses_flow: compares with poses moved by flow.
+    multi_frame: each track keeps its views of the last `queue_len` frames, and a track
+    unseen for up to that many frames is still a candidate (so a hidden person gets its id back).
+    """
+
+    measure: Callable[[Poses, List[_Track], Optional[np.ndarray], TrackConfig], np.ndarray]
+    uses_oks: bool
+    uses_flow: bool
+    multi_frame: bool = False
+
+
+#: `TrackConfig.similarity` -> its kind. A new similarity is one entry and its function.
+SIMILARITIES: Dict[str, SimilarityKind] = {
+    "box_iou": SimilarityKind(_box_iou, uses_oks=False, uses_flow=False),
+    "pose_oks": SimilarityKind(_pose_oks, uses_oks=True, uses_flow=False),
+    "flow_oks": SimilarityKind(_flow_oks, uses_oks=True, uses_flow=True),
+    "multi_flow_oks": SimilarityKind(_multi_flow_oks, uses_oks=True, uses_flow=True, multi_frame=True),
+}
 
 
 def greedy_match(sim: np.ndarray, min_similarity: float) -> List[Tuple[int, int]]:
@@ -89,8 +134,9 @@ class PoseTracker:
         settings: TrackConfig = TrackConfig(), flow=None,
     ) -> None:
         if settings.similarity not in SIMILARITIES:
-            raise ValueError(f"unknown track similarity {settings.similarity!r}; known: {SIMILARITIES}")
-        if settings.similarity != "box_iou" and skeleton.sigmas is None:
+            raise ValueError(f"unknown track similarity {settings.similarity!r}; known: {sorted(SIMILARITIES)}")
+        self.kind = SIMILARITIES[settings.similarity]
+        if self.kind.uses_oks and skeleton.sigmas is None:
             raise ValueError(f"track similarity {settings.similarity!r} needs OKS sigmas; skeleton "
                              f"{skeleton.name!r} has none (use similarity box_iou)")
         self.skeleton = skeleton
@@ -98,7 +144,7 @@ class PoseTracker:
         self.cfg = settings
         self.sigmas = None if skeleton.sigmas is None else skeleton.sigmas_array
         self.flow = flow if flow is not None else build_flow(settings.flow, settings.dis_preset, settings.flow_max_side)
-        self.uses_flow = settings.propagate or settings.similarity in ("flow_oks", "multi_flow_oks")
+        self.uses_flow = settings.propagate or self.kind.uses_flow
         self.tracks: List[_Track] = []
         self.frame_index = -1
         self.next_id = 0
@@ -111,7 +157,7 @@ class PoseTracker:
         self.frame_index += 1
         t = self.frame_index
         self._shape = frame.shape[:2]
-        horizon = self.cfg.queue_len if self.cfg.similarity == "multi_flow_oks" else 1
+        horizon = self.cfg.queue_len if self.kind.multi_frame else 1
         self.tracks = [tr for tr in self.tracks if t - tr.last_seen <= horizon]
         for tr in self.tracks:
             while tr.views and t - tr.views[0].frame > horizon:
@@ -182,23 +228,13 @@ class PoseTracker:
 
     def similarity(self, poses: Poses, tracks: List[_Track]) -> np.ndarray:
         """(N, T) similarity of the current poses to the candidate tracks."""
-        kind, thr = self.cfg.similarity, self.cfg.keypoint_thresh
-        if kind == "box_iou":
-            return box_iou(poses.boxes, np.array([tr.box for tr in tracks]).reshape(-1, 4))
-        if kind == "pose_oks":
-            return oks(poses.keypoints, np.array([tr.pose for tr in tracks]), np.array([tr.box for tr in tracks]), self.sigmas, thr)
-        if kind == "flow_oks":
-            last = [tr.views[-1] for tr in tracks]
-            return oks(poses.keypoints, np.array([v.keypoints for v in last]), np.array([v.box for v in last]), self.sigmas, thr)
-        views = [np.array([v.keypoints for v in tr.views]) for tr in tracks]
-        view_boxes = [np.array([v.box for v in tr.views]) for tr in tracks]
-        return multi_frame_similarity(poses.keypoints, views, view_boxes, self.sigmas, thr, self.cfg.multi_frame_combine)
+        return self.kind.measure(poses, tracks, self.sigmas, self.cfg)
 
     def assign(self, poses: Poses) -> Poses:
         """Give the poses of the current frame track ids (dropping background and duplicate poses)."""
         t = self.frame_index
         poses = self._filter(poses)
-        if self.cfg.similarity == "multi_flow_oks":
+        if self.kind.multi_frame:
             candidates = [tr for tr in self.tracks if tr.views]
         else:
             candidates = [tr for tr in self.tracks if tr.last_seen == t - 1]

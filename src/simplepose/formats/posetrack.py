@@ -1,4 +1,4 @@
-"""PoseTrack 2018 files, frame by frame: read ground truth, write predictions.
+"""PoseTrack 2018 files, frame by frame: the one reader and writer (ground truth and predictions).
 
 A PoseTrack 2018 file holds one video: `images` (every frame, in order, labelled or not),
 `annotations` (people on the labelled frames, with `track_id`, `keypoints` as
@@ -20,14 +20,16 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..data.coco import AnnotationError
-from ..fileio import atomic_write_json, read_json
-from ..poses import Poses
+from ..fileio import FileFormatError, atomic_write_json, read_json
 from ..skeleton import Skeleton, skeleton_from_category
 
-
-class PoseTrackFormatError(AnnotationError):
-    """A malformed PoseTrack file; the message names the file, the record and the field."""
+# The 15 joints the official tool (poseval) evaluates, in its own order; PoseTrack's
+# head_bottom is its "neck".
+POSEVAL_JOINTS = (
+    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
+    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
+    "head_bottom", "nose", "head_top",
+)
 
 
 @dataclass
@@ -88,26 +90,27 @@ class PoseTrackVideo:
 
 def _get(obj: Any, key: str, where: str) -> Any:
     if not isinstance(obj, dict) or key not in obj:
-        raise PoseTrackFormatError(f"{where}: missing field {key!r}")
+        raise FileFormatError(f"{where}: missing field {key!r}")
     return obj[key]
 
 
 def _xywh_to_xyxy(box: Sequence[float], where: str) -> np.ndarray:
     if len(box) != 4:
-        raise PoseTrackFormatError(f"{where}: expected 4 numbers x, y, w, h")
+        raise FileFormatError(f"{where}: expected 4 numbers x, y, w, h")
     x, y, w, h = (float(v) for v in box)
     return np.array([x, y, x + w, y + h])
 
 
 def _read_person(ann: dict, num_joints: int, where: str) -> PoseTrackPerson:
-    kpts = np.asarray(_get(ann, "keypoints", where), dtype=np.float64)
+    # A ground-truth person may come without joints (only boxes): none of them annotated.
+    kpts = np.asarray(ann.get("keypoints") or np.zeros(3 * num_joints), dtype=np.float64)
     if kpts.size != 3 * num_joints:
-        raise PoseTrackFormatError(f"{where}: field 'keypoints' has {kpts.size} numbers, expected {3 * num_joints}")
+        raise FileFormatError(f"{where}: field 'keypoints' has {kpts.size} numbers, expected {3 * num_joints}")
     scores = ann.get("scores")
     if scores is not None and len(scores) == 0:
         scores = None  # ground truth files carry an empty list
     if scores is not None and len(scores) != num_joints:
-        raise PoseTrackFormatError(f"{where}: field 'scores' has {len(scores)} values, expected {num_joints}")
+        raise FileFormatError(f"{where}: field 'scores' has {len(scores)} values, expected {num_joints}")
     return PoseTrackPerson(
         track_id=int(_get(ann, "track_id", where)),
         keypoints=kpts.reshape(num_joints, 3),
@@ -122,11 +125,11 @@ def ignore_regions(image: dict, where: str) -> List[np.ndarray]:
     """The image record's ignore regions as polygons (R_i, 2) x, y in image pixels."""
     xs, ys = image.get("ignore_regions_x") or [], image.get("ignore_regions_y") or []
     if len(xs) != len(ys):
-        raise PoseTrackFormatError(f"{where}: 'ignore_regions_x' and 'ignore_regions_y' differ in length")
+        raise FileFormatError(f"{where}: 'ignore_regions_x' and 'ignore_regions_y' differ in length")
     out = []
     for r, (x, y) in enumerate(zip(xs, ys)):
         if len(x) != len(y):
-            raise PoseTrackFormatError(f"{where}: ignore region [{r}] has {len(x)} x and {len(y)} y values")
+            raise FileFormatError(f"{where}: ignore region [{r}] has {len(x)} x and {len(y)} y values")
         out.append(np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1).reshape(-1, 2))
     return out
 
@@ -134,10 +137,10 @@ def ignore_regions(image: dict, where: str) -> List[np.ndarray]:
 def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
     """A parsed PoseTrack 2018 JSON document -> PoseTrackVideo (`source` names it in errors)."""
     if not isinstance(data, dict):
-        raise PoseTrackFormatError(f"{source}: expected a JSON object with 'images', 'annotations', 'categories'")
+        raise FileFormatError(f"{source}: expected a JSON object with 'images', 'annotations', 'categories'")
     cats = [c for c in _get(data, "categories", source) if isinstance(c, dict) and c.get("keypoints")]
     if not cats:
-        raise PoseTrackFormatError(f"{source}: no entry of 'categories' has 'keypoints' names")
+        raise FileFormatError(f"{source}: no entry of 'categories' has 'keypoints' names")
     skeleton = skeleton_from_category(cats[0], name="posetrack")
     people: Dict[Any, List[PoseTrackPerson]] = {}
     for i, ann in enumerate(_get(data, "annotations", source)):
@@ -145,11 +148,11 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
         people.setdefault(_get(ann, "image_id", where), []).append(_read_person(ann, skeleton.num_joints, where))
     frames = []
     for i, image in enumerate(_get(data, "images", source)):
-        where = f"{source}: image [{i}]"
+        where = f"{source}: images[{i}]"
         # PoseTrack 2018 uses `frame_id` and `id` for the same number; older exports lack `id`.
         image_id = image.get("id", image.get("frame_id")) if isinstance(image, dict) else None
         if image_id is None:
-            raise PoseTrackFormatError(f"{where}: missing field 'id' (or 'frame_id')")
+            raise FileFormatError(f"{where}: missing field 'id' (or 'frame_id')")
         frame_people = people.pop(image_id, [])
         frames.append(PoseTrackFrame(
             image_id=int(image_id),
@@ -160,7 +163,7 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
             image=image,
         ))
     if people:
-        raise PoseTrackFormatError(f"{source}: annotations refer to image ids not in 'images': {sorted(people)[:5]}")
+        raise FileFormatError(f"{source}: annotations refer to image ids not in 'images': {sorted(people)[:5]}")
     return PoseTrackVideo(Path(source).stem, skeleton, frames, cats[0])
 
 
@@ -210,55 +213,6 @@ def video_to_json(video: PoseTrackVideo) -> dict:
     return {"images": images, "annotations": annotations, "categories": [category]}
 
 
-def write_posetrack(video: PoseTrackVideo, path: Union[str, Path]) -> None:
-    """Write a PoseTrackVideo as a PoseTrack 2018 JSON file (atomically)."""
-    atomic_write_json(path, video_to_json(video))
-
-
-def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:
-    """Tracked Poses of one frame -> prediction people in `out_skeleton`'s joint order.
-
-    Joints are carried over by name; joints `out_skeleton` has but the model lacks, and joints
-    scored below `keypoint_thresh`, are written as (0, 0, 0) with score 0, which the
-    evaluation reads as "not predicted". Every person needs a track id.
-    """
-    if len(poses) and poses.track_ids is None:
-        raise ValueError("poses_to_people: poses carry no track_ids (run the tracker first)")
-    src = {n: i for i, n in enumerate(skeleton.joints)}
-    people = []
-    for n in range(len(poses)):
-        kpts = np.zeros((out_skeleton.num_joints, 3))
-        scores = np.zeros(out_skeleton.num_joints)
-        for j, name in enumerate(out_skeleton.joints):
-            i = src.get(name)
-            if i is None:
-                continue
-            x, y, s = poses.keypoints[n, i]
-            scores[j] = s
-            if s >= keypoint_thresh:
-                kpts[j] = (x, y, 1.0)
-        box = poses.boxes[n]
-        people.append(PoseTrackPerson(
-            int(poses.track_ids[n]), kpts, scores, box=np.asarray(box, np.float64),
-            annotation={"score": float(poses.scores[n]), "category_id": 1},
-        ))
-    return people
-
-
-def prediction_video(
-    name: str, frames: Sequence[PoseTrackFrame], people: Sequence[List[PoseTrackPerson]], skeleton: Skeleton
-) -> PoseTrackVideo:
-    """A prediction file: the given frames (same order; image records kept) with `people` on them.
-
-    Ignore regions and ground-truth people are not copied; track ids must be unique per frame.
-    """
-    if len(frames) != len(people):
-        raise ValueError(f"prediction_video {name}: {len(frames)} frames but {len(people)} people lists")
-    out = []
-    for frame, persons in zip(frames, people):
-        ids = [p.track_id for p in persons]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"prediction_video {name}: frame {frame.image_id} has repeated track ids {ids}")
-        image = {k: v for k, v in frame.image.items() if not k.startswith("ignore_regions")}
-        out.append(PoseTrackFrame(frame.image_id, frame.file_name, frame.is_labeled, list(persons), [], image))
-    return PoseTrackVideo(name, skeleton, out)
+def write_posetrack(video: PoseTrackVideo, path: Union[str, Path], **dump_kwargs: Any) -> None:
+    """Write a PoseTrackVideo as a PoseTrack 2018 JSON file (atomically; json.dumps keywords allowed)."""
+    atomic_write_json(path, video_to_json(video), **dump_kwargs)

@@ -6,8 +6,7 @@ from typing import Dict, Tuple, Union
 
 import numpy as np
 
-from ..fileio import read_json
-from .coco import AnnotationError
+from ..fileio import FileFormatError, read_json
 
 
 def load_detections(
@@ -17,18 +16,18 @@ def load_detections(
     path = str(path)
     data = read_json(path, "detections file")
     if not isinstance(data, list):
-        raise AnnotationError(f"{path}: expected a JSON list of detections (COCO results format)")
+        raise FileFormatError(f"{path}: expected a JSON list of detections (COCO results format)")
     boxes: Dict[int, list] = {}
     scores: Dict[int, list] = {}
     for i, det in enumerate(data):
         where = f"{path}: detection [{i}]"
         for key in ("image_id", "bbox", "score"):
             if key not in det:
-                raise AnnotationError(f"{where}: missing field {key!r}")
+                raise FileFormatError(f"{where}: missing field {key!r}")
         if det.get("category_id", category_id) != category_id or det["score"] < score_thresh:
             continue
         if len(det["bbox"]) != 4:
-            raise AnnotationError(f"{where}: field 'bbox' must have 4 numbers")
+            raise FileFormatError(f"{where}: field 'bbox' must have 4 numbers")
         boxes.setdefault(det["image_id"], []).append(det["bbox"])
         scores.setdefault(det["image_id"], []).append(det["score"])
     return {

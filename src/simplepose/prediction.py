@@ -1,0 +1,154 @@
+"""Poses on a user's pictures and videos: frames -> boxes -> predictor -> rescoring + OKS-NMS ->
+COCO results with file names, drawn pictures and videos. What `simplepose predict` runs.
+
+Person boxes come from a `BoxLookup`: a detector run on every frame (the whole image, or a
+torchvision detector), or a boxes file whose images are matched to the inputs by file name
+(a COCO keypoints file's `images` list; for a detections file without names, an id rule the
+user chooses). An input that matches no image of the boxes file gets no people and is
+reported, never another image's boxes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .config import TestConfig
+from .detector import BoxTable, DetectionsFile, GTBoxes
+from .evaluation.coco import poses_to_results
+from .evaluation.runner import postprocess_image
+from .fileio import FileFormatError, output_path, read_json
+from .frames import FrameSource
+from .predictor import TopDownPredictor
+
+Boxes = Tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class BoxLookup:
+    """Boxes for a frame given its file name.
+
+    Either `detector(frame) -> (boxes (N, 4) xyxy, scores (N,))` runs on every frame, or
+    `table` holds boxes by image id and `image_id(name)` finds a file's id (None: unknown).
+    """
+
+    detector: Optional[Callable[[np.ndarray], Boxes]] = None
+    table: Optional[BoxTable] = None
+    image_id: Optional[Callable[[str], Optional[int]]] = None
+
+    def __call__(self, frame: np.ndarray, name: str) -> Tuple[Optional[int], Boxes]:
+        """(the image id of the boxes file or None, boxes): no boxes when the name is unknown."""
+        if self.detector is not None:
+            return None, self.detector(frame)
+        iid = self.image_id(name)
+        if iid is None:
+            return None, (np.zeros((0, 4)), np.zeros(0))
+        return iid, self.table(None, iid)
+
+
+def _ids_by_name(images: object, source: str) -> Dict[str, int]:
+    """{file name (no folders): image id} of a COCO `images` list."""
+    if not isinstance(images, list):
+        raise FileFormatError(f"{source}: field 'images' must be a list")
+    out: Dict[str, int] = {}
+    for i, im in enumerate(images):
+        if not isinstance(im, dict) or "file_name" not in im or "id" not in im:
+            raise FileFormatError(f"{source}: images[{i}]: needs fields 'id' and 'file_name'")
+        out[Path(str(im["file_name"])).name] = int(im["id"])
+    return out
+
+
+def _stem_id(name: str) -> Optional[int]:
+    stem = Path(name).stem
+    return int(stem) if stem.isdigit() else None
+
+
+def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Optional[str] = None) -> BoxLookup:
+    """A BoxLookup over a boxes file: a COCO keypoints file (its GT boxes) or a detections list.
+
+    A keypoints file matches inputs by the file names of its own `images`. A detections list
+    has no names, so `id_from` says how: "stem" (000000000785.jpg -> id 785) or the path of a
+    COCO file whose `images` list names the ids (e.g. the annotation file the detections
+    were made for).
+    """
+    data = read_json(path, "boxes file")
+    if isinstance(data, dict):
+        from .data.coco import load_coco_keypoints
+
+        coco = load_coco_keypoints(path, for_training=False)
+        return BoxLookup(table=GTBoxes(coco), image_id=_ids_by_name(data.get("images"), str(path)).get)
+    table = DetectionsFile(path, score_thresh)
+    if id_from == "stem":
+        return BoxLookup(table=table, image_id=_stem_id)
+    if id_from:
+        named = read_json(id_from, "--id-from file")
+        images = named.get("images") if isinstance(named, dict) else None
+        return BoxLookup(table=table, image_id=_ids_by_name(images, str(id_from)).get)
+    raise ValueError(f"{path} is a detections list without file names: say how its image ids match the "
+                     "inputs with --id-from stem (000000000785.jpg is id 785) or --id-from ANNOTATIONS.json")
+
+
+@dataclass
+class PredictReport:
+    """What `predict_sources` did: results (COCO format plus `file_name`), counts, files written."""
+
+    results: List[dict] = field(default_factory=list)
+    frames: int = 0
+    unmatched: List[str] = field(default_factory=list)
+    written: List[Path] = field(default_factory=list)
+
+
+def _unique_names(sources: Sequence[FrameSource]) -> List[str]:
+    """One output name per source; repeated names get _2, _3 ... so no drawing overwrites another."""
+    seen: Dict[str, int] = {}
+    out = []
+    for src in sources:
+        name = src.path.name
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{src.path.stem}_{seen[name]}{src.path.suffix}")
+    return out
+
+
+def predict_sources(
+    predictor: TopDownPredictor, sources: Sequence[FrameSource], boxes: BoxLookup, out_dir: Union[str, Path],
+    test: TestConfig, kpt_thresh: float = 0.3, progress: bool = True,
+) -> PredictReport:
+    """Poses on every frame of `sources`; drawings written under `out_dir` (results are returned).
+
+    Images are drawn to `out_dir/<name>`, videos to `out_dir/<stem>_poses.mp4`. Results carry
+    the boxes file's image id when there is one, else a running number, and the input's
+    `file_name` (`NAME.mp4#FRAME` for video frames).
+    """
+    from tqdm import tqdm
+
+    from .visualize import VideoWriter, draw_poses, write_image
+
+    report = PredictReport()
+    counter = 0
+    for src, name in zip(tqdm(sources, desc="predict", unit="file", disable=not progress), _unique_names(sources)):
+        writer = VideoWriter(output_path(out_dir, f"{Path(name).stem}_poses.mp4"), src.fps) if src.is_video else None
+        try:
+            for t, frame in enumerate(src.frames()):
+                counter += 1
+                frame_name = f"{src.path.name}#{t}" if src.is_video else src.path.name
+                iid, (b, s) = boxes(frame, str(t) if src.is_video else src.path.name)
+                if iid is None and boxes.detector is None:
+                    report.unmatched.append(frame_name)
+                poses = postprocess_image(predictor, predictor(frame, b, s), test)
+                for r in poses_to_results(counter if iid is None else iid, poses):
+                    r["file_name"] = frame_name
+                    report.results.append(r)
+                drawn = draw_poses(frame, poses, predictor.skeleton, kpt_thresh)
+                if writer is not None:
+                    writer.write(drawn)
+                else:
+                    write_image(output_path(out_dir, name), drawn)
+                    report.written.append(output_path(out_dir, name))
+                report.frames += 1
+        finally:
+            if writer is not None:
+                writer.close()
+                report.written.append(writer.path)
+    return report

@@ -1,0 +1,59 @@
+"""Tracked poses -> PoseTrack prediction people and files (the format itself: `formats.posetrack`)."""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import numpy as np
+
+from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo
+from ..poses import Poses
+from ..skeleton import Skeleton
+
+
+def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:
+    """Tracked Poses of one frame -> prediction people in `out_skeleton`'s joint order.
+
+    Joints are carried over by name; joints `out_skeleton` has but the model lacks, and joints
+    scored below `keypoint_thresh`, are written as (0, 0, 0) with score 0, which the
+    evaluation reads as "not predicted". Every person needs a track id.
+    """
+    if len(poses) and poses.track_ids is None:
+        raise ValueError("poses_to_people: poses carry no track_ids (run the tracker first)")
+    src = {n: i for i, n in enumerate(skeleton.joints)}
+    people = []
+    for n in range(len(poses)):
+        kpts = np.zeros((out_skeleton.num_joints, 3))
+        scores = np.zeros(out_skeleton.num_joints)
+        for j, name in enumerate(out_skeleton.joints):
+            i = src.get(name)
+            if i is None:
+                continue
+            x, y, s = poses.keypoints[n, i]
+            scores[j] = s
+            if s >= keypoint_thresh:
+                kpts[j] = (x, y, 1.0)
+        box = poses.boxes[n]
+        people.append(PoseTrackPerson(
+            int(poses.track_ids[n]), kpts, scores, box=np.asarray(box, np.float64),
+            annotation={"score": float(poses.scores[n]), "category_id": 1},
+        ))
+    return people
+
+
+def prediction_video(
+    name: str, frames: Sequence[PoseTrackFrame], people: Sequence[List[PoseTrackPerson]], skeleton: Skeleton
+) -> PoseTrackVideo:
+    """A prediction file: the given frames (same order; image records kept) with `people` on them.
+
+    Ignore regions and ground-truth people are not copied; track ids must be unique per frame.
+    """
+    if len(frames) != len(people):
+        raise ValueError(f"prediction_video {name}: {len(frames)} frames but {len(people)} people lists")
+    out = []
+    for frame, persons in zip(frames, people):
+        ids = [p.track_id for p in persons]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"prediction_video {name}: frame {frame.image_id} has repeated track ids {ids}")
+        image = {k: v for k, v in frame.image.items() if not k.startswith("ignore_regions")}
+        out.append(PoseTrackFrame(frame.image_id, frame.file_name, frame.is_labeled, list(persons), [], image))
+    return PoseTrackVideo(name, skeleton, out)
