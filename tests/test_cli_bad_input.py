@@ -113,6 +113,9 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "predict-missing-boxes-file": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val",
                               "--boxes", f.root / "nothere.json"], "boxes file not found"),
+    "predict-detections-without-id-from": (
+        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val",
+                              "--boxes", f.data / "annotations" / "val_detections.json"], "--id-from"),
     "predict-boxes-file-not-json": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--boxes", f.bad_yaml],
         "bad.yaml: not valid JSON"),
@@ -145,21 +148,20 @@ def test_demo_with_a_missing_config_says_so_before_generating_data(tmp_path):
 
 
 # ---------------------------------------------------------------- for the validation layer
-@pytest.mark.xfail(strict=True, reason="predict takes a detection's image id from the file name's number "
-                   "(000000.jpg -> 0) but the synthetic set numbers from 1: 000001.jpg gets the boxes of 000000.jpg, "
-                   "which gets none")
 def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_path):
-    """`predict --boxes val_detections.json` on the val images: every image gets its own boxes.
+    """`predict --boxes val_detections.json --id-from val.json`: every image gets its own boxes.
 
-    The synthetic set numbers images from 1 (000000.jpg is id 1). Each predicted person must
-    lie in the crop of a detection of its own image, and each image with detections must get
-    people.
+    The synthetic set numbers images from 1 (000000.jpg is id 1), so the file name's number
+    is not the id (predict once guessed it so, giving each image the previous one's boxes).
+    Each predicted person must lie in the crop of a detection of its own image, and each
+    image with detections must get people.
     """
     from simplepose.geometry import box_to_center_scale
 
     dets_path = inputs.data / "annotations" / "val_detections.json"
     r = simplepose("predict", "--checkpoint", inputs.checkpoint, inputs.data / "images" / "val",
-                   "--boxes", dets_path, "--det-thresh", 0, "--out", tmp_path / "p", cwd=tmp_path)
+                   "--boxes", dets_path, "--id-from", inputs.data / "annotations" / "val.json", "--det-thresh", 0,
+                   "--out", tmp_path / "p", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     ids = {im["file_name"]: im["id"] for im in read_strict_json(inputs.data / "annotations" / "val.json")["images"]}
     crops: Dict[int, list] = {}
@@ -225,8 +227,14 @@ OUT_CASES: Dict[str, Callable[[Inputs, Path], List[object]]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: an --out that cannot be made ends in NotADirectoryError")
-@pytest.mark.parametrize("case", sorted(OUT_CASES))
+#: Commands that still end in a NotADirectoryError traceback for such an --out.
+OUT_NOT_CHECKED_YET = {"synth", "train"}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="validation layer: an --out that cannot be made "
+                                            "ends in NotADirectoryError")) if c in OUT_NOT_CHECKED_YET else c
+    for c in sorted(OUT_CASES)])
 def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(case, inputs, tmp_path):
     command = case.split()[0]
     (inputs.root / "r.json").write_text("[]")
