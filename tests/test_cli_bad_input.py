@@ -1,9 +1,8 @@
 """Bad input as a user meets it: the installed `simplepose` command in a subprocess must exit
 with status 2 and say ONE clear line on stderr (`simplepose CMD: error: ...`), no traceback.
 
-The first table holds what already holds today. The tests marked xfail(strict=True) are the
-cases the input-validation layer is to handle; they turn into passes (and strict xfail into
-failures, to be unmarked) once it lands.
+The first part is what held before the input-validation layer; the second, what it added
+(boxes, results files, argument counts, output folders checked where they enter).
 """
 import json
 import shutil
@@ -112,13 +111,7 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "eval-gt-without-results": ("eval", lambda f: ["--gt", f.data / "annotations" / "val.json"], "--results"),
     "predict-missing-boxes-file": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val",
-                              "--boxes", f.root / "nothere.json"], "boxes file not found"),
-    "predict-detections-without-id-from": (
-        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val",
-                              "--boxes", f.data / "annotations" / "val_detections.json"], "--id-from"),
-    "predict-boxes-file-not-json": (
-        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--boxes", f.bad_yaml],
-        "bad.yaml: not valid JSON"),
+                              "--boxes", f.root / "nothere.json"], "nothere.json"),
     "track-missing-video": (
         "track", lambda f: [f.root / "nothere.mp4", "--checkpoint", f.checkpoint, "--detections", f.video_dets],
         "nothere.mp4"),
@@ -147,21 +140,25 @@ def test_demo_with_a_missing_config_says_so_before_generating_data(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-# ---------------------------------------------------------------- for the validation layer
+# ---------------------------------------------------------------- the validation layer
 def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_path):
-    """`predict --boxes val_detections.json --id-from val.json`: every image gets its own boxes.
+    """`predict --boxes val_detections.json --id-from val.json` on the val images: every image
+    gets its own boxes.
 
-    The synthetic set numbers images from 1 (000000.jpg is id 1), so the file name's number
-    is not the id (predict once guessed it so, giving each image the previous one's boxes).
-    Each predicted person must lie in the crop of a detection of its own image, and each
-    image with detections must get people.
+    The synthetic set numbers images from 1 (000000.jpg is id 1), so guessing the id from the
+    file name's number would give each image another's boxes; a detections list names no files,
+    so predict refuses it without --id-from. Each predicted person must lie in the crop of a
+    detection of its own image, and each image with detections must get people.
     """
     from simplepose.geometry import box_to_center_scale
 
     dets_path = inputs.data / "annotations" / "val_detections.json"
+    refused = simplepose("predict", "--checkpoint", inputs.checkpoint, inputs.data / "images" / "val",
+                         "--boxes", dets_path, "--out", tmp_path / "p", cwd=tmp_path)
+    assert "--id-from" in assert_one_clear_error(refused, "predict")
     r = simplepose("predict", "--checkpoint", inputs.checkpoint, inputs.data / "images" / "val",
-                   "--boxes", dets_path, "--id-from", inputs.data / "annotations" / "val.json", "--det-thresh", 0,
-                   "--out", tmp_path / "p", cwd=tmp_path)
+                   "--boxes", dets_path, "--id-from", inputs.data / "annotations" / "val.json",
+                   "--det-thresh", 0, "--out", tmp_path / "p", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     ids = {im["file_name"]: im["id"] for im in read_strict_json(inputs.data / "annotations" / "val.json")["images"]}
     crops: Dict[int, list] = {}
@@ -177,7 +174,6 @@ def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_
     assert all(people.get(name, 0) >= 1 for name, i in ids.items() if crops.get(i)), people
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: a zero-size detection box crashes eval (ZeroDivisionError)")
 def test_eval_with_a_zero_size_detection_box(inputs, tmp_path):
     dets = read_strict_json(inputs.data / "annotations" / "val_detections.json")
     dets[0]["bbox"] = [50.0, 50.0, 0.0, 0.0]
@@ -191,7 +187,6 @@ def test_eval_with_a_zero_size_detection_box(inputs, tmp_path):
         assert "dets.json" in assert_one_clear_error(r, "eval")
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: a NaN keypoint in a results file is scored silently")
 def test_eval_of_a_results_file_with_a_nan_keypoint(inputs, tmp_path):
     gt = read_strict_json(inputs.data / "annotations" / "val.json")
     results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": list(a["keypoints"]), "score": 1.0}
@@ -203,13 +198,11 @@ def test_eval_of_a_results_file_with_a_nan_keypoint(inputs, tmp_path):
     assert "results.json" in assert_one_clear_error(r, "eval")
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: synth --images -1 exits 0 having written nothing")
 def test_synth_with_a_negative_image_count(tmp_path):
     r = simplepose("synth", "--out", tmp_path / "s", "--images", -1, cwd=tmp_path)
     assert "--images" in assert_one_clear_error(r, "synth")
 
 
-@pytest.mark.xfail(strict=True, reason="validation layer: info --input-size 0 0 ends in a torch traceback")
 def test_info_with_a_zero_input_size(tmp_path):
     r = simplepose("info", "--input-size", 0, 0, cwd=tmp_path)
     assert "input" in assert_one_clear_error(r, "info")
@@ -227,14 +220,7 @@ OUT_CASES: Dict[str, Callable[[Inputs, Path], List[object]]] = {
 }
 
 
-#: Commands that still end in a NotADirectoryError traceback for such an --out.
-OUT_NOT_CHECKED_YET = {"synth", "train"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="validation layer: an --out that cannot be made "
-                                            "ends in NotADirectoryError")) if c in OUT_NOT_CHECKED_YET else c
-    for c in sorted(OUT_CASES)])
+@pytest.mark.parametrize("case", sorted(OUT_CASES))
 def test_an_out_folder_that_cannot_be_made_is_one_line_before_any_work(case, inputs, tmp_path):
     command = case.split()[0]
     (inputs.root / "r.json").write_text("[]")

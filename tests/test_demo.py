@@ -32,7 +32,7 @@ def check_metrics(m: dict) -> None:
     assert 0.0 <= p["mAP"] <= 100.0 and 0.0 <= p["recall"] <= 100.0
     # MOTA = 1 - errors / objects in percent: at most 100, unbounded below, but a number.
     assert math.isfinite(p["MOTA"]) and p["MOTA"] <= 100.0
-    for key in ("MOTP", "precision"):  # null, not NaN (strict JSON), when a barely trained model matches no joint
+    for key in ("MOTP", "precision"):  # null (strict JSON) when a barely trained model matches no joint
         assert p[key] is None or 0.0 <= p[key] <= 100.0, (key, p[key])
     assert p["frames_per_second"] > 0 and m["train"]["epochs"] == 1 and math.isfinite(m["train"]["final_loss"])
 

@@ -8,6 +8,7 @@ the relevant section into plain keyword arguments.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
@@ -57,6 +58,9 @@ class DataConfig:
     encoding: str = "paper"  # heatmap target: "paper" or "udp"
     workers: int = 2
     cache_images: bool = False  # keep decoded images in memory (tiny datasets, the demo)
+    # A broken person record (NaN keypoints, a wrongly sized field) in a COCO-format file:
+    # "raise" stops with one line naming it; "skip" leaves it out and counts it.
+    on_error: str = "raise"
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
             number = float(value)
         except ValueError:
             raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+        if not math.isfinite(number):  # .nan / .inf in YAML: no setting means that
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         if isinstance(default, int) and not number.is_integer():
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return type(default)(number)

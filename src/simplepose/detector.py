@@ -12,6 +12,7 @@ from typing import Dict, Optional, Protocol, Tuple, Union
 
 import numpy as np
 
+from .formats.check import Skips, outside_image
 from .geometry import xywh_to_xyxy
 
 Boxes = Tuple[np.ndarray, np.ndarray]
@@ -28,13 +29,28 @@ def _empty() -> Boxes:
 
 
 class BoxTable:
-    """Boxes looked up by image id (or file name): GT boxes or a detections file."""
+    """Boxes looked up by image id (or file name): GT boxes or a detections file.
 
-    def __init__(self, table: Dict[object, Boxes]) -> None:
+    Given the image, boxes with no area inside it are left out and counted in `skips`
+    (`formats.check.outside_image`: their crop is pure padding); the others stay unclipped.
+    """
+
+    def __init__(self, table: Dict[object, Boxes], skips: Optional[Skips] = None) -> None:
         self.table = table
+        self.skips = Skips() if skips is None else skips
 
-    def __call__(self, image_bgr: np.ndarray = None, image_id: Optional[object] = None) -> Boxes:
-        return self.table.get(image_id, _empty())
+    def __call__(self, image_bgr: Optional[np.ndarray] = None, image_id: Optional[object] = None) -> Boxes:
+        boxes, scores = self.table.get(image_id, _empty())
+        if image_bgr is not None and len(boxes):
+            boxes, scores = self.inside(boxes, scores, image_bgr.shape[1], image_bgr.shape[0])
+        return boxes, scores
+
+    def inside(self, boxes: np.ndarray, scores: np.ndarray, width: int, height: int) -> Boxes:
+        """The boxes (N, 4) xyxy and scores (N,) that overlap a `width` x `height` image."""
+        out = outside_image(boxes, width, height)
+        if out.any():
+            self.skips["box outside its image"] += int(out.sum())
+        return boxes[~out], scores[~out]
 
 
 class GTBoxes(BoxTable):
@@ -58,15 +74,17 @@ class DetectionsFile(BoxTable):
     `predict` on image folders.
     """
 
-    def __init__(self, path: Union[str, Path], score_thresh: float = 0.0, names: Optional[Dict[int, str]] = None) -> None:
+    def __init__(self, path: Union[str, Path], score_thresh: float = 0.0, names: Optional[Dict[int, str]] = None,
+                 strict: bool = False) -> None:
         from .formats.detections import load_detections
 
-        dets = load_detections(path, score_thresh)
+        skips = Skips()
+        dets = load_detections(path, score_thresh, skips=skips, strict=strict)
         table: Dict[object, Boxes] = {k: (xywh_to_xyxy(b), s) for k, (b, s) in dets.items()}
         for image_id, name in (names or {}).items():
             if image_id in table:
                 table[name] = table[image_id]
-        super().__init__(table)
+        super().__init__(table, skips)
 
 
 class WholeImage:

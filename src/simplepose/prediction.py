@@ -20,6 +20,7 @@ from .detector import BoxTable, DetectionsFile, GTBoxes
 from .evaluation.coco import poses_to_results
 from .evaluation.runner import postprocess_image
 from .fileio import FileFormatError, output_path, read_json
+from .formats.check import Skips
 from .frames import FrameSource
 from .predictor import TopDownPredictor
 
@@ -45,7 +46,12 @@ class BoxLookup:
         iid = self.image_id(name)
         if iid is None:
             return None, (np.zeros((0, 4)), np.zeros(0))
-        return iid, self.table(None, iid)
+        return iid, self.table(frame, iid)
+
+    @property
+    def skips(self) -> Skips:
+        """Boxes of the boxes file left out (zero size, outside their image), by reason."""
+        return self.table.skips if self.table is not None else Skips()
 
 
 def _ids_by_name(images: object, source: str) -> Dict[str, int]:
@@ -65,7 +71,8 @@ def _stem_id(name: str) -> Optional[int]:
     return int(stem) if stem.isdigit() else None
 
 
-def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Optional[str] = None) -> BoxLookup:
+def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Optional[str] = None,
+                    strict: bool = False) -> BoxLookup:
     """A BoxLookup over a boxes file: a COCO keypoints file (its GT boxes) or a detections list.
 
     A keypoints file matches inputs by the file names of its own `images`. A detections list
@@ -79,7 +86,7 @@ def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Option
 
         coco = load_coco_keypoints(path, for_training=False)
         return BoxLookup(table=GTBoxes(coco), image_id=_ids_by_name(data.get("images"), str(path)).get)
-    table = DetectionsFile(path, score_thresh)
+    table = DetectionsFile(path, score_thresh, strict=strict)
     if id_from == "stem":
         return BoxLookup(table=table, image_id=_stem_id)
     if id_from:

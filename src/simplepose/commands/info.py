@@ -32,5 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if args.table:
         print(format_table())
     else:
+        if args.input_size is not None and min(args.input_size) < 1:
+            raise ValueError(f"--input-size {args.input_size[0]} {args.input_size[1]}: width and height must be positive")
         print(describe_source(args.source, args.overrides, args.input_size, args.style, args.trusted))
     return 0

@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--det-thresh", type=float, default=0.5, help="detector / detections score threshold")
     p.add_argument("--out", default="predictions")
     p.add_argument("--kpt-thresh", type=float, default=0.3, help="joints under this confidence are not drawn")
-    p.add_argument("--strict", action="store_true", help="an input that matches no image of --boxes is an error")
+    p.add_argument("--strict", action="store_true",
+                   help="an input that matches no image of --boxes, or a box skipped (zero size, outside its image), is an error")
     p.set_defaults(run=run)
 
 
@@ -41,7 +42,7 @@ def _boxes(args: argparse.Namespace):
     from ..prediction import BoxLookup, boxes_from_file
 
     if args.boxes:
-        return boxes_from_file(args.boxes, args.det_thresh, args.id_from)
+        return boxes_from_file(args.boxes, args.det_thresh, args.id_from, args.strict)
     if args.detector:
         det = TorchvisionDetector(args.detector, score_thresh=args.det_thresh, device=args.device or "cpu")
         return BoxLookup(detector=det)
@@ -62,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh)
     atomic_write_json(out / "results.json", report.results)
     print(f"{len(report.results)} people in {report.frames} frame(s) of {len(sources)} input(s); wrote {out}")
+    if boxes.skips:
+        if args.strict:
+            raise ValueError(f"{args.boxes}: {boxes.skips.summary()} (without --strict these are skipped)")
+        print(f"skipped: {boxes.skips.summary()} of {args.boxes}")
     if report.unmatched:
         names = ", ".join(report.unmatched[:5]) + (" ..." if len(report.unmatched) > 5 else "")
         message = f"{len(report.unmatched)} input(s) matched no image of {args.boxes} and got no people: {names}"

@@ -50,7 +50,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from ..fileio import prepare_output_dir
     from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
+
+    for flag, value, low in (("--images", args.images, 0), ("--videos", args.videos, 0), ("--frames", args.frames, 1),
+                             ("--max-people", args.max_people, 1), ("--workers", args.workers, 1)):
+        if value < low:
+            raise ValueError(f"{flag} must be at least {low}, got {value}")
+    if args.images == 0 and args.videos == 0:
+        raise ValueError("nothing to generate: give --images N and/or --videos N")
+    prepare_output_dir(args.out)
 
     sizes = dict(width=args.size[0], height=args.size[1]) if args.size else {}
     heights = dict(person_height=tuple(float(v) for v in args.person_height[0])) if args.person_height else {}

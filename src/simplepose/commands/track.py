@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", choices=("auto", "model", "posetrack"), default="auto",
                    help="joints written: the model's own or PoseTrack's layout (the official tool needs the latter)")
     p.add_argument("--no-video", action="store_true", help="skip the drawn video")
+    p.add_argument("--strict", action="store_true", help="a box skipped (zero size, outside its frame) is an error")
     p.set_defaults(run=run)
 
 
@@ -39,7 +40,7 @@ def _detector(args: argparse.Namespace, frame_ids):
     from ..detector import DetectionsFile, TorchvisionDetector
 
     if args.boxes:
-        det = DetectionsFile(args.boxes)  # the tracker applies its own score threshold
+        det = DetectionsFile(args.boxes, strict=args.strict)  # the tracker applies its own score threshold
         if frame_ids and not any(i in det.table for i in frame_ids):
             raise ValueError(f"{args.boxes}: no detection has an image_id of these frames "
                              f"(frames are {frame_ids[0]}..{frame_ids[-1]}; pass --frames-like for PoseTrack ids)")
@@ -70,4 +71,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(result.poses)} frames, {len(tracks)} tracks, {result.fps:.1f} frames/s "
           f"(detection lookup, flow, pose estimation, matching; {cfg.track.similarity}, device {predictor.device})")
     print(f"wrote {done.json_path}" + ("" if done.video_path is None else f" and {done.video_path}"))
+    skips = getattr(detector, "skips", None)
+    if skips:
+        if args.strict:
+            raise ValueError(f"{args.boxes}: {skips.summary()} (without --strict these are skipped)")
+        print(f"skipped: {skips.summary()} of {args.boxes}")
     return 0

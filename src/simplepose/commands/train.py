@@ -25,9 +25,12 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import load_config
     from ..engine import train
+    from ..fileio import prepare_output_dir
 
     cfg = load_config(args.config, args.overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
+    if int(os.environ.get("RANK", "0")) == 0:
+        prepare_output_dir(out)  # before any work: a folder that cannot be written is one line now
     result = train(cfg, out, resume=args.resume, device=args.device)
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
         best = result["best"]

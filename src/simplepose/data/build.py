@@ -1,11 +1,13 @@
 """Config -> readers and datasets: the one place where `DataConfig` becomes arguments."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Tuple
+import sys
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..codec import HeatmapCodec
 from ..config import DataConfig
 from ..fileio import join_root
+from ..formats.check import Skips
 from ..skeleton import Skeleton, get_skeleton
 from ..transforms import Normalize
 from .dataset import TopDownDataset
@@ -17,29 +19,31 @@ def data_path(data: DataConfig, relative: str) -> str:
     return join_root(data.root, relative)
 
 
-def _coco(ann: str, images: str, for_training: bool) -> Tuple[Skeleton, List[PersonRecord]]:
+def _coco(ann: str, images: str, for_training: bool, skips: Optional[Skips] = None) -> Tuple[Skeleton, List[PersonRecord]]:
     from .coco import load_coco_keypoints
 
-    f = load_coco_keypoints(ann, images, for_training=for_training)
+    f = load_coco_keypoints(ann, images, for_training=for_training, skips=skips)
     return f.skeleton, f.records
 
 
-def _mpii(ann: str, images: str, for_training: bool) -> Tuple[Skeleton, List[PersonRecord]]:
+def _mpii(ann: str, images: str, for_training: bool, skips: Optional[Skips] = None) -> Tuple[Skeleton, List[PersonRecord]]:
     from .mpii import load_mpii
 
     return load_mpii(ann, images)
 
 
-def _posetrack(ann: str, images: str, for_training: bool) -> Tuple[Skeleton, List[PersonRecord]]:
+def _posetrack(ann: str, images: str, for_training: bool, skips: Optional[Skips] = None) -> Tuple[Skeleton, List[PersonRecord]]:
     from .posetrack import load_posetrack
 
     skeleton, _, records = load_posetrack(ann, images, for_training=for_training)
     return skeleton, records
 
 
-#: `data.dataset` -> its reader `(annotation file, image folder, for_training) -> (skeleton, records)`.
+#: `data.dataset` -> its reader `(annotation file, image folder, for_training, skips) -> (skeleton,
+#: records)`; `skips` (with `data.on_error: skip`) collects broken records left out, where the
+#: reader can (COCO-format files; MPII and PoseTrack files stop at the first broken record).
 #: A new dataset is one entry here (and one in `evaluation.runner.EVALUATORS`); see the README.
-READERS: Dict[str, Callable[[str, str, bool], Tuple[Skeleton, List[PersonRecord]]]] = {
+READERS: Dict[str, Callable[..., Tuple[Skeleton, List[PersonRecord]]]] = {
     "coco": _coco,
     "mpii": _mpii,
     "posetrack": _posetrack,
@@ -55,7 +59,12 @@ def load_records(data: DataConfig, split: str = "train", for_training: bool = Tr
     ann = data_path(data, ann)
     if data.dataset not in READERS:
         raise ValueError(f"data.dataset = {data.dataset!r} is not one of {sorted(READERS)}")
-    skeleton, records = READERS[data.dataset](ann, images, for_training)
+    if data.on_error not in ("raise", "skip"):
+        raise ValueError(f"data.on_error = {data.on_error!r} is not one of 'raise', 'skip'")
+    skips = Skips() if data.on_error == "skip" else None
+    skeleton, records = READERS[data.dataset](ann, images, for_training, skips)
+    if skips:
+        print(f"warning: {ann}: skipped {skips.summary()} (data.on_error: skip)", file=sys.stderr)
     if data.skeleton:
         named = get_skeleton(data.skeleton)
         if named.num_joints != skeleton.num_joints:

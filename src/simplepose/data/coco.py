@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 
 from ..fileio import FileFormatError, read_json
+from ..formats import check
+from ..formats.check import Skips
 from ..skeleton import Skeleton, skeleton_from_category
 from .records import ImageInfo, PersonRecord
 
@@ -48,14 +50,6 @@ def _field(obj: dict, key: str, where: str):
         raise FileFormatError(f"{where}: missing field {key!r}") from None
 
 
-def _person_category(data: dict, path: str) -> dict:
-    cats = data.get("categories") or []
-    for c in cats:
-        if c.get("keypoints"):
-            return c
-    raise FileFormatError(f"{path}: no entry of 'categories' has 'keypoints' names")
-
-
 def clean_box(box, width: int, height: int) -> np.ndarray:
     """Clip an xywh box to the image as the paper's COCO loader does; w or h may become < 0.
 
@@ -69,7 +63,8 @@ def clean_box(box, width: int, height: int) -> np.ndarray:
 
 
 def load_coco_keypoints(
-    ann_file: Union[str, Path], image_root: Union[str, Path] = "", for_training: bool = True
+    ann_file: Union[str, Path], image_root: Union[str, Path] = "", for_training: bool = True,
+    skips: Optional[Skips] = None,
 ) -> CocoKeypoints:
     """Read a COCO keypoints file.
 
@@ -77,53 +72,73 @@ def load_coco_keypoints(
     region, its clipped box has positive area, and at least one joint is labelled; its box
     is the clipped box. Otherwise every non-crowd person annotation is kept as it is
     (ground-truth boxes for evaluation still use the clipped box).
+
+    Every record is checked (`formats.check`): a non-finite or wrongly sized field, an unknown
+    or repeated image id is an error naming the file, the record and the field; with `skips`
+    (`data.on_error: skip`) a broken person record is left out and counted instead.
     """
     path = str(ann_file)
     data = read_json(path, "annotation file")
     if not isinstance(data, dict):
         raise FileFormatError(f"{path}: expected a JSON object with 'images' and 'annotations'")
-    category = _person_category(data, path)
+    category = check.person_category(data, path)
     skeleton = skeleton_from_category(category, name=Path(path).stem)
     num_joints = skeleton.num_joints
     cat_id = category.get("id", 1)
 
     images: Dict[int, ImageInfo] = {}
-    for i, im in enumerate(_field(data, "images", path)):
+    for i, im in enumerate(check.items(data, "images", path)):
         where = f"{path}: images[{i}]"
-        iid = int(_field(im, "id", where))
+        im = check.record(im, where)
+        iid = check.integer(_field(im, "id", where), where, "id")
+        if iid in images:
+            raise FileFormatError(f"{where}: image id {iid} is used twice")
         images[iid] = ImageInfo(
-            iid, str(Path(image_root) / _field(im, "file_name", where)),
-            int(_field(im, "width", where)), int(_field(im, "height", where)),
+            iid, str(Path(image_root) / str(_field(im, "file_name", where))),
+            check.integer(_field(im, "width", where), where, "width"),
+            check.integer(_field(im, "height", where), where, "height"),
         )
 
     records: List[PersonRecord] = []
-    for i, ann in enumerate(_field(data, "annotations", path)):
-        where = f"{path}: annotations[{i}] (id {ann.get('id', '?')})"
-        if ann.get("category_id", cat_id) != cat_id or ann.get("iscrowd", 0):
+    for i, ann in enumerate(check.items(data, "annotations", path)):
+        where = f"{path}: annotations[{i}] (id {ann.get('id', '?') if isinstance(ann, dict) else '?'})"
+        try:
+            rec = _record(ann, images, num_joints, cat_id, for_training, where)
+        except FileFormatError as e:
+            if skips is None:
+                raise
+            skips.add(f"broken person record ({str(e).split(': ')[-1]})")
             continue
-        image_id = _field(ann, "image_id", where)
-        if image_id not in images:
-            raise FileFormatError(f"{where}: field 'image_id' = {image_id} names no image")
-        kps = np.asarray(_field(ann, "keypoints", where), dtype=np.float64)
-        if kps.size != 3 * num_joints:
-            raise FileFormatError(f"{where}: field 'keypoints' has {kps.size} numbers, expected {3 * num_joints}")
-        kps = kps.reshape(num_joints, 3)
-        bbox = _field(ann, "bbox", where)
-        if len(bbox) != 4:
-            raise FileFormatError(f"{where}: field 'bbox' must have 4 numbers, has {len(bbox)}")
-        im = images[image_id]
-        box = clean_box(bbox, im.width, im.height)
-        if for_training:
-            # The paper's filter (positive area, x2 >= x1, y2 >= y1, a labelled joint), and
-            # no box that clips to a single point: it would give a crop of size 0.
-            valid_box = box[2] >= 0 and box[3] >= 0 and max(box[2], box[3]) > 0
-            if not (ann.get("area", 1.0) > 0 and valid_box) or kps[:, 2].max() <= 0:
-                continue
-        records.append(PersonRecord(
-            image_path=im.path, image_id=image_id, box=box, keypoints=kps[:, :2].copy(),
-            visible=kps[:, 2].astype(np.int64), area=float(ann.get("area", box[2] * box[3])),
-            track_id=int(ann.get("track_id", -1)),
-            head_box=np.asarray(ann["bbox_head"], dtype=np.float64) if "bbox_head" in ann else None,
-            ann_id=int(ann.get("id", -1)),
-        ))
+        if rec is not None:
+            records.append(rec)
     return CocoKeypoints(path, skeleton, images, records, data)
+
+
+def _record(ann: object, images: Dict[int, ImageInfo], num_joints: int, cat_id: object, for_training: bool,
+            where: str) -> Optional[PersonRecord]:
+    """One annotation -> a PersonRecord, or None when the paper's rules leave it out."""
+    if not isinstance(ann, dict):
+        raise FileFormatError(f"{where}: expected an object")
+    if ann.get("category_id", cat_id) != cat_id or ann.get("iscrowd", 0):
+        return None
+    image_id = check.integer(_field(ann, "image_id", where), where, "image_id")
+    if image_id not in images:
+        raise FileFormatError(f"{where}: field 'image_id' = {image_id} names no image")
+    kps = check.numbers(_field(ann, "keypoints", where), 3 * num_joints, where, "keypoints").reshape(num_joints, 3)
+    bbox = check.numbers(_field(ann, "bbox", where), 4, where, "bbox")
+    area = check.number(ann["area"], where, "area") if "area" in ann else None
+    im = images[image_id]
+    box = clean_box(bbox, im.width, im.height)
+    if for_training:
+        # The paper's filter (positive area, x2 >= x1, y2 >= y1, a labelled joint), and
+        # no box that clips to a single point: it would give a crop of size 0.
+        valid_box = box[2] >= 0 and box[3] >= 0 and max(box[2], box[3]) > 0
+        if not ((1.0 if area is None else area) > 0 and valid_box) or kps[:, 2].max() <= 0:
+            return None
+    head = check.numbers(ann["bbox_head"], 4, where, "bbox_head") if "bbox_head" in ann else None
+    return PersonRecord(
+        image_path=im.path, image_id=image_id, box=box, keypoints=kps[:, :2].copy(),
+        visible=kps[:, 2].astype(np.int64), area=float(box[2] * box[3]) if area is None else area,
+        track_id=check.integer(ann.get("track_id", -1), where, "track_id"), head_box=head,
+        ann_id=check.integer(ann.get("id", -1), where, "id"),
+    )

@@ -16,6 +16,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..fileio import read_json
+from ..formats.check import person_category
+from ..formats.coco import check_ground_truth, check_results
 from ..oks import joint_similarity, masked_mean
 from ..skeleton import COCO, skeleton_from_category
 
@@ -199,35 +201,28 @@ class _Category:
         return precision, recall
 
 
-def evaluate_coco_keypoints(gt: PathOrData, results: PathOrData, sigmas: Optional[Sequence[float]] = None) -> Dict[str, float]:
+def evaluate_coco_keypoints(gt: PathOrData, results: PathOrData, sigmas: Optional[Sequence[float]] = None,
+                            gt_source: str = "ground truth") -> Dict[str, float]:
     """AP/AR of keypoint `results` (COCO results format) against a COCO keypoints file.
 
     Args:
         gt: the ground-truth file (path or parsed dict). Every image in it is evaluated.
         results: [{image_id, category_id, keypoints [x, y, score] * K, score}, ...] (path or list).
         sigmas: per-joint OKS sigmas; None = COCO's (what pycocotools always uses).
+        gt_source: the ground truth's name in error messages when `gt` is already parsed.
+    Both are checked first (`check_ground_truth`, `check_results`): what would make the
+    numbers meaningless is one error naming the file, the record and the field.
     Returns:
         {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"} as fractions,
         -1 where undefined (as pycocotools).
     """
     gt_data, res = _load(gt, "ground-truth"), _load(results, "results")
-    if not isinstance(gt_data, dict) or "annotations" not in gt_data or "images" not in gt_data:
-        raise ValueError(f"{gt if isinstance(gt, (str, Path)) else 'ground truth'}: expected a COCO file with 'images' and 'annotations'")
-    if not isinstance(res, list):
-        raise ValueError(f"{results if isinstance(results, (str, Path)) else 'results'}: expected a JSON list (COCO results format)")
+    gt_name = str(gt) if isinstance(gt, (str, Path)) else gt_source
+    res_name = str(results) if isinstance(results, (str, Path)) else "results"
     sig = np.asarray(sigmas if sigmas is not None else COCO.sigmas, dtype=np.float64)
-    img_ids = sorted({int(im["id"]) for im in gt_data["images"]})
+    img_ids, cat_ids = check_ground_truth(gt_data, len(sig), gt_name)
+    check_results(res, len(sig), set(img_ids), cat_ids, res_name)
     known = set(img_ids)
-    cat_ids = sorted({int(c["id"]) for c in gt_data.get("categories", [])})
-    where = str(results) if isinstance(results, (str, Path)) else "results"
-    for i, r in enumerate(res):
-        for key in ("image_id", "keypoints", "score"):
-            if not isinstance(r, dict) or key not in r:
-                raise ValueError(f"{where}: entry [{i}]: missing field {key!r}")
-        if r["image_id"] not in known:
-            raise ValueError(f"{where}: entry [{i}]: field 'image_id' = {r['image_id']} is not an image of the ground truth")
-        if len(r["keypoints"]) != 3 * len(sig):
-            raise ValueError(f"{where}: entry [{i}]: field 'keypoints' has {len(r['keypoints'])} numbers, expected {3 * len(sig)}")
     areas = _result_areas(res)
     K, A, T, R = len(cat_ids), len(AREA_RANGES), len(IOU_THRS), len(REC_THRS)
     precision, recall = -np.ones((T, R, K, A, 1)), -np.ones((T, K, A, 1))
@@ -273,10 +268,8 @@ def score_results_file(gt_path: Union[str, Path], results_path: Union[str, Path]
     """AP/AR of a results file against a ground-truth file, with the OKS sigmas of the ground
     truth's own skeleton (COCO's for COCO files, CrowdPose's for CrowdPose, ...)."""
     gt = _load(str(gt_path), "ground-truth")
-    cats = [c for c in gt.get("categories") or [] if isinstance(c, dict) and c.get("keypoints")] \
-        if isinstance(gt, dict) else []
-    sigmas = skeleton_from_category(cats[0]).sigmas if cats else None
-    return evaluate_coco_keypoints(gt, results_path, sigmas)
+    sigmas = skeleton_from_category(person_category(gt, str(gt_path))).sigmas
+    return evaluate_coco_keypoints(gt, results_path, sigmas, gt_source=str(gt_path))
 
 
 def format_table(metrics: Dict[str, float]) -> str:

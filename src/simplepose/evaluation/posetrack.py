@@ -46,12 +46,13 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, read_posetrack
+from ..skeleton import common_joints
 from .clear_mot import MotAccumulator
+from .pckh import HEAD_SIZE_FACTOR  # head size = 0.6 x head box diagonal, as in PCKh
 from .polygon import points_in_polygon
 from .posetrack_report import group_means, nanmean
 
 DIST_THRESH = 0.5  # PCKh@0.5
-from .pckh import HEAD_SIZE_FACTOR  # head size = 0.6 x head box diagonal, as in PCKh
 
 
 @dataclass
@@ -176,7 +177,7 @@ def _select_joints(gt: PoseTrackVideo, pr: PoseTrackVideo, compat: bool, where: 
             if missing:
                 raise ValueError(f"{where}: the official tool needs all 15 PoseTrack joints; {side} lacks {missing}")
         return list(POSEVAL_JOINTS)
-    return [n for n in gt.skeleton.joints if n in pr.skeleton.joints]
+    return [gt.skeleton.joints[i] for i, _ in common_joints(gt.skeleton, pr.skeleton)]
 
 
 def _frames(gt: PoseTrackVideo, pr: PoseTrackVideo, joints: List[str], compat: bool, where: str) -> List[FrameData]:

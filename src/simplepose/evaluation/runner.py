@@ -4,6 +4,7 @@ every few epochs; `simplepose eval CONFIG --checkpoint CKPT` calls `run_evaluati
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -70,13 +71,19 @@ def predict_coco(
 
         chunks = tqdm(chunks, desc="eval", unit="batch")
     for group in chunks:
-        wanted = [(i, *boxes(None, i)) for i in group]
+        wanted = [(i, *_inside(boxes, i, coco.images[i])) for i in group]
         wanted = [w for w in wanted if len(w[1])]
         images = [read_image(coco.images[i].path) for i, _, _ in wanted]
         poses_list = predictor.predict_batch(images, [b for _, b, _ in wanted], [s for _, _, s in wanted])
         for (image_id, _, _), poses in zip(wanted, poses_list):
             results.extend(poses_to_results(image_id, postprocess_image(predictor, poses, cfg.test)))
     return results
+
+
+def _inside(boxes: BoxTable, image_id: int, image) -> Tuple[np.ndarray, np.ndarray]:
+    """The image's boxes that overlap it (sizes from the annotation file; 0 = unknown, keep all)."""
+    b, s = boxes(None, image_id)
+    return boxes.inside(b, s, image.width, image.height) if image.width > 0 and image.height > 0 else (b, s)
 
 
 def _dist() -> Tuple[int, int]:
@@ -119,6 +126,8 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
     rank, world = _dist()
     image_ids = sorted(coco.images)[rank::world]
     results = predict_coco(predictor, coco, boxes, image_ids, cfg, progress and rank == 0)
+    if boxes.skips and rank == 0:  # the numbers are still meaningful; say what they leave out
+        print(f"warning: evaluation skipped {boxes.skips.summary()}", file=sys.stderr)
     metrics: Dict[str, float] = {}
     if world > 1:
         gathered: List[Optional[List[dict]]] = [None] * world

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..fileio import FileFormatError, atomic_write_json, read_json
 from ..skeleton import Skeleton, skeleton_from_category
+from . import check
 
 # The 15 joints the official tool (poseval) evaluates, in its own order; PoseTrack's
 # head_bottom is its "neck".
@@ -94,43 +95,41 @@ def _get(obj: Any, key: str, where: str) -> Any:
     return obj[key]
 
 
-def _xywh_to_xyxy(box: Sequence[float], where: str) -> np.ndarray:
-    if len(box) != 4:
-        raise FileFormatError(f"{where}: expected 4 numbers x, y, w, h")
-    x, y, w, h = (float(v) for v in box)
+def _xywh_to_xyxy(box: object, where: str, field: str) -> np.ndarray:
+    x, y, w, h = check.numbers(box, 4, where, field)
     return np.array([x, y, x + w, y + h])
 
 
 def _read_person(ann: dict, num_joints: int, where: str) -> PoseTrackPerson:
+    """One annotation, checked: finite joints (3K numbers), scores (K) and boxes, a whole track id."""
     # A ground-truth person may come without joints (only boxes): none of them annotated.
-    kpts = np.asarray(ann.get("keypoints") or np.zeros(3 * num_joints), dtype=np.float64)
-    if kpts.size != 3 * num_joints:
-        raise FileFormatError(f"{where}: field 'keypoints' has {kpts.size} numbers, expected {3 * num_joints}")
+    raw = ann.get("keypoints")
+    kpts = check.numbers(raw, 3 * num_joints, where, "keypoints") if raw else np.zeros(3 * num_joints)
     scores = ann.get("scores")
-    if scores is not None and len(scores) == 0:
+    if scores is None or (isinstance(scores, list) and len(scores) == 0):
         scores = None  # ground truth files carry an empty list
-    if scores is not None and len(scores) != num_joints:
-        raise FileFormatError(f"{where}: field 'scores' has {len(scores)} values, expected {num_joints}")
     return PoseTrackPerson(
-        track_id=int(_get(ann, "track_id", where)),
+        track_id=check.integer(_get(ann, "track_id", where), where, "track_id"),
         keypoints=kpts.reshape(num_joints, 3),
-        scores=None if scores is None else np.asarray(scores, dtype=np.float64),
-        head_box=_xywh_to_xyxy(ann["bbox_head"], f"{where}: field 'bbox_head'") if ann.get("bbox_head") else None,
-        box=_xywh_to_xyxy(ann["bbox"], f"{where}: field 'bbox'") if ann.get("bbox") else None,
+        scores=None if scores is None else check.numbers(scores, num_joints, where, "scores"),
+        head_box=_xywh_to_xyxy(ann["bbox_head"], where, "bbox_head") if ann.get("bbox_head") else None,
+        box=_xywh_to_xyxy(ann["bbox"], where, "bbox") if ann.get("bbox") else None,
         annotation=ann,
     )
 
 
 def ignore_regions(image: dict, where: str) -> List[np.ndarray]:
     """The image record's ignore regions as polygons (R_i, 2) x, y in image pixels."""
-    xs, ys = image.get("ignore_regions_x") or [], image.get("ignore_regions_y") or []
+    xs = check.items(image, "ignore_regions_x", where) if image.get("ignore_regions_x") else []
+    ys = check.items(image, "ignore_regions_y", where) if image.get("ignore_regions_y") else []
     if len(xs) != len(ys):
         raise FileFormatError(f"{where}: 'ignore_regions_x' and 'ignore_regions_y' differ in length")
     out = []
     for r, (x, y) in enumerate(zip(xs, ys)):
-        if len(x) != len(y):
-            raise FileFormatError(f"{where}: ignore region [{r}] has {len(x)} x and {len(y)} y values")
-        out.append(np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)], axis=1).reshape(-1, 2))
+        if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y):
+            raise FileFormatError(f"{where}: ignore region [{r}] needs two lists of the same length (x and y)")
+        out.append(np.stack([check.numbers(x, len(x), where, f"ignore_regions_x[{r}]"),
+                             check.numbers(y, len(y), where, f"ignore_regions_y[{r}]")], axis=1).reshape(-1, 2))
     return out
 
 
@@ -138,24 +137,25 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
     """A parsed PoseTrack 2018 JSON document -> PoseTrackVideo (`source` names it in errors)."""
     if not isinstance(data, dict):
         raise FileFormatError(f"{source}: expected a JSON object with 'images', 'annotations', 'categories'")
-    cats = [c for c in _get(data, "categories", source) if isinstance(c, dict) and c.get("keypoints")]
-    if not cats:
-        raise FileFormatError(f"{source}: no entry of 'categories' has 'keypoints' names")
-    skeleton = skeleton_from_category(cats[0], name="posetrack")
+    category = check.person_category(data, source)
+    skeleton = skeleton_from_category(category, name="posetrack")
     people: Dict[Any, List[PoseTrackPerson]] = {}
-    for i, ann in enumerate(_get(data, "annotations", source)):
+    for i, ann in enumerate(check.items(data, "annotations", source)):
         where = f"{source}: annotation [{i}] (id {ann.get('id', '?') if isinstance(ann, dict) else '?'})"
-        people.setdefault(_get(ann, "image_id", where), []).append(_read_person(ann, skeleton.num_joints, where))
+        image_id = check.integer(_get(check.record(ann, where), "image_id", where), where, "image_id")
+        people.setdefault(image_id, []).append(_read_person(ann, skeleton.num_joints, where))
     frames = []
-    for i, image in enumerate(_get(data, "images", source)):
+    for i, image in enumerate(check.items(data, "images", source)):
         where = f"{source}: images[{i}]"
+        image = check.record(image, where)
         # PoseTrack 2018 uses `frame_id` and `id` for the same number; older exports lack `id`.
-        image_id = image.get("id", image.get("frame_id")) if isinstance(image, dict) else None
+        image_id = image.get("id", image.get("frame_id"))
         if image_id is None:
             raise FileFormatError(f"{where}: missing field 'id' (or 'frame_id')")
+        image_id = check.integer(image_id, where, "id")
         frame_people = people.pop(image_id, [])
         frames.append(PoseTrackFrame(
-            image_id=int(image_id),
+            image_id=image_id,
             file_name=str(_get(image, "file_name", where)),
             is_labeled=bool(image.get("is_labeled", bool(frame_people))),
             people=frame_people,
@@ -164,7 +164,7 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
         ))
     if people:
         raise FileFormatError(f"{source}: annotations refer to image ids not in 'images': {sorted(people)[:5]}")
-    return PoseTrackVideo(Path(source).stem, skeleton, frames, cats[0])
+    return PoseTrackVideo(Path(source).stem, skeleton, frames, category)
 
 
 def read_posetrack(path: Union[str, Path]) -> PoseTrackVideo:

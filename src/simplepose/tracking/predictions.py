@@ -7,7 +7,7 @@ import numpy as np
 
 from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo
 from ..poses import Poses
-from ..skeleton import Skeleton
+from ..skeleton import Skeleton, common_joints
 
 
 def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:
@@ -19,22 +19,20 @@ def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, ke
     """
     if len(poses) and poses.track_ids is None:
         raise ValueError("poses_to_people: poses carry no track_ids (run the tracker first)")
-    src = {n: i for i, n in enumerate(skeleton.joints)}
+    pairs = common_joints(out_skeleton, skeleton)  # (output joint, model joint) by name
+    out_idx = np.array([o for o, _ in pairs], dtype=np.int64)
+    src_idx = np.array([m for _, m in pairs], dtype=np.int64)
     people = []
     for n in range(len(poses)):
         kpts = np.zeros((out_skeleton.num_joints, 3))
         scores = np.zeros(out_skeleton.num_joints)
-        for j, name in enumerate(out_skeleton.joints):
-            i = src.get(name)
-            if i is None:
-                continue
-            x, y, s = poses.keypoints[n, i]
-            scores[j] = s
-            if s >= keypoint_thresh:
-                kpts[j] = (x, y, 1.0)
-        box = poses.boxes[n]
+        picked = poses.keypoints[n, src_idx]  # (J, 3) x, y, score
+        scores[out_idx] = picked[:, 2]
+        kept = picked[:, 2] >= keypoint_thresh
+        kpts[out_idx[kept], :2] = picked[kept, :2]
+        kpts[out_idx[kept], 2] = 1.0
         people.append(PoseTrackPerson(
-            int(poses.track_ids[n]), kpts, scores, box=np.asarray(box, np.float64),
+            int(poses.track_ids[n]), kpts, scores, box=np.asarray(poses.boxes[n], np.float64),
             annotation={"score": float(poses.scores[n]), "category_id": 1},
         ))
     return people
