@@ -112,6 +112,9 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "predict-missing-boxes-file": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val",
                               "--boxes", f.root / "nothere.json"], "nothere.json"),
+    "predict-boxes-file-not-json": (
+        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--boxes", f.bad_yaml],
+        "bad.yaml: not valid JSON"),
     "track-missing-video": (
         "track", lambda f: [f.root / "nothere.mp4", "--checkpoint", f.checkpoint, "--detections", f.video_dets],
         "nothere.mp4"),
