@@ -30,6 +30,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:
+        # `simplepose info --table | head`: the reader left; nothing to say, nothing went wrong.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (FileNotFoundError, ValueError) as e:
         # User errors (bad file, bad field) get one clear line, not a traceback.
         print(f"simplepose {args.command}: error: {e}", file=sys.stderr)
