@@ -9,9 +9,9 @@ import argparse
 from typing import Any, Tuple
 
 
-def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True) -> None:
+def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, checkpoint_required: bool = True) -> None:
     """--checkpoint, --config, --set, --device, --precision, --no-flip, --trusted."""
-    p.add_argument("--checkpoint", required=True, help="model checkpoint (project or official format)")
+    p.add_argument("--checkpoint", required=checkpoint_required, help="model checkpoint (project or official format)")
     if config_flag:
         p.add_argument("--config", help="YAML config replacing the checkpoint's own (e.g. for official checkpoints)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

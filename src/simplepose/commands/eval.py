@@ -20,8 +20,7 @@ from .common import add_model_options, load_model_and_config
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="COCO AP/AR or MPII PCKh of a checkpoint, or of a results file")
     p.add_argument("config", nargs="?", help="experiment YAML (its data/test sections are used)")
-    add_model_options(p, config_flag=False)
-    p._option_string_actions["--checkpoint"].required = False  # not needed with --gt/--results
+    add_model_options(p, config_flag=False, checkpoint_required=False)  # --gt/--results need none
     p.add_argument("--boxes", help="'gt' for ground-truth boxes, or a detections file (COCO results format)")
     p.add_argument("--gt", help="ground-truth COCO keypoints file (with --results)")
     p.add_argument("--results", help="keypoint results file in the COCO results format (with --gt)")
