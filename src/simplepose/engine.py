@@ -30,6 +30,15 @@ from .train_log import MetricsLog
 StepCallback = Callable[[int, int, float], None]
 
 
+class NonFiniteLossError(FloatingPointError, ValueError):
+    """The training loss became NaN or infinite.
+
+    A FloatingPointError by nature; also a ValueError because its cause is a value the user
+    chose (too high a learning rate, broken annotations), so the command line reports it as
+    one line naming the epoch and step instead of a traceback.
+    """
+
+
 def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
     """PoseResNet from the config; ImageNet backbone or a fine-tuning start unless resuming."""
     from .model import PoseResNet
@@ -100,7 +109,7 @@ class _Run:
 
 def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     from .data.build import build_train_dataset
-    from .data.dataset import worker_init
+    from .data.dataset import UserErrorsAsData, collate_or_error, worker_init
 
     tc = cfg.train
     autocast(tc.amp, info.device)  # an impossible AMP setting fails before any work
@@ -147,20 +156,56 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         run.sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=tc.seed)
     else:
         run.sampler = RandomSampler(dataset, generator=torch.Generator())
+    # A missing image in a worker comes back as a SampleError batch (not PyTorch's wrapped
+    # traceback), so `_train_epoch` can raise the reader's own one-line message.
     run.loader = DataLoader(
-        dataset, batch_size=tc.batch_size, sampler=run.sampler, num_workers=cfg.data.workers,
-        worker_init_fn=worker_init, pin_memory=info.device.type == "cuda", drop_last=False,
+        UserErrorsAsData(dataset), batch_size=tc.batch_size, sampler=run.sampler, num_workers=cfg.data.workers,
+        collate_fn=collate_or_error, worker_init_fn=worker_init, pin_memory=info.device.type == "cuda",
+        drop_last=False,
     )
     if info.is_main:
         _write_config(cfg, out_dir)
     return run
 
 
+def _train_step(run: _Run, batch: Dict[str, torch.Tensor], epoch: int, it: int, warmup_iters: int) -> Tuple[float, int]:
+    """One optimizer step on `batch` -> (loss averaged over ranks, samples in this rank's batch)."""
+    tc, info, optimizer = run.cfg.train, run.info, run.optimizer
+    if run.step < warmup_iters:  # linear warm-up on top of the epoch's scheduled lr
+        for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
+            g["lr"] = lr * (run.step + 1) / warmup_iters
+    images = batch["image"].to(info.device, non_blocking=True)
+    if tc.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    target = batch["target"].to(info.device, non_blocking=True)
+    weight = batch["target_weight"].to(info.device, non_blocking=True)
+    with autocast(tc.amp, info.device):
+        pred = run.net(images)
+        if pred.shape[-2:] != target.shape[-2:]:
+            raise ValueError(
+                f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
+                f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4")
+        loss = run.criterion(pred, target, weight)
+    optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(optimizer)
+    run.scaler.update()
+    value = float(all_reduce_mean(loss.detach()))  # every rank sees the same value and stops together
+    if not math.isfinite(value):
+        raise NonFiniteLossError(
+            f"non-finite loss {value} at epoch {epoch + 1}, step {it + 1} of {len(run.loader)} (step "
+            f"{run.step + 1} of the run); lower train.lr or check the data")
+    run.step += 1
+    return value, images.shape[0]
+
+
 def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -> Tuple[float, int, float]:
     """One pass over the data -> (mean loss, samples seen by all ranks, seconds)."""
     from tqdm import tqdm
 
-    tc, info, optimizer = run.cfg.train, run.info, run.optimizer
+    from .data.dataset import SampleError
+
+    tc, info = run.cfg.train, run.info
     run.dataset.set_epoch(epoch)
     if info.distributed:
         run.sampler.set_epoch(epoch)
@@ -170,41 +215,22 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
     run.net.train()
     total, seen, t0 = 0.0, 0, time.perf_counter()
     bar = tqdm(run.loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not info.is_main, dynamic_ncols=True)
-    for it, batch in enumerate(bar):
-        if run.step < warmup_iters:  # linear warm-up on top of the epoch's scheduled lr
-            for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
-                g["lr"] = lr * (run.step + 1) / warmup_iters
-        images = batch["image"].to(info.device, non_blocking=True)
-        if tc.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        target = batch["target"].to(info.device, non_blocking=True)
-        weight = batch["target_weight"].to(info.device, non_blocking=True)
-        with autocast(tc.amp, info.device):
-            pred = run.net(images)
-            if pred.shape[-2:] != target.shape[-2:]:
-                raise ValueError(
-                    f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
-                    f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4")
-            loss = run.criterion(pred, target, weight)
-        optimizer.zero_grad(set_to_none=True)
-        run.scaler.scale(loss).backward()
-        run.scaler.step(optimizer)
-        run.scaler.update()
-        value = float(all_reduce_mean(loss.detach()))  # every rank sees the same value and stops together
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"non-finite loss {value} at epoch {epoch + 1}, iteration {it}; lower train.lr or check the data")
-        run.step += 1
-        total += value
-        seen += images.shape[0] * info.world_size
-        rate = seen / max(time.perf_counter() - t0, 1e-9)
-        lr = optimizer.param_groups[0]["lr"]
-        bar.set_postfix(loss=f"{value:.3g}", lr=f"{lr:.2g}", samples_s=f"{rate:.1f}", refresh=False)
-        if tc.log_every and run.step % tc.log_every == 0:
-            run.log.write(run.step, "train", {"epoch": epoch + 1, "loss": value, "lr": lr, "samples_per_s": rate})
-        if step_callback is not None:
-            step_callback(epoch, it, value)
-    bar.close()
+    try:  # closed on an error too, so the bar's line ends before the error's line starts
+        for it, batch in enumerate(bar):
+            if isinstance(batch, SampleError):  # a missing image, say: the reader's own message
+                batch.reraise()
+            value, size = _train_step(run, batch, epoch, it, warmup_iters)
+            total += value
+            seen += size * info.world_size
+            rate = seen / max(time.perf_counter() - t0, 1e-9)
+            lr = run.optimizer.param_groups[0]["lr"]
+            bar.set_postfix(loss=f"{value:.3g}", lr=f"{lr:.2g}", samples_s=f"{rate:.1f}", refresh=False)
+            if tc.log_every and run.step % tc.log_every == 0:
+                run.log.write(run.step, "train", {"epoch": epoch + 1, "loss": value, "lr": lr, "samples_per_s": rate})
+            if step_callback is not None:
+                step_callback(epoch, it, value)
+    finally:
+        bar.close()
     return total / max(len(run.loader), 1), seen, time.perf_counter() - t0
 
 
