@@ -129,7 +129,7 @@ def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "simplepose.evaluation.runner", fake)
     cfg = tiny_config(32, epochs=3, val_every=1)
     import dataclasses
-    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json"))
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json", val_images="."))
     result = engine.train(cfg, tmp_path)
     assert calls == [(False, "cpu")] * 3  # evaluated in eval mode
     assert result["best"] == {"metric": "AP", "value": 0.3, "epoch": 2}

@@ -9,6 +9,7 @@ only rank 0 writes files.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -78,6 +79,40 @@ def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path)
         model.train()
 
 
+def _validation_due(cfg: Config, epoch: int) -> bool:
+    """Whether training validates after `epoch` (0-based): every val_every epochs and after the last."""
+    tc = cfg.train
+    return bool(cfg.data.val_ann) and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs)
+
+
+def _check_validation_data(cfg: Config) -> None:
+    """Read the validation set now, before any training step, so that a wrong `data.val_ann`
+    or `data.val_images` is one line at once rather than an error after the first epoch.
+
+    Checks: the annotation file reads (the dataset's own reader: a missing or malformed file
+    names itself), the image folder exists, every image of an annotated person exists (the
+    images ground-truth-box validation reads), and the joint count fits the model.
+    """
+    from .data.build import data_path, load_records
+
+    data = cfg.data
+    ann = data_path(data, data.val_ann)
+    if not Path(ann).exists():  # a file, or a folder of files (PoseTrack)
+        raise FileNotFoundError(f"data.val_ann: annotation file not found: {ann}")
+    folder = data_path(data, data.val_images)
+    if folder and not Path(folder).is_dir():
+        raise FileNotFoundError(f"data.val_images: folder not found: {folder}")
+    skeleton, records = load_records(data, "val", for_training=False)
+    if skeleton.num_joints != cfg.model.num_joints:
+        raise ValueError(f"data.val_ann {ann}: {skeleton.num_joints} joints, "
+                         f"but model.num_joints = {cfg.model.num_joints}")
+    images = sorted({r.image_path for r in records})  # one stat per image, not per person
+    missing = [p for p in images if not os.path.isfile(p)]
+    if missing:
+        more = f" (and {len(missing) - 1} more of its {len(images)} images)" if len(missing) > 1 else ""
+        raise FileNotFoundError(f"data.val_images: image not found: {missing[0]}{more}")
+
+
 def _main_metric(metrics: Dict[str, float]) -> str:
     for key in ("AP", "PCKh", "mAP"):
         if key in metrics:
@@ -123,6 +158,9 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     model = build_model(cfg, skeleton.num_joints, resuming=state is not None)
     if state is not None:
         model.load_state_dict(state["state_dict"])
+    # Before any file is written and any step is taken: a wrong validation set is one line now.
+    if any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
+        _check_validation_data(cfg)
     if info.distributed and tc.sync_bn:
         if info.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -235,23 +273,32 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
 
 
 def _end_epoch(run: _Run, epoch: int) -> None:
-    """Validate when due, then checkpoint (rank 0): last.pth always, best.pth on a new best."""
-    cfg, tc = run.cfg, run.cfg.train
-    improved = False
-    if cfg.data.val_ann and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs):
+    """Checkpoint (rank 0) last.pth, then validate when due; a new best writes best.pth.
+
+    last.pth is on disk before validation starts, so a validation that fails (a broken image,
+    a bug, a kill) never costs the epoch. A new best rewrites last.pth too, so that a resumed
+    run knows the best so far and never replaces best.pth by a worse model.
+    """
+    cfg = run.cfg
+    rng = rng_state()
+    state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+                 scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
+                 epoch=epoch + 1, step=run.step, rng=rng, best=run.best)
+    if run.info.is_main:
+        save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
+    if _validation_due(cfg, epoch):
         metrics = _validate(run.model, cfg, run.info, run.out_dir / "val")
+        # The checkpoint holds the random state from before validation; restore it, so the
+        # run goes on exactly as one resumed from that checkpoint would.
+        set_rng_state(rng)
         if metrics:
             key = _main_metric(metrics)
             run.log.write(epoch + 1, "val", {k: float(v) for k, v in metrics.items()})
             if run.best is None or metrics[key] > run.best["value"]:
-                run.best, improved = {"metric": key, "value": float(metrics[key]), "epoch": epoch + 1}, True
-    if run.info.is_main:
-        state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
-                     scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
-                     epoch=epoch + 1, step=run.step, rng=rng_state(), best=run.best)
-        save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
-        if improved:
-            save_checkpoint(run.out_dir / "best.pth", run.model, cfg, **state)
+                run.best = state["best"] = {"metric": key, "value": float(metrics[key]), "epoch": epoch + 1}
+                if run.info.is_main:
+                    save_checkpoint(run.out_dir / "best.pth", run.model, cfg, **state)
+                    save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
     barrier()
 
 
