@@ -93,7 +93,10 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
         "track", lambda f: [f.video, "--checkpoint", f.checkpoint, *f.track_boxes, "--set", "track.nope=1"],
         "track.nope"),
     # images that are not there
-    "train-missing-image": ("train", lambda f: [f.broken_config, "--out", f.root / "t"], "000003.jpg"),
+    # without validation: the set's missing val image would be reported first, before training
+    "train-missing-image": (
+        "train", lambda f: [f.broken_config, "--out", f.root / "t", "--set", "train.val_every=0"], "000003.jpg"),
+    "train-missing-val-image": ("train", lambda f: [f.broken_config, "--out", f.root / "t"], "000001.jpg"),
     "eval-missing-image": ("eval", lambda f: [f.broken_config, "--checkpoint", f.checkpoint], "000001.jpg"),
     "predict-missing-image": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val" / "nothere.jpg"], "nothere.jpg"),

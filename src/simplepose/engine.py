@@ -9,6 +9,7 @@ only rank 0 writes files.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,15 @@ from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_s
 from .train_log import MetricsLog
 
 StepCallback = Callable[[int, int, float], None]
+
+
+class NonFiniteLossError(FloatingPointError, ValueError):
+    """The training loss became NaN or infinite.
+
+    A FloatingPointError by nature; also a ValueError because its cause is a value the user
+    chose (too high a learning rate, broken annotations), so the command line reports it as
+    one line naming the epoch and step instead of a traceback.
+    """
 
 
 def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
@@ -69,6 +79,40 @@ def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path)
         model.train()
 
 
+def _validation_due(cfg: Config, epoch: int) -> bool:
+    """Whether training validates after `epoch` (0-based): every val_every epochs and after the last."""
+    tc = cfg.train
+    return bool(cfg.data.val_ann) and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs)
+
+
+def _check_validation_data(cfg: Config) -> None:
+    """Read the validation set now, before any training step, so that a wrong `data.val_ann`
+    or `data.val_images` is one line at once rather than an error after the first epoch.
+
+    Checks: the annotation file reads (the dataset's own reader: a missing or malformed file
+    names itself), the image folder exists, every image of an annotated person exists (the
+    images ground-truth-box validation reads), and the joint count fits the model.
+    """
+    from .data.build import data_path, load_records
+
+    data = cfg.data
+    ann = data_path(data, data.val_ann)
+    if not Path(ann).exists():  # a file, or a folder of files (PoseTrack)
+        raise FileNotFoundError(f"data.val_ann: annotation file not found: {ann}")
+    folder = data_path(data, data.val_images)
+    if folder and not Path(folder).is_dir():
+        raise FileNotFoundError(f"data.val_images: folder not found: {folder}")
+    skeleton, records = load_records(data, "val", for_training=False)
+    if skeleton.num_joints != cfg.model.num_joints:
+        raise ValueError(f"data.val_ann {ann}: {skeleton.num_joints} joints, "
+                         f"but model.num_joints = {cfg.model.num_joints}")
+    images = sorted({r.image_path for r in records})  # one stat per image, not per person
+    missing = [p for p in images if not os.path.isfile(p)]
+    if missing:
+        more = f" (and {len(missing) - 1} more of its {len(images)} images)" if len(missing) > 1 else ""
+        raise FileNotFoundError(f"data.val_images: image not found: {missing[0]}{more}")
+
+
 def _main_metric(metrics: Dict[str, float]) -> str:
     for key in ("AP", "PCKh", "mAP"):
         if key in metrics:
@@ -100,7 +144,7 @@ class _Run:
 
 def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     from .data.build import build_train_dataset
-    from .data.dataset import worker_init
+    from .data.dataset import UserErrorsAsData, collate_or_error, worker_init
 
     tc = cfg.train
     autocast(tc.amp, info.device)  # an impossible AMP setting fails before any work
@@ -114,6 +158,9 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     model = build_model(cfg, skeleton.num_joints, resuming=state is not None)
     if state is not None:
         model.load_state_dict(state["state_dict"])
+    # Before any file is written and any step is taken: a wrong validation set is one line now.
+    if any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
+        _check_validation_data(cfg)
     if info.distributed and tc.sync_bn:
         if info.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -147,20 +194,56 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         run.sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=True, seed=tc.seed)
     else:
         run.sampler = RandomSampler(dataset, generator=torch.Generator())
+    # A missing image in a worker comes back as a SampleError batch (not PyTorch's wrapped
+    # traceback), so `_train_epoch` can raise the reader's own one-line message.
     run.loader = DataLoader(
-        dataset, batch_size=tc.batch_size, sampler=run.sampler, num_workers=cfg.data.workers,
-        worker_init_fn=worker_init, pin_memory=info.device.type == "cuda", drop_last=False,
+        UserErrorsAsData(dataset), batch_size=tc.batch_size, sampler=run.sampler, num_workers=cfg.data.workers,
+        collate_fn=collate_or_error, worker_init_fn=worker_init, pin_memory=info.device.type == "cuda",
+        drop_last=False,
     )
     if info.is_main:
         _write_config(cfg, out_dir)
     return run
 
 
+def _train_step(run: _Run, batch: Dict[str, torch.Tensor], epoch: int, it: int, warmup_iters: int) -> Tuple[float, int]:
+    """One optimizer step on `batch` -> (loss averaged over ranks, samples in this rank's batch)."""
+    tc, info, optimizer = run.cfg.train, run.info, run.optimizer
+    if run.step < warmup_iters:  # linear warm-up on top of the epoch's scheduled lr
+        for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
+            g["lr"] = lr * (run.step + 1) / warmup_iters
+    images = batch["image"].to(info.device, non_blocking=True)
+    if tc.channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    target = batch["target"].to(info.device, non_blocking=True)
+    weight = batch["target_weight"].to(info.device, non_blocking=True)
+    with autocast(tc.amp, info.device):
+        pred = run.net(images)
+        if pred.shape[-2:] != target.shape[-2:]:
+            raise ValueError(
+                f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
+                f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4")
+        loss = run.criterion(pred, target, weight)
+    optimizer.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(optimizer)
+    run.scaler.update()
+    value = float(all_reduce_mean(loss.detach()))  # every rank sees the same value and stops together
+    if not math.isfinite(value):
+        raise NonFiniteLossError(
+            f"non-finite loss {value} at epoch {epoch + 1}, step {it + 1} of {len(run.loader)} (step "
+            f"{run.step + 1} of the run); lower train.lr or check the data")
+    run.step += 1
+    return value, images.shape[0]
+
+
 def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -> Tuple[float, int, float]:
     """One pass over the data -> (mean loss, samples seen by all ranks, seconds)."""
     from tqdm import tqdm
 
-    tc, info, optimizer = run.cfg.train, run.info, run.optimizer
+    from .data.dataset import SampleError
+
+    tc, info = run.cfg.train, run.info
     run.dataset.set_epoch(epoch)
     if info.distributed:
         run.sampler.set_epoch(epoch)
@@ -170,62 +253,52 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
     run.net.train()
     total, seen, t0 = 0.0, 0, time.perf_counter()
     bar = tqdm(run.loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not info.is_main, dynamic_ncols=True)
-    for it, batch in enumerate(bar):
-        if run.step < warmup_iters:  # linear warm-up on top of the epoch's scheduled lr
-            for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
-                g["lr"] = lr * (run.step + 1) / warmup_iters
-        images = batch["image"].to(info.device, non_blocking=True)
-        if tc.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        target = batch["target"].to(info.device, non_blocking=True)
-        weight = batch["target_weight"].to(info.device, non_blocking=True)
-        with autocast(tc.amp, info.device):
-            pred = run.net(images)
-            if pred.shape[-2:] != target.shape[-2:]:
-                raise ValueError(
-                    f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
-                    f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4")
-            loss = run.criterion(pred, target, weight)
-        optimizer.zero_grad(set_to_none=True)
-        run.scaler.scale(loss).backward()
-        run.scaler.step(optimizer)
-        run.scaler.update()
-        value = float(all_reduce_mean(loss.detach()))  # every rank sees the same value and stops together
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"non-finite loss {value} at epoch {epoch + 1}, iteration {it}; lower train.lr or check the data")
-        run.step += 1
-        total += value
-        seen += images.shape[0] * info.world_size
-        rate = seen / max(time.perf_counter() - t0, 1e-9)
-        lr = optimizer.param_groups[0]["lr"]
-        bar.set_postfix(loss=f"{value:.3g}", lr=f"{lr:.2g}", samples_s=f"{rate:.1f}", refresh=False)
-        if tc.log_every and run.step % tc.log_every == 0:
-            run.log.write(run.step, "train", {"epoch": epoch + 1, "loss": value, "lr": lr, "samples_per_s": rate})
-        if step_callback is not None:
-            step_callback(epoch, it, value)
-    bar.close()
+    try:  # closed on an error too, so the bar's line ends before the error's line starts
+        for it, batch in enumerate(bar):
+            if isinstance(batch, SampleError):  # a missing image, say: the reader's own message
+                batch.reraise()
+            value, size = _train_step(run, batch, epoch, it, warmup_iters)
+            total += value
+            seen += size * info.world_size
+            rate = seen / max(time.perf_counter() - t0, 1e-9)
+            lr = run.optimizer.param_groups[0]["lr"]
+            bar.set_postfix(loss=f"{value:.3g}", lr=f"{lr:.2g}", samples_s=f"{rate:.1f}", refresh=False)
+            if tc.log_every and run.step % tc.log_every == 0:
+                run.log.write(run.step, "train", {"epoch": epoch + 1, "loss": value, "lr": lr, "samples_per_s": rate})
+            if step_callback is not None:
+                step_callback(epoch, it, value)
+    finally:
+        bar.close()
     return total / max(len(run.loader), 1), seen, time.perf_counter() - t0
 
 
 def _end_epoch(run: _Run, epoch: int) -> None:
-    """Validate when due, then checkpoint (rank 0): last.pth always, best.pth on a new best."""
-    cfg, tc = run.cfg, run.cfg.train
-    improved = False
-    if cfg.data.val_ann and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs):
+    """Checkpoint (rank 0) last.pth, then validate when due; a new best writes best.pth.
+
+    last.pth is on disk before validation starts, so a validation that fails (a broken image,
+    a bug, a kill) never costs the epoch. A new best rewrites last.pth too, so that a resumed
+    run knows the best so far and never replaces best.pth by a worse model.
+    """
+    cfg = run.cfg
+    rng = rng_state()
+    state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+                 scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
+                 epoch=epoch + 1, step=run.step, rng=rng, best=run.best)
+    if run.info.is_main:
+        save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
+    if _validation_due(cfg, epoch):
         metrics = _validate(run.model, cfg, run.info, run.out_dir / "val")
+        # The checkpoint holds the random state from before validation; restore it, so the
+        # run goes on exactly as one resumed from that checkpoint would.
+        set_rng_state(rng)
         if metrics:
             key = _main_metric(metrics)
             run.log.write(epoch + 1, "val", {k: float(v) for k, v in metrics.items()})
             if run.best is None or metrics[key] > run.best["value"]:
-                run.best, improved = {"metric": key, "value": float(metrics[key]), "epoch": epoch + 1}, True
-    if run.info.is_main:
-        state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
-                     scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
-                     epoch=epoch + 1, step=run.step, rng=rng_state(), best=run.best)
-        save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
-        if improved:
-            save_checkpoint(run.out_dir / "best.pth", run.model, cfg, **state)
+                run.best = state["best"] = {"metric": key, "value": float(metrics[key]), "epoch": epoch + 1}
+                if run.info.is_main:
+                    save_checkpoint(run.out_dir / "best.pth", run.model, cfg, **state)
+                    save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
     barrier()
 
 

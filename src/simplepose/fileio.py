@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Union
 
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
     import numpy as np
 
 PathLike = Union[str, Path]
+
+#: Test hook, off unless set: with SIMPLEPOSE_TEST_STALL_WRITE=NAME in the environment, an atomic
+#: write that would replace an existing file named NAME stops for `_STALL_SECONDS` once its bytes
+#: are in the temporary file, before the rename, so that a test can kill the process inside the
+#: write and check what is left (tests/test_train_checks.py). Replacements only: the previous
+#: version is then on disk to be checked.
+STALL_WRITE_ENV = "SIMPLEPOSE_TEST_STALL_WRITE"
+_STALL_SECONDS = 300.0
+
+
+def _stall_for_tests(path: Path) -> None:
+    if os.environ.get(STALL_WRITE_ENV) == path.name and path.exists():
+        time.sleep(_STALL_SECONDS)
 
 
 def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
@@ -30,6 +44,7 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            _stall_for_tests(path)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
     if int(os.environ.get("RANK", "0")) == 0:
-        prepare_output_dir(out)  # before any work: a folder that cannot be written is one line now
+        # Before any work, on --resume too: a folder that cannot be written is one line now, and
+        # the temporary file of a checkpoint write that a kill interrupted is removed.
+        prepare_output_dir(out)
     result = train(cfg, out, resume=args.resume, device=args.device)
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
         best = result["best"]

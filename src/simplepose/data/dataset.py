@@ -9,11 +9,12 @@ after a flip), and `codec.encode` of the warped joints.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from ..codec import HeatmapCodec
 from ..fileio import read_image
@@ -43,6 +44,53 @@ def worker_init(worker_id: int) -> None:
     the parent has used OpenCV's thread pool.
     """
     torch.set_num_threads(1)
+
+
+@dataclass(frozen=True)
+class SampleError:
+    """A user error (missing or unreadable image, bad record) met while making a sample.
+
+    PyTorch re-raises an exception from a DataLoader worker with the worker's whole
+    traceback pasted into its message, so the one clear line a user should see comes back
+    buried in 15 lines of text. Carried as data instead (see `UserErrorsAsData`), the error
+    crosses the worker boundary intact and the training loop raises it again as it was.
+    """
+
+    message: str
+    not_found: bool  # FileNotFoundError rather than ValueError
+
+    def reraise(self) -> NoReturn:
+        raise (FileNotFoundError if self.not_found else ValueError)(self.message)
+
+
+class UserErrorsAsData(Dataset):
+    """`dataset` whose items are a `SampleError` instead of raising FileNotFoundError or
+    ValueError; other exceptions (bugs) still raise, with their tracebacks.
+
+    Use it with `collate_or_error` as the DataLoader's `collate_fn`: a batch is then either a
+    collated batch or the first `SampleError` among its items. It reads `dataset` at each
+    call, so `dataset.set_epoch` before an epoch's iterator still reaches the workers.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Union[Item, SampleError]:
+        try:
+            return self.dataset[index]
+        except (FileNotFoundError, ValueError) as e:  # the two kinds the CLI reports as one line
+            return SampleError(str(e), isinstance(e, FileNotFoundError))
+
+
+def collate_or_error(items: List[Union[Item, SampleError]]) -> Union[Dict[str, torch.Tensor], SampleError]:
+    """PyTorch's default collation, or the first `SampleError` among `items`."""
+    for item in items:
+        if isinstance(item, SampleError):
+            return item
+    return default_collate(items)
 
 
 class TopDownDataset(Dataset):
