@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", help="keypoint results file in the COCO results format (with --gt)")
     p.add_argument("--out", help="folder for results.json / metrics.json")
     p.add_argument("--trusted", action="store_true", help="allow pickled objects in the checkpoint (only for files you trust)")
+    p.add_argument("--runtime", dest="overrides", action="append", default=[], type=lambda v: f"test.runtime={v}", metavar="NAME", help="inference runtime: auto (default), eager, fast, compile, onnx, onnx-int8 (sets test.runtime)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(run=run)
 

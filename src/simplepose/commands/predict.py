@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-flip", action="store_true")
     p.add_argument("--device", default=None)
     p.add_argument("--precision", choices=("bf16", "fp16"), default=None)
+    p.add_argument("--runtime", metavar="NAME", help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8 (default: the config's test.runtime)")
     p.add_argument("--trusted", action="store_true", help="allow pickled objects in the checkpoint")
     p.set_defaults(run=run)
 
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else (loaded.config or load_config(None))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     overrides = {"flip_test": False} if args.no_flip else {}
-    predictor = TopDownPredictor.from_config(loaded.model, cfg, device=device, precision=args.precision, **overrides)
+    predictor = TopDownPredictor.from_config(loaded.model, cfg, device=device, precision=args.precision, runtime=args.runtime or cfg.test.runtime, **overrides)
     detector, names = _box_source(args)
     out = Path(args.out)
     results: List[dict] = []

@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="tracking")
     p.add_argument("--name", help="output name (default: the video's or folder's name)")
     p.add_argument("--config", help="YAML config (its model/data sections override the checkpoint's; its track section is used)")
+    p.add_argument("--runtime", dest="overrides", action="append", default=[], type=lambda v: f"test.runtime={v}", metavar="NAME", help="inference runtime: auto (default), eager, fast, compile, onnx, onnx-int8 (sets test.runtime)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="e.g. track.similarity=flow_oks")
     p.add_argument("--layout", choices=("auto", "model", "posetrack"), default="auto",
                    help="joints written: the model's own or PoseTrack's layout (the official tool needs the latter)")
