@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo")
+COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
