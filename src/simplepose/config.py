@@ -68,7 +68,7 @@ class TrainConfig:
     lr_steps: Tuple[int, ...] = (90, 120)
     lr_factor: float = 0.1
     warmup_epochs: float = 0.0
-    amp: str = ""  # "" | "bf16" | "fp16"
+    amp: str = ""  # "" | "bf16" | "fp16" | "auto" (bf16 where native: CUDA with bf16, CPUs with avx512_bf16/amx; else fp32)
     seed: int = 0
     val_every: int = 10
     ohkm: bool = False
