@@ -21,8 +21,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from .base import BuiltRuntime, Runner, RuntimeSpec, RuntimeUnavailable, check_against_eager
 from ..hardware import CpuFeatures, cpu_features
+from .base import BuiltRuntime, Runner, RuntimeSpec, RuntimeUnavailable, check_against_eager
 from .onnx_paths import build_onnx, build_onnx_int8, onnx_available
 from .torch_paths import build_compiled, build_eager, build_fast
 

@@ -95,3 +95,12 @@ def fold_batchnorm(model: nn.Module) -> fx.GraphModule:
 def count_batchnorms(model: nn.Module) -> int:
     """BatchNorm layers left in `model` (0 after folding a PoseResNet)."""
     return sum(isinstance(m, BATCHNORMS) for m in model.modules())
+
+
+def fold_or_copy(model: nn.Module) -> nn.Module:
+    """`fold_batchnorm(model)`, or an unfolded eval-mode copy where torch.fx cannot trace the
+    model (Python control flow on tensor values): folding is an optimisation, not a must."""
+    try:
+        return fold_batchnorm(model)
+    except Exception:  # noqa: BLE001 - fx raises many error types on user code
+        return copy.deepcopy(model).eval()

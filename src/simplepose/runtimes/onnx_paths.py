@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer
 from ..hardware import cpu_features
-from .fold import fold_batchnorm
+from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer
+from .fold import fold_or_copy
 
 INSTALL_HINT = "pip install 'simplepose[onnx]'"
 INPUT_NAME, OUTPUT_NAME = "image", "heatmaps"
@@ -40,14 +40,15 @@ def require_onnx() -> None:
 
 
 def export_onnx_bytes(model: nn.Module, input_size: Iterable[int], opset: int = OPSET) -> bytes:
-    """The BN-folded `model` as an ONNX file's bytes, batch axis dynamic.
+    """The BN-folded `model` (unfolded where torch.fx cannot trace it) as an ONNX file's
+    bytes, batch axis dynamic.
 
     Uses PyTorch's TorchScript-based exporter (`dynamo=False`): torch 2.13 still ships it, and
     the newer exporter would add a dependency (onnxscript) for the same plain conv graph.
     """
     require_onnx()
     w, h = (int(v) for v in input_size)
-    folded = fold_batchnorm(model).cpu().float()
+    folded = fold_or_copy(model).cpu().float()
     dummy = torch.zeros(1, 3, h, w)
     buf = io.BytesIO()
     with warnings.catch_warnings():

@@ -11,16 +11,15 @@ The precision `fast` picks, and why:
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from .base import BuiltRuntime, RuntimeSpec, Timer, probe_batch
 from ..hardware import cpu_features
-from .fold import count_batchnorms, fold_batchnorm
+from .base import BuiltRuntime, RuntimeSpec, Timer, probe_batch
+from .fold import count_batchnorms, fold_or_copy
 
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
@@ -63,16 +62,9 @@ def build_eager(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
 
 
 def folded_module(model: nn.Module, device: torch.device) -> nn.Module:
-    """A BN-folded, channels-last inference copy of `model` on `device`.
-
-    A model torch.fx cannot trace (Python control flow on tensor values) is copied unfolded:
-    channels-last still pays, and the runtime's detail line reports the BatchNorms left.
-    """
-    try:
-        module = fold_batchnorm(model)
-    except Exception:  # noqa: BLE001 - fx raises many error types on user code; folding is optional
-        module = copy.deepcopy(model).eval()
-    return module.to(device).to(memory_format=torch.channels_last)
+    """A BN-folded (where torch.fx can trace it; the detail line counts the BatchNorms left),
+    channels-last inference copy of `model` on `device`."""
+    return fold_or_copy(model).to(device).to(memory_format=torch.channels_last)
 
 
 def build_fast(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
