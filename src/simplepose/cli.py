@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "export")
+COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "export", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
