@@ -151,7 +151,7 @@ def test_int8_runtime_stays_close(model, tmp_path):
 
 
 def features(native_bf16: bool) -> CpuFeatures:
-    return CpuFeatures("test", "AVX512", frozenset(), native_bf16, True, 2)
+    return CpuFeatures("test", "AVX512", frozenset(), native_bf16, True)
 
 
 def test_auto_order():
@@ -214,3 +214,13 @@ def test_from_config_honours_test_runtime(model):
                             "test": {"runtime": "fast"}})
     assert TopDownPredictor.from_config(model, cfg).runtime.name == "fast"
     assert TopDownPredictor.from_config(model, cfg, runtime="eager").runtime.name == "eager"
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    from simplepose.hardware import BF16_FLAGS, read_cpu_flags
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")
+    flags = read_cpu_flags(str(info))
+    assert {"avx2", "avx512_bf16"} <= flags and flags & BF16_FLAGS
+    assert read_cpu_flags(str(tmp_path / "absent")) == frozenset()  # no /proc: nothing is assumed

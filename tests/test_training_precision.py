@@ -8,7 +8,7 @@ from simplepose.hardware import CpuFeatures
 
 @pytest.mark.parametrize("native,want", [(True, "bf16"), (False, "")])
 def test_amp_auto_on_cpu_follows_native_bf16(native, want, monkeypatch):
-    monkeypatch.setattr(engine, "cpu_features", lambda: CpuFeatures("t", "AVX512", frozenset(), native, True, 2))
+    monkeypatch.setattr(engine, "cpu_features", lambda: CpuFeatures("t", "AVX512", frozenset(), native, True))
     assert engine.resolve_amp("auto", torch.device("cpu")) == want
     assert engine.resolve_amp("fp16", torch.device("cpu")) == "fp16"  # an explicit choice stays
     assert engine.resolve_amp("", torch.device("cpu")) == ""

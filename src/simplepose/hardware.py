@@ -29,7 +29,11 @@ class CpuFeatures:
     flags: FrozenSet[str]  # the relevant /proc/cpuinfo flags found (empty where unreadable)
     native_bf16: bool  # bf16 in hardware: avx512_bf16 / amx_bf16
     vnni: bool  # int8 dot products in hardware
-    threads: int  # torch's intra-op threads
+
+    @property
+    def threads(self) -> int:
+        """torch's intra-op threads now (not cached: a program may change it)."""
+        return torch.get_num_threads()
 
     def summary(self) -> str:
         """One line: model, capability, the flags that matter, threads."""
@@ -73,5 +77,5 @@ def cpu_features() -> CpuFeatures:
     native_bf16 = bool(flags & BF16_FLAGS)
     return CpuFeatures(
         model=_cpu_model(), capability=capability, flags=flags & (BF16_FLAGS | VNNI_FLAGS | {"avx2", "avx512f"}),
-        native_bf16=native_bf16, vnni=bool(flags & VNNI_FLAGS), threads=torch.get_num_threads(),
+        native_bf16=native_bf16, vnni=bool(flags & VNNI_FLAGS),
     )
