@@ -1,5 +1,6 @@
 """`simplepose export`: the ONNX file round-trips against PyTorch (fp32 and int8, dynamic
 batch axis), the installed command writes it, and bad input is one clear line."""
+import os
 import re
 import subprocess
 import sys
@@ -70,8 +71,9 @@ def test_installed_command_writes_a_checked_int8_model(checkpoint, calibration, 
 
     exe = Path(sys.executable).parent / "simplepose"
     out = tmp_path / "models" / "small_int8.onnx"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # no speed needed; two threads on busy cores crawl
     done = subprocess.run([str(exe), "export", "--checkpoint", str(checkpoint), "--onnx", str(out), "--int8",
-                           "--calibration", str(calibration)], capture_output=True, text=True, timeout=300)
+                           "--calibration", str(calibration)], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     model = onnx.load(str(out))
     assert {"QLinearConv", "QuantizeLinear"} <= {n.op_type for n in model.graph.node}

@@ -34,6 +34,16 @@ def random_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """These tests compare numbers, not speed: one torch thread keeps them quick when other
+    work shares the cores (two threads on two busy cores run many times slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def model() -> nn.Module:
     # width 8: layer4 has 64 channels, so all three 64-filter deconvolutions are square

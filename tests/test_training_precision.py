@@ -15,6 +15,15 @@ def test_amp_auto_on_cpu_follows_native_bf16(native, want, monkeypatch):
 
 
 def test_amp_auto_trains_and_records_what_ran(tmp_path):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # numbers, not speed: one thread stays quick on busy cores
+    try:
+        run_tiny_training(tmp_path)
+    finally:
+        torch.set_num_threads(before)
+
+
+def run_tiny_training(tmp_path):
     from simplepose.config import config_from_dict
     from simplepose.synthetic import generate_dataset
 

@@ -7,7 +7,7 @@ and the `Detector` protocol); COCO files store xywh, convert with `geometry.xywh
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from .codec import DECODERS, HeatmapCodec, flip_heatmaps_back
 from .config import Config
 from .geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
 from .poses import Poses
-from .runtimes import RuntimeSpec, build_runtime
+from .runtimes import BuiltRuntime, RuntimeSpec, build_runtime
 from .skeleton import COCO, SKELETONS, Skeleton, get_skeleton
 from .transforms import Normalize, crop_people
 
@@ -53,9 +53,10 @@ class TopDownPredictor:
             runtimes.
         sigma: the heatmap Gaussian's sigma (DARK's blur kernel follows from it).
         runtime: how the network runs, a key of `runtimes.RUNTIMES` or "auto" (default: the
-            fastest path that matches eager fp32 here; see `runtimes.auto_order`). Every runtime
-            but "eager" works on a copy of the weights taken now. `self.runtime` says which
-            ran (`.name`, `.precision`, `.detail`, `.build_seconds`).
+            fastest path that matches eager fp32 here; see `runtimes.auto_order`), or a
+            `BuiltRuntime` already built for this model (several predictors can share one).
+            Every runtime but "eager" works on a copy of the weights taken when it is built.
+            `self.runtime` says which runs (`.name`, `.precision`, `.detail`, `.build_seconds`).
         onnx_model: a .onnx file for the onnx / onnx-int8 runtimes (default: export the model).
         calibration: a folder of images calibrating the onnx-int8 runtime.
 
@@ -68,7 +69,7 @@ class TopDownPredictor:
         skeleton: Skeleton = COCO, flip_test: bool = True, shift_heatmap: bool = True, decoder: str = "paper",
         normalize: Optional[Normalize] = None, device: str = "cpu", batch_size: int = 64,
         precision: Optional[str] = None, sigma: float = 2.0, padding: float = BOX_PADDING,
-        runtime: str = "auto", onnx_model: str = "", calibration: str = "",
+        runtime: Union[str, BuiltRuntime] = "auto", onnx_model: str = "", calibration: str = "",
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of None, 'bf16', 'fp16', not {precision!r}")
@@ -85,7 +86,7 @@ class TopDownPredictor:
         self.precision = PRECISIONS[precision]
         self.padding = padding
         spec = RuntimeSpec(self.input_size, str(self.device), self.precision, onnx_model, calibration, self.normalize)
-        self.runtime = build_runtime(runtime, self.model, spec)
+        self.runtime = runtime if isinstance(runtime, BuiltRuntime) else build_runtime(runtime, self.model, spec)
         self.seconds: Dict[str, float] = {"crop": 0.0, "model": 0.0, "flip": 0.0, "decode": 0.0}
 
     @classmethod

@@ -2,7 +2,7 @@
 pixels, and how much COCO AP changes on the synthetic val set (GT boxes, flip test)."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -10,7 +10,6 @@ import torch
 from ..config import Config
 from ..evaluation.runner import evaluate_model
 from ..predictor import TopDownPredictor
-from ..runtimes import RuntimeUnavailable
 from .report import Section
 
 
@@ -21,30 +20,24 @@ def keypoints_of(predictor: TopDownPredictor, images: List[np.ndarray], boxes: L
 
 
 def accuracy(model: torch.nn.Module, cfg: Config, images: List[np.ndarray], boxes: List[np.ndarray],
-             names: Sequence[str], calibration: str, model_note: str) -> Section:
-    """Per runtime: max / mean keypoint displacement (px) from eager fp32 on `images`, and
-    COCO AP on the config's val set with AP's change from eager fp32 (in AP points, x100)."""
+             built: Dict[str, object], model_note: str) -> Section:
+    """Per built runtime: max / mean keypoint displacement (px) from eager fp32 on `images`,
+    and COCO AP on the config's val set with AP's change from eager fp32 (in AP points, x100)."""
     rows: List[list] = []
-    notes = [f"model: {model_note}"]
     reference = keypoints_of(TopDownPredictor.from_config(model, cfg, runtime="eager"), images, boxes)
     base_ap = float(evaluate_model(model, cfg, "cpu", runtime="eager")["AP"])
     rows.append(["eager", "fp32", 0.0, 0.0, base_ap, 0.0])
-    people = len(reference)
-    for name in names:
+    for name, runtime in built.items():
         if name == "eager":
             continue
-        try:
-            predictor = TopDownPredictor.from_config(model, cfg, runtime=name, calibration=calibration)
-        except (RuntimeUnavailable, ValueError) as e:
-            notes.append(f"{name}: not measured ({e})")
-            continue
+        predictor = TopDownPredictor.from_config(model, cfg, runtime=runtime)
         moved = np.linalg.norm(keypoints_of(predictor, images, boxes) - reference, axis=2)
-        ap = float(evaluate_model(model, cfg, "cpu", runtime=name, calibration=calibration)["AP"])
-        label = name if name != "auto" else f"auto = {predictor.runtime.name}"
-        rows.append([label, predictor.runtime.precision, float(moved.max()), float(moved.mean()), ap,
-                     100.0 * (ap - base_ap)])
-    notes.append(f"displacement over {people} people x {reference.shape[1]} joints of {len(images)} val images; "
-                 "AP over the whole val set (flip test as the config says)")
+        ap = float(evaluate_model(model, cfg, "cpu", runtime=runtime)["AP"])
+        label = name if name != "auto" else f"auto = {runtime.name}"
+        rows.append([label, runtime.precision, float(moved.max()), float(moved.mean()), ap, 100.0 * (ap - base_ap)])
+    notes = [f"model: {model_note}",
+             f"displacement over {len(reference)} people x {reference.shape[1]} joints of {len(images)} val images; "
+             "AP over the whole val set with GT boxes (flip test as the config says)"]
     return Section("Accuracy against eager fp32", ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"],
                    rows, notes)
 

@@ -56,24 +56,16 @@ def model_speed(spec: ModelSpec, names: Sequence[str], batches: Sequence[int], c
 
 
 def predict_speed(model: torch.nn.Module, cfg: Config, images: List[np.ndarray], boxes: List[np.ndarray],
-                  names: Sequence[str], calibration: str, rounds: int, seconds: float,
+                  built: Dict[str, object], rounds: int, seconds: float,
                   flips: Sequence[bool] = (True, False)) -> Section:
     """People/s of `TopDownPredictor.predict_batch` on decoded images with several people each,
-    flip test on and off, and where the time goes (crop = warp + normalise, model, flip =
-    mirror + flip back + average, decode = argmax, refinement, inverse affine)."""
+    for each built runtime with the flip test on and off, and where the time goes (crop = warp
+    + normalise, model, flip = mirror + flip back + average, decode = argmax, refinement,
+    inverse affine)."""
     people = int(sum(len(b) for b in boxes))
-    predictors, notes = {}, []
-    for name in names:
-        for flip in flips:
-            try:
-                predictors[(name, flip)] = TopDownPredictor.from_config(
-                    model, cfg, runtime=name, flip_test=flip, calibration=calibration)
-            except (RuntimeUnavailable, ValueError) as e:
-                notes.append(f"{name}: not measured ({e})")
-                break
+    predictors = {(name, flip): TopDownPredictor.from_config(model, cfg, runtime=r, flip_test=flip)
+                  for name, r in built.items() for flip in flips}
     calls = {key: (lambda p=p: p.predict_batch(images, boxes)) for key, p in predictors.items()}
-    for p in predictors.values():
-        p.seconds = dict.fromkeys(p.seconds, 0.0)
     rates = interleaved_rates(calls, people, rounds, seconds)
     columns = ["runtime", "flip test", "people/s", "vs eager", "crop %", "model %", "flip %", "decode %"]
     rows = []
@@ -84,4 +76,4 @@ def predict_speed(model: torch.nn.Module, cfg: Config, images: List[np.ndarray],
         rows.append([label, flip, rates[(name, flip)], times(ratio(rates[(name, flip)], rates.get(("eager", flip)))),
                      *shares])
     title = f"Predictor end to end ({len(images)} decoded images, {people} people, GT boxes), people/s"
-    return Section(title, columns, rows, notes + ["JPEG decoding is not included (images read once beforehand)."])
+    return Section(title, columns, rows, ["JPEG decoding is not included (images read once beforehand)."])

@@ -24,3 +24,4 @@ class BenchSettings:
     runtimes: Tuple[str, ...] = ALL_RUNTIMES
     compile: bool = True  # measure torch.compile (tens of seconds of warm-up per model)
     seed: int = 0
+    threads: int = 0  # torch intra-op threads (ONNX Runtime follows); 0 = torch's default

@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runtimes", nargs="+", default=list(d.runtimes), metavar="R", help="runtimes to measure (default all and auto)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes tens of seconds per model)")
     p.add_argument("--demo-config", default=d.demo_config, help="the demo model's config")
+    p.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (default: torch's)")
     p.set_defaults(run=run)
 
 
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
 
     models = tuple(args.models) if args.models else (("demo",) if args.quick else BenchSettings().models)
     run_bench(BenchSettings(args.out, args.quick, args.checkpoint, args.data, args.demo_config, models,
-                            tuple(args.runtimes), not args.no_compile))
+                            tuple(args.runtimes), not args.no_compile, threads=args.threads))
     return 0
