@@ -6,7 +6,7 @@ still a dependency). Layers, from the bottom (README, "Architecture"):
   2. codec, model, weights, data/, evaluation/, transforms, ...
   3. predictor (+ runtimes), engine, tracking/, prediction, and the evaluation runners
      (evaluation.runner, evaluation.mpii_runner: they drive a predictor over a val set)
-  4. commands/, cli, demo
+  4. commands/, cli, demo, bench (they orchestrate the rest)
 A module may import its own layer or a lower one.
 """
 import ast
@@ -17,8 +17,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 
 BOTTOM = {"skeleton", "geometry", "fileio", "formats", "oks", "poses", "frames", "config", "config_official",
           "per_layer"}
-TOP = {"commands", "cli", "demo", "__main__"}
-MIDDLE_HIGH = {"predictor", "runtime", "runtimes", "engine", "tracking", "prediction", "export", "bench"}
+TOP = {"commands", "cli", "demo", "bench", "__main__"}
+MIDDLE_HIGH = {"predictor", "runtime", "runtimes", "engine", "tracking", "prediction", "export", "release"}
 
 
 RUNNERS = {"simplepose.evaluation.runner", "simplepose.evaluation.mpii_runner"}

@@ -95,18 +95,27 @@ class HeatmapCodec:
         off = (ul[:, 0] >= w) | (ul[:, 1] >= h) | (br[:, 0] < 0) | (br[:, 1] < 0)
         weights[off] = 0.0
 
+        # All joints at once (no per-joint Python loop in the data hot path): each joint's
+        # size x size window of Gaussian values, scattered into its map where it lies inside.
         xs = np.arange(size, dtype=np.float32)
-        g = np.exp(-((xs[None, :] - g0) ** 2 + (xs[:, None] - g0) ** 2) / (2 * self.sigma ** 2))
-        for j in np.flatnonzero(weights > 0):
-            if self.encoding == "udp":
-                # UDP: the Gaussian is centred on the exact joint, not on the rounded pixel.
-                gx, gy = g0 + exact[j] - mu[j]
-                g = np.exp(-((xs[None, :] - gx) ** 2 + (xs[:, None] - gy) ** 2) / (2 * self.sigma ** 2))
-            gx0, gx1 = max(0, -ul[j, 0]), min(br[j, 0], w) - ul[j, 0]
-            gy0, gy1 = max(0, -ul[j, 1]), min(br[j, 1], h) - ul[j, 1]
-            hx0, hx1 = max(0, ul[j, 0]), min(br[j, 0], w)
-            hy0, hy1 = max(0, ul[j, 1]), min(br[j, 1], h)
-            heatmaps[j, hy0:hy1, hx0:hx1] = g[gy0:gy1, gx0:gx1]
+        js = np.flatnonzero(weights > 0)
+        if self.encoding == "udp":
+            # UDP: the Gaussian is centred on the exact joint, not on the rounded pixel.
+            gc = g0 + exact[js] - mu[js]  # (J, 2) window-relative centres
+            dx2 = (xs[None, None, :] - gc[:, 0, None, None]) ** 2
+            dy2 = (xs[None, :, None] - gc[:, 1, None, None]) ** 2
+            g = np.exp(-(dx2 + dy2) / (2 * self.sigma ** 2))
+        else:
+            g = np.exp(-((xs[None, :] - g0) ** 2 + (xs[:, None] - g0) ** 2) / (2 * self.sigma ** 2))
+            g = np.broadcast_to(g, (len(js), size, size))
+        ar = np.arange(size)
+        hx, hy = ul[js, 0, None] + ar, ul[js, 1, None] + ar  # (J, size): map columns / rows of the windows
+        # Inside the map and before `br` (the official slice end, which trunc() can pull one
+        # pixel short of the window for negative coordinates).
+        inside = (((hy >= 0) & (hy < np.minimum(br[js, 1, None], h)))[:, :, None]
+                  & ((hx >= 0) & (hx < np.minimum(br[js, 0, None], w)))[:, None, :])
+        flat = (js[:, None, None] * h + hy[:, :, None]) * w + hx[:, None, :]
+        heatmaps.reshape(-1)[flat[inside]] = g[inside]
         return heatmaps, weights
 
     # ------------------------------------------------------------------ decode

@@ -75,7 +75,7 @@ class TrainConfig:
     lr_steps: Tuple[int, ...] = (90, 120)
     lr_factor: float = 0.1
     warmup_epochs: float = 0.0
-    amp: str = ""  # "" | "bf16" | "fp16"
+    amp: str = ""  # "" | "bf16" | "fp16" | "auto" (bf16 where native: CUDA with bf16, CPUs with avx512_bf16/amx; else fp32)
     seed: int = 0
     val_every: int = 10
     ohkm: bool = False
@@ -99,6 +99,12 @@ class TestConfig:
     in_vis_thre: float = 0.2  # joints above this count in the rescoring mean
     oks_thre: float = 0.9
     soft_nms: bool = False
+    # How the network runs (simplepose.runtimes): auto | eager | fast | compile | onnx | onnx-int8.
+    # auto = the fastest path that matches eager fp32 on this machine (ONNX Runtime fp32 on a
+    # CPU without native bf16 when installed, else BN folded + channels-last).
+    runtime: str = "auto"
+    onnx_model: str = ""  # a .onnx file for runtime onnx / onnx-int8 ("" = export the model at start)
+    calibration: str = ""  # folder of images calibrating runtime onnx-int8
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 
@@ -24,6 +24,7 @@ from .checkpoint import save_checkpoint
 from .fileio import atomic_write_bytes
 from .weights import extract_state_dict, load_imagenet_backbone, read_weights_file
 from .config import Config, build_model_kwargs, config_to_dict
+from .hardware import cpu_features
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
@@ -59,6 +60,19 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
     elif cfg.model.pretrained:
         load_imagenet_backbone(model, cfg.model.pretrained)
     return model
+
+
+def resolve_amp(amp: str, device: torch.device) -> str:
+    """`train.amp` with "auto" decided for `device`: "bf16" where bf16 is native and needs no
+    loss scaling (CUDA GPUs that support it, CPUs with avx512_bf16 / amx_bf16), else ""
+    (fp32). Never "fp16": it needs a GradScaler and can overflow, so it is only used when asked.
+    On a CPU without native bf16, autocast emulates it and training runs slower than fp32.
+    """
+    if amp != "auto":
+        return amp
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else ""
+    return "bf16" if device.type == "cpu" and cpu_features().native_bf16 else ""
 
 
 def _write_config(cfg: Config, out_dir: Path) -> None:
@@ -313,6 +327,10 @@ def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: 
     """
     info = init_distributed(device)
     try:
+        if cfg.train.amp == "auto":  # decided once, here, and written into config.yaml as what ran
+            cfg = replace(cfg, train=replace(cfg.train, amp=resolve_amp("auto", info.device)))
+            if info.is_main:
+                print(f"train.amp auto -> {cfg.train.amp or 'off (fp32)'} on {info.device.type}")
         run = _setup(cfg, Path(out_dir), resume, info)
         tc, started = cfg.train, time.monotonic()
         epoch_loss, completed = float("nan"), run.start_epoch

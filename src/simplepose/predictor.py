@@ -6,8 +6,8 @@ and the `Detector` protocol); COCO files store xywh, convert with `geometry.xywh
 """
 from __future__ import annotations
 
-import contextlib
-from typing import List, Optional, Sequence, Tuple
+import time
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from .codec import HeatmapCodec, flip_heatmaps_back
 from .config import Config
 from .geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
 from .poses import Poses
+from .runtimes import BuiltRuntime, RuntimeSpec, build_runtime
 from .skeleton import COCO, SKELETONS, Skeleton, get_skeleton
 from .transforms import Normalize, crop_people
 
@@ -46,9 +47,21 @@ class TopDownPredictor:
             (no shift) with a UDP decoder, whose crop needs none.
         decoder: "paper" | "dark" | "udp" | "udp-dark" (see `codec.DECODERS`).
         normalize: pixel normalisation (default: the paper's BGR input with ImageNet stats).
-        device: "cpu", "cuda", ...; batch_size: crops per forward pass.
-        precision: None (fp32), "bf16" or "fp16" autocast for the forward pass.
+        device: "cpu", "cuda", ...; batch_size: crops per forward pass (the flip test runs
+            each batch and its mirror as one pass of twice the size).
+        precision: None (the runtime's choice), "bf16" or "fp16" autocast for the torch
+            runtimes.
         sigma: the heatmap Gaussian's sigma (DARK's blur kernel follows from it).
+        runtime: how the network runs, a key of `runtimes.RUNTIMES` or "auto" (default: the
+            fastest path that matches eager fp32 here; see `runtimes.auto_order`), or a
+            `BuiltRuntime` already built for this model (several predictors can share one).
+            Every runtime but "eager" works on a copy of the weights taken when it is built.
+            `self.runtime` says which runs (`.name`, `.precision`, `.detail`, `.build_seconds`).
+        onnx_model: a .onnx file for the onnx / onnx-int8 runtimes (default: export the model).
+        calibration: a folder of images calibrating the onnx-int8 runtime.
+
+    `self.seconds` accumulates the wall time of each stage ("crop": warp and normalise,
+    "model": the runtime, "flip": mirroring and flipping back, "decode": heatmaps to Poses).
     """
 
     def __init__(
@@ -56,6 +69,7 @@ class TopDownPredictor:
         skeleton: Skeleton = COCO, flip_test: bool = True, shift_heatmap: bool = True, decoder: str = "paper",
         normalize: Optional[Normalize] = None, device: str = "cpu", batch_size: int = 64,
         precision: Optional[str] = None, sigma: float = 2.0, padding: float = BOX_PADDING,
+        runtime: Union[str, BuiltRuntime] = "auto", onnx_model: str = "", calibration: str = "",
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of None, 'bf16', 'fp16', not {precision!r}")
@@ -71,6 +85,9 @@ class TopDownPredictor:
         self.batch_size = int(batch_size)
         self.precision = PRECISIONS[precision]
         self.padding = padding
+        spec = RuntimeSpec(self.input_size, str(self.device), self.precision, onnx_model, calibration, self.normalize)
+        self.runtime = runtime if isinstance(runtime, BuiltRuntime) else build_runtime(runtime, self.model, spec)
+        self.seconds: Dict[str, float] = {"crop": 0.0, "model": 0.0, "flip": 0.0, "decode": 0.0}
 
     @classmethod
     def from_config(cls, model: torch.nn.Module, cfg: Config, **overrides) -> "TopDownPredictor":
@@ -79,7 +96,8 @@ class TopDownPredictor:
             input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, skeleton=skeleton_for_config(cfg),
             flip_test=cfg.test.flip_test, shift_heatmap=cfg.test.shift_heatmap, decoder=cfg.test.decoder,
             normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), batch_size=cfg.test.batch_size,
-            sigma=cfg.data.sigma,
+            sigma=cfg.data.sigma, runtime=cfg.test.runtime, onnx_model=cfg.test.onnx_model,
+            calibration=cfg.test.calibration,
         )
         kwargs.update(overrides)
         return cls(model, **kwargs)
@@ -112,6 +130,7 @@ class TopDownPredictor:
         boxes_list = [np.asarray(b, dtype=np.float64).reshape(-1, 4) for b in boxes_list]
         scores_list = list(scores_list) if scores_list is not None else [None] * len(boxes_list)
         crops, centers, scales = [], [], []
+        t0 = time.perf_counter()
         for image, boxes in zip(images, boxes_list):
             c, s = self.crop_boxes(boxes)
             crops.append(crop_people(image, c, s, self.input_size, udp=self.udp)[0])
@@ -120,7 +139,10 @@ class TopDownPredictor:
         counts = [len(b) for b in boxes_list]
         if sum(counts) == 0:
             return [Poses.empty(k) for _ in boxes_list]
-        heatmaps = self.heatmaps(np.concatenate(crops))
+        crops = np.concatenate(crops)
+        self.seconds["crop"] += time.perf_counter() - t0
+        heatmaps = self.heatmaps(crops)
+        t0 = time.perf_counter()
         kps, conf = self.codec.decode(heatmaps, np.concatenate(centers), np.concatenate(scales))
         out, start = [], 0
         for boxes, scores, n in zip(boxes_list, scores_list, counts):
@@ -129,27 +151,32 @@ class TopDownPredictor:
             keypoints = np.concatenate([kps[sl], conf[sl, :, None].astype(np.float64)], axis=2)
             sc = np.ones(n) if scores is None else np.asarray(scores, dtype=np.float64).reshape(n)
             out.append(Poses(keypoints, boxes, sc))
+        self.seconds["decode"] += time.perf_counter() - t0
         return out
 
     @torch.no_grad()
     def heatmaps(self, crops_bgr: np.ndarray) -> np.ndarray:
         """(N, in_h, in_w, 3) uint8 crops -> (N, K, h, w) float32 heatmaps (flip test included)."""
-        outs = []
+        outs, clock = [], time.perf_counter
         for i in range(0, len(crops_bgr), self.batch_size):
-            x = self.normalize(crops_bgr[i:i + self.batch_size]).to(self.device)
-            hm = self._forward(x)
+            t0 = clock()
+            # (n, 3, H, W) with NHWC strides (a view of the crops' layout): channels-last as is.
+            x = self.normalize(crops_bgr[i:i + self.batch_size])
+            n = x.shape[0]
+            t1 = clock()
             if self.flip_test:
-                # Mirroring the normalised crop equals cropping the mirrored image (the
-                # paper flips its input tensor the same way).
-                flipped = self._forward(torch.flip(x, dims=[3]))
-                back = flip_heatmaps_back(flipped, self.skeleton.flip_index, shift=self.shift_heatmap)
+                # Mirroring the normalised crop equals cropping the mirrored image (the paper
+                # flips its input tensor the same way); crops and mirrors share one pass.
+                x = torch.cat([x, torch.flip(x, dims=[3])])
+            t2 = clock()
+            y = self.runtime.runner(x)
+            t3 = clock()
+            hm = y[:n]
+            if self.flip_test:
+                back = flip_heatmaps_back(y[n:], self.skeleton.flip_index, shift=self.shift_heatmap)
                 hm = (hm + back) * 0.5
             outs.append(hm)
+            self.seconds["crop"] += t1 - t0
+            self.seconds["model"] += t3 - t2
+            self.seconds["flip"] += (t2 - t1) + (clock() - t3)
         return np.concatenate(outs)
-
-    def _forward(self, x: torch.Tensor) -> np.ndarray:
-        ctx = (torch.autocast(device_type=self.device.type, dtype=self.precision)
-               if self.precision is not None else contextlib.nullcontext())
-        with ctx:
-            y = self.model(x)
-        return y.float().cpu().numpy()

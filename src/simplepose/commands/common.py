@@ -10,7 +10,7 @@ from typing import Any, Tuple
 
 
 def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, checkpoint_required: bool = True) -> None:
-    """--checkpoint, --config, --set, --device, --precision, --no-flip, --trusted."""
+    """--checkpoint, --config, --set, --device, --precision, --runtime, --no-flip, --trusted."""
     p.add_argument("--checkpoint", required=checkpoint_required, help="model checkpoint (project or official format)")
     if config_flag:
         p.add_argument("--config", help="YAML config replacing the checkpoint's own (e.g. for official checkpoints)")
@@ -18,6 +18,8 @@ def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, chec
                    help="config override, e.g. --set test.flip_test=false (repeatable)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--precision", choices=("bf16", "fp16"), default=None, help="reduced-precision forward pass")
+    p.add_argument("--runtime", metavar="NAME",
+                   help="inference runtime: auto (default), eager, fast, compile, onnx, onnx-int8 (sets test.runtime)")
     p.add_argument("--no-flip", action="store_true", help="turn the flip test off")
     p.add_argument("--trusted", action="store_true",
                    help="allow pickled objects in the checkpoint (they can run code: only for files you trust)")
@@ -30,7 +32,8 @@ def load_model_and_config(args: argparse.Namespace) -> Tuple[Any, Any, str]:
     from ..config import resolve_config
     from ..weights import load_checkpoint
 
-    overrides = list(args.overrides) + (["test.flip_test=false"] if args.no_flip else [])
+    overrides = list(args.overrides) + (["test.flip_test=false"] if args.no_flip else []) \
+        + ([f"test.runtime={args.runtime}"] if args.runtime else [])
     loaded = load_checkpoint(args.checkpoint, trusted=args.trusted)
     cfg = resolve_config(loaded.config, args.config, overrides, source=str(args.checkpoint))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,0 +1,49 @@
+"""Accuracy of every fast runtime against eager fp32: how far its keypoints move, in image
+pixels, and how much COCO AP changes on the synthetic val set (GT boxes, flip test)."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+import numpy as np
+import torch
+
+from ..config import Config
+from ..evaluation.runner import evaluate_model
+from ..predictor import TopDownPredictor
+from .report import Section
+
+
+def keypoints_of(predictor: TopDownPredictor, images: List[np.ndarray], boxes: List[np.ndarray]) -> np.ndarray:
+    """(P, K, 2) keypoints in image pixels of every person, images in order."""
+    poses = predictor.predict_batch(images, boxes)
+    return np.concatenate([p.keypoints[:, :, :2] for p in poses])
+
+
+def accuracy(model: torch.nn.Module, cfg: Config, images: List[np.ndarray], boxes: List[np.ndarray],
+             built: Dict[str, object], model_note: str) -> Section:
+    """Per built runtime: max / mean keypoint displacement (px) from eager fp32 on `images`,
+    and COCO AP on the config's val set with AP's change from eager fp32 (in AP points, x100)."""
+    rows: List[list] = []
+    reference = keypoints_of(TopDownPredictor.from_config(model, cfg, runtime="eager"), images, boxes)
+    base_ap = float(evaluate_model(model, cfg, "cpu", runtime="eager")["AP"])
+    rows.append(["eager", "fp32", 0.0, 0.0, base_ap, 0.0])
+    for name, runtime in built.items():
+        if name == "eager":
+            continue
+        predictor = TopDownPredictor.from_config(model, cfg, runtime=runtime)
+        moved = np.linalg.norm(keypoints_of(predictor, images, boxes) - reference, axis=2)
+        ap = float(evaluate_model(model, cfg, "cpu", runtime=runtime)["AP"])
+        label = name if name != "auto" else f"auto = {runtime.name}"
+        rows.append([label, runtime.precision, float(moved.max()), float(moved.mean()), ap, 100.0 * (ap - base_ap)])
+    notes = [f"model: {model_note}",
+             f"displacement over {len(reference)} people x {reference.shape[1]} joints of {len(images)} val images; "
+             "AP over the whole val set with GT boxes (flip test as the config says)"]
+    return Section("Accuracy against eager fp32", ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"],
+                   rows, notes)
+
+
+def summary(section: Section) -> Dict[str, float]:
+    """Worst mean displacement and worst |AP change| among the non-int8 runtimes (the ones
+    `auto` may pick), for the acceptance line."""
+    fp = [r for r in section.rows[1:] if r[1] != "int8"]
+    return {"mean_px": max((r[3] for r in fp), default=0.0), "ap_points": max((abs(r[5]) for r in fp), default=0.0)}

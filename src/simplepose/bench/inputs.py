@@ -1,0 +1,127 @@
+"""What the benchmark runs on: the models, the generated images and the evaluation config.
+
+Model speed does not depend on the weights, so R18 and R50 at 256x192 are random-weight
+PoseResNets. Accuracy does: it uses `--checkpoint` when given (its own config: input size,
+decoder, normalisation), else the demo config's architecture with random weights, and the
+report says which.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..config import Config, build_model_kwargs, config_from_dict, config_to_dict, load_config, merge
+from ..model import PoseResNet
+
+#: The benchmark's model shapes: name -> (PoseResNet keyword arguments, input (w, h)).
+#: "demo" is read from the demo config instead (see `model_spec`).
+PAPER_MODELS: Dict[str, Tuple[dict, Tuple[int, int]]] = {
+    "r18": (dict(depth=18), (192, 256)),
+    "r50": (dict(depth=50), (192, 256)),
+}
+
+
+@dataclass
+class ModelSpec:
+    name: str  # "R50 256x192", ...
+    model: torch.nn.Module
+    input_size: Tuple[int, int]  # (w, h)
+
+
+def model_spec(key: str, demo_config: Config, seed: int = 0) -> ModelSpec:
+    """A random-weight model for speed figures: "r18", "r50" (256x192) or "demo"."""
+    torch.manual_seed(seed)
+    if key == "demo":
+        w, h = demo_config.data.input_size
+        model = PoseResNet(**build_model_kwargs(demo_config.model))
+        return ModelSpec(f"demo R18 w{demo_config.model.width} {h}x{w}", randomize_batchnorm(model).eval(), (w, h))
+    if key not in PAPER_MODELS:
+        raise ValueError(f"unknown bench model {key!r}; choose from {sorted(PAPER_MODELS) + ['demo']}")
+    kwargs, (w, h) = PAPER_MODELS[key]
+    model = PoseResNet(num_joints=17, **kwargs)
+    return ModelSpec(f"R{kwargs['depth']} {h}x{w}", randomize_batchnorm(model).eval(), (w, h))
+
+
+def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every BatchNorm trained-looking statistics (a fresh one is the identity, which
+    would hide a wrong fold) and the head weights a trained-looking scale."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.running_mean.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
+                m.running_var.copy_(torch.rand(c, generator=g) * 1.5 + 0.5)
+                m.weight.copy_(torch.rand(c, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(c, generator=g) * 0.2 - 0.1)
+    return model
+
+
+def ensure_synthetic(data_dir: Optional[str], out_dir: Path, images: int, seed: int) -> Path:
+    """`data_dir` if given (a `simplepose synth` folder), else a set generated into
+    `out_dir/data` (kept between runs with the same size and seed)."""
+    from ..synthetic import generate_dataset
+
+    if data_dir:
+        root = Path(data_dir)
+        if not (root / "annotations" / "val.json").is_file():
+            raise FileNotFoundError(f"--data {root}: no annotations/val.json (make one with `simplepose synth --out {root}`)")
+        return root
+    root = out_dir / "data"
+    stamp = root / f".bench-{images}-{seed}"
+    if not stamp.exists():
+        generate_dataset(root, images, seed=seed, val_fraction=0.5)
+        stamp.touch()
+    return root
+
+
+def accuracy_config(base: Config, data_root: Path) -> Config:
+    """`base` evaluating on the synthetic val set at `data_root` with its GT boxes."""
+    data = {"root": str(data_root), "dataset": "coco", "train_ann": "annotations/train.json",
+            "train_images": "images/train", "val_ann": "annotations/val.json", "val_images": "images/val"}
+    extra = {"data": data, "test": {"use_gt_boxes": True, "detections": ""}}
+    return config_from_dict(merge(config_to_dict(base), extra), "bench")
+
+
+def accuracy_model(checkpoint: str, demo_config: Config) -> Tuple[torch.nn.Module, Config, str]:
+    """(model, its config, a note saying what it is) for the accuracy figures."""
+    if checkpoint:
+        from ..weights import load_checkpoint
+
+        loaded = load_checkpoint(checkpoint)
+        return loaded.model.eval(), loaded.config or demo_config, f"trained checkpoint {checkpoint}"
+    torch.manual_seed(0)
+    model = PoseResNet(**build_model_kwargs(demo_config.model)).eval()
+    note = ("RANDOM weights (no --checkpoint): displacements and AP only show that the runtimes agree "
+            "with eager fp32, not how accurate a trained model is")
+    return model, demo_config, note
+
+
+def load_val_images(data_root: Path, limit: int) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """Up to `limit` decoded val images (BGR) that show people, and their GT boxes (N, 4) xyxy
+    (the boxes evaluation with GT boxes uses)."""
+    from ..data.coco import load_coco_keypoints
+    from ..detector import GTBoxes
+    from ..evaluation.runner import read_image
+
+    coco = load_coco_keypoints(str(data_root / "annotations" / "val.json"), str(data_root / "images" / "val"),
+                               for_training=False)
+    table = GTBoxes(coco)
+    images, boxes = [], []
+    for image_id in sorted(coco.images):
+        found = table(None, image_id)[0]
+        if len(found) and len(images) < limit:
+            images.append(read_image(coco.images[image_id].path))
+            boxes.append(found)
+    return images, boxes
+
+
+def demo_config(path: str) -> Config:
+    """The demo's config (`configs/synthetic/res18_96x64.yaml` from the repository root)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"demo config not found: {path} (run from the repository root or pass --demo-config)")
+    return load_config(path)

@@ -1,0 +1,42 @@
+"""Throughput measured fairly on a shared, noisy machine: interleaved rounds, medians.
+
+Every candidate gets one untimed warm-up call; then, round after round, each candidate runs
+for about `seconds_per_round` in turn. A burst of load from another process then slows all
+candidates of that round alike, and the median over rounds drops the worst of it. Ratios
+between candidates of one call are the figures to trust; absolute rates move with the load.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Dict
+
+import torch
+
+
+def interleaved_rates(calls: Dict[str, Callable[[], object]], items_per_call: int, rounds: int = 3,
+                      seconds_per_round: float = 1.0) -> Dict[str, float]:
+    """Items per second of each callable: median over `rounds` interleaved rounds.
+
+    Each round runs a callable at least once and until `seconds_per_round` have passed.
+    """
+    for fn in calls.values():
+        fn()  # warm-up: allocations, oneDNN primitive caches, ONNX Runtime arenas
+    samples: Dict[str, list] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            n, start = 0, time.perf_counter()
+            while True:
+                fn()
+                n += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= seconds_per_round:
+                    break
+            samples[name].append(n * items_per_call / elapsed)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so a timer around it measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

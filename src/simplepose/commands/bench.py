@@ -1,0 +1,40 @@
+"""`simplepose bench [--quick] [--checkpoint CKPT] [--data DIR] [--out DIR]`
+
+Measures every inference runtime (eager, fast, compile, onnx, onnx-int8, auto), the predictor
+end to end, training set-ups and data loading in one run, on the same inputs, and prints
+Markdown tables with ratios to eager fp32, the CPU features as detected, and each fast
+runtime's keypoint displacement and COCO AP change against eager fp32 (on the synthetic val
+set; with `--checkpoint` a trained model, else random weights, which the report says). Writes
+OUT/bench.txt and OUT/bench.json. Run it alone: other work on the machine distorts it.
+`--quick` is a smoke test of a few seconds. Same as `python benchmarks/runtimes.py`.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ..bench.settings import BenchSettings
+
+    d = BenchSettings()
+    p = sub.add_parser("bench", help="speed of every runtime, training and data loading, with accuracy against eager fp32")
+    p.add_argument("--quick", action="store_true", help="a smoke test: tiny sizes, the demo model only, no torch.compile")
+    p.add_argument("--checkpoint", default="", help="trained checkpoint for the accuracy figures (e.g. the demo's best.pth)")
+    p.add_argument("--data", default="", help="a `simplepose synth` folder (default: generate a small one under --out)")
+    p.add_argument("--out", default=d.out_dir, help=f"report folder (default {d.out_dir})")
+    p.add_argument("--models", nargs="+", default=None, metavar="M", help="network tables: r18 r50 demo (default all; --quick: demo)")
+    p.add_argument("--runtimes", nargs="+", default=list(d.runtimes), metavar="R", help="runtimes to measure (default all and auto)")
+    p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes tens of seconds per model)")
+    p.add_argument("--demo-config", default=d.demo_config, help="the demo model's config")
+    p.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (default: torch's)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bench.run import run_bench
+    from ..bench.settings import BenchSettings
+
+    models = tuple(args.models) if args.models else (("demo",) if args.quick else BenchSettings().models)
+    run_bench(BenchSettings(args.out, args.quick, args.checkpoint, args.data, args.demo_config, models,
+                            tuple(args.runtimes), not args.no_compile, threads=args.threads))
+    return 0

@@ -1,0 +1,97 @@
+"""`simplepose export`: a checkpoint as an ONNX model (fp32, or static int8), checked.
+
+The exported graph is the BatchNorm-folded network with a dynamic batch axis: input "image"
+(N, 3, in_h, in_w) float32, normalised as the checkpoint's config says (`data.color`, `mean`,
+`std`), output "heatmaps" (N, K, h, w). Before the file is written, ONNX Runtime runs it on a
+batch of two (which also exercises the dynamic axis) and the largest absolute difference
+from the PyTorch model in eager fp32 is reported; the file is written atomically.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from .config import Config, load_config
+from .fileio import atomic_write_bytes
+from .runtimes.onnx_paths import (OnnxRunner, calibration_batches, calibration_images, export_onnx_bytes,
+                                  quantize_int8, require_onnx)
+from .runtimes.base import RuntimeSpec, probe_batch
+from .transforms import Normalize
+
+PathLike = Union[str, Path]
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What `export_checkpoint` wrote and how closely it matches PyTorch.
+
+    max_abs_diff: max |ONNX Runtime - PyTorch eager fp32| over the check batch's heatmaps;
+    max_abs_output: max |PyTorch heatmap| on that batch, the scale to read the difference
+    against; check: what the check batch was.
+    """
+
+    path: Path
+    int8: bool
+    input_size: Tuple[int, int]
+    num_joints: int
+    max_abs_diff: float
+    max_abs_output: float
+    check: str
+    size_bytes: int
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any work when `path` cannot be written: its folder cannot be made, or it
+    is a folder itself. The message is one line naming the path."""
+    if path.is_dir():
+        raise ValueError(f"cannot write {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, calibration: Optional[PathLike] = None,
+                      config: Optional[PathLike] = None, trusted: bool = False) -> ExportReport:
+    """Export `checkpoint` to `out` (.onnx); with `int8`, quantise with crops of `calibration`'s images.
+
+    The input size and normalisation come from `config` (a YAML file) if given, else the
+    checkpoint's stored config, else the defaults (the paper's 256x192 COCO setting).
+    Raises RuntimeUnavailable (a ValueError) when onnx/onnxruntime are missing,
+    FileNotFoundError for a missing checkpoint or calibration folder, ValueError for an
+    unwritable `out` or int8 without calibration images.
+    """
+    from .weights import load_checkpoint
+
+    require_onnx()
+    out = Path(out)
+    if int8 and not calibration:
+        raise ValueError("--int8 needs --calibration DIR (a folder of images to calibrate on)")
+    if not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
+    if int8:
+        calibration_images(calibration)  # fails now, not after the export, on a bad folder
+    check_writable(out)
+    loaded = load_checkpoint(checkpoint, trusted=trusted)
+    cfg: Config = load_config(config) if config else (loaded.config or Config())
+    input_size = (int(cfg.data.input_size[0]), int(cfg.data.input_size[1]))
+    normalize = Normalize(cfg.data.color, cfg.data.mean, cfg.data.std)
+    model = loaded.model.float().eval()
+    data = export_onnx_bytes(model, input_size)
+    if int8:
+        batches = calibration_batches(calibration, input_size, normalize)
+        data = quantize_int8(data, batches)
+        crops = np.concatenate(batches)
+        x, check = torch.from_numpy(np.concatenate([crops, crops])[:2]), f"2 crops of {calibration}"
+    else:
+        x, check = probe_batch(RuntimeSpec(input_size)), "2 random inputs"
+    got = OnnxRunner(data)(x)
+    with torch.no_grad():
+        want = model(x).numpy()
+    atomic_write_bytes(out, data)
+    return ExportReport(out, int8, input_size, int(want.shape[1]), float(np.abs(got - want).max()),
+                        float(np.abs(want).max()), check, len(data))

@@ -1,0 +1,97 @@
+"""What every runtime shares: the options a builder receives, what it returns, and the check
+of a runtime against eager fp32.
+
+A runtime turns a model into a `Runner`: a callable from a normalised crop batch
+(N, 3, in_h, in_w) float32 tensor (any memory layout) to heatmaps (N, K, h, w) as a float32
+NumPy array. The predictor only ever calls a Runner, so crop, flip test and decoding are the
+same code for every runtime.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..transforms import Normalize
+
+Runner = Callable[[torch.Tensor], np.ndarray]
+
+
+class RuntimeUnavailable(ValueError):
+    """A runtime that cannot run here (a package or a device is missing). A ValueError, so
+    that every command reports it as one line; `auto` catches it and tries the next runtime."""
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """Everything a runtime builder needs besides the model.
+
+    input_size: (w, h) of the network input; device: where torch runtimes run;
+    precision: an explicit autocast dtype for the torch runtimes (None = the runtime's own
+    choice); onnx_model: a .onnx file to run instead of exporting the model; calibration: a
+    folder of images whose crops calibrate int8 quantisation; normalize: the pixel
+    normalisation of those crops; threads: ONNX Runtime intra-op threads (0 = torch's count).
+    """
+
+    input_size: Tuple[int, int] = (192, 256)
+    device: str = "cpu"
+    precision: Optional[torch.dtype] = None
+    onnx_model: str = ""
+    calibration: str = ""
+    normalize: Normalize = field(default_factory=Normalize)
+    threads: int = 0
+
+
+@dataclass
+class BuiltRuntime:
+    """A runner and what it is: `name` (a key of RUNTIMES), `precision` ("fp32", "bf16",
+    "fp16", "int8"), `detail` (one line: folding, layout, source) and `build_seconds` (export,
+    quantisation, compilation, warm-up)."""
+
+    name: str
+    runner: Runner
+    precision: str
+    detail: str
+    build_seconds: float = 0.0
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    """max |got - want| / max |want|: one number that is ~1e-6 for a correct fp32 rewrite,
+    ~1e-2 for bf16 or int8, and ~1e-1 for a BatchNorm folded along the wrong axis."""
+    scale = float(np.abs(want).max())
+    return float(np.abs(got.astype(np.float64) - want).max()) / max(scale, 1e-30)
+
+
+def probe_batch(spec: RuntimeSpec, n: int = 2, seed: int = 0) -> torch.Tensor:
+    """A fixed random input batch (n, 3, in_h, in_w), the same on every call."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, spec.input_size[1], spec.input_size[0], generator=g)
+
+
+def check_against_eager(built: BuiltRuntime, model: torch.nn.Module, spec: RuntimeSpec) -> float:
+    """Relative error of `built` against the model in eager fp32 on `probe_batch`."""
+    x = probe_batch(spec)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            param = next(model.parameters(), None)
+            device = param.device if param is not None else torch.device("cpu")
+            want = model(x.to(device)).float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return relative_error(built.runner(x), want)
+
+
+class Timer:
+    """`with Timer() as t: ...; t.seconds`."""
+
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start

@@ -1,0 +1,238 @@
+"""ONNX export and the ONNX Runtime runtimes (fp32, and static int8 quantisation).
+
+`onnx` and `onnxruntime` are optional (`pip install 'simplepose[onnx]'`); without them these
+runtimes raise RuntimeUnavailable and `auto` uses `fast`. The exported graph is the
+BatchNorm-folded model (the same fold `fast` runs and the tests check), with a dynamic batch
+axis: input "image" (N, 3, in_h, in_w) float32, output "heatmaps" (N, K, h, w) float32.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..hardware import cpu_features
+from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer
+from .fold import fold_or_copy
+
+INSTALL_HINT = "pip install 'simplepose[onnx]'"
+INPUT_NAME, OUTPUT_NAME = "image", "heatmaps"
+OPSET = 17
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def onnx_available() -> bool:
+    """Both packages importable (checked without importing them)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+
+
+def require_onnx() -> None:
+    if not onnx_available():
+        raise RuntimeUnavailable(f"onnx and onnxruntime are not installed: {INSTALL_HINT}")
+
+
+def export_onnx_bytes(model: nn.Module, input_size: Iterable[int], opset: int = OPSET) -> bytes:
+    """The BN-folded `model` (unfolded where torch.fx cannot trace it) as an ONNX file's
+    bytes, batch axis dynamic.
+
+    Uses PyTorch's TorchScript-based exporter (`dynamo=False`): torch 2.13 still ships it, and
+    the newer exporter would add a dependency (onnxscript) for the same plain conv graph.
+    """
+    require_onnx()
+    w, h = (int(v) for v in input_size)
+    folded = fold_or_copy(model).cpu().float()
+    dummy = torch.zeros(1, 3, h, w)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
+        torch.onnx.export(
+            folded, (dummy,), buf, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+        )
+    return buf.getvalue()
+
+
+class OnnxRunner:
+    """An ONNX Runtime CPU session over a model file or its bytes.
+
+    (N, 3, H, W) tensor -> (N, K, h, w) float32 array. `threads` intra-op threads (0 = as
+    many as torch uses, so that both runtimes get the same cores in a comparison).
+    """
+
+    def __init__(self, model: "bytes | str", threads: int = 0) -> None:
+        require_onnx()
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT's worker threads busy-wait after each run by default; here they would take the
+        # cores from the crop / decode code that runs between batches (and from torch).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: torch.Tensor) -> np.ndarray:
+        # The predictor's crops arrive NHWC-strided; ONNX Runtime wants a contiguous NCHW array.
+        array = np.ascontiguousarray(x.detach().float().cpu().numpy())
+        return self.session.run(None, {self.input_name: array})[0]
+
+
+def build_onnx(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
+    """ONNX Runtime fp32 on the exported BN-folded model, or on `spec.onnx_model` if given."""
+    _cpu_only(spec, "onnx")
+    with Timer() as t:
+        source = spec.onnx_model or export_onnx_bytes(model, spec.input_size)
+        runner = OnnxRunner(source, spec.threads)
+    what = spec.onnx_model or "exported in memory"
+    return BuiltRuntime("onnx", runner, "fp32", f"ONNX Runtime, BN folded, fp32 ({what})", t.seconds)
+
+
+def build_onnx_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
+    """ONNX Runtime static int8: `spec.onnx_model` if given (a file `simplepose export --int8`
+    wrote), else export now and quantise with crops of the images in `spec.calibration`."""
+    _cpu_only(spec, "onnx-int8")
+    with Timer() as t:
+        if spec.onnx_model:
+            source = spec.onnx_model
+        else:
+            if not spec.calibration:
+                raise ValueError("runtime onnx-int8 needs calibration images (test.calibration = a folder) "
+                                 "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)")
+            batches = calibration_batches(spec.calibration, spec.input_size, spec.normalize)
+            source = quantize_int8(export_onnx_bytes(model, spec.input_size), batches)
+        runner = OnnxRunner(source, spec.threads)
+    what = spec.onnx_model or f"calibrated on {spec.calibration}"
+    return BuiltRuntime("onnx-int8", runner, "int8", f"ONNX Runtime, static int8 ({what})", t.seconds)
+
+
+def _cpu_only(spec: RuntimeSpec, name: str) -> None:
+    if torch.device(spec.device).type != "cpu":
+        raise RuntimeUnavailable(f"runtime {name} runs on the CPU only (device is {spec.device}); use fast")
+
+
+def calibration_images(folder: "str | Path") -> List[Path]:
+    """The image files directly in `folder`, sorted; a missing or image-less folder is an error."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"calibration folder not found: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"calibration folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def calibration_batches(folder: "str | Path", input_size: Iterable[int], normalize, max_images: int = 64,
+                        batch: int = 8) -> List[np.ndarray]:
+    """Normalised crops (B, 3, in_h, in_w) float32 of up to `max_images` images of `folder`.
+
+    Each image gives the crop of its whole-image box, through the same crop code as
+    prediction (box widened to the input's aspect ratio, padded 1.25x): the activation ranges
+    int8 needs come from the pixels the model will see.
+    """
+    import cv2
+
+    from ..geometry import boxes_to_center_scale
+    from ..transforms import crop_people
+
+    w, h = (int(v) for v in input_size)
+    crops = []
+    for path in calibration_images(folder)[:max_images]:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"cannot read calibration image {path}")
+        box = np.array([[0.0, 0.0, image.shape[1], image.shape[0]]])  # xywh
+        centers, scales = boxes_to_center_scale(box, w / h)
+        crops.append(crop_people(image, centers, scales, (w, h))[0])
+    x = normalize(np.concatenate(crops)).contiguous().numpy()
+    return [x[i:i + batch] for i in range(0, len(x), batch)]
+
+
+def quantize_int8(fp32_model: bytes, batches: List[np.ndarray]) -> bytes:
+    """Static int8 quantisation (ONNX Runtime), calibrated on `batches`; the bytes of the result.
+
+    QOperator format (QLinearConv), per-channel int8 weights, uint8 activations, MinMax
+    ranges: the fastest of the variants measured on this project's machine. On x86 CPUs
+    without VNNI, u8s8 products can saturate; `reduce_range` (7-bit weights) avoids it there.
+    """
+    require_onnx()
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it: Iterator[np.ndarray] = iter(batches)
+
+        def get_next(self) -> Optional[dict]:
+            nxt = next(self.it, None)
+            return None if nxt is None else {INPUT_NAME: nxt}
+
+    with tempfile.TemporaryDirectory(prefix="simplepose-int8-") as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(unshare_initializers(fp32_model))
+        # The quantizer advises pre-processing (shape inference, graph optimisation) on the root
+        # logger; the exported conv graph has its shapes already and ORT optimises at load.
+        hush = _DropMessages("pre-process")
+        logging.getLogger().addFilter(hush)
+        try:
+            quantize_static(
+                str(src), str(dst), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                reduce_range=not cpu_features().vnni and bool(cpu_features().flags),
+            )
+        finally:
+            logging.getLogger().removeFilter(hush)
+        return dst.read_bytes()
+
+
+class _DropMessages(logging.Filter):
+    """Drops log records whose message contains `text`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+def unshare_initializers(model_bytes: bytes) -> bytes:
+    """Give every node its own copy of each constant it reads.
+
+    The exporter merges equal constants (e.g. the all-zero biases that folding an untrained
+    BatchNorm gives several convs) into one initializer read through Identity nodes, and ONNX
+    Runtime's quantizer fails on a conv bias that is an Identity's output or is shared.
+    """
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+
+    def add_copy(source: str, name: str) -> None:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(inits[source])
+        copy.name = name
+        graph.initializer.append(copy)
+        inits[name] = copy
+
+    for node in [n for n in graph.node if n.op_type == "Identity" and n.input[0] in inits]:
+        add_copy(node.input[0], node.output[0])  # the Identity's output becomes a constant
+        graph.node.remove(node)
+    seen = set()
+    for i, node in enumerate(graph.node):
+        for k, name in enumerate(node.input):
+            if name in inits:
+                if name in seen:
+                    add_copy(name, f"{name}__{i}_{k}")
+                    node.input[k] = f"{name}__{i}_{k}"
+                seen.add(name)
+    return model.SerializeToString()

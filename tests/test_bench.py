@@ -1,0 +1,44 @@
+"""`simplepose bench --quick`: the installed command runs every section on generated data
+and writes its tables. (Speed itself is never asserted: it goes in the printed ratios.)"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_installed_bench_quick_writes_every_table(tmp_path):
+    exe = Path(sys.executable).parent / "simplepose"
+    out = tmp_path / "bench"
+    # One thread: a smoke test needs no speed, and two torch threads on two busy cores run
+    # many times slower (the suite and other work share them).
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([str(exe), "bench", "--quick", "--out", str(out), "--runtimes", "auto", "eager", "fast"],
+                          capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / "bench.json").read_text())
+    titles = [s["title"] for s in report["sections"]]
+    for start in ("Network alone: demo", "Predictor end to end", "Training step", "Data loading", "Accuracy"):
+        assert any(t.startswith(start) for t in titles), (start, titles)
+    network = report["sections"][0]
+    runtimes = {row[1].split(" = ")[0] for row in network["rows"]}
+    assert {"auto", "eager", "fast"} <= runtimes
+    assert all(isinstance(row[4], float) and row[4] > 0 for row in network["rows"])  # images/s measured
+    eager_row = next(row for row in network["rows"] if row[1] == "eager")
+    assert eager_row[5] == "1.00x"  # ratios are to eager fp32
+    accuracy = next(s for s in report["sections"] if s["title"].startswith("Accuracy"))
+    fast = next(row for row in accuracy["rows"] if row[0] == "fast")
+    assert fast[3] < 0.5  # mean displacement in pixels against eager fp32
+    assert any("RANDOM weights" in n for n in accuracy["notes"])  # says what the model is
+    text = (out / "bench.txt").read_text()
+    assert "CPU:" in text and "native bf16" in text and "| eager | fp32 |" in text and "1 threads" in text
+    assert "Network alone" in done.stdout and "wrote" in done.stdout
+
+
+def test_bench_names_every_runtime():
+    from simplepose.bench.settings import ALL_RUNTIMES
+    from simplepose.runtimes import RUNTIME_CHOICES
+
+    assert set(ALL_RUNTIMES) == set(RUNTIME_CHOICES)

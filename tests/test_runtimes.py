@@ -1,0 +1,236 @@
+"""Every inference runtime against eager fp32 on small random models with random BatchNorm
+statistics (a fresh BatchNorm is the identity, under which any fold looks right), and the
+choice `auto` makes. A BatchNorm folded along the wrong axis of the transposed convolutions
+must fail these tolerances: `test_a_fold_along_the_wrong_axis_fails_the_tolerance` checks it."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import simplepose.runtimes as runtimes
+from simplepose.hardware import CpuFeatures
+from simplepose.model import PoseResNet
+from simplepose.predictor import TopDownPredictor
+from simplepose.runtimes import RUNTIMES, RuntimeSpec, auto_order, build_runtime
+from simplepose.runtimes import fold as fold_module
+from simplepose.runtimes.base import relative_error
+from simplepose.runtimes.fold import count_batchnorms, fold_batchnorm
+
+#: fp32 rewrites agree to ~3e-7 here; a wrong-axis deconv fold is off by ~1e-2 on this model.
+FP32_TOL = 1e-4
+SIZE = (48, 64)  # (w, h) network input
+
+
+def random_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                c = m.num_features
+                m.running_mean.copy_(torch.rand(c, generator=g) - 0.5)
+                m.running_var.copy_(torch.rand(c, generator=g) * 2 + 0.3)
+                m.weight.copy_(torch.rand(c, generator=g) + 0.5)
+                m.bias.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
+    return model.eval()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """These tests compare numbers, not speed: one torch thread keeps them quick when other
+    work shares the cores (two threads on two busy cores run many times slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model() -> nn.Module:
+    # width 8: layer4 has 64 channels, so all three 64-filter deconvolutions are square
+    # (64 -> 64), where a fold along the wrong axis still has the right shape.
+    torch.manual_seed(0)
+    return random_statistics(PoseResNet(depth=18, num_joints=17, width=8, deconv_filters=64))
+
+
+@pytest.fixture(scope="module")
+def batch() -> torch.Tensor:
+    # NHWC-strided, as the predictor's crops arrive
+    return torch.randn(3, SIZE[1], SIZE[0], 3, generator=torch.Generator().manual_seed(5)).permute(0, 3, 1, 2)
+
+
+def eager(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    with torch.no_grad():
+        return model(x.contiguous()).numpy()
+
+
+def test_fold_removes_every_batchnorm_and_matches_eager(model, batch):
+    folded = fold_batchnorm(model)
+    assert count_batchnorms(folded) == 0 and count_batchnorms(model) > 0  # the model is not changed
+    with torch.no_grad():
+        assert relative_error(folded(batch).numpy(), eager(model, batch)) < FP32_TOL
+
+
+def test_a_fold_along_the_wrong_axis_fails_the_tolerance(model, batch, monkeypatch):
+    """Scaling a transposed conv's weight along dim 0 (its input channels), the inductor bug."""
+    def wrong(weight, scale, transposed, groups):
+        return weight * scale.reshape(-1, *([1] * (weight.dim() - 1)))
+
+    monkeypatch.setattr(fold_module, "output_channel_scale", wrong)
+    with torch.no_grad():
+        error = relative_error(fold_batchnorm(model)(batch).numpy(), eager(model, batch))
+    assert error > 20 * FP32_TOL, error
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_fold_grouped_convolutions(transposed):
+    conv = (nn.ConvTranspose2d(4, 6, 4, 2, 1, groups=2) if transposed else nn.Conv2d(4, 6, 3, 1, 1, groups=2))
+    net = random_statistics(nn.Sequential(conv, nn.BatchNorm2d(6), nn.ReLU()))
+    x = torch.randn(2, 4, 8, 8)
+    folded = fold_batchnorm(net)
+    assert count_batchnorms(folded) == 0
+    with torch.no_grad():
+        assert relative_error(folded(x).numpy(), net(x).numpy()) < FP32_TOL
+
+
+class SharedConv(nn.Module):
+    """A conv output read by a BatchNorm and by a sum: folding would change the sum."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return self.bn(y) + y
+
+
+def test_batchnorm_of_a_shared_conv_output_stays():
+    net = random_statistics(SharedConv())
+    folded = fold_batchnorm(net)
+    x = torch.randn(2, 3, 8, 8)
+    assert count_batchnorms(folded) == 1
+    with torch.no_grad():
+        assert relative_error(folded(x).numpy(), net(x).numpy()) < FP32_TOL
+
+
+@pytest.mark.parametrize("name", ["fast", "onnx"])
+def test_fp32_runtime_matches_eager(name, model, batch):
+    if name == "onnx":
+        pytest.importorskip("onnxruntime")
+    built = build_runtime(name, model, RuntimeSpec(SIZE))
+    assert built.name == name and built.precision == "fp32"
+    assert relative_error(built.runner(batch), eager(model, batch)) < FP32_TOL
+
+
+def test_fast_with_bf16_autocast_stays_close(model, batch):
+    """The path `fast` takes on CPUs with native bf16 (emulated, and slow, elsewhere)."""
+    built = build_runtime("fast", model, RuntimeSpec(SIZE, precision=torch.bfloat16))
+    assert built.precision == "bf16"
+    assert relative_error(built.runner(batch), eager(model, batch)) < 5e-2
+
+
+def test_compiled_runtime_matches_eager():
+    """torch.compile over the hand-folded net (inductor's own freezing folds deconv BN wrongly);
+    a conv -> BN -> deconv -> BN head keeps the compile short."""
+    net = random_statistics(nn.Sequential(
+        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.ConvTranspose2d(8, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 5, 1)))
+    built = build_runtime("compile", net, RuntimeSpec((12, 16)))
+    for n in (1, 4):  # other batch sizes than the warm-up's
+        x = torch.randn(n, 3, 16, 12)
+        assert relative_error(built.runner(x), eager(net, x)) < FP32_TOL
+
+
+def test_int8_runtime_stays_close(model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        image = cv2.resize(rng.integers(0, 255, (12, 9, 3), dtype=np.uint8), (90, 120))
+        cv2.imwrite(str(tmp_path / f"{i}.jpg"), image)
+    spec = RuntimeSpec(SIZE, calibration=str(tmp_path))
+    built = build_runtime("onnx-int8", model, spec)
+    from simplepose.runtimes.onnx_paths import calibration_batches
+
+    x = torch.from_numpy(calibration_batches(tmp_path, SIZE, spec.normalize)[0])
+    assert built.precision == "int8"
+    assert relative_error(built.runner(x), eager(model, x)) < 0.1  # int8: a few percent
+    with pytest.raises(ValueError, match="calibration"):
+        build_runtime("onnx-int8", model, RuntimeSpec(SIZE))
+
+
+def features(native_bf16: bool) -> CpuFeatures:
+    return CpuFeatures("test", "AVX512", frozenset(), native_bf16, True)
+
+
+def test_auto_order():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert auto_order(cpu, features(False), True) == ("onnx", "fast", "eager")
+    assert auto_order(cpu, features(False), False) == ("fast", "eager")
+    assert auto_order(cpu, features(True), True)[0] == "fast"  # native bf16 beats ORT fp32
+    assert auto_order(cuda, features(False), True)[0] == "fast"
+    assert auto_order(cpu, features(False), True, torch.bfloat16)[0] == "fast"  # ORT has no bf16
+
+
+def test_auto_without_onnxruntime_is_fast(model, batch, monkeypatch):
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
+    built = build_runtime("auto", model, RuntimeSpec(SIZE))
+    assert built.name == "fast" and "checked against eager" in built.detail
+    assert relative_error(built.runner(batch), eager(model, batch)) < FP32_TOL
+
+
+def test_auto_skips_a_runtime_that_disagrees_with_eager(model, monkeypatch):
+    def broken(m, spec):
+        good = RUNTIMES["eager"](m, spec)
+        return runtimes.BuiltRuntime("fast", lambda x: good.runner(x) * 1.1, "fp32", "broken")
+
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
+    monkeypatch.setitem(RUNTIMES, "fast", broken)
+    with pytest.warns(UserWarning, match="differs from eager"):
+        assert build_runtime("auto", model, RuntimeSpec(SIZE)).name == "eager"
+
+
+def test_unknown_runtime_is_one_clear_error(model):
+    with pytest.raises(ValueError, match="unknown runtime 'tensorrt'; choose one of auto, eager, fast"):
+        build_runtime("tensorrt", model, RuntimeSpec(SIZE))
+
+
+@pytest.mark.parametrize("name", ["fast", "onnx"])
+def test_predictor_runtime_gives_eager_heatmaps_and_poses(name, model):
+    if name == "onnx":
+        pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 255, (200, 160, 3), dtype=np.uint8)
+    boxes = np.array([[10.0, 20.0, 90.0, 180.0], [50.0, 5.0, 150.0, 120.0], [0.0, 0.0, 160.0, 200.0]])
+    ref = TopDownPredictor(model, SIZE, (12, 16), runtime="eager")
+    fast = TopDownPredictor(model, SIZE, (12, 16), runtime=name)
+    assert fast.runtime.name == name and ref.runtime.name == "eager"
+    c, s = ref.crop_boxes(boxes)
+    from simplepose.transforms import crop_people
+
+    crops = crop_people(image, c, s, SIZE)[0]
+    assert relative_error(fast.heatmaps(crops), ref.heatmaps(crops)) < FP32_TOL
+    got, want = fast(image, boxes), ref(image, boxes)
+    # Peaks are compared where the heatmaps leave no near tie for the argmax to flip on.
+    np.testing.assert_allclose(got.keypoints[..., 2], want.keypoints[..., 2], rtol=1e-3, atol=1e-6)
+    assert set(fast.seconds) == {"crop", "model", "flip", "decode"} and fast.seconds["model"] > 0
+
+
+def test_from_config_honours_test_runtime(model):
+    from simplepose.config import config_from_dict
+
+    cfg = config_from_dict({"data": {"input_size": list(SIZE), "heatmap_size": [12, 16]},
+                            "test": {"runtime": "fast"}})
+    assert TopDownPredictor.from_config(model, cfg).runtime.name == "fast"
+    assert TopDownPredictor.from_config(model, cfg, runtime="eager").runtime.name == "eager"
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    from simplepose.hardware import BF16_FLAGS, read_cpu_flags
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")
+    flags = read_cpu_flags(str(info))
+    assert {"avx2", "avx512_bf16"} <= flags and flags & BF16_FLAGS
+    assert read_cpu_flags(str(tmp_path / "absent")) == frozenset()  # no /proc: nothing is assumed
