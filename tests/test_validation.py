@@ -61,17 +61,6 @@ RESULT_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(RESULT_CASES))
-def test_bad_results_are_refused_naming_the_entry(case, tmp_path):
-    breaks, message = RESULT_CASES[case]
-    results = _results()
-    breaks(results)
-    path = _write(tmp_path, "res.json", results)
-    with pytest.raises(FileFormatError, match=r"res\.json: " + message):
-        evaluate_coco_keypoints(_gt(), path)
-    assert evaluate_coco_keypoints(_gt(), _results())["AP"] == pytest.approx(1.0)  # the valid file scores
-
-
 GT_CASES = {
     "repeated image id": (lambda g: g["images"][1].__setitem__("id", 1), r"images\[1\]: id 1 is used twice"),
     "repeated annotation id": (lambda g: g["annotations"][1].__setitem__("id", 1), r"annotations\[1\]: id 1 is used twice"),
@@ -81,14 +70,19 @@ GT_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(GT_CASES))
-def test_bad_ground_truth_is_refused_naming_the_record(case, tmp_path):
-    breaks, message = GT_CASES[case]
-    gt = _gt()
-    breaks(gt)
-    path = _write(tmp_path, "gt.json", gt)
-    with pytest.raises(FileFormatError, match=r"gt\.json: .*" + message):
-        evaluate_coco_keypoints(path, _results())
+CASES = [("results", name, *RESULT_CASES[name]) for name in sorted(RESULT_CASES)] + \
+        [("gt", name, *GT_CASES[name]) for name in sorted(GT_CASES)]
+
+
+@pytest.mark.parametrize("which,case,breaks,message", CASES, ids=[f"{w}: {c}" for w, c, _, _ in CASES])
+def test_bad_results_and_ground_truth_are_refused_naming_the_record(which, case, breaks, message, tmp_path):
+    """One broken record of a results file or a ground truth: one error naming file, record, field."""
+    doc = _results() if which == "results" else _gt()
+    breaks(doc)
+    path = _write(tmp_path, f"{which}.json", doc)
+    with pytest.raises(FileFormatError, match=rf"{which}\.json: .*" + message):
+        evaluate_coco_keypoints(_gt(), path) if which == "results" else evaluate_coco_keypoints(path, _results())
+    assert evaluate_coco_keypoints(_gt(), _results())["AP"] == pytest.approx(1.0)  # the valid files score
 
 
 def test_a_truncated_ground_truth_names_the_file(tmp_path):
