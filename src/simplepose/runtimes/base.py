@@ -66,9 +66,10 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
 
 
 def probe_batch(spec: RuntimeSpec, n: int = 2, seed: int = 0) -> torch.Tensor:
-    """A fixed random input batch (n, 3, in_h, in_w), the same on every call."""
+    """A fixed random input batch (n, 3, in_h, in_w), the same on every call, NHWC-strided
+    like the predictor's crops (so a compiled runtime is warmed up on the layout it will see)."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 3, spec.input_size[1], spec.input_size[0], generator=g)
+    return torch.randn(n, spec.input_size[1], spec.input_size[0], 3, generator=g).permute(0, 3, 1, 2)
 
 
 def check_against_eager(built: BuiltRuntime, model: torch.nn.Module, spec: RuntimeSpec) -> float:
