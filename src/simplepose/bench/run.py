@@ -85,7 +85,8 @@ def run_bench(s: BenchSettings) -> str:
     _log("predictor end to end ...")
     # Each runtime is built once for this model and shared by the end-to-end and accuracy tables.
     spec = RuntimeSpec(tuple(acc_cfg.data.input_size), calibration=calibration,
-                       normalize=Normalize(acc_cfg.data.color, acc_cfg.data.mean, acc_cfg.data.std))
+                       normalize=Normalize(acc_cfg.data.color, acc_cfg.data.mean, acc_cfg.data.std),
+                       batch_size=acc_cfg.test.batch_size * (2 if acc_cfg.test.flip_test else 1))  # as the predictor builds auto
     built, not_built = build_all(model, names, spec)
     images, boxes = load_val_images(root, plan.e2e_images)
     add(predict_speed(model, acc_cfg, images, boxes, built, plan.rounds, plan.seconds, plan.flips))
