@@ -46,6 +46,16 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def fresh_auto_timings():
+    """Tests swap runtimes under one model's speed signature: no decision carries over."""
+    from simplepose.runtimes.auto import clear_timings
+
+    clear_timings()
+    yield
+    clear_timings()
+
+
 @pytest.fixture(scope="module")
 def model() -> nn.Module:
     # width 8: layer4 has 64 channels, so all three 64-filter deconvolutions are square
@@ -193,14 +203,14 @@ def test_auto_skips_a_runtime_that_disagrees_with_eager(model, monkeypatch):
         assert build_runtime("auto", model, RuntimeSpec(SIZE)).name == "eager"
 
 
-def slowed(name: str, delay: float, above: int = 0):
-    """A builder of eager fp32 under another name, `delay` seconds slower per call of more
-    than `above` crops."""
+def slowed(name: str, delay: float, when=lambda n: True):
+    """A builder of eager fp32 under another name, `delay` seconds slower per call of a batch
+    size n where `when(n)`."""
     def build(m, spec):
         good = RUNTIMES["eager"](m, spec)
 
         def run(x):
-            if len(x) > above:
+            if when(len(x)):
                 time.sleep(delay)
             return good.runner(x)
 
@@ -224,11 +234,13 @@ def test_auto_keeps_the_faster_fp32_contender(slow, want, model, monkeypatch):
 def test_auto_switches_on_batch_size_when_each_contender_wins_one(model, monkeypatch, batch):
     monkeypatch.setattr(runtimes, "onnx_available", lambda: True)
     monkeypatch.setattr(runtimes, "cpu_features", lambda: features(False))
-    monkeypatch.setitem(RUNTIMES, "onnx", slowed("onnx", 0.03, above=2))  # slow on big batches only
-    monkeypatch.setitem(RUNTIMES, "fast", slowed("fast", 0.03, above=0))  # slow on every batch
+    monkeypatch.setitem(RUNTIMES, "onnx", slowed("onnx", 0.03, when=lambda n: n > 2))  # slow on big batches
+    monkeypatch.setitem(RUNTIMES, "fast", slowed("fast", 0.03, when=lambda n: n <= 2))  # slow on small ones
     chosen = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
     assert chosen.name == "onnx+fast" and chosen.runner.threshold == 4  # sqrt(2 * 8)
     assert relative_error(chosen.runner(batch), eager(model, batch)) < FP32_TOL
+    again = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))  # measured once per process
+    assert again.name == "onnx+fast" and "timed earlier in this process" in again.detail
 
 
 def test_unknown_runtime_is_one_clear_error(model):

@@ -63,16 +63,32 @@ def eager_reference(model: nn.Module, x: torch.Tensor) -> np.ndarray:
         model.train(was_training)
 
 
-def build_auto(order: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module,
-               spec: RuntimeSpec) -> BuiltRuntime:
-    """The runtimes of `order` that build and match eager fp32 (eager always does): the first
-    one, or, when `order` starts with two such fp32 runtimes and `spec.batch_size` is known,
-    the faster of those two at that batch."""
-    x = probe_batch(spec)
-    want = eager_reference(model, x)
-    passed: List[Tuple[BuiltRuntime, float]] = []  # (runtime, seconds of its checked call)
-    for name in order:
-        if name == "eager" or len(passed) == 2 or (passed and not spec.batch_size):
+#: Speed decisions measured in this process: speed signature -> (kept runtime names, switch
+#: threshold). A cache of measurements, not configuration: one architecture at one input and
+#: batch size on one machine runs at the same speed whatever its weights, and training
+#: (validation every few epochs), evaluation and tracking build predictors for it again and again.
+_TIMED: Dict[tuple, Tuple[Tuple[str, ...], int]] = {}
+
+
+def clear_timings() -> None:
+    """Forget the speed decisions of this process (tests swap runtimes under one signature)."""
+    _TIMED.clear()
+
+
+def speed_signature(model: nn.Module, spec: RuntimeSpec) -> tuple:
+    """What a runtime's speed depends on: architecture (parameter shapes), input and batch size,
+    device, threads."""
+    shapes = tuple(tuple(p.shape) for p in model.parameters())
+    return (type(model).__qualname__, shapes, spec.input_size, spec.batch_size, spec.device, torch.get_num_threads())
+
+
+def build_checked(names: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec,
+                  x: torch.Tensor, want: np.ndarray, limit: int) -> List[Tuple[BuiltRuntime, float]]:
+    """Up to `limit` runtimes of `names`, in order, that build and match `want` (eager fp32 on
+    `x`), each with the seconds its checked call took."""
+    passed: List[Tuple[BuiltRuntime, float]] = []
+    for name in names:
+        if name == "eager" or len(passed) == limit:
             break
         try:
             built = runtimes[name](model, spec)
@@ -90,11 +106,30 @@ def build_auto(order: Sequence[str], runtimes: Dict[str, Builder], model: nn.Mod
             continue
         built.detail += f"; auto, checked against eager fp32 (rel. error {error:.1e})"
         passed.append((built, seconds))
+    return passed
+
+
+def build_auto(order: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module,
+               spec: RuntimeSpec) -> BuiltRuntime:
+    """The runtimes of `order` that build and match eager fp32 (eager always does): the first
+    one, or, when `order` starts with two such fp32 runtimes and `spec.batch_size` is known,
+    the faster of the two (`faster_of`; measured once per speed signature and process)."""
+    x = probe_batch(spec)
+    want = eager_reference(model, x)
+    key = speed_signature(model, spec) if spec.batch_size else None
+    if key in _TIMED:
+        kept, threshold = _TIMED[key]
+        passed = build_checked(kept, runtimes, model, spec, x, want, len(kept))
+        if len(passed) == len(kept):  # the runtimes timed before still build and agree
+            if len(passed) == 1:
+                return passed[0][0]
+            return switch(passed[0][0], passed[1][0], threshold, "timed earlier in this process")
+    passed = build_checked(order, runtimes, model, spec, x, want, 2 if spec.batch_size else 1)
     if not passed:
         return runtimes["eager"](model, spec)
     if len(passed) == 1 or passed[0][0].precision != "fp32" or passed[1][0].precision != "fp32":
         return passed[0][0]
-    return faster_of(passed, spec)
+    return faster_of(passed, spec, key)
 
 
 class BatchSwitch:
@@ -124,15 +159,25 @@ def rates_at(runtimes: List[BuiltRuntime], spec: RuntimeSpec, batch: int, rounds
     return {name: batch / statistics.median(t) for name, t in times.items()}
 
 
-def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec) -> BuiltRuntime:
+def switch(small: BuiltRuntime, large: BuiltRuntime, threshold: int, how: str) -> BuiltRuntime:
+    """A `BatchSwitch` as a runtime named "small+large"."""
+    detail = (f"{small.name} for batches of up to {threshold} crops, {large.name} above ({how}); "
+              f"{small.name}: {small.detail}; {large.name}: {large.detail}")
+    return BuiltRuntime(f"{small.name}+{large.name}", BatchSwitch(small, large, threshold), "fp32", detail,
+                        small.build_seconds + large.build_seconds)
+
+
+def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec, key: Optional[tuple]) -> BuiltRuntime:
     """The faster of two fp32 runtimes at the predictor's full batch (`spec.batch_size`) and at
     a batch of 2 (one crop and its mirror); when each wins one, a `BatchSwitch` between them
     at the geometric middle of the two sizes. Where a full batch is expected to take over
-    `TIMING_BUDGET_S`, nothing is timed and the first is kept."""
+    `TIMING_BUDGET_S`, nothing is timed and the first is kept. The choice is remembered
+    under `key`."""
     first, check_seconds = passed[0]
     expected = check_seconds * spec.batch_size / len(probe_batch(spec))  # the check ran 2 crops
     if expected > TIMING_BUDGET_S:
         first.detail += f"; not timed against {passed[1][0].name} (a batch of {spec.batch_size} takes ~{expected:.1f} s)"
+        _TIMED[key] = ((first.name,), 0)
         return first
     contenders = [b for b, _ in passed]
     sizes = sorted({2, spec.batch_size})
@@ -142,9 +187,8 @@ def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec) -> Bu
     small, large = winners[sizes[0]], winners[sizes[-1]]
     if small is large:
         small.detail += f"; timed ({timed})"
+        _TIMED[key] = ((small.name,), 0)
         return small
     threshold = int(round((sizes[0] * sizes[-1]) ** 0.5))
-    detail = (f"{small.name} for batches of up to {threshold} crops, {large.name} above ({timed}); "
-              f"{small.name}: {small.detail}; {large.name}: {large.detail}")
-    return BuiltRuntime(f"{small.name}+{large.name}", BatchSwitch(small, large, threshold), "fp32", detail,
-                        small.build_seconds + large.build_seconds)
+    _TIMED[key] = ((small.name, large.name), threshold)
+    return switch(small, large, threshold, timed)
