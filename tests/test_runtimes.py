@@ -2,6 +2,8 @@
 statistics (a fresh BatchNorm is the identity, under which any fold looks right), and the
 choice `auto` makes. A BatchNorm folded along the wrong axis of the transposed convolutions
 must fail these tolerances: `test_a_fold_along_the_wrong_axis_fails_the_tolerance` checks it."""
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -42,6 +44,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def fresh_auto_timings():
+    """Tests swap runtimes under one model's speed signature: no decision carries over."""
+    from simplepose.runtimes.auto import clear_timings
+
+    clear_timings()
+    yield
+    clear_timings()
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +201,46 @@ def test_auto_skips_a_runtime_that_disagrees_with_eager(model, monkeypatch):
     monkeypatch.setitem(RUNTIMES, "fast", broken)
     with pytest.warns(UserWarning, match="differs from eager"):
         assert build_runtime("auto", model, RuntimeSpec(SIZE)).name == "eager"
+
+
+def slowed(name: str, delay: float, when=lambda n: True):
+    """A builder of eager fp32 under another name, `delay` seconds slower per call of a batch
+    size n where `when(n)`."""
+    def build(m, spec):
+        good = RUNTIMES["eager"](m, spec)
+
+        def run(x):
+            if when(len(x)):
+                time.sleep(delay)
+            return good.runner(x)
+
+        return runtimes.BuiltRuntime(name, run, "fp32", f"eager as {name}")
+
+    return build
+
+
+@pytest.mark.parametrize("slow,want", [("onnx", "fast"), ("fast", "onnx")])
+def test_auto_keeps_the_faster_fp32_contender(slow, want, model, monkeypatch):
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: True)
+    monkeypatch.setattr(runtimes, "cpu_features", lambda: features(False))
+    for name in ("onnx", "fast"):
+        monkeypatch.setitem(RUNTIMES, name, slowed(name, 0.02 if name == slow else 0.0))
+    chosen = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
+    assert chosen.name == want and "batch 8:" in chosen.detail
+    # Without a batch size nothing is timed: the order's first (ONNX Runtime) is kept.
+    assert build_runtime("auto", model, RuntimeSpec(SIZE)).name == "onnx"
+
+
+def test_auto_switches_on_batch_size_when_each_contender_wins_one(model, monkeypatch, batch):
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: True)
+    monkeypatch.setattr(runtimes, "cpu_features", lambda: features(False))
+    monkeypatch.setitem(RUNTIMES, "onnx", slowed("onnx", 0.03, when=lambda n: n > 2))  # slow on big batches
+    monkeypatch.setitem(RUNTIMES, "fast", slowed("fast", 0.03, when=lambda n: n <= 2))  # slow on small ones
+    chosen = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
+    assert chosen.name == "onnx+fast" and chosen.runner.threshold == 4  # sqrt(2 * 8)
+    assert relative_error(chosen.runner(batch), eager(model, batch)) < FP32_TOL
+    again = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))  # measured once per process
+    assert again.name == "onnx+fast" and "timed earlier in this process" in again.detail
 
 
 def test_unknown_runtime_is_one_clear_error(model):

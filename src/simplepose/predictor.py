@@ -85,7 +85,8 @@ class TopDownPredictor:
         self.batch_size = int(batch_size)
         self.precision = PRECISIONS[precision]
         self.padding = padding
-        spec = RuntimeSpec(self.input_size, str(self.device), self.precision, onnx_model, calibration, self.normalize)
+        spec = RuntimeSpec(self.input_size, str(self.device), self.precision, onnx_model, calibration, self.normalize,
+                           batch_size=self.batch_size * (2 if flip_test else 1))
         self.runtime = runtime if isinstance(runtime, BuiltRuntime) else build_runtime(runtime, self.model, spec)
         self.seconds: Dict[str, float] = {"crop": 0.0, "model": 0.0, "flip": 0.0, "decode": 0.0}
 

@@ -34,7 +34,8 @@ def model_speed(spec: ModelSpec, names: Sequence[str], batches: Sequence[int], c
     measured in the same interleaved rounds.
     """
     w, h = spec.input_size
-    built, notes = build_all(spec.model, names, RuntimeSpec((w, h), calibration=calibration))
+    # auto is built as a predictor running batches of up to max(batches) crops would build it.
+    built, notes = build_all(spec.model, names, RuntimeSpec((w, h), calibration=calibration, batch_size=max(batches)))
     columns = ["model", "runtime", "precision", "build s"]
     for b in batches:
         columns += [f"img/s b{b}", f"vs eager b{b}"]

@@ -33,7 +33,9 @@ class RuntimeSpec:
     precision: an explicit autocast dtype for the torch runtimes (None = the runtime's own
     choice); onnx_model: a .onnx file to run instead of exporting the model; calibration: a
     folder of images whose crops calibrate int8 quantisation; normalize: the pixel
-    normalisation of those crops; threads: ONNX Runtime intra-op threads (0 = torch's count).
+    normalisation of those crops; threads: ONNX Runtime intra-op threads (0 = torch's count);
+    batch_size: the most crops the predictor passes per call (0 = unknown), at which `auto`
+    may time its contenders.
     """
 
     input_size: Tuple[int, int] = (192, 256)
@@ -43,11 +45,13 @@ class RuntimeSpec:
     calibration: str = ""
     normalize: Normalize = field(default_factory=Normalize)
     threads: int = 0
+    batch_size: int = 0
 
 
 @dataclass
 class BuiltRuntime:
-    """A runner and what it is: `name` (a key of RUNTIMES), `precision` ("fp32", "bf16",
+    """A runner and what it is: `name` (a key of RUNTIMES, or "onnx+fast" for `auto`'s switch
+    on the batch size between the two), `precision` ("fp32", "bf16",
     "fp16", "int8"), `detail` (one line: folding, layout, source) and `build_seconds` (export,
     quantisation, compilation, warm-up)."""
 
@@ -66,24 +70,10 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
 
 
 def probe_batch(spec: RuntimeSpec, n: int = 2, seed: int = 0) -> torch.Tensor:
-    """A fixed random input batch (n, 3, in_h, in_w), the same on every call."""
+    """A fixed random input batch (n, 3, in_h, in_w), the same on every call, NHWC-strided
+    like the predictor's crops (so a compiled runtime is warmed up on the layout it will see)."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 3, spec.input_size[1], spec.input_size[0], generator=g)
-
-
-def check_against_eager(built: BuiltRuntime, model: torch.nn.Module, spec: RuntimeSpec) -> float:
-    """Relative error of `built` against the model in eager fp32 on `probe_batch`."""
-    x = probe_batch(spec)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            param = next(model.parameters(), None)
-            device = param.device if param is not None else torch.device("cpu")
-            want = model(x.to(device)).float().cpu().numpy()
-    finally:
-        model.train(was_training)
-    return relative_error(built.runner(x), want)
+    return torch.randn(n, spec.input_size[1], spec.input_size[0], 3, generator=g).permute(0, 3, 1, 2)
 
 
 class Timer:

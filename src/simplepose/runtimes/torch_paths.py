@@ -22,6 +22,8 @@ from .base import BuiltRuntime, RuntimeSpec, Timer, probe_batch
 from .fold import count_batchnorms, fold_or_copy
 
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+#: Batch sizes `compile` warms up with (see `build_compiled`).
+WARMUP_BATCHES = (1, 2, 3, 16)
 
 
 class TorchRunner:
@@ -86,16 +88,17 @@ def build_compiled(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     """`fast` under torch.compile (inductor, default mode, no freezing).
 
     BatchNorm is folded by `fold_batchnorm` before compiling: inductor's freezing pass folds
-    it into the transposed convolutions wrongly. The warm-up compiles twice (batch 2, then 3),
-    so that torch's automatic dynamic shapes make the batch axis symbolic and later batch
-    sizes do not recompile; `build_seconds` is that warm-up.
+    it into the transposed convolutions wrongly. The warm-up runs batches of 1, 2, 3 and 16:
+    dynamo specialises batch 1, makes the batch axis symbolic on the second size it sees, and
+    guards the convolutions on 2-15 against 16 and more, so these four graphs cover every
+    later batch without a recompile; `build_seconds` is that warm-up.
     """
     device = torch.device(spec.device)
     with Timer() as t:
         module = torch.compile(folded_module(model, device))
         dtype = spec.precision if spec.precision is not None else fast_precision(device)
         runner = TorchRunner(module, device, dtype, channels_last=True)
-        for n in (2, 3):
+        for n in WARMUP_BATCHES:
             runner(probe_batch(spec, n))
     name = PRECISION_NAMES[dtype]
     return BuiltRuntime("compile", runner, name, f"BN folded, channels-last, {name}, torch.compile", t.seconds)
