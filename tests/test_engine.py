@@ -1,5 +1,6 @@
 """Training engine on the 4 real COCO images: overfitting, resume after a kill, AMP, failures."""
 import json
+import math
 
 import pytest
 import torch
@@ -155,6 +156,19 @@ def test_cosine_schedule_and_channels_last_training(tmp_path):
     assert nhwc == pytest.approx(plain, rel=0.05)
     ckpt = read_checkpoint(tmp_path / "nhwc" / "last.pth")
     assert ckpt["state_dict"]["conv1.weight"].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_finished_run_resumed_with_more_epochs_follows_the_longer_schedule(tmp_path):
+    engine.train(tiny_config(32, epochs=2, batch_size=8, lr=1e-3, lr_schedule="cosine"), tmp_path)
+    result = engine.train(tiny_config(32, epochs=4, batch_size=8, lr=1e-3, lr_schedule="cosine"), tmp_path,
+                          resume=True)
+    assert result["epochs"] == 4
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lrs = {l["epoch"]: l["lr"] for l in lines if l["tag"] == "train"}
+    # Epochs 1-2 on the 2-epoch cosine (1, 0.5), then epochs 3-4 on the 4-epoch one at its
+    # epochs 2 and 3 (0.5, 0.146), not at the old schedule's end (0).
+    half_cos = [(1 + math.cos(math.pi * e / 4)) / 2 for e in (2, 3)]
+    assert [lrs[e] for e in (1, 2, 3, 4)] == pytest.approx([1e-3, 0.5e-3] + [1e-3 * f for f in half_cos])
 
 
 def test_unknown_lr_schedule_is_an_error(tmp_path):

@@ -197,7 +197,10 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     )
     if state is not None:
         run.optimizer.load_state_dict(state["optimizer"])
-        run.scheduler.load_state_dict(state["scheduler"])
+        # The schedule is the config's, not the checkpoint's, so that a finished run resumed
+        # with more `train.epochs` goes on along the longer schedule (a cosine restarts at its
+        # value for the epoch reached) instead of at the old schedule's end.
+        run.scheduler = build_scheduler(run.optimizer, tc, epochs_done=int(state["epoch"]))
         if state.get("scaler"):
             run.scaler.load_state_dict(state["scaler"])
         run.start_epoch, run.step, run.best = int(state["epoch"]), int(state.get("step", 0)), state.get("best")

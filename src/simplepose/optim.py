@@ -42,18 +42,23 @@ def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimiz
     raise ValueError(f"train.optimizer = {train.optimizer!r} is not 'adam' or 'sgd'")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, train: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    """The epoch's lr factor, stepped once after each epoch.
+def build_scheduler(optimizer: torch.optim.Optimizer, train: TrainConfig,
+                    epochs_done: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+    """The epoch's lr factor, stepped once after each epoch, positioned after `epochs_done`
+    epochs (a resumed run; its optimizer state must be loaded first, as it holds `initial_lr`).
 
     "step": epoch e runs at lr * factor^(number of lr_steps <= e) (the paper's schedule);
     "cosine": epoch e runs at lr * (1 + cos(pi e / epochs)) / 2, which suits short runs such
     as the CPU demo better than one late step.
     """
     if train.lr_schedule == "step":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, StepDecay(train.lr_steps, train.lr_factor))
-    if train.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, CosineDecay(train.epochs))
-    raise ValueError(f"train.lr_schedule = {train.lr_schedule!r} is not 'step' or 'cosine'")
+        factor = StepDecay(train.lr_steps, train.lr_factor)
+    elif train.lr_schedule == "cosine":
+        factor = CosineDecay(train.epochs)
+    else:
+        raise ValueError(f"train.lr_schedule = {train.lr_schedule!r} is not 'step' or 'cosine'")
+    # PyTorch's schedulers take one step at construction: last_epoch = done - 1 lands on `done`.
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor, last_epoch=epochs_done - 1)
 
 
 def build_loss(train: TrainConfig) -> nn.Module:
