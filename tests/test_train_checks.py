@@ -58,15 +58,26 @@ def rows(out: Path, tag: str) -> List[dict]:
 
 # ---------------------------------------------------------------- errors inside loader workers
 
-def test_a_missing_image_read_in_a_loader_worker_is_one_line_naming_it(synth_set, tiny_config, tmp_path):
+def test_an_unreadable_image_read_in_a_loader_worker_is_one_line_naming_it(synth_set, tiny_config, tmp_path):
+    data = copy_set(synth_set, tmp_path / "data")
+    image = data / "images" / "train" / "000003.jpg"
+    image.write_bytes(b"not an image")  # there, so only the worker that decodes it finds out
+    cfg = write_config(tiny_config, tmp_path / "c.yaml", data={"root": str(data), "workers": 1})
+    r = simplepose("train", cfg, "--out", tmp_path / "run", cwd=tmp_path)
+    line = assert_one_clear_error(r, "train")  # no worker traceback around it
+    assert line.endswith(f"cannot read image: {image}"), line
+    assert "worker" not in r.stderr.lower(), r.stderr[-3000:]
+
+
+def test_a_missing_training_image_is_one_line_before_any_step(synth_set, tiny_config, tmp_path):
     data = copy_set(synth_set, tmp_path / "data")
     image = data / "images" / "train" / "000003.jpg"
     image.unlink()
     cfg = write_config(tiny_config, tmp_path / "c.yaml", data={"root": str(data), "workers": 1})
     r = simplepose("train", cfg, "--out", tmp_path / "run", cwd=tmp_path)
-    line = assert_one_clear_error(r, "train")  # no worker traceback around it
-    assert line.endswith(f"image not found: {image}"), line
-    assert "worker" not in r.stderr.lower(), r.stderr[-3000:]
+    line = assert_one_clear_error(r, "train")
+    assert line.endswith(f"data.train_images: image not found: {image}"), line
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()  # found before the first step
 
 
 # ---------------------------------------------------------------- the validation set, checked first

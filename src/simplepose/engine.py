@@ -14,7 +14,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -120,11 +120,17 @@ def _check_validation_data(cfg: Config) -> None:
     if skeleton.num_joints != cfg.model.num_joints:
         raise ValueError(f"data.val_ann {ann}: {skeleton.num_joints} joints, "
                          f"but model.num_joints = {cfg.model.num_joints}")
-    images = sorted({r.image_path for r in records})  # one stat per image, not per person
+    _check_images_exist(records, "data.val_images")
+
+
+def _check_images_exist(records: Sequence[Any], field: str) -> None:
+    """Every image of `records` is a file (one stat per image, not per person), or one line
+    naming the first missing image, before any training step rather than at its batch."""
+    images = sorted({r.image_path for r in records})
     missing = [p for p in images if not os.path.isfile(p)]
     if missing:
         more = f" (and {len(missing) - 1} more of its {len(images)} images)" if len(missing) > 1 else ""
-        raise FileNotFoundError(f"data.val_images: image not found: {missing[0]}{more}")
+        raise FileNotFoundError(f"{field}: image not found: {missing[0]}{more}")
 
 
 def _main_metric(metrics: Dict[str, float]) -> str:
@@ -175,6 +181,7 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     # Before any file is written and any step is taken: a wrong validation set is one line now.
     if any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
         _check_validation_data(cfg)
+    _check_images_exist(dataset.records, "data.train_images")
     if info.distributed and tc.sync_bn:
         if info.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
