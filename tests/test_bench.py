@@ -42,3 +42,15 @@ def test_bench_names_every_runtime():
     from simplepose.runtimes import RUNTIME_CHOICES
 
     assert set(ALL_RUNTIMES) == set(RUNTIME_CHOICES)
+
+
+def test_interleaved_rounds_rotate_which_callable_runs_first():
+    from simplepose.bench.timing import interleaved_rates
+
+    order = []
+    calls = {name: (lambda n=name: order.append(n)) for name in "abc"}
+    rates = interleaved_rates(calls, items_per_call=1, rounds=3, seconds_per_round=0.0)
+    assert set(rates) == set("abc") and all(r > 0 for r in rates.values())
+    measured = order[3:]  # after one warm-up call each
+    assert [measured[i * 3] for i in range(3)] == ["a", "b", "c"], order
+    assert sorted(measured) == sorted("abc" * 3)

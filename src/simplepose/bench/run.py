@@ -34,7 +34,7 @@ class Plan:
     flips: Tuple[bool, ...]  # flip test settings of the end-to-end table
 
 
-FULL = Plan((1, 16), 3, 1.0, 120, 40, 100, (0, 1, 2), 12, 0, (True, False))
+FULL = Plan((1, 16), 5, 0.6, 120, 40, 100, (0, 1, 2), 12, 0, (True, False))  # 5 rotated rounds: see interleaved_rates
 QUICK = Plan((1, 4), 1, 0.05, 8, 4, 4, (0,), 2, 2, (True,))
 
 

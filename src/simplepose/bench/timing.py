@@ -18,13 +18,18 @@ def interleaved_rates(calls: Dict[str, Callable[[], object]], items_per_call: in
                       seconds_per_round: float = 1.0) -> Dict[str, float]:
     """Items per second of each callable: median over `rounds` interleaved rounds.
 
-    Each round runs a callable at least once and until `seconds_per_round` have passed.
+    Each round runs a callable at least once and until `seconds_per_round` have passed. Each
+    round starts one callable later than the one before, so that none always runs first: on
+    these shared 2-core machines the speed drifts by 10-20% within a minute, and a fixed order
+    turned that drift into a bias between runtimes (one runtime measured twice differed by 15%).
     """
     for fn in calls.values():
         fn()  # warm-up: allocations, oneDNN primitive caches, ONNX Runtime arenas
     samples: Dict[str, list] = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, fn in calls.items():
+    names = list(calls)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = calls[name]
             n, start = 0, time.perf_counter()
             while True:
                 fn()
