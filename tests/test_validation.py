@@ -177,6 +177,15 @@ def test_output_folders_are_checked_and_names_kept_inside(tmp_path):
     assert output_path(out, "clip.json") == out / "clip.json"
 
 
+
+def test_atomic_writes_get_the_permissions_of_any_new_file(tmp_path):
+    from simplepose.fileio import atomic_write_json
+
+    atomic_write_json(tmp_path / "results.json", [1])
+    (tmp_path / "plain.json").write_text("[1]")
+    # mkstemp alone gives 0600; a plain new file gets 0666 less the umask (0644 under the usual 022).
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == (tmp_path / "plain.json").stat().st_mode & 0o777
+
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=3),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(

@@ -35,12 +35,26 @@ def _stall_for_tests(path: Path) -> None:
         time.sleep(_STALL_SECONDS)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+#: Read once, at import (single-threaded), not at each write: the set-and-restore above would
+#: briefly give other threads' new files a zero umask.
+_UMASK = _read_umask()
+
+
 def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """Call `write(f)` on a temporary binary file beside `path`, then rename it to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); results, checkpoints and models get the
+        # permissions any other new file would (0666 less the umask), as `open` gives.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
