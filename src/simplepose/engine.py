@@ -9,12 +9,11 @@ only rank 0 writes files.
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -99,40 +98,6 @@ def _validation_due(cfg: Config, epoch: int) -> bool:
     return bool(cfg.data.val_ann) and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs)
 
 
-def _check_validation_data(cfg: Config) -> None:
-    """Read the validation set now, before any training step, so that a wrong `data.val_ann`
-    or `data.val_images` is one line at once rather than an error after the first epoch.
-
-    Checks: the annotation file reads (the dataset's own reader: a missing or malformed file
-    names itself), the image folder exists, every image of an annotated person exists (the
-    images ground-truth-box validation reads), and the joint count fits the model.
-    """
-    from .data.build import data_path, load_records
-
-    data = cfg.data
-    ann = data_path(data, data.val_ann)
-    if not Path(ann).exists():  # a file, or a folder of files (PoseTrack)
-        raise FileNotFoundError(f"data.val_ann: annotation file not found: {ann}")
-    folder = data_path(data, data.val_images)
-    if folder and not Path(folder).is_dir():
-        raise FileNotFoundError(f"data.val_images: folder not found: {folder}")
-    skeleton, records = load_records(data, "val", for_training=False)
-    if skeleton.num_joints != cfg.model.num_joints:
-        raise ValueError(f"data.val_ann {ann}: {skeleton.num_joints} joints, "
-                         f"but model.num_joints = {cfg.model.num_joints}")
-    _check_images_exist(records, "data.val_images")
-
-
-def _check_images_exist(records: Sequence[Any], field: str) -> None:
-    """Every image of `records` is a file (one stat per image, not per person), or one line
-    naming the first missing image, before any training step rather than at its batch."""
-    images = sorted({r.image_path for r in records})
-    missing = [p for p in images if not os.path.isfile(p)]
-    if missing:
-        more = f" (and {len(missing) - 1} more of its {len(images)} images)" if len(missing) > 1 else ""
-        raise FileNotFoundError(f"{field}: image not found: {missing[0]}{more}")
-
-
 def _main_metric(metrics: Dict[str, float]) -> str:
     for key in ("AP", "PCKh", "mAP"):
         if key in metrics:
@@ -164,6 +129,7 @@ class _Run:
 
 def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     from .data.build import build_train_dataset
+    from .data.checks import check_images_exist, check_validation_data
     from .data.dataset import UserErrorsAsData, collate_or_error, worker_init
 
     tc = cfg.train
@@ -180,8 +146,8 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         model.load_state_dict(state["state_dict"])
     # Before any file is written and any step is taken: a wrong validation set is one line now.
     if any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
-        _check_validation_data(cfg)
-    _check_images_exist(dataset.records, "data.train_images")
+        check_validation_data(cfg)
+    check_images_exist(dataset.records, "data.train_images")
     if info.distributed and tc.sync_bn:
         if info.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
