@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import TINY_INPUT
-from e2e_helpers import coco_metrics_valid, decode_image, read_strict_json, simplepose, video_frames
+from e2e_helpers import (assert_one_clear_error, coco_metrics_valid, decode_image, read_strict_json, simplepose,
+                         video_frames)
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = "000001_synth"
@@ -249,3 +250,30 @@ def test_demo_writes_the_whole_report(tmp_path):
     assert len(video_frames(tmp_path / p["videos"][0])) == 6
     assert read_strict_json(out / "tracking" / f"{VIDEO}.json")["images"]
     assert "COCO AP, synthetic val, GT boxes:" in r.stdout and "simplepose demo finished" in r.stdout
+
+
+def _predicted(tmp_path: Path, name: str, tiny_model, synth_set, *options) -> np.ndarray:
+    """Keypoints (people x 51) that `simplepose predict OPTIONS` writes for the val images."""
+    out = tmp_path / name
+    r = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", synth_set.out / "images" / "val",
+                   "--boxes", synth_set.out / "annotations" / "val.json", "--out", out, *options, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    results = sorted(read_strict_json(out / "results.json"), key=lambda p: p["file_name"])  # stable: boxes in file order
+    return np.array([p["keypoints"] for p in results], dtype=float)
+
+
+def test_the_shared_model_options_reach_the_predictor(tiny_config, tiny_model, synth_set, tmp_path):
+    """--config, --set, --device, --runtime, --no-flip, --precision and --trusted, as eval, predict
+    and track take them (commands/common.py), in the installed command."""
+    default = _predicted(tmp_path, "default", tiny_model, synth_set)
+    eager = _predicted(tmp_path, "eager", tiny_model, synth_set, "--runtime", "eager", "--device", "cpu", "--trusted",
+                       "--config", tiny_config, "--set", "test.batch_size=3")
+    # Another runtime and batch size, the same arithmetic: the same joints to float rounding.
+    np.testing.assert_allclose(eager, default, atol=1e-2)
+    no_flip = _predicted(tmp_path, "no_flip", tiny_model, synth_set, "--runtime", "eager", "--no-flip")
+    assert no_flip.shape == default.shape and np.abs(no_flip - default).max() > 0.1  # the mirror pass is gone
+    bf16 = _predicted(tmp_path, "bf16", tiny_model, synth_set, "--runtime", "eager", "--no-flip", "--precision", "bf16")
+    assert np.isfinite(bf16).all() and not np.array_equal(bf16, no_flip)  # another precision ran
+    bad = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", synth_set.out / "images" / "val",
+                     "--runtime", "bogus", "--out", tmp_path / "bad", cwd=tmp_path)
+    assert "bogus" in assert_one_clear_error(bad, "predict")
