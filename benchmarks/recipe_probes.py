@@ -18,7 +18,6 @@ running the same command. Prints a Markdown table and writes OUT/probes.json.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 from simplepose.fileio import atomic_write_json, prepare_output_dir
+from simplepose.train_log import read_metrics
 
 
 def probe_command(base: Path, out: Path, common: Sequence[str], own: Sequence[str]) -> List[str]:
@@ -37,7 +37,7 @@ def probe_command(base: Path, out: Path, common: Sequence[str], own: Sequence[st
 
 def read_run(out: Path) -> Dict[str, float]:
     """Epochs, training minutes, mean samples/s and the final val AP/AP50 of a finished run."""
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    rows = read_metrics(out / "metrics.jsonl")
     epochs = [r for r in rows if r["tag"] == "epoch"]
     vals = [r for r in rows if r["tag"] == "val"]
     if not rows or rows[-1]["tag"] != "done" or not vals:
@@ -50,7 +50,7 @@ def read_run(out: Path) -> Dict[str, float]:
 
 def finished(out: Path) -> bool:
     log = out / "metrics.jsonl"
-    return log.is_file() and '"tag": "done"' in (log.read_text().strip().splitlines() or [""])[-1]
+    return log.is_file() and (read_metrics(log) or [{}])[-1].get("tag") == "done"
 
 
 def run_probe(base: Path, out: Path, common: Sequence[str], own: Sequence[str]) -> Dict[str, float]:
