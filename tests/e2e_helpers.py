@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, List, Union
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -25,9 +25,13 @@ _PROGRESS = re.compile(r".*\[\d+:\d+(?:<[^\]]*)?, [^\]]*\]")
 PathLike = Union[str, Path]
 
 
-def simplepose(*args: object, cwd: PathLike, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `simplepose ARGS...` in `cwd` on the CPU with one thread; capture its text output."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+def simplepose(*args: object, cwd: PathLike, timeout: float = 300, env: Optional[Dict[str, str]] = None
+               ) -> subprocess.CompletedProcess:
+    """Run `simplepose ARGS...` in `cwd` on the CPU with one thread; capture its text output.
+
+    `env` adds to (or replaces) this process's environment variables.
+    """
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", **(env or {}))
     env.pop("OPENCV_LOG_LEVEL", None)  # the command has to keep OpenCV quiet by itself
     return subprocess.run([str(SIMPLEPOSE), *(str(a) for a in args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)

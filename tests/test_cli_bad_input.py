@@ -79,7 +79,7 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "eval-truncated-checkpoint": ("eval", lambda f: [f.config, "--checkpoint", f.truncated], "truncated.pth"),
     "eval-random-bytes-checkpoint": ("eval", lambda f: [f.config, "--checkpoint", f.random], "random.pth"),
     "predict-random-bytes-checkpoint": (
-        "predict", lambda f: ["--checkpoint", f.random, f.data / "images" / "val"], "random.pth"),
+        "predict", lambda f: ["--checkpoint", f.random, f.data / "images" / "val", "--detector", "none"], "random.pth"),
     "track-truncated-checkpoint": (
         "track", lambda f: [f.video, "--checkpoint", f.truncated, *f.track_boxes], "truncated.pth"),
     "info-truncated-checkpoint": ("info", lambda f: [f.truncated], "truncated.pth"),
@@ -99,7 +99,8 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "train-missing-val-image": ("train", lambda f: [f.broken_config, "--out", f.root / "t"], "000001.jpg"),
     "eval-missing-image": ("eval", lambda f: [f.broken_config, "--checkpoint", f.checkpoint], "000001.jpg"),
     "predict-missing-image": (
-        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val" / "nothere.jpg"], "nothere.jpg"),
+        "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val" / "nothere.jpg", "--detector", "none"],
+        "nothere.jpg"),
     # input files that are not there
     "train-missing-config": ("train", lambda f: [f.root / "nothere.yaml"], "nothere.yaml"),
     "info-missing-checkpoint": ("info", lambda f: [f.root / "nothere.pth"], "nothere.pth"),
@@ -218,7 +219,7 @@ OUT_CASES: Dict[str, Callable[[Inputs, Path], List[object]]] = {
     "eval": lambda f, out: [f.config, "--checkpoint", f.checkpoint, "--out", out],
     "eval --gt": lambda f, out: ["--gt", f.data / "annotations" / "val.json", "--results", f.root / "r.json",
                                  "--out", out],
-    "predict": lambda f, out: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--out", out],
+    "predict": lambda f, out: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--detector", "none", "--out", out],
     "track": lambda f, out: [f.video, "--checkpoint", f.checkpoint, *f.track_boxes, "--out", out],
     "track-eval": lambda f, out: ["--gt", f.video_gt.parent, "--pred", f.video_gt.parent, "--out", out],
     "train": lambda f, out: [f.config, "--out", out],

@@ -116,11 +116,11 @@ def test_eval_scores_a_results_file_perfect_results_give_ap_1(synth_set, tmp_pat
 
 def test_predict_images_and_a_video_whole_image_boxes(tiny_model, synth_set, tmp_path):
     images, video = synth_set.out / "images" / "val", synth_set.out / "videos" / f"{VIDEO}.mp4"
-    r = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", images, video, cwd=tmp_path)
+    r = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", images, video, "--detector", "none", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "predictions"  # the default --out, beside the user
     results = read_strict_json(out / "results.json")
-    # no --boxes: one box covering each picture, so exactly one person per image and frame
+    # --detector none: one box covering each picture, so exactly one person per image and frame
     names = sorted(r["file_name"] for r in results)
     assert names == sorted(["000000.jpg", "000001.jpg"] + [f"{VIDEO}.mp4#{i}" for i in range(6)])
     assert all(len(r["keypoints"]) == 51 and np.isfinite(r["keypoints"]).all() for r in results)
@@ -275,5 +275,5 @@ def test_the_shared_model_options_reach_the_predictor(tiny_config, tiny_model, s
     bf16 = _predicted(tmp_path, "bf16", tiny_model, synth_set, "--runtime", "eager", "--no-flip", "--precision", "bf16")
     assert np.isfinite(bf16).all() and not np.array_equal(bf16, no_flip)  # another precision ran
     bad = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", synth_set.out / "images" / "val",
-                     "--runtime", "bogus", "--out", tmp_path / "bad", cwd=tmp_path)
+                     "--runtime", "bogus", "--detector", "none", "--out", tmp_path / "bad", cwd=tmp_path)
     assert "bogus" in assert_one_clear_error(bad, "predict")

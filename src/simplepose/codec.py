@@ -17,9 +17,12 @@ from .geometry import crop_affine, crop_affine_udp, warp_points
 #: Decoders: name -> (refinement, coordinate mapping).
 #: "paper": quarter-pixel step, paper crop affine (the default); "dark": Taylor refinement
 #: of the log of the blurred heatmap (Zhang et al. 2020); "udp": quarter step with the
-#: unbiased (size - 1) mapping (Huang et al. 2020); "udp-dark": both refinements combined.
+#: unbiased (size - 1) mapping (Huang et al. 2020); "udp-dark": both refinements combined;
+#: "mmpose": the quarter step as mmpose takes it, each axis on its own (`quarter_offset`), for
+#: the models of mmpose's zoo (it differs from "paper" only at peaks next to the border).
 DECODERS = {
     "paper": ("quarter", "paper"),
+    "mmpose": ("quarter-axis", "paper"),
     "dark": ("taylor", "paper"),
     "udp": ("quarter", "udp"),
     "udp-dark": ("taylor", "udp"),
@@ -142,7 +145,7 @@ class HeatmapCodec:
 
             coords = coords + taylor_offset(heatmaps, coords, self.blur_kernel)
         else:
-            coords = coords + quarter_offset(heatmaps, coords)
+            coords = coords + quarter_offset(heatmaps, coords, per_axis=DECODERS[self.decoder][0] == "quarter-axis")
         if centers is not None:
             coords = self.to_image(coords, centers, scales)
         return coords, maxvals
@@ -176,23 +179,29 @@ def argmax_peaks(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return coords, maxvals
 
 
-def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """The paper's quarter-pixel step toward the higher neighbour, (N, K, 2).
+def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray, per_axis: bool = False) -> np.ndarray:
+    """The quarter-pixel step toward the higher neighbour, (N, K, 2).
 
-    Applied only where 1 < px < w - 1 and 1 < py < h - 1 (the official bounds, which also
-    skip the second row and column).
+    The paper steps both axes only where 1 < px < w - 1 and 1 < py < h - 1 (the official
+    bounds, which also skip the second row and column). With `per_axis` (mmpose's
+    `refine_keypoints`) each axis is tested on its own: x steps where 1 < px < w - 1 and
+    py > 0, y where 1 < py < h - 1 and px > 0, so a peak on a border row still moves in x.
     """
     hm = np.asarray(heatmaps)
     n, k, h, w = hm.shape
     px = np.floor(coords[..., 0] + 0.5).astype(np.int64)
     py = np.floor(coords[..., 1] + 0.5).astype(np.int64)
-    inside = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1)
+    in_x, in_y = (px > 1) & (px < w - 1), (py > 1) & (py < h - 1)
+    if per_axis:
+        use_x, use_y = in_x & (py > 0), in_y & (px > 0)
+    else:
+        use_x = use_y = in_x & in_y
     pxc, pyc = np.clip(px, 1, w - 2), np.clip(py, 1, h - 2)
     ni, ki = np.meshgrid(np.arange(n), np.arange(k), indexing="ij")
-    dx = hm[ni, ki, pyc, pxc + 1] - hm[ni, ki, pyc, pxc - 1]
-    dy = hm[ni, ki, pyc + 1, pxc] - hm[ni, ki, pyc - 1, pxc]
-    step = np.stack([np.sign(dx), np.sign(dy)], axis=-1).astype(np.float64) * 0.25
-    return step * inside[..., None]
+    dx = hm[ni, ki, py, pxc + 1] - hm[ni, ki, py, pxc - 1]
+    dy = hm[ni, ki, pyc + 1, px] - hm[ni, ki, pyc - 1, px]
+    step = np.stack([np.sign(dx) * use_x, np.sign(dy) * use_y], axis=-1).astype(np.float64) * 0.25
+    return step
 
 
 def flip_heatmaps_back(heatmaps: np.ndarray, flip_index: Sequence[int], shift: bool = True) -> np.ndarray:

@@ -28,7 +28,7 @@ class ModelConfig:
     deconv_kernels: int = 4
     final_conv_kernel: int = 1
     style: str = "pytorch"  # where a Bottleneck strides: "pytorch" (3x3) or "caffe" (1x1)
-    pretrained: str = ""  # ImageNet ResNet weights (torchvision file format), or ""
+    pretrained: str = ""  # ImageNet ResNet weights: a torchvision-format file, a zoo name (resnet50), or ""
     width: int = 64  # stem/first-stage channels: 64 = standard ResNet (ImageNet weights); 32 for the CPU demo
 
 

@@ -1,9 +1,11 @@
 """Person boxes for the top-down predictor, behind one small protocol.
 
 A `Detector` is any callable `(image_bgr, image_id=None) -> (boxes (N, 4) xyxy, scores (N,))`.
-Three are provided: ground-truth boxes, a detections file in the COCO results format, and an
-optional torchvision detector (used only when torchvision and a local weights file exist;
-torchvision is not a dependency of simplepose).
+Provided: ground-truth boxes, a detections file in the COCO results format, one whole-image
+box, the YOLOX person detectors of the model zoo run by ONNX Runtime (`onnx_detector`), and
+an optional torchvision detector (used only when a CPU build of torchvision and a local weights
+file exist; torchvision is not a dependency of simplepose). `open_detector` builds one from
+what a user names.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from .formats.check import Skips, outside_image
 from .geometry import xywh_to_xyxy
+from .zoo.table import DEFAULT_DETECTOR  # noqa: F401  (re-exported: the commands' default)
 
 Boxes = Tuple[np.ndarray, np.ndarray]
 
@@ -98,7 +101,7 @@ class WholeImage:
 class TorchvisionDetector:
     """A torchvision person detector (Faster R-CNN ResNet-50 FPN by default), COCO label 1.
 
-    Needs `pip install torchvision` and a local weights file, e.g.
+    Needs a CPU build of torchvision and a local weights file, e.g.
     fasterrcnn_resnet50_fpn_coco-258fb6c6.pth from torchvision's model zoo, downloaded once
     by hand (simplepose never downloads). Boxes under `score_thresh` are dropped.
     """
@@ -108,11 +111,11 @@ class TorchvisionDetector:
         try:
             import torchvision  # noqa: F401
             from torchvision.models import detection
-        except ImportError:
-            raise ImportError(
-                "the torchvision person detector needs torchvision: `pip install torchvision`, then "
-                "pass a local weights file (e.g. fasterrcnn_resnet50_fpn_coco-258fb6c6.pth from "
-                "https://download.pytorch.org/models/); or give person boxes with --boxes FILE"
+        except (ImportError, RuntimeError):  # RuntimeError: PyPI's CUDA torchvision beside CPU torch
+            raise ValueError(
+                "the torchvision person detector (a .pth --detector) needs the torchvision package, in a CPU "
+                "build that imports beside this torch (PyPI's wheel does not: pytorch/vision#9085); "
+                "without it use --detector yolox-m (the default) or an .onnx detector, or --boxes FILE"
             ) from None
         import torch
 
@@ -137,3 +140,26 @@ class TorchvisionDetector:
             out = self.model([x.to(self.device)])[0]
         keep = (out["labels"] == 1) & (out["scores"] >= self.score_thresh)
         return out["boxes"][keep].cpu().numpy().astype(np.float64), out["scores"][keep].cpu().numpy().astype(np.float64)
+
+
+
+def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", offline: Optional[bool] = None):
+    """A `Detector` from what a user names (`--detector`):
+
+    "none": one box covering the whole image (pictures of one person); a `.onnx` file: an
+    mmdeploy YOLOX graph (`onnx_detector.OnnxPersonDetector`); a `.pth` file: torchvision's
+    Faster R-CNN (needs a CPU build of torchvision); anything else: a detector of the model
+    zoo (`yolox-m`, ...), downloaded once. Boxes scoring `score_thresh` or less are dropped.
+    """
+    if spec == "none":
+        return WholeImage()
+    suffix = Path(spec).suffix.lower()
+    if suffix == ".pth":
+        return TorchvisionDetector(spec, score_thresh=score_thresh, device=device)
+    from .onnx_detector import OnnxPersonDetector
+
+    if suffix == ".onnx":
+        return OnnxPersonDetector(spec, score_thresh=score_thresh)
+    from .zoo import detector_file
+
+    return OnnxPersonDetector(detector_file(spec, offline), score_thresh=score_thresh)

@@ -27,6 +27,7 @@ from .hardware import cpu_features
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
+from .zoo import backbone_source
 
 StepCallback = Callable[[int, int, float], None]
 
@@ -57,7 +58,7 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
         except RuntimeError as e:
             raise ValueError(f"train.init_from {cfg.train.init_from}: weights do not fit the model: {e}") from None
     elif cfg.model.pretrained:
-        load_imagenet_backbone(model, cfg.model.pretrained)
+        load_imagenet_backbone(model, backbone_source(cfg.model.pretrained))
     return model
 
 

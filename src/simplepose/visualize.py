@@ -26,25 +26,32 @@ def draw_poses(
     image: np.ndarray, poses: Poses, skeleton: Skeleton, kpt_thresh: float = 0.3, show_ids: bool = True,
     show_boxes: bool = True, thickness: int = 0,
 ) -> np.ndarray:
-    """A copy of `image` (H, W, 3) BGR uint8 with limbs, joints, boxes and track ids drawn.
+    """A copy of `image` (H, W, 3) BGR uint8 with limbs, joints, boxes, scores and track ids drawn.
 
     Joints whose confidence is under `kpt_thresh` are hidden, and so are the limbs touching
-    them. Boxes (and ids) take the track's colour when `poses.track_ids` is set.
+    them. Line widths and dot sizes follow each person's size (its box), so a child in the
+    distance and a face-filling portrait both read well; `thickness` > 0 fixes them instead.
+    Each box is labelled with the person's score (and `#id` when `poses.track_ids` is set;
+    box and label then take the track's colour).
     """
     import cv2
 
     out = np.ascontiguousarray(image).copy()
-    t = thickness or max(1, int(round(max(out.shape[:2]) / 400)))
     for n in range(len(poses)):
         kp = poses.keypoints[n]
         shown = kp[:, 2] >= kpt_thresh
         tid = None if poses.track_ids is None else int(poses.track_ids[n])
+        x1, y1, x2, y2 = (int(round(v)) for v in poses.boxes[n])
+        t = thickness or person_thickness(x2 - x1, y2 - y1)
         if show_boxes:
-            x1, y1, x2, y2 = (int(round(v)) for v in poses.boxes[n])
             color = id_color(tid) if tid is not None else (200, 200, 200)
-            cv2.rectangle(out, (x1, y1), (x2, y2), color, t)
-            if show_ids and tid is not None:
-                cv2.putText(out, str(tid), (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * t + 0.3, color, t)
+            cv2.rectangle(out, (x1, y1), (x2, y2), color, max(1, t // 2))
+            label = (f"#{tid} " if show_ids and tid is not None else "") + f"{float(poses.scores[n]):.2f}"
+            scale = 0.35 + 0.12 * t
+            (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+            top = max(0, y1 - th - base - 2)
+            cv2.rectangle(out, (x1, top), (x1 + tw + 4, top + th + base + 2), color, -1)
+            cv2.putText(out, label, (x1 + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
         for a, b in skeleton.limbs:
             if shown[a] and shown[b]:
                 sa, sb = skeleton.side(a), skeleton.side(b)
@@ -55,6 +62,11 @@ def draw_poses(
         for j in np.flatnonzero(shown):
             cv2.circle(out, (int(round(kp[j, 0])), int(round(kp[j, 1]))), t + 2, SIDE_COLORS[skeleton.side(j)], -1, cv2.LINE_AA)
     return out
+
+
+def person_thickness(box_w: float, box_h: float) -> int:
+    """Limb width in pixels for a person whose box is `box_w` x `box_h`: ~1/100 of its height."""
+    return int(np.clip(round(max(box_w, box_h * 0.75) / 100), 1, 12))
 
 
 def write_image(path: Union[str, Path], image: np.ndarray) -> None:

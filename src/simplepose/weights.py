@@ -1,15 +1,18 @@
 """Weights from files: safe reading, state-dict extraction, architecture inference, loading.
 
-Three kinds of file are understood:
+Four kinds of file are understood:
   * the official Simple Baselines checkpoints (`pose_resnet_50_256x192.pth.tar` and
     siblings): a bare state dict, or the training code's `{"state_dict": ..., "epoch": ...}`
     with keys prefixed `module.` (saved from DataParallel);
+  * mmpose's SimpleBaseline checkpoints (`{"meta", "state_dict"}`, legacy pickle, keys
+    prefixed `backbone.` / `head.`): they load with mmpose's RGB input and decoder
+    (`foreign.py`), the input size read from the file name when it says it;
   * ImageNet ResNets in torchvision's format (`resnet50-19c8e357.pth`), backbone only;
   * the project's own checkpoints (`format: simplepose`, see `checkpoint.py`), which carry
     their config.
 
-Reading is safe by default (`torch.load(..., weights_only=True)`): a file that needs full
-unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
+Reading is safe by default (`torch.load(..., weights_only=True)`, with numpy's array
+rebuilding allowed for the arrays in mmpose's `meta`): a file that needs full unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
 (`--trusted` on the command line).
 
 `load_checkpoint(path)` is the one entry point that predict, eval, track and info use.
@@ -26,6 +29,7 @@ import torch
 
 from .checkpoint import FORMAT
 from .config import Config, build_model_kwargs, config_from_dict
+from .foreign import input_size_from_name, numpy_globals, pose_config, strip_mmpose_keys
 from .model import RESNET_SPECS, PoseResNet
 from .per_layer import collapse_per_layer
 
@@ -65,7 +69,10 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
         raise WeightsError(f"{path}: not a PyTorch weights file (it starts with {head[:8]!r}, "
                            "neither a torch.save zip archive nor a legacy torch pickle)")
     try:
-        return torch.load(path, map_location=map_location, weights_only=not trusted)
+        if trusted:
+            return torch.load(path, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(numpy_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(e))
         if not trusted and found:
@@ -213,7 +220,7 @@ class LoadedCheckpoint:
 
     model: PoseResNet
     config: Optional[Config]
-    format: str  # "simplepose" or "state_dict"
+    format: str  # "simplepose", "mmpose" or "state_dict"
     payload: Any
 
 
@@ -222,16 +229,21 @@ def load_checkpoint(path: PathLike, trusted: bool = False, style: Optional[str] 
     """Rebuild the model stored in `path` without being told its architecture; eval mode.
 
     Project checkpoints rebuild from their stored config; any other pose state dict (the
-    official checkpoints, bare or wrapped, `module.` prefixed or not) from its keys and
-    shapes, with `style` ("pytorch" when None) as the one thing keys cannot tell. Loading is
+    official checkpoints, bare or wrapped, `module.` prefixed or not; mmpose's, which also get
+    mmpose's input config) from its keys and shapes, with `style` ("pytorch" when None) as
+    the one thing keys cannot tell. Loading is
     strict: a missing or unexpected key is an error. Old files without BatchNorm's
     `num_batches_tracked` counters load (the counter only matters for momentum=None).
     """
     obj = read_weights_file(path, trusted, map_location="cpu")
     source = str(path)
-    sd = extract_state_dict(obj, source)
+    sd, mmpose = strip_mmpose_keys(extract_state_dict(obj, source))
     config: Optional[Config] = None
-    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+    if mmpose:
+        kwargs = infer_architecture(sd, style or "pytorch", source)
+        config = pose_config(kwargs, input_size_from_name(source), "rgb", "mmpose", source=source)
+        fmt = "mmpose"
+    elif isinstance(obj, dict) and obj.get("format") == FORMAT:
         config = config_from_dict(obj.get("config") or {}, f"{source} (stored config)")
         if style is not None and style != config.model.style:
             raise WeightsError(f"{source}: style={style!r} given but the checkpoint's config says "

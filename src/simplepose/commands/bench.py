@@ -1,4 +1,4 @@
-"""`simplepose bench [--quick] [--checkpoint CKPT] [--data DIR] [--out DIR]`
+"""`simplepose bench [--quick] [--checkpoint CKPT|--model NAME] [--data DIR] [--out DIR]`
 
 Measures every inference runtime (eager, fast, compile, onnx, onnx-int8, auto), the predictor
 end to end, training set-ups and data loading in one run, on the same inputs, and prints
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_model_source, checkpoint_source
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..bench.settings import BenchSettings
@@ -19,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d = BenchSettings()
     p = sub.add_parser("bench", help="speed of every runtime, training and data loading, with accuracy against eager fp32")
     p.add_argument("--quick", action="store_true", help="a smoke test: tiny sizes, the demo model only, no torch.compile")
-    p.add_argument("--checkpoint", default="", help="trained checkpoint for the accuracy figures (e.g. the demo's best.pth)")
+    add_model_source(p, required=False)  # a trained model for the accuracy figures (e.g. the demo's best.pth)
     p.add_argument("--data", default="", help="a `simplepose synth` folder (default: generate a small one under --out)")
     p.add_argument("--out", default=d.out_dir, help=f"report folder (default {d.out_dir})")
     p.add_argument("--models", nargs="+", default=None, metavar="M", help="network tables: r18 r50 demo (default all; --quick: demo)")
@@ -35,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from ..bench.settings import BenchSettings
 
     models = tuple(args.models) if args.models else (("demo",) if args.quick else BenchSettings().models)
-    run_bench(BenchSettings(args.out, args.quick, args.checkpoint, args.data, args.demo_config, models,
+    run_bench(BenchSettings(args.out, args.quick, checkpoint_source(args), args.data, args.demo_config, models,
                             tuple(args.runtimes), not args.no_compile, threads=args.threads))
     return 0

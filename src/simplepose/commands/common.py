@@ -9,9 +9,38 @@ import argparse
 from typing import Any, Tuple
 
 
-def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, checkpoint_required: bool = True) -> None:
-    """--checkpoint, --config, --set, --device, --precision, --runtime, --no-flip, --trusted."""
-    p.add_argument("--checkpoint", required=checkpoint_required, help="model checkpoint (project or official format)")
+from ..zoo.table import DEFAULT_MODEL  # noqa: F401  (predict and track take it from here)
+
+
+def add_model_source(p: argparse.ArgumentParser, required: bool = True, default_model: str = "") -> None:
+    """--checkpoint FILE | --model NAME, and --offline: where the weights come from."""
+    group = p.add_mutually_exclusive_group(required=required and not default_model)
+    group.add_argument("--checkpoint", metavar="FILE",
+                       help="model checkpoint: simplepose, official or mmpose format")
+    default = f" (default: {default_model})" if default_model else ""
+    group.add_argument("--model", metavar="NAME", default=None,
+                       help=f"a model of the zoo by name, downloaded once and verified (`simplepose models` lists them){default}")
+    p.add_argument("--offline", action="store_true",
+                   help="open no connection: zoo models must be in the cache already (also: SIMPLEPOSE_OFFLINE=1)")
+    p.set_defaults(default_model=default_model)
+
+
+def checkpoint_source(args: argparse.Namespace) -> str:
+    """The checkpoint file behind --checkpoint / --model (fetched from the zoo), or "" for none."""
+    if args.checkpoint:
+        return args.checkpoint
+    name = args.model or getattr(args, "default_model", "")
+    if not name:
+        return ""
+    from ..zoo import model_file
+
+    return str(model_file(name, offline=True if args.offline else None))
+
+
+def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, checkpoint_required: bool = True,
+                      default_model: str = "") -> None:
+    """--checkpoint | --model, --offline, --config, --set, --device, --precision, --runtime, --no-flip, --trusted."""
+    add_model_source(p, checkpoint_required, default_model)
     if config_flag:
         p.add_argument("--config", help="YAML config replacing the checkpoint's own (e.g. for official checkpoints)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -34,8 +63,9 @@ def load_model_and_config(args: argparse.Namespace) -> Tuple[Any, Any, str]:
 
     overrides = list(args.overrides) + (["test.flip_test=false"] if args.no_flip else []) \
         + ([f"test.runtime={args.runtime}"] if args.runtime else [])
-    loaded = load_checkpoint(args.checkpoint, trusted=args.trusted)
-    cfg = resolve_config(loaded.config, args.config, overrides, source=str(args.checkpoint))
+    checkpoint = checkpoint_source(args)
+    loaded = load_checkpoint(checkpoint, trusted=args.trusted)
+    cfg = resolve_config(loaded.config, args.config, overrides, source=checkpoint)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     return loaded.model, cfg, device
 
@@ -46,3 +76,36 @@ def build_predictor(args: argparse.Namespace):
 
     model, cfg, device = load_model_and_config(args)
     return TopDownPredictor.from_config(model, cfg, device=device, precision=args.precision), cfg
+
+
+def model_label(args: argparse.Namespace) -> str:
+    """What --checkpoint / --model (or the command's default model) names, for the summary line."""
+    return str(args.checkpoint) if args.checkpoint else (args.model or getattr(args, "default_model", "") or "?")
+
+
+def describe_setup(args: argparse.Namespace, predictor: Any) -> str:
+    """One line: which model, person boxes and runtime a command runs with."""
+    boxes = f"boxes {args.boxes}" if getattr(args, "boxes", None) else f"detector {getattr(args, 'detector', None)}"
+    rt = predictor.runtime
+    return f"model {model_label(args)}; {boxes}; runtime {rt.name} ({rt.precision}) on {predictor.device}"
+
+
+def check_cached_offline(args: argparse.Namespace, detector: str = "") -> None:
+    """Offline, list every zoo file the command needs and the cache lacks, in one line, up front.
+
+    Without this, an offline run with an empty cache would name only the first missing file.
+    """
+    from ..zoo import ZooError, get_row, is_cached, is_offline
+    from ..zoo.files import download_path
+
+    if not is_offline(True if args.offline else None):
+        return
+    names = [] if args.checkpoint else [args.model or getattr(args, "default_model", "")]
+    if detector and detector != "none" and not any(detector.lower().endswith(s) for s in (".onnx", ".pth")):
+        names.append(detector)
+    rows = [get_row(n) for n in names if n]
+    missing = [r for r in rows if not is_cached(r)]
+    if missing:
+        files = "; ".join(f"{r.name}: {r.urls[0] if r.urls else r.manual} -> {download_path(r)}" for r in missing)
+        raise ZooError(f"offline and not in the cache: {files}. Place the files there, or run "
+                       f"`simplepose models download {' '.join(r.name for r in missing)}` where there is a network")

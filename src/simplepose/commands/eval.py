@@ -1,12 +1,12 @@
 """`simplepose eval`: evaluate a checkpoint on a config's validation set, or score a results file.
 
-    simplepose eval [CONFIG] --checkpoint CKPT [--boxes gt|DETECTIONS.json] [--no-flip] [--out DIR]
+    simplepose eval [CONFIG] --checkpoint CKPT|--model NAME [--boxes gt|DETECTIONS.json] [--no-flip] [--out DIR]
     simplepose eval --gt ANNOTATIONS.json --results RESULTS.json [--out DIR]
 
 The first form uses CONFIG's data/test sections (default: the checkpoint's own config), with
 --set overrides on top. Both print the COCO table (or the PCKh table for MPII) and write
 metrics.json (the first form also results.json) to --out (default: the current folder for
-the second form, the checkpoint's folder for the first).
+the second form, the checkpoint's folder for the first, the current folder with --model).
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
         if not (args.gt and args.results):
             raise ValueError("--gt and --results go together")
         return _score_file(args)
-    if not args.checkpoint:
-        raise ValueError("give [CONFIG] --checkpoint CKPT, or --gt ANNOTATIONS.json --results RESULTS.json")
+    if not (args.checkpoint or args.model):
+        raise ValueError("give [CONFIG] --checkpoint CKPT (or --model NAME), or --gt ANNOTATIONS.json --results RESULTS.json")
     return _evaluate(args)
 
 
@@ -56,7 +56,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.runner import evaluate_model, format_metrics
     from ..fileio import prepare_output_dir
 
-    out = prepare_output_dir(args.out or Path(args.checkpoint).resolve().parent)
+    # Default: beside the checkpoint; a zoo model's file is in the cache, so the current folder.
+    out = prepare_output_dir(args.out or (Path(args.checkpoint).resolve().parent if args.checkpoint else "."))
     model, cfg, device = load_model_and_config(args)
     t0 = time.perf_counter()
     metrics = evaluate_model(model, cfg, device, out_dir=out, detections=args.boxes, progress=True,

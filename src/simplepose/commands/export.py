@@ -1,4 +1,4 @@
-"""`simplepose export --checkpoint CKPT --onnx OUT.onnx [--int8 --calibration DIR]`
+"""`simplepose export --checkpoint CKPT|--model NAME --onnx OUT.onnx [--int8 --calibration DIR]`
 
 Writes the model as ONNX (BatchNorm folded, dynamic batch axis; input "image" (N, 3, H, W)
 normalised as the checkpoint's config says, output "heatmaps"), checked against PyTorch with
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 
+from .common import add_model_source, checkpoint_source
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (fp32 or static int8), checked against PyTorch")
-    p.add_argument("--checkpoint", required=True, help="model checkpoint (project or official format)")
+    add_model_source(p)
     p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="file to write")
     p.add_argument("--int8", action="store_true", help="static int8 quantisation (needs --calibration)")
     p.add_argument("--calibration", metavar="DIR", help="folder of images whose crops calibrate --int8")
@@ -26,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..export import export_checkpoint
 
-    r = export_checkpoint(args.checkpoint, args.onnx, int8=args.int8, calibration=args.calibration,
+    r = export_checkpoint(checkpoint_source(args), args.onnx, int8=args.int8, calibration=args.calibration,
                           config=args.config, trusted=args.trusted)
     kind = "int8" if r.int8 else "fp32"
     print(f"wrote {r.path} ({kind}, {r.size_bytes / 1e6:.1f} MB; input (N, 3, {r.input_size[1]}, {r.input_size[0]}), "

@@ -13,6 +13,8 @@ import argparse
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="parameters and multiply-adds of a model")
     p.add_argument("source", nargs="?", help="a YAML config or a checkpoint file (default: the paper's R50)")
+    p.add_argument("--model", metavar="NAME", help="a model of the zoo by name (downloaded once) instead of SOURCE")
+    p.add_argument("--offline", action="store_true", help="open no connection: a --model must be in the cache already")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config override, e.g. model.depth=101 (configs only)")
     p.add_argument("--input-size", nargs=2, type=int, metavar=("W", "H"),
@@ -34,5 +36,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.input_size is not None and min(args.input_size) < 1:
             raise ValueError(f"--input-size {args.input_size[0]} {args.input_size[1]}: width and height must be positive")
-        print(describe_source(args.source, args.overrides, args.input_size, args.style, args.trusted))
+        source = args.source
+        if args.model:
+            if source:
+                raise ValueError("give SOURCE or --model NAME, not both")
+            from ..zoo import model_file
+
+            source = str(model_file(args.model, offline=True if args.offline else None))
+        print(describe_source(source, args.overrides, args.input_size, args.style, args.trusted))
     return 0

@@ -1,4 +1,7 @@
-"""`simplepose predict --checkpoint CKPT INPUT... [--boxes FILE [--id-from stem|ANN.json]] [--out DIR]`
+"""`simplepose predict INPUT... [--model NAME | --checkpoint CKPT] [--detector NAME|FILE.onnx|none | --boxes FILE] [--out DIR]`
+
+With nothing but the input, the default pose model (COCO ResNet-50 256x192 of the model zoo)
+and the default person detector (YOLOX-m) are used, each downloaded once into the cache.
 
 INPUT: images, folders of images, videos. Writes to --out (default `predictions/`):
 results.json (COCO results format, each entry also naming its `file_name`; video frames are
@@ -11,25 +14,29 @@ Person boxes, in this order of preference:
                  (it names no files: add --id-from stem, 000000000785.jpg -> id 785, or
                  --id-from ANNOTATIONS.json, whose `images` list gives the ids). An input that
                  matches no image of the file gets no people and is reported (--strict: an error).
-  --detector W   a torchvision detector with local weights W (needs torchvision).
-  otherwise      one box covering the whole image (one person per picture).
+  --detector D   a person detector run on every picture: a zoo name (default yolox-m), an
+                 mmdeploy YOLOX .onnx file, a torchvision Faster R-CNN .pth file (needs a
+                 CPU build of torchvision), or `none`: one box covering the whole image.
 """
 from __future__ import annotations
 
 import argparse
 
-from .common import add_model_options, build_predictor
+from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="poses on images, folders and videos, drawn and as COCO results")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, video files")
-    add_model_options(p)
+    add_model_options(p, default_model=DEFAULT_MODEL)
     p.add_argument("--boxes", help="person boxes: a COCO keypoints file or a detections file (COCO results format)")
     p.add_argument("--id-from", metavar="stem|ANNOTATIONS.json",
                    help="how a detections file's image ids match the inputs (see above)")
-    p.add_argument("--detector", metavar="WEIGHTS", help="torchvision Faster R-CNN weights file (needs torchvision)")
-    p.add_argument("--det-thresh", type=float, default=0.5, help="detector / detections score threshold")
+    p.add_argument("--detector", metavar="NAME|FILE.onnx|none",
+                   help="person detector: a zoo name, an .onnx file, a torchvision .pth file, or none for one "
+                        "whole-image box (default: yolox-m, unless --boxes is given)")
+    p.add_argument("--det-thresh", type=float, default=None,
+                   help="boxes scoring this or less are dropped (default: 0.3 for a detector, as rtmlib; 0.5 for --boxes)")
     p.add_argument("--out", default="predictions")
     p.add_argument("--kpt-thresh", type=float, default=0.3, help="joints under this confidence are not drawn")
     p.add_argument("--strict", action="store_true",
@@ -38,28 +45,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _boxes(args: argparse.Namespace):
-    from ..detector import TorchvisionDetector, WholeImage
+    from ..detector import DEFAULT_DETECTOR, open_detector
     from ..prediction import BoxLookup, boxes_from_file
 
     if args.boxes:
-        return boxes_from_file(args.boxes, args.det_thresh, args.id_from, args.strict)
-    if args.detector:
-        det = TorchvisionDetector(args.detector, score_thresh=args.det_thresh, device=args.device or "cpu")
-        return BoxLookup(detector=det)
-    return BoxLookup(detector=WholeImage())
+        if args.detector:
+            raise ValueError("give person boxes with --boxes FILE or --detector, not both")
+        return boxes_from_file(args.boxes, 0.5 if args.det_thresh is None else args.det_thresh, args.id_from,
+                               args.strict)
+    args.detector = args.detector or DEFAULT_DETECTOR
+    det = open_detector(args.detector, 0.3 if args.det_thresh is None else args.det_thresh,
+                        device=args.device or "cpu", offline=True if args.offline else None)
+    return BoxLookup(detector=det)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
+    from ..detector import DEFAULT_DETECTOR
     from ..fileio import atomic_write_json, prepare_output_dir
     from ..frames import open_inputs
     from ..prediction import predict_sources
 
     out = prepare_output_dir(args.out)
     sources = open_inputs(args.inputs)
+    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     boxes = _boxes(args)
     predictor, cfg = build_predictor(args)
+    print(describe_setup(args, predictor))
     report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh)
     atomic_write_json(out / "results.json", report.results)
     print(f"{len(report.results)} people in {report.frames} frame(s) of {len(sources)} input(s); wrote {out}")

@@ -1,13 +1,16 @@
-"""`simplepose track --checkpoint CKPT VIDEO_OR_FRAME_DIR [--boxes FILE] [--out DIR]`
+"""`simplepose track VIDEO_OR_FRAME_DIR [--model NAME | --checkpoint CKPT] [--detector D | --boxes FILE] [--out DIR]`
 
 Multi-person pose tracking (the paper's flow-based tracker) on an mp4/avi video or a folder
 of frames. Writes to --out (default `tracking/`): NAME.json (PoseTrack 2018 predictions, one
 entry per frame, track ids) and NAME.mp4 (skeletons, ids and short trails drawn). Prints
 the frames per second of tracking (detection lookup, flow, pose estimation and matching).
 
+With nothing but the video, the default pose model (COCO ResNet-50 256x192 of the model zoo)
+and person detector (YOLOX-m) are used, each downloaded once into the cache.
 Person boxes: --boxes FILE (detections in the COCO results format; image_id = the frame's id:
 the `id` of the matching image record of --frames-like FILE when given, else the 0-based
-frame index) or --detector WEIGHTS (torchvision Faster R-CNN, needs torchvision). Tracker
+frame index) or --detector NAME|FILE.onnx|FILE.pth (a zoo detector, default yolox-m; an mmdeploy
+YOLOX .onnx; torchvision's Faster R-CNN, which needs a CPU build of torchvision). Tracker
 values come from the `track` section of the config and --set track.KEY=VALUE (see
 config.TrackConfig).
 """
@@ -15,16 +18,18 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_options, build_predictor
+from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("track", help="multi-person pose tracking in a video or a folder of frames")
     p.add_argument("source", metavar="VIDEO_OR_FRAME_DIR")
-    add_model_options(p)
+    add_model_options(p, default_model=DEFAULT_MODEL)
     # --detections: the earlier spelling, kept working.
     p.add_argument("--boxes", "--detections", dest="boxes", help="person boxes in the COCO results format")
-    p.add_argument("--detector", metavar="WEIGHTS", help="torchvision Faster R-CNN weights (needs torchvision)")
+    p.add_argument("--detector", metavar="NAME|FILE.onnx",
+                   help="person detector: a zoo name, an .onnx file or a torchvision .pth file "
+                        "(default: yolox-m, unless --boxes is given); track.det_score_thresh filters its boxes")
     p.add_argument("--frames-like", metavar="POSETRACK_JSON",
                    help="a PoseTrack file of this video: its frame records (ids, file names) are used for the output")
     p.add_argument("--out", default="tracking")
@@ -37,20 +42,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _detector(args: argparse.Namespace, frame_ids):
-    from ..detector import DetectionsFile, TorchvisionDetector
+    from ..detector import DEFAULT_DETECTOR, DetectionsFile, open_detector
 
     if args.boxes:
+        if args.detector:
+            raise ValueError("give person boxes with --boxes FILE or --detector, not both")
         det = DetectionsFile(args.boxes, strict=args.strict)  # the tracker applies its own score threshold
         if frame_ids and not any(i in det.table for i in frame_ids):
             raise ValueError(f"{args.boxes}: no detection has an image_id of these frames "
                              f"(frames are {frame_ids[0]}..{frame_ids[-1]}; pass --frames-like for PoseTrack ids)")
         return det
-    if args.detector:
-        return TorchvisionDetector(args.detector, score_thresh=0.0, device=args.device or "cpu")
-    raise ValueError("track needs person boxes: give --boxes FILE or --detector WEIGHTS")
+    if args.detector == "none":
+        raise ValueError("track needs person boxes: --detector none (one whole-frame box) is for predict")
+    args.detector = args.detector or DEFAULT_DETECTOR
+    # The tracker keeps boxes above track.det_score_thresh (the paper's 0.5); the detector keeps all.
+    return open_detector(args.detector, 0.0, device=args.device or "cpu", offline=True if args.offline else None)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..detector import DEFAULT_DETECTOR
     from ..fileio import output_path, prepare_output_dir
     from ..formats.posetrack import read_posetrack
     from ..frames import open_frames
@@ -62,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
     out = prepare_output_dir(args.out)
     frames_like = read_posetrack(args.frames_like) if args.frames_like else None
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
+    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     detector = _detector(args, frame_ids)
     predictor, cfg = build_predictor(args)
+    print(describe_setup(args, predictor))
     done = track_video(source, predictor, cfg.track, detector, out, name, frames_like, args.layout,
                        draw_video=not args.no_video)
     result = done.run

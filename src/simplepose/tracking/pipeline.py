@@ -78,12 +78,8 @@ def track_frames(
     start = time.perf_counter()
     busy = 0.0
     try:
-        for t, frame in enumerate(frames):
-            tic = time.perf_counter()
-            image_id = frame_ids[t] if t < len(frame_ids) else t
-            boxes, scores = detector(frame, image_id)
-            poses = tracker.step(frame, boxes, scores)
-            busy += time.perf_counter() - tic
+        for frame, poses, seconds in tracked_frames(frames, frame_ids, tracker, detector):
+            busy += seconds
             run.poses.append(poses)
             if draw is not None and write is not None:
                 write(draw(frame, poses))
@@ -93,6 +89,21 @@ def track_frames(
         bar.close()
     run.seconds = busy if busy > 0 else time.perf_counter() - start
     return run
+
+
+def tracked_frames(
+    frames: Iterator[np.ndarray], frame_ids: Sequence[object], tracker: PoseTracker, detector: Detector,
+) -> Iterator[Tuple[np.ndarray, Poses, float]]:
+    """(frame, its tracked poses, seconds of detection + tracking) for each frame, as they come.
+
+    A frame's id (given to the detector) is `frame_ids[t]`, else its index t.
+    """
+    for t, frame in enumerate(frames):
+        tic = time.perf_counter()
+        image_id = frame_ids[t] if t < len(frame_ids) else t
+        boxes, scores = detector(frame, image_id)
+        poses = tracker.step(frame, boxes, scores)
+        yield frame, poses, time.perf_counter() - tic
 
 
 def run_to_posetrack(

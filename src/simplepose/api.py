@@ -1,0 +1,108 @@
+"""`PoseEstimator`: the notebook user's door, from a picture or a video to skeletons.
+
+    import simplepose
+    est = simplepose.PoseEstimator(model="coco-res50-256x192", detector="yolox-m")
+    poses = est("photo.jpg")                  # Poses: keypoints (N, K, 3), boxes, scores
+    cv2.imwrite("drawn.jpg", est.draw("photo.jpg", poses))
+    for frame, poses in est.track("clip.mp4"):   # poses.track_ids set
+        ...
+
+It only composes what the commands run: the zoo (`zoo.model_file`), a person detector
+(`detector.open_detector`), `TopDownPredictor` with the paper's rescoring and OKS-NMS
+(`evaluation.runner.postprocess_image`, as `predict` does) and `PoseTracker` (as `track`
+does); it has no crop, decode or drawing code of its own.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Optional, Tuple, Union
+
+import numpy as np
+
+from .poses import Poses
+from .zoo.table import DEFAULT_DETECTOR, DEFAULT_MODEL
+
+ImageLike = Union[str, Path, np.ndarray]
+
+
+def as_image(image: ImageLike) -> np.ndarray:
+    """An (H, W, 3) uint8 BGR array from a path or an array; a clear ValueError otherwise."""
+    if isinstance(image, (str, Path)):
+        from .fileio import read_image
+
+        return read_image(image)
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"expected an image path or an (H, W, 3) uint8 BGR array, got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise ValueError(f"expected an (H, W, 3) BGR image array, got shape {image.shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image array (0-255, BGR as OpenCV reads it), got dtype {image.dtype}")
+    return image
+
+
+class PoseEstimator:
+    """People and their joints in pictures and videos, with a model and a detector by name.
+
+    Args:
+        model: a pose model of the zoo (`simplepose models` lists them).
+        detector: a zoo detector name, an .onnx / torchvision .pth file, or "none" (one box
+            covering the whole image).
+        checkpoint: a local checkpoint file instead of `model` (simplepose, official, mmpose).
+        device: "cpu", "cuda", ... (default: cuda when available); runtime: see
+            `TopDownPredictor` ("auto" by default).
+        det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3).
+        offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); files must be cached.
+        overrides: `--set`-style config overrides, e.g. ["test.flip_test=false"].
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
+                 device: Optional[str] = None, runtime: Optional[str] = None, det_thresh: float = 0.3,
+                 offline: Optional[bool] = None, overrides: Tuple[str, ...] = ()) -> None:
+        import torch
+
+        from .config import resolve_config
+        from .detector import open_detector
+        from .predictor import TopDownPredictor
+        from .weights import load_checkpoint
+        from .zoo import model_file
+
+        path = checkpoint or str(model_file(model, offline))
+        loaded = load_checkpoint(path)
+        extra = list(overrides) + ([f"test.runtime={runtime}"] if runtime else [])
+        self.config = resolve_config(loaded.config, None, extra, source=path)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.predictor = TopDownPredictor.from_config(loaded.model, self.config, device=self.device)
+        self.detector = open_detector(detector, det_thresh, device=self.device, offline=offline)
+        self.model_name = checkpoint or model
+        self.detector_name = detector
+
+    def __call__(self, image: ImageLike) -> Poses:
+        """The people of one image (path or (H, W, 3) uint8 BGR array), rescored and OKS-NMSed."""
+        from .evaluation.runner import postprocess_image
+
+        frame = as_image(image)
+        boxes, scores = self.detector(frame)
+        return postprocess_image(self.predictor, self.predictor(frame, boxes, scores), self.config.test)
+
+    def track(self, video: Union[str, Path]) -> Iterator[Tuple[np.ndarray, Poses]]:
+        """(frame, poses with track ids) for each frame of a video file or folder of frames,
+        with the paper's flow-based tracker and the config's `track` settings."""
+        from .frames import open_frames
+        from .tracking.pipeline import tracked_frames
+        from .tracking.tracker import PoseTracker
+
+        source = open_frames(video)
+        tracker = PoseTracker(self.predictor.skeleton, self.predictor, self.config.track)
+        for frame, poses, _ in tracked_frames(source.frames(), [], tracker, self.detector):
+            yield frame, poses
+
+    def draw(self, image: ImageLike, poses: Poses, kpt_thresh: float = 0.3) -> np.ndarray:
+        """A copy of the image with skeletons, joints, boxes, scores and track ids drawn."""
+        from .visualize import draw_poses
+
+        return draw_poses(as_image(image), poses, self.predictor.skeleton, kpt_thresh)
+
+    def __repr__(self) -> str:
+        rt = self.predictor.runtime
+        return (f"PoseEstimator(model={self.model_name!r}, detector={self.detector_name!r}, "
+                f"runtime={rt.name} {rt.precision}, device={self.device})")
