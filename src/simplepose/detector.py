@@ -12,6 +12,7 @@ from typing import Dict, Optional, Protocol, Tuple, Union
 
 import numpy as np
 
+from .fileio import MissingPackageError
 from .formats.check import Skips, outside_image
 from .geometry import xywh_to_xyxy
 
@@ -108,12 +109,11 @@ class TorchvisionDetector:
         try:
             import torchvision  # noqa: F401
             from torchvision.models import detection
-        except ImportError:
-            raise ImportError(
-                "the torchvision person detector needs torchvision: `pip install torchvision`, then "
-                "pass a local weights file (e.g. fasterrcnn_resnet50_fpn_coco-258fb6c6.pth from "
-                "https://download.pytorch.org/models/); or give person boxes with --boxes FILE"
-            ) from None
+        except (ImportError, RuntimeError) as e:  # RuntimeError: a CUDA torchvision beside CPU torch
+            raise MissingPackageError(
+                "the torchvision person detector (--detector)", "torchvision",
+                "pip install torchvision", "or give person boxes with --boxes FILE"
+            ) from e
         import torch
 
         path = Path(weights)
