@@ -118,7 +118,7 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
                               "--boxes", f.root / "nothere.json"], "nothere.json"),
     "predict-boxes-file-not-json": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val", "--boxes", f.bad_yaml],
-        "bad.yaml: not valid JSON"),
+        "bad.yaml: not a JSON file"),
     "track-missing-video": (
         "track", lambda f: [f.root / "nothere.mp4", "--checkpoint", f.checkpoint, "--detections", f.video_dets],
         "nothere.mp4"),
@@ -128,7 +128,7 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "track-eval-missing-gt-folder": (
         "track-eval", lambda f: ["--gt", f.root / "nothere", "--pred", f.video_gt.parent], "nothere"),
     "track-eval-missing-prediction-file": (
-        "track-eval", lambda f: ["--gt", f.video_gt.parent, "--pred", f.root], f"{VIDEO}.json"),
+        "track-eval", lambda f: ["--gt", f.video_gt.parent, "--pred", f.root], "--pred"),
     "synth-bad-size": ("synth", lambda f: ["--out", f.root / "s", "--size", "0x-5"], "size"),
 }
 

@@ -41,7 +41,9 @@ def test_torchvision_detector_explains_what_is_missing(tmp_path):
     try:
         import torchvision  # noqa: F401
     except ImportError:
-        with pytest.raises(ValueError, match="needs the torchvision package"):
+        from simplepose.fileio import MissingPackageError
+
+        with pytest.raises(MissingPackageError, match="pip install torchvision"):
             TorchvisionDetector(tmp_path / "nope.pth")
     else:
         with pytest.raises(FileNotFoundError, match="detector weights not found"):

@@ -15,28 +15,51 @@ from typing import List, Optional
 COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "release", "export", "bench", "models")
 
 
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless it says it already or has none to say
+    (a flag, a required option, an option whose absence the help explains)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        unset = default is None or default is False or default is argparse.SUPPRESS or default in ([], "")
+        if "default" in text or unset or action.required:
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simplepose", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"simplepose.commands.{name.replace('-', '_')}").add_parser(sub)
+    for command in sub.choices.values():
+        command.formatter_class = HelpWithDefaults
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    from .commands.paths import check_paths, command_parsers, name_option
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = command_parsers(parser)[args.command]
     # OpenCV logs a warning line for every unreadable image before we raise our own one-line
     # error; keep its errors, drop the duplicate warnings (a user's setting wins).
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     try:
+        # Every path option as its kind says (a file, a folder, an output ...), before any work
+        # and before anything is created; one line naming the option and the path.
+        check_paths(command, args)
         return int(args.run(args) or 0)
     except BrokenPipeError:
         # `simplepose info --table | head`: the reader left; nothing to say, nothing went wrong.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError, ValueError) as e:
         # User errors (bad file, bad field) get one clear line, not a traceback.
-        print(f"simplepose {args.command}: error: {e}", file=sys.stderr)
+        print(f"simplepose {args.command}: error: {name_option(command, args, str(e))}", file=sys.stderr)
         return 2
 
 

@@ -14,6 +14,7 @@ from typing import Dict, Optional, Protocol, Tuple, Union
 
 import numpy as np
 
+from .fileio import MissingPackageError
 from .formats.check import Skips, outside_image
 from .geometry import xywh_to_xyxy
 from .zoo.table import DEFAULT_DETECTOR  # noqa: F401  (re-exported: the commands' default)
@@ -111,12 +112,12 @@ class TorchvisionDetector:
         try:
             import torchvision  # noqa: F401
             from torchvision.models import detection
-        except (ImportError, RuntimeError):  # RuntimeError: PyPI's CUDA torchvision beside CPU torch
-            raise ValueError(
-                "the torchvision person detector (a .pth --detector) needs the torchvision package, in a CPU "
-                "build that imports beside this torch (PyPI's wheel does not: pytorch/vision#9085); "
-                "without it use --detector yolox-m (the default) or an .onnx detector, or --boxes FILE"
-            ) from None
+        except (ImportError, RuntimeError) as e:  # RuntimeError: a CUDA torchvision beside CPU torch
+            raise MissingPackageError(
+                "the torchvision person detector (a .pth --detector)", "torchvision",
+                "pip install torchvision", "a CPU build: PyPI's wheel does not import beside CPU torch, "
+                "pytorch/vision#9085; or use --detector yolox-m (the default), an .onnx detector, or --boxes FILE"
+            ) from e
         import torch
 
         path = Path(weights)

@@ -42,6 +42,7 @@ class ExportReport:
     max_abs_output: float
     check: str
     size_bytes: int
+    heatmap_size: Tuple[int, int] = (0, 0)  # (w, h) of the output heatmaps
 
 
 def check_writable(path: Path) -> None:
@@ -94,4 +95,4 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, c
         want = model(x).numpy()
     atomic_write_bytes(out, data)
     return ExportReport(out, int8, input_size, int(want.shape[1]), float(np.abs(got - want).max()),
-                        float(np.abs(want).max()), check, len(data))
+                        float(np.abs(want).max()), check, len(data), (int(want.shape[3]), int(want.shape[2])))

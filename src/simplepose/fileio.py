@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 PathLike = Union[str, Path]
 
+#: The file suffixes read as images and as videos (by `frames`, the commands' path checks, export).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
 #: Test hook, off unless set: with SIMPLEPOSE_TEST_STALL_WRITE=NAME in the environment, an atomic
 #: write that would replace an existing file named NAME stops for `_STALL_SECONDS` once its bytes
 #: are in the temporary file, before the rename, so that a test can kill the process inside the
@@ -85,6 +89,17 @@ class ConfigError(FileFormatError):
     section or key, wrong type, a value the code cannot honour); the message names the file
     or override and the key. Defined here, below `config` and `config_official`, so that both
     raise it while importing only downward; `simplepose.config` re-exports it."""
+
+
+class MissingPackageError(ValueError):
+    """An optional part (a detector, a runtime, a file format) whose package is not installed;
+    one line naming the package and how to install it. A ValueError, so every command reports
+    it as one line with exit status 2."""
+
+    def __init__(self, what: str, package: str, install: str, otherwise: str = "") -> None:
+        super().__init__(f"{what} needs {package}, which is not installed (or does not import): "
+                         f"`{install}`" + (f"; {otherwise}" if otherwise else ""))
+        self.package = package
 
 
 def read_json(path: PathLike, kind: str = "file") -> Any:

@@ -11,10 +11,9 @@ from typing import Iterator, List, Sequence, Union
 
 import numpy as np
 
-from .fileio import read_image
+from .fileio import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "FrameSource", "open_frames", "open_inputs"]
 
 
 @dataclass

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from .detector import Boxes
+from .fileio import MissingPackageError
 
 #: The letterbox canvas value (mmdet's YOLOX `Pad` value, which rtmlib copies).
 PAD_VALUE = 114
@@ -49,8 +50,7 @@ class OnnxPersonDetector:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise ValueError("the ONNX person detector needs the onnxruntime package: "
-                             "`pip install onnxruntime`") from None
+            raise MissingPackageError("the ONNX person detector", "onnxruntime", "pip install onnxruntime") from None
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)

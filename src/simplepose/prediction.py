@@ -103,8 +103,19 @@ class PredictReport:
 
     results: List[dict] = field(default_factory=list)
     frames: int = 0
-    unmatched: List[str] = field(default_factory=list)
+    unmatched: List[str] = field(default_factory=list)  # inputs the boxes file knows nothing of
+    no_boxes: List[str] = field(default_factory=list)  # inputs and video frames that got no box otherwise
     written: List[Path] = field(default_factory=list)
+
+    def no_boxes_summary(self, boxes_file: Optional[Union[str, Path]], shown: int = 5) -> str:
+        """How many inputs (and video frames) got no person box, and the first few names."""
+        parts = []
+        for names, why in ((self.unmatched, f"matched no image of {boxes_file}"),
+                           (self.no_boxes, "had no person box" + (f" in {boxes_file}" if boxes_file else ""))):
+            if names:
+                listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+                parts.append(f"{len(names)} input(s) or frame(s) {why}: {listed}")
+        return "; ".join(parts)
 
 
 def _unique_names(sources: Sequence[FrameSource]) -> List[str]:
@@ -143,6 +154,8 @@ def predict_sources(
                 iid, (b, s) = boxes(frame, str(t) if src.is_video else src.path.name)
                 if iid is None and boxes.detector is None:
                     report.unmatched.append(frame_name)
+                elif len(b) == 0:
+                    report.no_boxes.append(frame_name)
                 poses = postprocess_image(predictor, predictor(frame, b, s), test)
                 for r in poses_to_results(counter if iid is None else iid, poses):
                     r["file_name"] = frame_name

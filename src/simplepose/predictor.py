@@ -6,6 +6,7 @@ and the `Detector` protocol); COCO files store xywh, convert with `geometry.xywh
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -14,11 +15,43 @@ import torch
 
 from .codec import HeatmapCodec, flip_heatmaps_back
 from .config import Config
+from .fileio import read_image
 from .geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
 from .poses import Poses
 from .runtimes import BuiltRuntime, RuntimeSpec, build_runtime
 from .skeleton import COCO, SKELETONS, Skeleton, get_skeleton
 from .transforms import Normalize, crop_people
+
+ImageLike = Union[np.ndarray, str, "os.PathLike[str]"]
+
+
+def as_image(image: ImageLike, what: str = "image") -> np.ndarray:
+    """An (H, W, 3) uint8 BGR array from an array or an image file's path; ValueError otherwise
+    (FileNotFoundError for a path that is missing or does not decode), naming `what`."""
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image)
+    if not isinstance(image, np.ndarray):
+        raise ValueError(f"{what}: expected an (H, W, 3) uint8 BGR array or an image file path, "
+                         f"got {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+        raise ValueError(f"{what}: expected an (H, W, 3) BGR array, got shape {tuple(image.shape)}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"{what}: expected dtype uint8 (0-255, as cv2.imread gives), got {image.dtype}")
+    return image
+
+
+def as_boxes(boxes: object, what: str = "boxes") -> np.ndarray:
+    """(N, 4) float64 xyxy boxes from anything array-like of N x 4 finite numbers; ValueError otherwise."""
+    try:
+        b = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: expected (N, 4) xyxy numbers, got {type(boxes).__name__}") from None
+    if not (b.ndim == 2 and b.shape[1] == 4) and not (b.ndim == 1 and b.size in (0, 4)):
+        raise ValueError(f"{what}: expected shape (N, 4) xyxy, got {tuple(b.shape)}")
+    if not np.isfinite(b).all():
+        raise ValueError(f"{what}: boxes must be finite numbers")
+    return b.reshape(-1, 4)
+
 
 PRECISIONS = {None: None, "": None, "fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -118,18 +151,32 @@ class TopDownPredictor:
         aspect = self.input_size[0] / self.input_size[1]
         return boxes_to_center_scale(xyxy_to_xywh(boxes_xyxy), aspect, self.padding)
 
-    def __call__(self, image_bgr: np.ndarray, boxes_xyxy: np.ndarray, box_scores: Optional[np.ndarray] = None) -> Poses:
-        """Poses of the people in `boxes_xyxy` (N, 4) of one (H, W, 3) uint8 BGR image."""
+    def __call__(self, image_bgr: ImageLike, boxes_xyxy: np.ndarray, box_scores: Optional[np.ndarray] = None) -> Poses:
+        """Poses of the people in `boxes_xyxy` (N, 4) of one (H, W, 3) uint8 BGR image (or its file's path)."""
         return self.predict_batch([image_bgr], [boxes_xyxy], [box_scores])[0]
 
     def predict_batch(
-        self, images: Sequence[np.ndarray], boxes_list: Sequence[np.ndarray],
+        self, images: Sequence[ImageLike], boxes_list: Sequence[np.ndarray],
         scores_list: Optional[Sequence[Optional[np.ndarray]]] = None,
     ) -> List[Poses]:
-        """Poses for many images at once; crops of all images share forward passes."""
+        """Poses for many images at once; crops of all images share forward passes.
+
+        images: (H, W, 3) uint8 BGR arrays or image file paths; boxes_list: one (N, 4) xyxy per
+        image; scores_list: one (N,) per image or None (score 1). Checked here: ValueError.
+        """
         k = self.skeleton.num_joints
-        boxes_list = [np.asarray(b, dtype=np.float64).reshape(-1, 4) for b in boxes_list]
+        if isinstance(images, (np.ndarray, str, os.PathLike)):
+            raise ValueError("predict_batch takes a list of images (arrays or paths); call the predictor for one")
+        if len(images) != len(boxes_list):
+            raise ValueError(f"{len(images)} images but {len(boxes_list)} box arrays: give one (N, 4) array per image")
+        images = [as_image(im, f"images[{i}]") for i, im in enumerate(images)]
+        boxes_list = [as_boxes(b, f"boxes[{i}]") for i, b in enumerate(boxes_list)]
         scores_list = list(scores_list) if scores_list is not None else [None] * len(boxes_list)
+        if len(scores_list) != len(boxes_list):
+            raise ValueError(f"{len(boxes_list)} box arrays but {len(scores_list)} score arrays")
+        for i, (b, s) in enumerate(zip(boxes_list, scores_list)):
+            if s is not None and np.asarray(s).size != len(b):
+                raise ValueError(f"scores[{i}]: {np.asarray(s).size} scores for {len(b)} boxes")
         crops, centers, scales = [], [], []
         t0 = time.perf_counter()
         for image, boxes in zip(images, boxes_list):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from .common import add_model_source, checkpoint_source
+from .paths import FOLDER_IN, OUT_DIR, YAML
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,12 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="speed of every runtime, training and data loading, with accuracy against eager fp32")
     p.add_argument("--quick", action="store_true", help="a smoke test: tiny sizes, the demo model only, no torch.compile")
     add_model_source(p, required=False)  # a trained model for the accuracy figures (e.g. the demo's best.pth)
-    p.add_argument("--data", default="", help="a `simplepose synth` folder (default: generate a small one under --out)")
-    p.add_argument("--out", default=d.out_dir, help=f"report folder (default {d.out_dir})")
+    p.add_argument("--data", default="", type=FOLDER_IN, metavar="DIR", help="a `simplepose synth` folder (default: generate a small one under --out)")
+    p.add_argument("--out", default=d.out_dir, type=OUT_DIR, metavar="DIR", help="report folder")
     p.add_argument("--models", nargs="+", default=None, metavar="M", help="network tables: r18 r50 demo (default all; --quick: demo)")
     p.add_argument("--runtimes", nargs="+", default=list(d.runtimes), metavar="R", help="runtimes to measure (default all and auto)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes tens of seconds per model)")
-    p.add_argument("--demo-config", default=d.demo_config, help="the demo model's config")
+    p.add_argument("--demo-config", default=d.demo_config, type=YAML, help="the demo model's YAML config file")
     p.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (default: torch's)")
     p.set_defaults(run=run)
 

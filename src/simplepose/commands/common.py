@@ -8,20 +8,21 @@ from __future__ import annotations
 import argparse
 from typing import Any, Tuple
 
-
 from ..zoo.table import DEFAULT_MODEL  # noqa: F401  (predict and track take it from here)
+from .paths import CHECKPOINT, YAML
 
 
 def add_model_source(p: argparse.ArgumentParser, required: bool = True, default_model: str = "") -> None:
     """--checkpoint FILE | --model NAME, and --offline: where the weights come from."""
     group = p.add_mutually_exclusive_group(required=required and not default_model)
-    group.add_argument("--checkpoint", metavar="FILE",
-                       help="model checkpoint: simplepose, official or mmpose format")
-    default = f" (default: {default_model})" if default_model else ""
+    group.add_argument("--checkpoint", metavar="FILE", type=CHECKPOINT,
+                       help="model checkpoint file: simplepose, official or mmpose format (default: none)")
+    default = f" (default: {default_model})" if default_model else " (default: none)"
     group.add_argument("--model", metavar="NAME", default=None,
                        help=f"a model of the zoo by name, downloaded once and verified (`simplepose models` lists them){default}")
     p.add_argument("--offline", action="store_true",
-                   help="open no connection: zoo models must be in the cache already (also: SIMPLEPOSE_OFFLINE=1)")
+                   help="open no connection: zoo models must be in the cache already (also: SIMPLEPOSE_OFFLINE=1; "
+                        "default: online)")
     p.set_defaults(default_model=default_model)
 
 
@@ -42,13 +43,16 @@ def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, chec
     """--checkpoint | --model, --offline, --config, --set, --device, --precision, --runtime, --no-flip, --trusted."""
     add_model_source(p, checkpoint_required, default_model)
     if config_flag:
-        p.add_argument("--config", help="YAML config replacing the checkpoint's own (e.g. for official checkpoints)")
+        p.add_argument("--config", type=YAML,
+                       help="YAML config file replacing the checkpoint's own, e.g. for official checkpoints "
+                            "(default: the checkpoint's stored config)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. --set test.flip_test=false (repeatable)")
+                   help="config override, e.g. --set test.flip_test=false (repeatable; default: none)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    p.add_argument("--precision", choices=("bf16", "fp16"), default=None, help="reduced-precision forward pass")
+    p.add_argument("--precision", choices=("bf16", "fp16"), default=None, help="reduced-precision forward pass (default: fp32)")
     p.add_argument("--runtime", metavar="NAME",
-                   help="inference runtime: auto (default), eager, fast, compile, onnx, onnx-int8 (sets test.runtime)")
+                   help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8 (sets test.runtime; default: the "
+                        "config's test.runtime, auto)")
     p.add_argument("--no-flip", action="store_true", help="turn the flip test off")
     p.add_argument("--trusted", action="store_true",
                    help="allow pickled objects in the checkpoint (they can run code: only for files you trust)")

@@ -3,23 +3,27 @@ from __future__ import annotations
 
 import argparse
 
+from .paths import OUT_DIR, YAML
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..demo import DemoSettings
 
     d = DemoSettings()
     p = sub.add_parser("demo", help="train, evaluate and track on the built-in synthetic people, from nothing")
-    p.add_argument("--out", default=d.out_dir, help=f"report folder (default {d.out_dir})")
-    p.add_argument("--data", default=d.data_dir, help=f"synthetic data folder (default {d.data_dir})")
-    p.add_argument("--config", default=d.config)
-    p.add_argument("--images", type=int, default=d.images)
-    p.add_argument("--videos", type=int, default=d.videos)
-    p.add_argument("--frames", type=int, default=d.frames)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device)
-    p.add_argument("--runtime", dest="overrides", action="append", default=[], type=lambda v: f"test.runtime={v}", metavar="NAME", help="inference runtime: auto (default), eager, fast, compile, onnx, onnx-int8 (sets test.runtime)")
+    p.add_argument("--out", default=d.out_dir, type=OUT_DIR, metavar="DIR", help="report folder")
+    p.add_argument("--data", default=d.data_dir, type=OUT_DIR, metavar="DIR",
+                   help="synthetic data folder (made, or reused when it holds the same set)")
+    p.add_argument("--config", default=d.config, type=YAML, help="the demo model's YAML config file")
+    p.add_argument("--images", type=int, default=d.images, help="synthetic still images to generate")
+    p.add_argument("--videos", type=int, default=d.videos, help="synthetic video clips to generate")
+    p.add_argument("--frames", type=int, default=d.frames, help="frames per video clip")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed of the data and the training")
+    p.add_argument("--device", default=d.device, help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--runtime", dest="overrides", action="append", default=[], type=lambda v: f"test.runtime={v}", metavar="NAME", help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8 (sets test.runtime; "
+                        "default: the config's, auto)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. --set train.max_minutes=2")
+                   help="config override, e.g. --set train.max_minutes=2 (repeatable; default: none)")
     p.set_defaults(run=run)
 
 

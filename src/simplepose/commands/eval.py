@@ -15,16 +15,24 @@ import time
 from pathlib import Path
 
 from .common import add_model_options, load_model_and_config
+from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="COCO AP/AR or MPII PCKh of a checkpoint, or of a results file")
-    p.add_argument("config", nargs="?", help="experiment YAML (its data/test sections are used)")
+    p.add_argument("config", nargs="?", type=YAML,
+                   help="experiment YAML file; its data/test sections are used (default: the checkpoint's config)")
     add_model_options(p, config_flag=False, checkpoint_required=False)  # --gt/--results need none
-    p.add_argument("--boxes", help="'gt' for ground-truth boxes, or a detections file (COCO results format)")
-    p.add_argument("--gt", help="ground-truth COCO keypoints file (with --results)")
-    p.add_argument("--results", help="keypoint results file in the COCO results format (with --gt)")
-    p.add_argument("--out", help="folder for results.json / metrics.json")
+    p.add_argument("--boxes", type=PathArg(RESULTS.kind, RESULTS.content, ("gt",)), metavar="gt|DETECTIONS.json",
+                   help="'gt' for ground-truth boxes, or a detections file (COCO results format) "
+                        "(default: the config's test.use_gt_boxes / test.detections)")
+    p.add_argument("--gt", type=COCO, metavar="ANNOTATIONS.json",
+                   help="ground-truth COCO keypoints file (with --results; default: none, evaluate a checkpoint)")
+    p.add_argument("--results", type=RESULTS, metavar="RESULTS.json",
+                   help="keypoint results file in the COCO results format (with --gt; default: none)")
+    p.add_argument("--out", type=OUT_DIR, metavar="DIR",
+                   help="folder for results.json / metrics.json (default: the checkpoint's folder; "
+                        "with --gt, the current folder)")
     p.set_defaults(run=run)
 
 
@@ -42,9 +50,9 @@ def _score_file(args: argparse.Namespace) -> int:
     from ..evaluation.cocoeval import format_table, score_results_file
     from ..fileio import atomic_write_json, prepare_output_dir
 
-    out = prepare_output_dir(args.out or ".")
     t0 = time.perf_counter()
     metrics = score_results_file(args.gt, args.results)
+    out = prepare_output_dir(args.out or ".")  # after the files are read: a failed run leaves no folder
     print(format_table(metrics))
     print(f"evaluated in {time.perf_counter() - t0:.2f} s")
     atomic_write_json(out / "metrics.json", metrics)
@@ -56,9 +64,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.runner import evaluate_model, format_metrics
     from ..fileio import prepare_output_dir
 
+    model, cfg, device = load_model_and_config(args)
     # Default: beside the checkpoint; a zoo model's file is in the cache, so the current folder.
     out = prepare_output_dir(args.out or (Path(args.checkpoint).resolve().parent if args.checkpoint else "."))
-    model, cfg, device = load_model_and_config(args)
     t0 = time.perf_counter()
     metrics = evaluate_model(model, cfg, device, out_dir=out, detections=args.boxes, progress=True,
                              precision=args.precision)

@@ -12,15 +12,16 @@ from __future__ import annotations
 import argparse
 
 from .common import add_model_source, checkpoint_source
+from .paths import IMAGES, OUT, YAML
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (fp32 or static int8), checked against PyTorch")
     add_model_source(p)
-    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="file to write")
+    p.add_argument("--onnx", required=True, type=OUT, metavar="OUT.onnx", help="ONNX file to write")
     p.add_argument("--int8", action="store_true", help="static int8 quantisation (needs --calibration)")
-    p.add_argument("--calibration", metavar="DIR", help="folder of images whose crops calibrate --int8")
-    p.add_argument("--config", help="YAML config for input size and normalisation (default: the checkpoint's)")
+    p.add_argument("--calibration", metavar="DIR", type=IMAGES, help="folder of images whose crops calibrate --int8 (default: none)")
+    p.add_argument("--config", type=YAML, help="YAML config file for input size and normalisation (default: the checkpoint's)")
     p.add_argument("--trusted", action="store_true", help="allow pickled objects in the checkpoint (only for files you trust)")
     p.set_defaults(run=run)
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
                           config=args.config, trusted=args.trusted)
     kind = "int8" if r.int8 else "fp32"
     print(f"wrote {r.path} ({kind}, {r.size_bytes / 1e6:.1f} MB; input (N, 3, {r.input_size[1]}, {r.input_size[0]}), "
-          f"output (N, {r.num_joints}, ...), batch axis dynamic)")
+          f"output (N, {r.num_joints}, {r.heatmap_size[1]}, {r.heatmap_size[0]}), batch axis dynamic)")
     print(f"max abs difference ONNX Runtime {kind} vs PyTorch fp32: {r.max_abs_diff:.3g} "
           f"(largest heatmap value {r.max_abs_output:.3g}; {r.check})")
     return 0

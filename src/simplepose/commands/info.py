@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import argparse
 
+from .paths import FILE, PathArg
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="parameters and multiply-adds of a model")
-    p.add_argument("source", nargs="?", help="a YAML config or a checkpoint file (default: the paper's R50)")
-    p.add_argument("--model", metavar="NAME", help="a model of the zoo by name (downloaded once) instead of SOURCE")
-    p.add_argument("--offline", action="store_true", help="open no connection: a --model must be in the cache already")
+    p.add_argument("source", nargs="?", type=PathArg(FILE, "config or checkpoint"), help="a YAML config or a checkpoint file (default: the paper's R50)")
+    p.add_argument("--model", metavar="NAME", help="a model of the zoo by name (downloaded once) instead of SOURCE (default: none)")
+    p.add_argument("--offline", action="store_true", help="open no connection: a --model must be in the cache already (default: online)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. model.depth=101 (configs only)")
+                   help="config override, e.g. model.depth=101 (configs only; repeatable; default: none)")
     p.add_argument("--input-size", nargs=2, type=int, metavar=("W", "H"),
                    help="network input; default: the config's data.input_size")
     p.add_argument("--style", choices=("pytorch", "caffe"),
-                   help="Bottleneck style of a checkpoint without config (keys cannot tell it)")
+                   help="Bottleneck style of a checkpoint without config, which keys cannot tell (default: pytorch)")
     p.add_argument("--trusted", action="store_true",
                    help="allow full unpickling of the checkpoint (only for files you trust)")
     p.add_argument("--table", action="store_true",

@@ -16,8 +16,9 @@ import json
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the model zoo, or download models by name",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", action="store_true", help="print the table as JSON (one object per model)")
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    p.add_argument("--json", action="store_true", help="print the table as JSON, one object per model (default: a text table)")
+    actions = p.add_subparsers(dest="action", metavar="ACTION",
+                               help="`download NAME...` fetches models into the cache (default: list the zoo)")
     d = actions.add_parser("download", help="download (and convert) models into the cache")
     d.add_argument("names", nargs="+", metavar="NAME", help="zoo names, or `all` (every row with a URL)")
     d.add_argument("--offline", action="store_true",

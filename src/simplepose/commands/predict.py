@@ -23,24 +23,31 @@ from __future__ import annotations
 import argparse
 
 from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="poses on images, folders and videos, drawn and as COCO results")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, video files")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", type=MEDIA, help="image files, folders of images, video files")
     add_model_options(p, default_model=DEFAULT_MODEL)
-    p.add_argument("--boxes", help="person boxes: a COCO keypoints file or a detections file (COCO results format)")
-    p.add_argument("--id-from", metavar="stem|ANNOTATIONS.json",
-                   help="how a detections file's image ids match the inputs (see above)")
-    p.add_argument("--detector", metavar="NAME|FILE.onnx|none",
-                   help="person detector: a zoo name, an .onnx file, a torchvision .pth file, or none for one "
-                        "whole-image box (default: yolox-m, unless --boxes is given)")
-    p.add_argument("--det-thresh", type=float, default=None,
+    p.add_argument("--boxes", type=JSON, metavar="FILE",
+                   help="person boxes: a COCO keypoints file (its GT boxes) or a detections file (COCO results "
+                        "format, needs --id-from) (default: none, use --detector)")
+    p.add_argument("--id-from", metavar="stem|ANNOTATIONS.json", type=PathArg(COCO.kind, COCO.content, ("stem",)),
+                   help="how the image ids of a --boxes detections file match the inputs: 'stem' (000000000785.jpg "
+                        "is id 785) or a COCO file whose images list names them (default: none; needed with a "
+                        "detections file)")
+    p.add_argument("--detector", metavar="NAME|FILE.onnx|none", type=DETECTOR,
+                   help="person detector run on every frame: a zoo name, an .onnx file, a torchvision .pth file "
+                        "(needs torchvision), or none for one whole-image box (default: yolox-m, unless --boxes is given)")
+    p.add_argument("--det-thresh", type=float, default=None, metavar="SCORE",
                    help="boxes scoring this or less are dropped (default: 0.3 for a detector, as rtmlib; 0.5 for --boxes)")
-    p.add_argument("--out", default="predictions")
-    p.add_argument("--kpt-thresh", type=float, default=0.3, help="joints under this confidence are not drawn")
+    p.add_argument("--out", default="predictions", type=OUT_DIR, metavar="DIR",
+                   help="folder for results.json and the drawn images and videos")
+    p.add_argument("--kpt-thresh", type=float, default=0.3, metavar="SCORE", help="joints under this confidence are not drawn")
     p.add_argument("--strict", action="store_true",
-                   help="an input that matches no image of --boxes, or a box skipped (zero size, outside its image), is an error")
+                   help="an input or video frame that got no person box, or a box skipped (zero size, outside its image), "
+                        "is an error (default: reported and skipped)")
     p.set_defaults(run=run)
 
 
@@ -65,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
     from ..frames import open_inputs
     from ..prediction import predict_sources
 
-    out = prepare_output_dir(args.out)
     sources = open_inputs(args.inputs)
     check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     boxes = _boxes(args)
     predictor, cfg = build_predictor(args)
+    out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
     print(describe_setup(args, predictor))
     report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh)
     atomic_write_json(out / "results.json", report.results)
@@ -78,10 +85,9 @@ def run(args: argparse.Namespace) -> int:
         if args.strict:
             raise ValueError(f"{args.boxes}: {boxes.skips.summary()} (without --strict these are skipped)")
         print(f"skipped: {boxes.skips.summary()} of {args.boxes}")
-    if report.unmatched:
-        names = ", ".join(report.unmatched[:5]) + (" ..." if len(report.unmatched) > 5 else "")
-        message = f"{len(report.unmatched)} input(s) matched no image of {args.boxes} and got no people: {names}"
+    if report.unmatched or report.no_boxes:
+        message = report.no_boxes_summary(args.boxes)
         if args.strict:
-            raise ValueError(message)
-        print(f"skipped: {message}")
+            raise ValueError(f"{message} (without --strict these get no people)")
+        print(f"no people: {message}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from typing import Tuple
 
+from .paths import OUT_DIR
+
 
 def parse_size(text: str) -> Tuple[Tuple[int, int], Tuple[int, int]]:
     """'640x480' (fixed width x height) or '320-640' (each side drawn from the range)."""
@@ -19,15 +21,15 @@ def parse_size(text: str) -> Tuple[Tuple[int, int], Tuple[int, int]]:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="generate the synthetic people data set (COCO images, PoseTrack videos)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, type=OUT_DIR, metavar="DIR", help="output folder")
     p.add_argument("--images", type=int, default=2000, help="number of still images, train + val")
-    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--val-fraction", type=float, default=0.2, help="share of the images in the validation split")
     p.add_argument("--videos", type=int, default=0, help="number of video clips")
     p.add_argument("--frames", type=int, default=60, help="frames per video clip")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same set)")
     p.add_argument("--size", type=parse_size, default=None, metavar="WxH|MIN-MAX",
                    help="still image size (default: each side 320-640)")
-    p.add_argument("--video-size", type=parse_size, default=None, metavar="WxH", help="video frame size (640x360)")
+    p.add_argument("--video-size", type=parse_size, default=None, metavar="WxH", help="video frame size (default: 640x360)")
     p.add_argument("--max-people", type=int, default=8, help="most people per still image")
     p.add_argument("--person-height", type=parse_size, default=None, metavar="MIN-MAX",
                    help="standing height of the people in pixels (default 40-480)")

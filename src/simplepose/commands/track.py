@@ -19,25 +19,29 @@ from __future__ import annotations
 import argparse
 
 from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .paths import DETECTOR, MEDIA, OUT_DIR, POSETRACK, RESULTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("track", help="multi-person pose tracking in a video or a folder of frames")
-    p.add_argument("source", metavar="VIDEO_OR_FRAME_DIR")
+    p.add_argument("source", metavar="VIDEO_OR_FRAME_DIR", type=MEDIA, help="a video file or a folder of frames")
     add_model_options(p, default_model=DEFAULT_MODEL)
     # --detections: the earlier spelling, kept working.
-    p.add_argument("--boxes", "--detections", dest="boxes", help="person boxes in the COCO results format")
-    p.add_argument("--detector", metavar="NAME|FILE.onnx",
-                   help="person detector: a zoo name, an .onnx file or a torchvision .pth file "
-                        "(default: yolox-m, unless --boxes is given); track.det_score_thresh filters its boxes")
+    p.add_argument("--boxes", "--detections", dest="boxes", type=RESULTS, metavar="FILE",
+                   help="person boxes in the COCO results format; image_id = the frame's id in --frames-like, "
+                        "else the 0-based frame index (default: none, use --detector)")
+    p.add_argument("--detector", metavar="NAME|FILE.onnx", type=DETECTOR,
+                   help="person detector: a zoo name, an .onnx file or a torchvision .pth file; "
+                        "track.det_score_thresh filters its boxes (default: yolox-m, unless --boxes is given)")
     p.add_argument("--frames-like", metavar="POSETRACK_JSON",
-                   help="a PoseTrack file of this video: its frame records (ids, file names) are used for the output")
-    p.add_argument("--out", default="tracking")
-    p.add_argument("--name", help="output name (default: the video's or folder's name)")
+                   type=POSETRACK, help="a PoseTrack file of this video: its frame records (ids, file names) are used for "
+                                      "the output and to match --boxes (default: none, frames numbered from 0)")
+    p.add_argument("--out", default="tracking", type=OUT_DIR, metavar="DIR", help="folder for NAME.json and NAME.mp4")
+    p.add_argument("--name", help="output file name without suffix (default: the video's or folder's name)")
     p.add_argument("--layout", choices=("auto", "model", "posetrack"), default="auto",
                    help="joints written: the model's own or PoseTrack's layout (the official tool needs the latter)")
     p.add_argument("--no-video", action="store_true", help="skip the drawn video")
-    p.add_argument("--strict", action="store_true", help="a box skipped (zero size, outside its frame) is an error")
+    p.add_argument("--strict", action="store_true", help="a box skipped (zero size, outside its frame) is an error (default: reported and skipped)")
     p.set_defaults(run=run)
 
 
@@ -69,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
     source = open_frames(args.source)
     name = args.name or (source.path.stem if source.is_video else source.path.name)
     output_path(args.out, f"{name}.json")  # a name that would leave --out is refused before any work
-    out = prepare_output_dir(args.out)
     frames_like = read_posetrack(args.frames_like) if args.frames_like else None
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
     check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     detector = _detector(args, frame_ids)
     predictor, cfg = build_predictor(args)
+    out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
     print(describe_setup(args, predictor))
     done = track_video(source, predictor, cfg.track, detector, out, name, frames_like, args.layout,
                        draw_video=not args.no_video)

@@ -12,13 +12,15 @@ import argparse
 import math
 from pathlib import Path
 
+from .paths import OUT_DIR, POSETRACK_DIR
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("track-eval", help="PoseTrack mAP and MOTA of tracking predictions")
-    p.add_argument("--gt", required=True, help="folder of PoseTrack 2018 GT files, one per video")
-    p.add_argument("--pred", required=True, help="folder of prediction files with the same names")
-    p.add_argument("--out", help="folder for metrics.json (default: --pred)")
-    p.add_argument("--compat", choices=("poseval",), default=None, help="reproduce the official tool exactly")
+    p.add_argument("--gt", required=True, type=POSETRACK_DIR, metavar="DIR", help="folder of PoseTrack 2018 GT files, one per video")
+    p.add_argument("--pred", required=True, type=POSETRACK_DIR, metavar="DIR", help="folder of prediction files with the same names")
+    p.add_argument("--out", type=OUT_DIR, metavar="DIR", help="folder for metrics.json (default: --pred)")
+    p.add_argument("--compat", choices=("poseval",), default=None, help="reproduce the official tool exactly (default: the project's own evaluation)")
     p.set_defaults(run=run)
 
 
@@ -36,8 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack_report import format_tables
     from ..fileio import atomic_write_json, prepare_output_dir
 
-    out = prepare_output_dir(args.out) if args.out else Path(args.pred)
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
+    out = prepare_output_dir(args.out) if args.out else Path(args.pred)  # after the files are read
     print(format_tables(metrics))
     path = out / "metrics.json"
     atomic_write_json(path, _finite(metrics))

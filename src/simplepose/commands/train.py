@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import argparse
 
+from .paths import OUT_DIR, YAML
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config (ours or the official code's)")
-    p.add_argument("config", help="YAML config file (configs/coco/res50_256x192.yaml, or an official experiments/*.yaml)")
+    p.add_argument("config", type=YAML, help="YAML config file (configs/coco/res50_256x192.yaml, or an official experiments/*.yaml)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.lr=5e-4 (repeatable)")
-    p.add_argument("--out", default="", help="output folder (default: runs/<config name>)")
+                   help="override a config value, e.g. --set train.lr=5e-4 (repeatable; default: none)")
+    p.add_argument("--out", default="", type=OUT_DIR, metavar="DIR", help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pth")
     p.add_argument("--device", default="", help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.set_defaults(run=run)

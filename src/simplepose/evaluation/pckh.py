@@ -18,6 +18,7 @@ from typing import Dict, Tuple, Union
 
 import numpy as np
 
+from ..fileio import MissingPackageError
 from ..skeleton import MPII, Skeleton
 
 #: Head size = HEAD_SIZE_FACTOR x the head box diagonal: the normaliser of PCKh (MPII) and of
@@ -76,7 +77,7 @@ def load_gt_mat(path: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray, np.ndar
     try:
         from scipy.io import loadmat
     except ImportError:
-        raise ImportError("reading the official gt_valid.mat needs scipy: `pip install scipy`") from None
+        raise MissingPackageError("reading the official gt_valid.mat", "scipy", "pip install scipy") from None
     if not Path(path).is_file():
         raise FileNotFoundError(f"MPII ground truth not found: {path} (the official annot/gt_valid.mat)")
     d = loadmat(str(path))

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..fileio import IMAGE_SUFFIXES
 from ..hardware import cpu_features
 from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer
 from .fold import fold_or_copy
@@ -26,7 +27,6 @@ from .fold import fold_or_copy
 INSTALL_HINT = "pip install 'simplepose[onnx]'"
 INPUT_NAME, OUTPUT_NAME = "image", "heatmaps"
 OPSET = 17
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def onnx_available() -> bool:
