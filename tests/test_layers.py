@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 
 BOTTOM = {"skeleton", "geometry", "fileio", "formats", "oks", "poses", "frames", "config", "config_official",
           "per_layer"}
-TOP = {"commands", "cli", "demo", "bench", "__main__"}
+TOP = {"commands", "cli", "demo", "bench", "__main__", "api"}
 MIDDLE_HIGH = {"predictor", "runtime", "runtimes", "engine", "tracking", "prediction", "export", "release"}
 
 
@@ -28,7 +28,7 @@ def _layer(module: str) -> int:
     if module in RUNNERS:
         return 3
     head = module.split(".")[1] if module.count(".") >= 1 else ""
-    if head in TOP:
+    if module == "simplepose" or head in TOP:  # the package's face (`simplepose.PoseEstimator`) is the top
         return 4
     if head in MIDDLE_HIGH:
         return 3

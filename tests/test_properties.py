@@ -107,7 +107,7 @@ def test_flips_are_involutions(width, s):
 #: Taylor step within a few hundredths (the Gaussian window and the blur truncate its tails;
 #: measured <= 0.009 for sigma >= 1).
 PRECISION: Dict[str, Tuple[str, float]] = {
-    "paper": ("paper", 0.5), "dark": ("paper", 0.51), "udp": ("udp", 0.25), "udp-dark": ("udp", 0.02),
+    "paper": ("paper", 0.5), "mmpose": ("paper", 0.5), "dark": ("paper", 0.51), "udp": ("udp", 0.25), "udp-dark": ("udp", 0.02),
 }
 
 

@@ -180,7 +180,8 @@ def test_auto_order():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert auto_order(cpu, features(False), True) == ("onnx", "fast", "eager")
     assert auto_order(cpu, features(False), False) == ("fast", "eager")
-    assert auto_order(cpu, features(True), True)[0] == "fast"  # native bf16 beats ORT fp32
+    # Native bf16 is faster but moves joints: fp32 contenders unless bf16 is asked for.
+    assert auto_order(cpu, features(True), True) == ("onnx", "fast", "eager")
     assert auto_order(cuda, features(False), True)[0] == "fast"
     assert auto_order(cpu, features(False), True, torch.bfloat16)[0] == "fast"  # ORT has no bf16
 

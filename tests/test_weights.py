@@ -252,4 +252,4 @@ def test_info_command_reads_checkpoints_and_prints_the_table(tmp_path, capsys):
             assert abs(row["params_m"] - row["paper_params_m"]) < 0.05
     path.write_bytes(b"garbage!")
     assert main(["info", str(path)]) == 2
-    assert "not a PyTorch weights file" in capsys.readouterr().err
+    assert "pose_resnet_18.pth.tar: not a checkpoint" in capsys.readouterr().err

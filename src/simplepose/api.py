@@ -61,7 +61,7 @@ class PoseEstimator:
         import torch
 
         from .config import resolve_config
-        from .detector import open_detector
+        from .person_boxes import open_detector
         from .predictor import TopDownPredictor
         from .weights import load_checkpoint
         from .zoo import model_file

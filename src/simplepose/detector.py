@@ -143,24 +143,3 @@ class TorchvisionDetector:
         return out["boxes"][keep].cpu().numpy().astype(np.float64), out["scores"][keep].cpu().numpy().astype(np.float64)
 
 
-
-def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", offline: Optional[bool] = None):
-    """A `Detector` from what a user names (`--detector`):
-
-    "none": one box covering the whole image (pictures of one person); a `.onnx` file: an
-    mmdeploy YOLOX graph (`onnx_detector.OnnxPersonDetector`); a `.pth` file: torchvision's
-    Faster R-CNN (needs a CPU build of torchvision); anything else: a detector of the model
-    zoo (`yolox-m`, ...), downloaded once. Boxes scoring `score_thresh` or less are dropped.
-    """
-    if spec == "none":
-        return WholeImage()
-    suffix = Path(spec).suffix.lower()
-    if suffix == ".pth":
-        return TorchvisionDetector(spec, score_thresh=score_thresh, device=device)
-    from .onnx_detector import OnnxPersonDetector
-
-    if suffix == ".onnx":
-        return OnnxPersonDetector(spec, score_thresh=score_thresh)
-    from .zoo import detector_file
-
-    return OnnxPersonDetector(detector_file(spec, offline), score_thresh=score_thresh)

@@ -52,7 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _boxes(args: argparse.Namespace):
-    from ..detector import DEFAULT_DETECTOR, open_detector
+    from ..detector import DEFAULT_DETECTOR
+    from ..person_boxes import open_detector
     from ..prediction import BoxLookup, boxes_from_file
 
     if args.boxes:

@@ -46,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _detector(args: argparse.Namespace, frame_ids):
-    from ..detector import DEFAULT_DETECTOR, DetectionsFile, open_detector
+    from ..detector import DEFAULT_DETECTOR, DetectionsFile
+    from ..person_boxes import open_detector
 
     if args.boxes:
         if args.detector:

@@ -37,15 +37,15 @@ def auto_order(device: torch.device, features: CpuFeatures, have_onnx: bool,
                precision: Optional[torch.dtype] = None) -> Tuple[str, ...]:
     """The runtimes `auto` considers, best first.
 
-    - CUDA, or a CPU with native bf16, or an explicit reduced precision: `fast` (bf16/fp16
-      autocast there beats ONNX Runtime fp32: 2.9x against 2.1x eager in the issue's
-      measurements on an AVX-512 + bf16 CPU);
-    - any other CPU: ONNX Runtime fp32 when installed, then `fast` (BN folded + channels-last
-      fp32); the two are timed against each other where that is cheap (`build_auto`).
+    - CUDA, or an explicit reduced precision (`--precision bf16`): `fast` (bf16/fp16 autocast
+      beats ONNX Runtime fp32 where native: 2.9x against 2.1x eager on an AVX-512 + bf16 CPU);
+    - a CPU otherwise, native bf16 or not: ONNX Runtime fp32 when installed, then `fast` (BN
+      folded + channels-last fp32); the two are timed against each other where that is cheap
+      (`build_auto`). bf16 is not chosen unasked: it moves joints (`torch_paths`).
     Never `compile` (a warm-up of 15-35 s per process here, and not faster than ONNX Runtime)
     nor `onnx-int8` (it changes the numbers more and needs calibration images).
     """
-    if device.type != "cpu" or features.native_bf16 or precision is not None:
+    if device.type != "cpu" or precision is not None:
         return ("fast", "eager")
     return ("onnx", "fast", "eager") if have_onnx else ("fast", "eager")
 
