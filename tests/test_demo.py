@@ -92,3 +92,14 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
     # a second run reuses the generated data instead of making it again
     assert main(args) == 0
     assert "reusing" in capsys.readouterr().out
+
+
+def test_the_demo_config_ships_inside_the_package():
+    """`simplepose demo` runs from any folder and after a wheel install: its recipe is package data."""
+    from simplepose.config import load_config
+    from simplepose.demo import DEMO_CONFIG, DemoSettings
+
+    assert DEMO_CONFIG.is_file() and "simplepose" in DEMO_CONFIG.parts and Path(DemoSettings().config) == DEMO_CONFIG
+    assert load_config(DEMO_CONFIG).train.max_minutes > 0
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert '"configs/*.yaml"' in pyproject.split("[tool.setuptools.package-data]")[1].split("[")[0]

@@ -107,10 +107,50 @@ def test_joint_count_mismatch_is_an_error(tmp_path):
         engine.train(cfg, tmp_path)
 
 
-def test_time_bound_stops_after_the_epoch_that_crosses_it(tmp_path):
-    result = engine.train(tiny_config(32, epochs=5, max_minutes=1e-6), tmp_path)
-    assert result["epochs"] == 1
-    assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 1
+class FakeClock:
+    """`time.monotonic` for budget.py: every reading moves the clock on by `tick` seconds."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 1000.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def test_a_time_budget_anneals_the_schedule_on_the_clock_and_validates_four_times(tmp_path, monkeypatch):
+    """A slow machine (every clock reading 0.5 s on) with a 6 s budget and 40 epochs: the cosine
+    follows the time spent, reaches ~0 as the budget ends, the run stops there, validates at
+    four points of the run, and the last checkpoint knows the time spent (for a resume)."""
+    import dataclasses
+    import sys
+    import types
+
+    from simplepose import budget
+
+    monkeypatch.setattr(budget.time, "monotonic", FakeClock(0.5))
+    fake = types.ModuleType("simplepose.evaluation.runner")
+    fake.evaluate_model = lambda model, cfg, device, out_dir=None: {"AP": 0.1}
+    monkeypatch.setitem(sys.modules, "simplepose.evaluation.runner", fake)
+    cfg = tiny_config(32, epochs=40, max_minutes=0.1, lr=1e-3, lr_schedule="cosine", val_every=1)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json", val_images="."))
+    result = engine.train(cfg, tmp_path)
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lrs = [l["lr"] for l in lines if l["tag"] == "train"]
+    assert 3 <= result["epochs"] < 40  # the clock, not the epoch count, ended it
+    assert lrs == sorted(lrs, reverse=True) and lrs[0] > 0.9e-3 and lrs[-1] < 0.1e-3  # annealed in time
+    assert len([l for l in lines if l["tag"] == "val"]) == 4  # at 1/4, 1/2, 3/4 and the end
+    assert [l["progress"] for l in lines if l["tag"] == "epoch"][-1] == 1.0
+    last = read_checkpoint(tmp_path / "last.pth")
+    assert last["epoch"] == result["epochs"] and last["spent_s"] >= 6.0
+
+
+def test_without_a_budget_the_epochs_rule(tmp_path, monkeypatch):
+    from simplepose import budget
+
+    monkeypatch.setattr(budget.time, "monotonic", FakeClock(1000.0))  # no clock is read at all
+    result = engine.train(tiny_config(32, epochs=2, lr_schedule="cosine"), tmp_path)
+    assert result["epochs"] == 2 and "spent_s" not in read_checkpoint(tmp_path / "last.pth")
 
 
 def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):

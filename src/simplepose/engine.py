@@ -28,6 +28,7 @@ from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distr
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
 from .zoo import backbone_source
+from .budget import TimeBudget, set_step_lr, validation_due
 
 StepCallback = Callable[[int, int, float], None]
 
@@ -126,6 +127,9 @@ class _Run:
     start_epoch: int = 0
     step: int = 0
     best: Optional[Dict[str, Any]] = None
+    budget: Optional[TimeBudget] = None  # train.max_minutes > 0: the run follows the clock (budget.py)
+    progress: float = 0.0  # of a budget run, at the last epoch's end
+    budget_spent: bool = False  # the budget ran out inside the last epoch
 
 
 def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
@@ -146,7 +150,8 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     if state is not None:
         model.load_state_dict(state["state_dict"])
     # Before any file is written and any step is taken: a wrong validation set is one line now.
-    if any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
+    if (tc.max_minutes > 0 and cfg.data.val_ann and tc.val_every > 0) or \
+            any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
         check_validation_data(cfg)
     check_images_exist(dataset.records, "data.train_images")
     if info.distributed and tc.sync_bn:
@@ -192,17 +197,18 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         collate_fn=collate_or_error, worker_init_fn=worker_init, pin_memory=info.device.type == "cuda",
         drop_last=False,
     )
+    if tc.max_minutes > 0:
+        run.budget = TimeBudget(tc.max_minutes * 60.0, tc.epochs, len(run.loader),
+                                spent_before=float(state.get("spent_s", 0.0)) if state else 0.0)
+        run.progress = float(state.get("progress", 0.0)) if state else 0.0
     if info.is_main:
         _write_config(cfg, out_dir)
     return run
 
 
-def _train_step(run: _Run, batch: Dict[str, torch.Tensor], epoch: int, it: int, warmup_iters: int) -> Tuple[float, int]:
+def _train_step(run: _Run, batch: Dict[str, torch.Tensor], epoch: int, it: int) -> Tuple[float, int]:
     """One optimizer step on `batch` -> (loss averaged over ranks, samples in this rank's batch)."""
     tc, info, optimizer = run.cfg.train, run.info, run.optimizer
-    if run.step < warmup_iters:  # linear warm-up on top of the epoch's scheduled lr
-        for g, lr in zip(optimizer.param_groups, run.scheduler.get_last_lr()):
-            g["lr"] = lr * (run.step + 1) / warmup_iters
     images = batch["image"].to(info.device, non_blocking=True)
     if tc.channels_last:
         images = images.contiguous(memory_format=torch.channels_last)
@@ -242,14 +248,20 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
         run.sampler.generator.manual_seed(tc.seed * 1_000_003 + epoch)  # the same order after a resume
     warmup_iters = int(round(tc.warmup_epochs * len(run.loader)))
     run.net.train()
-    total, seen, t0 = 0.0, 0, time.perf_counter()
+    total, steps, seen, t0 = 0.0, 0, 0, time.perf_counter()
     bar = tqdm(run.loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not info.is_main, dynamic_ncols=True)
     try:  # closed on an error too, so the bar's line ends before the error's line starts
         for it, batch in enumerate(bar):
             if isinstance(batch, SampleError):  # a missing image, say: the reader's own message
                 batch.reraise()
-            value, size = _train_step(run, batch, epoch, it, warmup_iters)
+            # One clock for all ranks, so that they stop at the same step.
+            spent = float(all_reduce_mean(torch.tensor(run.budget.spent()))) if run.budget else 0.0
+            if set_step_lr(run.optimizer, run.scheduler, run.budget, epoch, it, run.step, warmup_iters, spent) >= 1.0:
+                run.budget_spent = True  # annealed to the schedule's end: the run is done
+                break
+            value, size = _train_step(run, batch, epoch, it)
             total += value
+            steps += 1
             seen += size * info.world_size
             rate = seen / max(time.perf_counter() - t0, 1e-9)
             lr = run.optimizer.param_groups[0]["lr"]
@@ -260,10 +272,10 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
                 step_callback(epoch, it, value)
     finally:
         bar.close()
-    return total / max(len(run.loader), 1), seen, time.perf_counter() - t0
+    return total / max(steps, 1), seen, time.perf_counter() - t0
 
 
-def _end_epoch(run: _Run, epoch: int) -> None:
+def _end_epoch(run: _Run, epoch: int, validate: bool) -> None:
     """Checkpoint (rank 0) last.pth, then validate when due; a new best writes best.pth.
 
     last.pth is on disk before validation starts, so a validation that fails (a broken image,
@@ -275,9 +287,11 @@ def _end_epoch(run: _Run, epoch: int) -> None:
     state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
                  scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
                  epoch=epoch + 1, step=run.step, rng=rng, best=run.best)
+    if run.budget is not None:  # a resumed budget run goes on with the time it has left
+        state.update(spent_s=run.budget.spent(), progress=run.progress)
     if run.info.is_main:
         save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
-    if _validation_due(cfg, epoch):
+    if validate:
         metrics = _validate(run.model, cfg, run.info, run.out_dir / "val")
         # The checkpoint holds the random state from before validation; restore it, so the
         # run goes on exactly as one resumed from that checkpoint would.
@@ -309,19 +323,30 @@ def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: 
             if info.is_main:
                 print(f"train.amp auto -> {cfg.train.amp or 'off (fp32)'} on {info.device.type}")
         run = _setup(cfg, Path(out_dir), resume, info)
-        tc, started = cfg.train, time.monotonic()
+        tc = cfg.train
+        if run.budget is not None:
+            run.budget.started = time.monotonic()  # the clock counts training, not the set-up
         epoch_loss, completed = float("nan"), run.start_epoch
         for epoch in range(run.start_epoch, tc.epochs):
             epoch_loss, seen, seconds = _train_epoch(run, epoch, step_callback)
+            last_lr = run.optimizer.param_groups[0]["lr"]  # the epoch's last step's (budget runs set it per step)
             run.scheduler.step()  # after the epoch's optimizer steps, as PyTorch expects
             completed = epoch + 1
-            run.log.write(completed, "epoch", {"loss": epoch_loss, "lr": run.optimizer.param_groups[0]["lr"],
-                                               "samples_per_s": seen / max(seconds, 1e-9), "seconds": seconds})
-            _end_epoch(run, epoch)
-            elapsed = float(all_reduce_mean(torch.tensor(time.monotonic() - started)))  # one decision for all ranks
-            if tc.max_minutes > 0 and elapsed >= tc.max_minutes * 60 and completed < tc.epochs:
+            record = {"loss": epoch_loss, "lr": last_lr if run.budget else run.optimizer.param_groups[0]["lr"],
+                      "samples_per_s": seen / max(seconds, 1e-9), "seconds": seconds}
+            validate = _validation_due(cfg, epoch)
+            if run.budget is not None:
+                spent = float(all_reduce_mean(torch.tensor(run.budget.spent())))
+                progress = 1.0 if run.budget_spent or completed == tc.epochs else run.budget.progress(completed, 0, spent)
+                run.budget_spent = progress >= 1.0
+                validate = bool(cfg.data.val_ann) and tc.val_every > 0 and validation_due(run.progress, progress)
+                run.progress = record["progress"] = progress
+            run.log.write(completed, "epoch", record)
+            _end_epoch(run, epoch, validate)
+            if run.budget_spent and completed < tc.epochs:
                 if info.is_main:
-                    print(f"train.max_minutes = {tc.max_minutes} reached after epoch {completed}; stopping")
+                    print(f"train.max_minutes = {tc.max_minutes:g}: the schedule followed the clock and ended "
+                          f"in epoch {completed} of {tc.epochs}")
                 break
         in_sync = parameters_agree(run.model)
         run.log.write(run.step, "done", {"epochs": completed, "loss": epoch_loss, "ranks_in_sync": in_sync,

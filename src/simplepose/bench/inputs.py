@@ -121,7 +121,7 @@ def load_val_images(data_root: Path, limit: int) -> Tuple[List[np.ndarray], List
 
 
 def demo_config(path: str) -> Config:
-    """The demo's config (`configs/synthetic/res18_96x64.yaml` from the repository root)."""
+    """The demo's config (`demo.DEMO_CONFIG`, shipped in the package, unless another is given)."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"demo config not found: {path} (run from the repository root or pass --demo-config)")
+        raise FileNotFoundError(f"demo config not found: {path} (pass --demo-config)")
     return load_config(path)
