@@ -102,4 +102,5 @@ def test_the_demo_config_ships_inside_the_package():
     assert DEMO_CONFIG.is_file() and "simplepose" in DEMO_CONFIG.parts and Path(DemoSettings().config) == DEMO_CONFIG
     assert load_config(DEMO_CONFIG).train.max_minutes > 0
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
-    assert '"configs/*.yaml"' in pyproject.split("[tool.setuptools.package-data]")[1].split("[")[0]
+    package_data = pyproject.split("[tool.setuptools.package-data]")[1].split("\n[")[0]
+    assert '"configs/*.yaml"' in package_data
