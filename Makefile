@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Two workers, one per core (tests/conftest.py gives each one torch thread); a file's tests stay
+# on one worker, so its module fixtures are built once.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 demo: $(STAMP)
 	$(VENV)/bin/simplepose demo --out $(DEMO_OUT)

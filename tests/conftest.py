@@ -9,6 +9,14 @@ import yaml
 
 from e2e_helpers import simplepose
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on the two cores: one thread each, for torch in this process
+    # and for the commands it starts (two threads per worker would fight over the cores).
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
 #: ../shared/data/real beside the checkout (see its README).
 #: SIMPLEPOSE_REAL_DATA overrides it (e.g. for a checkout in a nested worktree folder).
 REAL_DATA = Path(os.environ.get("SIMPLEPOSE_REAL_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real")
