@@ -20,24 +20,8 @@ from typing import Iterator, Optional, Tuple, Union
 import numpy as np
 
 from .poses import Poses
+from .predictor import ImageLike, as_image
 from .zoo.table import DEFAULT_DETECTOR, DEFAULT_MODEL
-
-ImageLike = Union[str, Path, np.ndarray]
-
-
-def as_image(image: ImageLike) -> np.ndarray:
-    """An (H, W, 3) uint8 BGR array from a path or an array; a clear ValueError otherwise."""
-    if isinstance(image, (str, Path)):
-        from .fileio import read_image
-
-        return read_image(image)
-    if not isinstance(image, np.ndarray):
-        raise ValueError(f"expected an image path or an (H, W, 3) uint8 BGR array, got {type(image).__name__}")
-    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-        raise ValueError(f"expected an (H, W, 3) BGR image array, got shape {image.shape}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image array (0-255, BGR as OpenCV reads it), got dtype {image.dtype}")
-    return image
 
 
 class PoseEstimator:

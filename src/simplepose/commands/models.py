@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _cell(row, cached: bool) -> dict:
     from ..zoo import final_path
 
-    return {"name": row.name, "kind": row.kind, "dataset": row.dataset, "input": f"{row.input_size[0]}x{row.input_size[1]}",
+    return {"name": row.name, "kind": row.kind, "dataset": row.dataset, "input": f"{row.input_size[1]}x{row.input_size[0]}",  # h x w, as the names say it
             "metric": row.metric, "size_mb": round(row.size / 1e6, 1) if row.size else row.approx_mb,
             "source": row.format + ("" if row.urls else " (by hand)"), "cached": cached,
             "sha256": row.sha256 or row.member_sha256, "decoder": row.decoder, "color": row.color,
@@ -44,8 +44,8 @@ def run_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(table, indent=1))
         return 0
-    cols = ("name", "dataset", "input", "metric", "size", "source", "cached")
-    lines = [[c["name"], c["dataset"], c["input"], c["metric"], f"{c['size_mb']:.0f} MB" if c["size_mb"] else "?",
+    cols = ("name", "dataset", "input (hxw)", "metric", "size", "source", "cached")
+    lines = [[c["name"], c["dataset"], c["input"], c["metric"], f"~{c['size_mb']:.0f} MB" if c["size_mb"] else "?",
               c["source"], "yes" if c["cached"] else "no"] for c in table]
     widths = [max(len(cols[i]), *(len(line[i]) for line in lines)) for i in range(len(cols))]
     for line in [list(cols)] + lines:

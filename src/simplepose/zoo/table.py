@@ -182,12 +182,12 @@ BUILTIN: Tuple[ModelRow, ...] = (
     _official("mpii", 50, (256, 256), "MPII val PCKh@0.5 88.5"),
     _official("mpii", 101, (256, 256), "MPII val PCKh@0.5 89.1"),
     _official("mpii", 152, (256, 256), "MPII val PCKh@0.5 89.6"),
-    _yolox("nano", "40f6f0d0", 416, mb=4),
+    _yolox("nano", "40f6f0d0", 416),
     _yolox("tiny", "6f3252f9", 416, "ceb11c07298f95c50d7c5abeb906d03340c85f23aa79e3e66966e7fb6c307250", 20),
-    _yolox("s", "3ef259a7", 640, mb=36),
+    _yolox("s", "3ef259a7", 640),
     _yolox("m", "c2c7a14a", 640, "3dea6513388889f0fff4b77bf7a26013600321b9eb9ceb0e9a400a82572f5f23", 97),
-    _yolox("l", "ce1d7a62", 640, mb=217),
-    _yolox("x", "a39d44ed", 640, mb=396),
+    _yolox("l", "ce1d7a62", 640),
+    _yolox("x", "a39d44ed", 640),
 )
 
 
