@@ -143,7 +143,7 @@ def _yolox(size: str, digest: str, side: int, member_sha256: str = "", mb: float
     return ModelRow(
         name=f"yolox-{size}", urls=(f"{_YOLOX}yolox_{size}_8xb8-300e_humanart-{digest}.zip",), format="onnx-zip",
         color="bgr", input_size=(side, side), skeleton="", decoder="", member="end2end.onnx",
-        member_sha256=member_sha256, metric="person detector trained on COCO + Human-Art",
+        member_sha256=member_sha256, metric="person detector, trained on Human-Art",
         reported="github.com/Tau-J/rtmlib README (detectors)", approx_mb=mb,
     )
 
