@@ -112,6 +112,6 @@ def save_decision(digest: str, signature: tuple, decision: Decision) -> None:
     path = runtimes_dir() / digest / f"{signature_name(signature)}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(path, {**asdict(decision), "signature": repr(signature)}, indent=1)
+        atomic_write_json(path, asdict(decision), indent=1)
     except OSError:
         pass
