@@ -98,7 +98,11 @@ def describe_setup(args: argparse.Namespace, predictor: Any) -> str:
 def describe_runtime(predictor: Any) -> str:
     """"runtime NAME (PRECISION) on DEVICE", plus what `auto` based its choice on."""
     rt = predictor.runtime
-    why = next((part.strip() for part in rt.detail.split(";") if part.strip().startswith(("auto:", "timed", "not timed"))), "")
+    import re
+
+    # auto's reason: "auto: ..." or "timed (batch 2: ...; batch 16: ...)" or "not timed ... (...)".
+    found = re.search(r"auto: [^;]*|(?:not )?timed[^(]*\([^)]*\)", rt.detail)
+    why = found.group(0) if found else ""
     return f"runtime {rt.name} ({rt.precision}) on {predictor.device}" + (f" [{why}]" if why else "")
 
 
