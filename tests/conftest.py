@@ -22,6 +22,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 REAL_DATA = Path(os.environ.get("SIMPLEPOSE_REAL_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache_folder(tmp_path_factory):
+    """`auto` keeps decisions and exports in the cache folder: tests (and the commands they
+    start) use one of their own, never the user's, unless SIMPLEPOSE_HOME names one."""
+    if "SIMPLEPOSE_HOME" not in os.environ:
+        os.environ["SIMPLEPOSE_HOME"] = str(tmp_path_factory.mktemp("simplepose-home"))
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     if not REAL_DATA.is_dir():

@@ -47,10 +47,13 @@ def one_thread():
 
 
 @pytest.fixture(autouse=True)
-def fresh_auto_timings():
-    """Tests swap runtimes under one model's speed signature: no decision carries over."""
+def fresh_auto_timings(tmp_path, monkeypatch):
+    """Tests swap runtimes under one model's speed signature: no decision carries over, in this
+    process or on disk (a cache folder per test). OpenVINO joins `auto` only where a test says."""
     from simplepose.runtimes.auto import clear_timings
 
+    monkeypatch.setenv("SIMPLEPOSE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(runtimes, "openvino_available", lambda: False)
     clear_timings()
     yield
     clear_timings()
@@ -184,6 +187,8 @@ def test_auto_order():
     assert auto_order(cpu, features(True), True) == ("onnx", "fast", "eager")
     assert auto_order(cuda, features(False), True)[0] == "fast"
     assert auto_order(cpu, features(False), True, torch.bfloat16)[0] == "fast"  # ORT has no bf16
+    assert auto_order(cpu, features(True), True, None, True) == ("onnx", "openvino", "fast", "eager")
+    assert auto_order(cpu, features(True), False, None, True) == ("openvino", "fast", "eager")
 
 
 def test_auto_without_onnxruntime_is_fast(model, batch, monkeypatch):
@@ -240,8 +245,105 @@ def test_auto_switches_on_batch_size_when_each_contender_wins_one(model, monkeyp
     chosen = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
     assert chosen.name == "onnx+fast" and chosen.runner.threshold == 4  # sqrt(2 * 8)
     assert relative_error(chosen.runner(batch), eager(model, batch)) < FP32_TOL
-    again = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))  # measured once per process
-    assert again.name == "onnx+fast" and "timed earlier in this process" in again.detail
+    again = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))  # measured once, kept on disk
+    assert again.name == "onnx+fast" and "decision cached" in again.detail
+
+
+def cache_files(tmp_path):
+    return sorted(p.name for p in (tmp_path / "cache" / "runtimes").rglob("*") if p.is_file())
+
+
+def test_auto_keeps_its_decision_and_export_on_disk_for_the_next_process(model, monkeypatch, tmp_path, batch):
+    pytest.importorskip("onnxruntime")
+    from simplepose.runtimes import onnx_paths
+    from simplepose.runtimes.auto import clear_timings
+
+    monkeypatch.setattr(runtimes, "cpu_features", lambda: features(False))
+    monkeypatch.setitem(RUNTIMES, "fast", slowed("fast", 0.03))  # the real onnx wins
+    first = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
+    assert first.name == "onnx" and "model.onnx" in first.detail
+    files = cache_files(tmp_path)
+    assert "model.onnx" in files and sum(f.endswith(".json") for f in files) == 1
+    clear_timings()  # a new process: no export, no check against eager, no timing
+    def refused(*a, **k):
+        raise RuntimeError("exported again")
+
+    monkeypatch.setattr(onnx_paths, "export_onnx_bytes", refused)
+    again = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
+    assert again.name == "onnx" and "decision cached" in again.detail
+    assert relative_error(again.runner(batch), eager(model, batch)) < FP32_TOL
+    # Other weights: another digest, so nothing is reused (and this export is refused here).
+    other = random_statistics(PoseResNet(depth=18, num_joints=17, width=8, deconv_filters=64), seed=3)
+    with pytest.warns(UserWarning, match="exported again"):
+        assert "decision cached" not in build_runtime("auto", other, RuntimeSpec(SIZE, batch_size=8)).detail
+
+
+def test_a_short_job_runs_eager_without_export(model, monkeypatch, tmp_path):
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: True)
+    built = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8, work=4))
+    assert built.name == "eager" and "short job" in built.detail and cache_files(tmp_path) == []
+    predictor = TopDownPredictor(model, SIZE, (12, 16), expected_crops=2)  # 2 people, flip test: 4 crops
+    assert predictor.runtime.name == "eager"
+
+
+def test_a_cached_decision_gives_way_to_eager_for_a_short_job():
+    from simplepose.runtimes.cache import Decision
+
+    decision = Decision(("onnx",), 0, {"onnx": 20.0}, 10.0, {"onnx": 0.3})
+    assert not decision.cheaper_than_eager(2)  # 0.3 + 0.1 s against 0.2 s
+    assert decision.cheaper_than_eager(20) and decision.cheaper_than_eager(0)  # 0: a long job
+
+
+def test_model_digest_sees_one_changed_weight(model):
+    import copy
+
+    from simplepose.runtimes.cache import model_digest
+
+    changed = copy.deepcopy(model)
+    with torch.no_grad():
+        changed.final_layer.weight[3, 5] += 1e-3
+    assert model_digest(model) == model_digest(copy.deepcopy(model)) != model_digest(changed)
+
+
+def test_int8_keeps_the_final_layer_in_fp32(model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from simplepose.runtimes.onnx_paths import OUTPUT_NAME, export_onnx_bytes, quantize_int8
+
+    x = np.random.default_rng(0).standard_normal((4, 3, SIZE[1], SIZE[0])).astype(np.float32)
+    graph = onnx.load_from_string(quantize_int8(export_onnx_bytes(model, SIZE), [x])).graph
+    assert next(n.op_type for n in graph.node if OUTPUT_NAME in n.output) == "Conv"
+    assert any(n.op_type == "QLinearConv" for n in graph.node)
+
+
+def test_openvino_fp32_matches_eager_and_auto_times_it(model, batch, monkeypatch):
+    pytest.importorskip("openvino")
+    built = build_runtime("openvino", model, RuntimeSpec(SIZE))
+    assert built.name == "openvino" and built.precision == "fp32" and "fp32" in built.detail
+    assert relative_error(built.runner(batch), eager(model, batch)) < FP32_TOL
+    monkeypatch.setattr(runtimes, "openvino_available", lambda: True)
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
+    monkeypatch.setitem(RUNTIMES, "fast", slowed("fast", 0.03))
+    chosen = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
+    assert chosen.name == "openvino" and "batch 8:" in chosen.detail
+
+
+def test_openvino_int8_stays_close(model, tmp_path):
+    pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    import cv2
+
+    from simplepose.runtimes.onnx_paths import calibration_batches
+
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"{i}.jpg"), cv2.resize(rng.integers(0, 255, (12, 9, 3), dtype=np.uint8), (90, 120)))
+    spec = RuntimeSpec(SIZE, calibration=str(tmp_path))
+    built = build_runtime("openvino-int8", model, spec)
+    x = torch.from_numpy(calibration_batches(tmp_path, SIZE, spec.normalize)[0])
+    assert built.precision == "int8"
+    assert relative_error(built.runner(x), eager(model, x)) < 0.1
 
 
 def test_unknown_runtime_is_one_clear_error(model):

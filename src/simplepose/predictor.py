@@ -92,6 +92,8 @@ class TopDownPredictor:
             `self.runtime` says which runs (`.name`, `.precision`, `.detail`, `.build_seconds`).
         onnx_model: a .onnx file for the onnx / onnx-int8 runtimes (default: export the model).
         calibration: a folder of images calibrating the onnx-int8 runtime.
+        expected_crops: how many people the whole job is expected to hold (0 = unknown, a long
+            job): `auto` runs a short job eager rather than export and time (`runtimes.auto`).
 
     `self.seconds` accumulates the wall time of each stage ("crop": warp and normalise,
     "model": the runtime, "flip": mirroring and flipping back, "decode": heatmaps to Poses).
@@ -103,6 +105,7 @@ class TopDownPredictor:
         normalize: Optional[Normalize] = None, device: str = "cpu", batch_size: int = 64,
         precision: Optional[str] = None, sigma: float = 2.0, padding: float = BOX_PADDING,
         runtime: Union[str, BuiltRuntime] = "auto", onnx_model: str = "", calibration: str = "",
+        expected_crops: int = 0,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of None, 'bf16', 'fp16', not {precision!r}")
@@ -119,7 +122,8 @@ class TopDownPredictor:
         self.precision = PRECISIONS[precision]
         self.padding = padding
         spec = RuntimeSpec(self.input_size, str(self.device), self.precision, onnx_model, calibration, self.normalize,
-                           batch_size=self.batch_size * (2 if flip_test else 1))
+                           batch_size=self.batch_size * (2 if flip_test else 1),
+                           work=int(expected_crops) * (2 if flip_test else 1))
         self.runtime = runtime if isinstance(runtime, BuiltRuntime) else build_runtime(runtime, self.model, spec)
         self.seconds: Dict[str, float] = {"crop": 0.0, "model": 0.0, "flip": 0.0, "decode": 0.0}
 

@@ -7,13 +7,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 
 from ..fileio import atomic_write_bytes, atomic_write_json
 from ..hardware import cpu_features
 from ..runtimes import onnx_available
+from ..runtimes.openvino_paths import openvino_version
 from .report import Section, format_report, format_section
 from .settings import BenchSettings
 
@@ -128,7 +129,7 @@ def spec_name(cfg) -> str:
     return f"demo R{cfg.model.depth} w{cfg.model.width} {h}x{w}"
 
 
-def report_header(s: BenchSettings, seconds: float, acc: Dict[str, float], sections: List[Section]) -> List[str]:
+def report_header(s: BenchSettings, seconds: float, acc: Dict[str, Any], sections: List[Section]) -> List[str]:
     """The lines above the tables: machine, versions, settings, and the acceptance checks."""
     ort = "not installed"
     if onnx_available():
@@ -139,7 +140,8 @@ def report_header(s: BenchSettings, seconds: float, acc: Dict[str, float], secti
         f"## simplepose bench{' --quick' if s.quick else ''}",
         "",
         f"- CPU: {cpu_features().summary()}",
-        f"- torch {torch.__version__}, onnxruntime {ort}, Python {platform.python_version()}",
+        f"- torch {torch.__version__}, onnxruntime {ort}, openvino {openvino_version() or 'not installed'}, "
+        f"Python {platform.python_version()}",
         f"- run took {seconds / 60:.1f} min; ratios are to eager fp32 measured in the same interleaved rounds",
         f"- load average at the end {load_average()} on {os.cpu_count()} cores (other processes slow torch's "
         "threads far more than ONNX Runtime's: run alone)",
@@ -148,21 +150,28 @@ def report_header(s: BenchSettings, seconds: float, acc: Dict[str, float], secti
     return lines
 
 
-def acceptance(sections: List[Section], acc: Dict[str, float]) -> List[str]:
-    """auto's speed against the best of ONNX Runtime fp32 and fast fp32, per network table and batch."""
+#: The fp32 runtimes `auto` chooses among on a CPU.
+RIVALS = ("onnx", "openvino", "fast")
+
+
+def acceptance(sections: List[Section], acc: Dict[str, Any]) -> List[str]:
+    """auto's speed against the best of its fp32 candidates (ONNX Runtime, OpenVINO, fast), per
+    network table and batch, and the int8 runtimes' displacement (they stay opt-in)."""
     lines: List[str] = []
     for sec in sections:
         if not sec.title.startswith("Network"):
             continue
         rows = {str(r[1]).split(" = ")[0]: r for r in sec.rows}
-        auto, rivals = rows.get("auto"), [rows[n] for n in ("onnx", "fast") if n in rows and rows[n][2] == "fp32"]
+        auto, rivals = rows.get("auto"), [rows[n] for n in RIVALS if n in rows and rows[n][2] == "fp32"]
         if auto is None or not rivals:
             continue
         for i in range(4, len(sec.columns), 2):
             best = max(r[i] for r in rivals)
             lines.append(f"- {sec.title.split(': ')[1].split(',')[0]}, {sec.columns[i]}: auto {auto[i]:.3g} vs best of "
-                         f"onnx/fast fp32 {best:.3g} ({auto[i] / best:.2f}x)")
+                         f"{'/'.join(RIVALS)} fp32 {best:.3g} ({auto[i] / best:.2f}x), auto = {auto[1]}")
     lines.append(f"- worst mean keypoint displacement of a non-int8 runtime: {acc['mean_px']:.3g} px; "
                  f"worst |AP change|: {acc['ap_points']:.3g} points")
+    lines += [f"- {name}: mean keypoint displacement {mean:.3g} px, max {top:.3g} px, AP change {ap:.3g} points "
+              "(int8 stays opt-in)" for name, mean, top, ap in acc.get("int8", [])]
     return lines
 

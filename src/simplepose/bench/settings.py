@@ -8,7 +8,8 @@ from ..demo import DemoSettings
 
 #: Every runtime of `simplepose.runtimes.RUNTIMES`, and auto (kept here as names, so that
 #: building the command line does not import torch; tests/test_bench.py checks they agree).
-ALL_RUNTIMES: Tuple[str, ...] = ("auto", "eager", "fast", "compile", "onnx", "onnx-int8")
+ALL_RUNTIMES: Tuple[str, ...] = ("auto", "eager", "fast", "compile", "onnx", "onnx-int8", "openvino",
+                                    "openvino-int8")
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, chec
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--precision", choices=("bf16", "fp16"), default=None, help="reduced-precision forward pass (default: fp32)")
     p.add_argument("--runtime", metavar="NAME",
-                   help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8 (sets test.runtime; default: the "
+                   help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8, openvino, openvino-int8 (sets test.runtime; default: the "
                         "config's test.runtime, auto)")
     p.add_argument("--no-flip", action="store_true", help="turn the flip test off")
     p.add_argument("--trusted", action="store_true",
@@ -74,12 +74,14 @@ def load_model_and_config(args: argparse.Namespace) -> Tuple[Any, Any, str]:
     return loaded.model, cfg, device
 
 
-def build_predictor(args: argparse.Namespace):
-    """(TopDownPredictor, config) from the options of `add_model_options`."""
+def build_predictor(args: argparse.Namespace, expected_crops: int = 0):
+    """(TopDownPredictor, config) from the options of `add_model_options`; `expected_crops`:
+    the people the job is expected to hold (0 = unknown, a long job; see `runtimes.auto`)."""
     from ..predictor import TopDownPredictor
 
     model, cfg, device = load_model_and_config(args)
-    return TopDownPredictor.from_config(model, cfg, device=device, precision=args.precision), cfg
+    return TopDownPredictor.from_config(model, cfg, device=device, precision=args.precision,
+                                        expected_crops=expected_crops), cfg
 
 
 def model_label(args: argparse.Namespace) -> str:
@@ -90,8 +92,18 @@ def model_label(args: argparse.Namespace) -> str:
 def describe_setup(args: argparse.Namespace, predictor: Any) -> str:
     """One line: which model, person boxes and runtime a command runs with."""
     boxes = f"boxes {args.boxes}" if getattr(args, "boxes", None) else f"detector {getattr(args, 'detector', None)}"
+    return f"model {model_label(args)}; {boxes}; {describe_runtime(predictor)}"
+
+
+def describe_runtime(predictor: Any) -> str:
+    """"runtime NAME (PRECISION) on DEVICE", plus what `auto` based its choice on."""
     rt = predictor.runtime
-    return f"model {model_label(args)}; {boxes}; runtime {rt.name} ({rt.precision}) on {predictor.device}"
+    import re
+
+    # auto's reason: "auto: ..." or "timed (batch 2: ...; batch 16: ...)" or "not timed ... (...)".
+    found = re.search(r"auto: [^;]*|(?:not )?timed[^(]*\([^)]*\)", rt.detail)
+    why = found.group(0) if found else ""
+    return f"runtime {rt.name} ({rt.precision}) on {predictor.device}" + (f" [{why}]" if why else "")
 
 
 def check_cached_offline(args: argparse.Namespace, detector: str = "") -> None:

@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .common import add_model_options, load_model_and_config
+from .common import add_model_options, describe_runtime, load_model_and_config
 from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
 
 
@@ -63,13 +63,17 @@ def _score_file(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.runner import evaluate_model, format_metrics
     from ..fileio import prepare_output_dir
+    from ..predictor import TopDownPredictor
 
     model, cfg, device = load_model_and_config(args)
     # Default: beside the checkpoint; a zoo model's file is in the cache, so the current folder.
     out = prepare_output_dir(args.out or (Path(args.checkpoint).resolve().parent if args.checkpoint else "."))
     t0 = time.perf_counter()
+    # The runtime is built once here, so the summary can say which one `auto` chose.
+    runtime = TopDownPredictor.from_config(model, cfg, device=str(device), precision=args.precision)
     metrics = evaluate_model(model, cfg, device, out_dir=out, detections=args.boxes, progress=True,
-                             precision=args.precision)
+                             precision=args.precision, runtime=runtime.runtime)
     print(format_metrics(metrics))
-    print(f"evaluated in {time.perf_counter() - t0:.1f} s; wrote {out / 'results.json'} and {out / 'metrics.json'}")
+    print(f"evaluated in {time.perf_counter() - t0:.1f} s with {describe_runtime(runtime)}; "
+          f"wrote {out / 'results.json'} and {out / 'metrics.json'}")
     return 0

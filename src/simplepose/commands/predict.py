@@ -26,6 +26,10 @@ from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cac
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
 
+#: A generous guess of the people in a photo, for `auto`'s choice by the work ahead.
+PEOPLE_PER_PHOTO = 8
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="poses on images, folders and videos, drawn and as COCO results")
     p.add_argument("inputs", nargs="+", metavar="INPUT", type=MEDIA, help="image files, folders of images, video files")
@@ -76,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     sources = open_inputs(args.inputs)
     check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     boxes = _boxes(args)
-    predictor, cfg = build_predictor(args)
+    # Photos only: a guess of the people they hold lets `auto` run a short job eager.
+    expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO
+    predictor, cfg = build_predictor(args, expected)
     out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
     print(describe_setup(args, predictor))
     report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh)

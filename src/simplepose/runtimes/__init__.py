@@ -6,11 +6,14 @@
     compile    fast + torch.compile (BN folded by hand first); warm-up of tens of seconds
     onnx       ONNX Runtime fp32 on the exported BN-folded model (needs simplepose[onnx])
     onnx-int8  ONNX Runtime static int8, calibrated on crops of a folder of images
+    openvino   OpenVINO fp32 (bf16 only if asked) on the same export (needs simplepose[openvino])
+    openvino-int8  OpenVINO int8 (NNCF), calibrated on the same crops as onnx-int8
 
 `auto` (the default of `test.runtime` and of `TopDownPredictor`) is not a runtime of its own
 but a choice among these (`auto.py`): each candidate is built and compared with eager fp32 on
 a fixed random batch (a warning names any that was skipped), and on a plain CPU the two fp32
-contenders are timed at the predictor's batch where that is cheap. Adding a runtime is one
+contenders are timed at the predictor's batch where that is cheap; the decision and the export
+are kept in the cache folder for the next process (`cache.py`). Adding a runtime is one
 table entry plus its builder `(model, RuntimeSpec) -> BuiltRuntime`.
 """
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ..hardware import cpu_features
 from .auto import Builder, auto_order, build_auto
 from .base import BuiltRuntime, Runner, RuntimeSpec, RuntimeUnavailable
 from .onnx_paths import build_onnx, build_onnx_int8, onnx_available
+from .openvino_paths import build_openvino, build_openvino_int8, openvino_available
 from .torch_paths import build_compiled, build_eager, build_fast
 
 RUNTIMES: Dict[str, Builder] = {
@@ -32,17 +36,21 @@ RUNTIMES: Dict[str, Builder] = {
     "compile": build_compiled,
     "onnx": build_onnx,
     "onnx-int8": build_onnx_int8,
+    "openvino": build_openvino,
+    "openvino-int8": build_openvino_int8,
 }
 RUNTIME_CHOICES: Tuple[str, ...] = ("auto", *RUNTIMES)
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "BuiltRuntime", "Runner", "RuntimeSpec", "RuntimeUnavailable",
-           "auto_order", "build_runtime", "cpu_features", "onnx_available"]
+           "auto_order", "build_runtime", "cpu_features", "onnx_available",
+           "openvino_available"]
 
 
 def build_runtime(name: str, model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     """Build runtime `name` (a key of RUNTIMES, or "auto") for `model`."""
     if name == "auto":
-        order = auto_order(torch.device(spec.device), cpu_features(), onnx_available(), spec.precision)
+        order = auto_order(torch.device(spec.device), cpu_features(), onnx_available(), spec.precision,
+                           openvino_available())
         return build_auto(order, RUNTIMES, model, spec)
     if name not in RUNTIMES:
         raise ValueError(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIME_CHOICES)}")

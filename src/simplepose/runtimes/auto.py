@@ -1,5 +1,7 @@
-"""`auto`: which runtime to use here, checked against eager fp32 and, between the two fp32
-contenders on a plain CPU, timed at the batch sizes the predictor will run.
+"""`auto`: which runtime to use here, checked against eager fp32 and, between the fp32
+contenders on a plain CPU (ONNX Runtime, OpenVINO, fast), timed at the batch sizes the
+predictor will run; the decision and the export are kept on disk (`cache.py`), and a short
+job (`RuntimeSpec.work`) without a decision there runs eager.
 
 On this project's AVX-512 CPU without bf16, ONNX Runtime fp32 is the fastest fp32 path for
 R18 and R50 at every batch size measured (1 to 64), and for the small demo model at batch 1
@@ -13,6 +15,7 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
+from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -20,7 +23,8 @@ import torch
 from torch import nn
 
 from ..hardware import CpuFeatures
-from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, probe_batch, relative_error
+from . import cache
+from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer, probe_batch, relative_error
 
 Builder = Callable[[nn.Module, RuntimeSpec], BuiltRuntime]
 
@@ -28,26 +32,27 @@ Builder = Callable[[nn.Module, RuntimeSpec], BuiltRuntime]
 #: fp32 rewrites agree to ~1e-6, bf16/fp16 to ~1e-2; a BatchNorm folded along the wrong axis
 #: of a transposed conv is off by ~1e-2 to 1e-1.
 AUTO_TOLERANCE = {"fp32": 1e-3, "reduced": 5e-2}
-#: `auto` times its two contenders only when one call at the predictor's batch is expected to
-#: take less than this (seconds): larger models would spend many seconds of start-up on it.
+#: `auto` times its contenders at batch sizes whose one call is expected to take less than
+#: this (seconds): larger batches of larger models would spend many seconds of start-up on it.
 TIMING_BUDGET_S = 1.0
 
 
 def auto_order(device: torch.device, features: CpuFeatures, have_onnx: bool,
-               precision: Optional[torch.dtype] = None) -> Tuple[str, ...]:
+               precision: Optional[torch.dtype] = None, have_openvino: bool = False) -> Tuple[str, ...]:
     """The runtimes `auto` considers, best first.
 
     - CUDA, or an explicit reduced precision (`--precision bf16`): `fast` (bf16/fp16 autocast
       beats ONNX Runtime fp32 where native: 2.9x against 2.1x eager on an AVX-512 + bf16 CPU);
-    - a CPU otherwise, native bf16 or not: ONNX Runtime fp32 when installed, then `fast` (BN
-      folded + channels-last fp32); the two are timed against each other where that is cheap
-      (`build_auto`). bf16 is not chosen unasked: it moves joints (`torch_paths`).
+    - a CPU otherwise, native bf16 or not: ONNX Runtime fp32 and OpenVINO fp32 when installed,
+      then `fast` (BN folded + channels-last fp32); they are timed against each other where
+      that is cheap (`build_auto`). bf16 is not chosen unasked: it moves joints (`torch_paths`;
+      OpenVINO is told f32 for that reason).
     Never `compile` (a warm-up of 15-35 s per process here, and not faster than ONNX Runtime)
     nor `onnx-int8` (it changes the numbers more and needs calibration images).
     """
     if device.type != "cpu" or precision is not None:
         return ("fast", "eager")
-    return ("onnx", "fast", "eager") if have_onnx else ("fast", "eager")
+    return (("onnx",) if have_onnx else ()) + (("openvino",) if have_openvino else ()) + ("fast", "eager")
 
 
 def eager_reference(model: nn.Module, x: torch.Tensor) -> np.ndarray:
@@ -112,24 +117,93 @@ def build_checked(names: Sequence[str], runtimes: Dict[str, Builder], model: nn.
 def build_auto(order: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module,
                spec: RuntimeSpec) -> BuiltRuntime:
     """The runtimes of `order` that build and match eager fp32 (eager always does): the first
-    one, or, when `order` starts with two such fp32 runtimes and `spec.batch_size` is known,
-    the faster of the two (`faster_of`; measured once per speed signature and process)."""
-    x = probe_batch(spec)
-    want = eager_reference(model, x)
+    one, or, when `spec.batch_size` is known and several fp32 ones pass, the fastest of them
+    (`faster_of`), remembered per speed signature in this process and, with the export, on
+    disk (`cache.py`) for the next. A short job (`spec.work` crops, at most `SHORT_JOB_CROPS`)
+    without a decision on disk runs eager: exporting and timing would cost it more than it saves."""
     key = speed_signature(model, spec) if spec.batch_size else None
+    timed = key is not None and sum(1 for n in order if n != "eager") > 1  # a CPU with rivals to time
+    digest = cache.model_digest(model) if timed else ""
+    if timed:
+        cached = from_disk(runtimes, model, spec, digest, key)
+        if cached is not None:
+            return cached
     if key in _TIMED:
         kept, threshold = _TIMED[key]
-        passed = build_checked(kept, runtimes, model, spec, x, want, len(kept))
+        if timed and spec.onnx_model == "" and any(n in EXPORTED for n in kept):
+            spec = with_cached_export(model, spec, digest)
+        x = probe_batch(spec)
+        passed = build_checked(kept, runtimes, model, spec, x, eager_reference(model, x), len(kept))
         if len(passed) == len(kept):  # the runtimes timed before still build and agree
             if len(passed) == 1:
                 return passed[0][0]
             return switch(passed[0][0], passed[1][0], threshold, "timed earlier in this process")
-    passed = build_checked(order, runtimes, model, spec, x, want, 2 if spec.batch_size else 1)
+    if spec.work and spec.work <= SHORT_JOB_CROPS:
+        built = runtimes["eager"](model, spec)
+        built.detail += f"; auto: a short job ({spec.work} crops), no export or timing"
+        return built
+    if timed and spec.onnx_model == "" and any(n in EXPORTED for n in order):
+        spec = with_cached_export(model, spec, digest)
+    x = probe_batch(spec)
+    with Timer() as t:
+        want = eager_reference(model, x)
+    passed = build_checked(order, runtimes, model, spec, x, want, len(order) if key else 1)
+    fp32 = [p for p in passed if p[0].precision == "fp32"]
     if not passed:
         return runtimes["eager"](model, spec)
-    if len(passed) == 1 or passed[0][0].precision != "fp32" or passed[1][0].precision != "fp32":
+    if len(fp32) < 2 or passed[0][0].precision != "fp32":
         return passed[0][0]
-    return faster_of(passed, spec, key)
+    return faster_of(fp32, spec, key, digest, len(x) / max(t.seconds, 1e-9))
+
+
+#: Runtimes built from the ONNX export (so `auto` exports once for all of them).
+EXPORTED = ("onnx", "openvino")
+#: A job of at most this many crops (flip test included) with no decision on disk runs eager:
+#: exporting R50 (0.5-1.7 s), checking and timing cost ~3.5 s here, about 60 crops of eager R50.
+SHORT_JOB_CROPS = 64
+
+
+def with_cached_export(model: nn.Module, spec: RuntimeSpec, digest: str) -> RuntimeSpec:
+    """`spec` reading the ONNX export of `model` from the cache (exported and written now if
+    absent); `spec` unchanged where exporting fails (each builder then reports it)."""
+    from .onnx_paths import export_onnx_bytes
+
+    path = cache.export_file(digest)
+    if not path.is_file():
+        try:
+            saved = cache.save_export(digest, export_onnx_bytes(model, spec.input_size))
+        except Exception:  # noqa: BLE001 - RuntimeUnavailable or an untraceable model: builders say why
+            return spec
+        if saved is None:
+            return spec
+    return replace(spec, onnx_model=str(path))
+
+
+def from_disk(runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec, digest: str,
+              key: tuple) -> Optional[BuiltRuntime]:
+    """The runtime(s) a decision on disk kept, built from the cached export without a check
+    (they were checked on these weights when the decision was written); eager where the
+    decision's figures say loading them would cost `spec.work` crops more than it saves;
+    None when there is no usable decision."""
+    decision = cache.load_decision(digest, key)
+    path = cache.export_file(digest)
+    if decision is None or not all(n in runtimes for n in decision.kept) or not path.is_file():
+        return None
+    if not decision.cheaper_than_eager(spec.work):
+        built = runtimes["eager"](model, spec)
+        built.detail += f"; auto: eager is faster for a job of {spec.work} crops (decision cached in {path.parent})"
+        return built
+    on_file = replace(spec, onnx_model=str(path)) if spec.onnx_model == "" else spec
+    try:
+        built = [runtimes[n](model, on_file) for n in decision.kept]
+    except Exception:  # noqa: BLE001 - a package removed since, a damaged file: decide anew
+        return None
+    how = f"decision cached in {path.parent}"
+    _TIMED[key] = (decision.kept, decision.threshold)
+    if len(built) == 1:
+        built[0].detail += f"; auto: {how}"
+        return built[0]
+    return switch(built[0], built[1], decision.threshold, how)
 
 
 class BatchSwitch:
@@ -167,28 +241,45 @@ def switch(small: BuiltRuntime, large: BuiltRuntime, threshold: int, how: str) -
                         small.build_seconds + large.build_seconds)
 
 
-def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec, key: Optional[tuple]) -> BuiltRuntime:
-    """The faster of two fp32 runtimes at the predictor's full batch (`spec.batch_size`) and at
-    a batch of 2 (one crop and its mirror); when each wins one, a `BatchSwitch` between them
-    at the geometric middle of the two sizes. Where a full batch is expected to take over
-    `TIMING_BUDGET_S`, nothing is timed and the first is kept. The choice is remembered
-    under `key`."""
+def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec, key: Optional[tuple],
+              digest: str = "", eager_rate: float = 0.0) -> BuiltRuntime:
+    """The fastest of several fp32 runtimes at the predictor's full batch (`spec.batch_size`)
+    and at a batch of 2 (one crop and its mirror); when different ones win the two, a
+    `BatchSwitch` between those at the geometric middle of the two sizes. Where a full batch
+    is expected to take over `TIMING_BUDGET_S`, nothing is timed and the first is kept. The
+    choice is remembered under `key`, and on disk under `digest` when given."""
     first, check_seconds = passed[0]
-    expected = check_seconds * spec.batch_size / len(probe_batch(spec))  # the check ran 2 crops
-    if expected > TIMING_BUDGET_S:
-        first.detail += f"; not timed against {passed[1][0].name} (a batch of {spec.batch_size} takes ~{expected:.1f} s)"
-        _TIMED[key] = ((first.name,), 0)
-        return first
+    per_crop = check_seconds / len(probe_batch(spec))  # the check ran 2 crops
+    # The largest batch timed: the predictor's, else the largest power of 2 below it whose
+    # call fits the budget (R50's 128 crops take ~14 s a call here; 8 take under one).
+    large = spec.batch_size
+    while large > 2 and per_crop * large > TIMING_BUDGET_S:
+        large = max(2, 2 ** (large.bit_length() - 1) if large & (large - 1) else large // 2)
+    if per_crop * 2 > TIMING_BUDGET_S:
+        first.detail += (f"; not timed against {', '.join(b.name for b, _ in passed[1:])} "
+                         f"(a batch of 2 takes ~{per_crop * 2:.1f} s)")
+        return remember(key, digest, (first,), 0, {first.name: 2 / max(check_seconds, 1e-9)}, eager_rate)
     contenders = [b for b, _ in passed]
-    sizes = sorted({2, spec.batch_size})
+    sizes = sorted({2, large})
     rates = {n: rates_at(contenders, spec, n) for n in sizes}
     winners = {n: max(contenders, key=lambda b: rates[n][b.name]) for n in sizes}
     timed = "; ".join(f"batch {n}: " + ", ".join(f"{k} {v:.0f}/s" for k, v in rates[n].items()) for n in sizes)
     small, large = winners[sizes[0]], winners[sizes[-1]]
     if small is large:
         small.detail += f"; timed ({timed})"
-        _TIMED[key] = ((small.name,), 0)
-        return small
-    threshold = int(round((sizes[0] * sizes[-1]) ** 0.5))
-    _TIMED[key] = ((small.name, large.name), threshold)
+        return remember(key, digest, (small,), 0, rates[2], eager_rate)
+    threshold = int(round((sizes[0] * sizes[-1]) ** 0.5))  # the largest size stands for all larger batches
+    remember(key, digest, (small, large), threshold, rates[2], eager_rate)
     return switch(small, large, threshold, timed)
+
+
+def remember(key: Optional[tuple], digest: str, kept: Tuple[BuiltRuntime, ...], threshold: int,
+             rates: Dict[str, float], eager_rate: float) -> BuiltRuntime:
+    """Keep the decision for this process and, with `digest`, on disk; the first kept runtime."""
+    names = tuple(b.name for b in kept)
+    _TIMED[key] = (names, threshold)
+    if digest:
+        loads = {b.name: b.build_seconds for b in kept}  # built from the cached export: its load time
+        cache.save_decision(digest, key, cache.Decision(names, threshold, {n: rates[n] for n in names if n in rates},
+                                                        eager_rate, loads))
+    return kept[0]

@@ -35,7 +35,8 @@ class RuntimeSpec:
     folder of images whose crops calibrate int8 quantisation; normalize: the pixel
     normalisation of those crops; threads: ONNX Runtime intra-op threads (0 = torch's count);
     batch_size: the most crops the predictor passes per call (0 = unknown), at which `auto`
-    may time its contenders.
+    may time its contenders; work: the crops the whole job is expected to run, flip test
+    included (0 = unknown: a long job), by which `auto` decides whether exporting pays.
     """
 
     input_size: Tuple[int, int] = (192, 256)
@@ -46,6 +47,7 @@ class RuntimeSpec:
     normalize: Normalize = field(default_factory=Normalize)
     threads: int = 0
     batch_size: int = 0
+    work: int = 0
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""int8 against eager fp32: keypoint displacement (px) of onnx-int8 and openvino-int8.
+
+1. The mmpose-format golden ResNet-50 (tests/golden) on the real COCO photos with their GT
+   boxes, calibrated on those photos (whole-image crops, as `export --int8` does);
+2. the shipped demo model on a synthetic val set (`--synthetic DIR` from `simplepose synth`),
+   calibrated on its train images.
+Also prints each model's peak margin: (top heatmap value - best value over 3 heatmap px away) /
+heatmap range, the headroom any reduced precision has before a joint jumps to another peak.
+Usage: python benchmarks/int8_displacement.py --real ../shared/data/real --synthetic DIR
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from simplepose.predictor import TopDownPredictor
+from simplepose.runtimes import build_runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def margins(heatmaps: np.ndarray) -> np.ndarray:
+    out = []
+    for h in heatmaps.reshape(-1, *heatmaps.shape[2:]):
+        i = np.unravel_index(h.argmax(), h.shape)
+        yy, xx = np.mgrid[:h.shape[0], :h.shape[1]]
+        far = (np.abs(yy - i[0]) > 3) | (np.abs(xx - i[1]) > 3)
+        out.append((h.max() - h[far].max()) / (h.max() - h.min()))
+    return np.array(out)
+
+
+def compare(model, cfg_kwargs, images, boxes, calibration, label):
+    ref = TopDownPredictor(model, runtime="eager", **cfg_kwargs)
+    want = np.concatenate([p.keypoints for p in ref.predict_batch(images, boxes)])
+    crops = []
+    for im, b in zip(images, boxes):
+        from simplepose.transforms import crop_people
+        c, s = ref.crop_boxes(b)
+        crops.append(crop_people(im, c, s, ref.input_size)[0])
+    m = margins(ref.heatmaps(np.concatenate(crops)))
+    print(f"{label}: peak margin / range quantiles 0/5/25/50%: {np.round(np.quantile(m, [0, .05, .25, .5]), 4).tolist()}")
+    for name in ("onnx-int8", "openvino-int8"):
+        try:
+            p = TopDownPredictor(model, runtime=name, calibration=str(calibration), **cfg_kwargs)
+        except ValueError as e:
+            print(f"{label} {name}: not measured ({e})")
+            continue
+        got = np.concatenate([x.keypoints for x in p.predict_batch(images, boxes)])
+        d = np.linalg.norm(got[..., :2] - want[..., :2], axis=-1)
+        sure = want[..., 2] >= 0.3
+        print(f"{label} {name}: mean {d.mean():.3f} px, max {d.max():.1f} px, max among conf>=0.3 "
+              f"{d[sure].max():.1f} px, joints > 8 px (conf>=0.3): {int((d[sure] > 8).sum())} of {int(sure.sum())}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--real", default=os.environ.get("SIMPLEPOSE_REAL_DATA", "/work/shared/data/real"))
+    ap.add_argument("--synthetic", default="")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    from simplepose.config import Config
+    from simplepose.transforms import Normalize
+    from simplepose.weights import load_checkpoint
+
+    sys.path.insert(0, str(ROOT / "tests" / "golden"))
+    from mmpose_weights import write_mmpose_checkpoint
+
+    golden = json.loads((ROOT / "tests" / "golden" / "mmpose_res50_coco_golden.json").read_text())
+    coco = Path(args.real) / "coco"
+    with tempfile.TemporaryDirectory() as tmp:
+        ck = Path(tmp) / "golden_res50-coco-256x192.pth"
+        write_mmpose_checkpoint(str(ck), seed=0)
+        loaded = load_checkpoint(str(ck))
+    cfg = loaded.config or Config()
+    kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
+              normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std))
+    images = [cv2.imread(str(coco / im["file_name"])) for im in golden["images"]]
+    boxes = [np.array(im["boxes_xyxy"]) for im in golden["images"]]
+    compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50, real COCO photos")
+    if args.synthetic:
+        from simplepose.bench.inputs import accuracy_config, load_val_images
+
+        loaded = load_checkpoint(str(ROOT / "src" / "simplepose" / "models" / "synthetic_res18_96x64.pth"))
+        cfg = accuracy_config(loaded.config, Path(args.synthetic))
+        kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
+                  normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), sigma=cfg.data.sigma)
+        images, boxes = load_val_images(Path(args.synthetic), 100)
+        compare(loaded.model.eval(), kw, images, boxes, Path(args.synthetic) / "images" / "train", "demo model, synthetic val")
+
+
+if __name__ == "__main__":
+    main()
