@@ -68,6 +68,13 @@ def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
 
 def cleanup() -> None:
     if dist.is_available() and dist.is_initialized():
+        # Every rank reaches here before any tears the group down: a rank that destroyed it while
+        # a peer was still in its last collective was seen to abort the peer at exit (gloo,
+        # "terminate called without an active exception", exit -6).
+        try:
+            dist.barrier()
+        except RuntimeError:  # a peer already failed: tear down all the same
+            pass
         dist.destroy_process_group()
 
 
