@@ -39,6 +39,25 @@ def test_item_is_a_dict_of_tensors_and_numbers_and_collates(coco):
     assert batch["image"].shape == (4, 3, 256, 192) and batch["index"].tolist() == [0, 1, 2, 3]
 
 
+def test_raw_images_are_the_uint8_crops_that_normalise_to_the_float_items(coco):
+    """The GPU path: workers hand over uint8 crops, the step normalises them on its device."""
+    from simplepose.engine import network_input
+
+    floats, raws = make(coco.records), make(coco.records, raw_images=True)
+    batch_f = next(iter(DataLoader(floats, batch_size=3)))
+    batch_r = next(iter(DataLoader(raws, batch_size=3)))
+    assert batch_r["image"].shape == (3, 256, 192, 3) and batch_r["image"].dtype == torch.uint8
+    for key in ("target", "target_weight", "keypoints", "center", "scale"):
+        assert torch.equal(batch_f[key], batch_r[key])
+    for channels_last in (False, True):
+        x = network_input(batch_r["image"], torch.device("cpu"), raws.normalize, channels_last)
+        assert torch.equal(x, batch_f["image"]) and x.is_contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    assert network_input(batch_f["image"], torch.device("cpu"), raws.normalize, False) is batch_f["image"]
+    rgb = Normalize("rgb")
+    assert torch.equal(rgb(batch_r["image"]), rgb(batch_r["image"].numpy()))
+
+
 def test_eval_sample_is_the_plain_box_crop(coco):
     r = coco.records[0]
     item = make(coco.records, train=False)[0]

@@ -27,6 +27,7 @@ from .hardware import cpu_features
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
+from .transforms import Normalize
 from .zoo import backbone_source
 from .budget import TimeBudget, set_step_lr, validation_due
 
@@ -145,7 +146,9 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     state = read_weights_file(last_path) if resume and last_path.exists() else None
     if resume and state is None and info.is_main:
         print(f"--resume: no checkpoint at {last_path}; starting from scratch")
-    skeleton, dataset = build_train_dataset(cfg.data, seed=tc.seed)
+    # On a GPU the loader's workers are what bound the speed (benchmarks/train_gpu.py): they
+    # hand over uint8 crops and the step normalises them on the device (`network_input`).
+    skeleton, dataset = build_train_dataset(cfg.data, seed=tc.seed, raw_images=info.device.type == "cuda")
     model = build_model(cfg, skeleton.num_joints, resuming=state is not None)
     if state is not None:
         model.load_state_dict(state["state_dict"])
@@ -206,12 +209,20 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     return run
 
 
+def network_input(images: torch.Tensor, device: torch.device, normalize: Normalize,
+                  channels_last: bool) -> torch.Tensor:
+    """A loader batch on `device`: (N, 3, H, W) float as it is, or (N, H, W, 3) uint8 crops
+    (`raw_images`) copied as bytes and normalised there -> (N, 3, H, W) float32."""
+    images = images.to(device, non_blocking=True)
+    if images.dtype == torch.uint8:
+        images = normalize(images)
+    return images.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
 def _train_step(run: _Run, batch: Dict[str, torch.Tensor], epoch: int, it: int) -> Tuple[float, int]:
     """One optimizer step on `batch` -> (loss averaged over ranks, samples in this rank's batch)."""
     tc, info, optimizer = run.cfg.train, run.info, run.optimizer
-    images = batch["image"].to(info.device, non_blocking=True)
-    if tc.channels_last:
-        images = images.contiguous(memory_format=torch.channels_last)
+    images = network_input(batch["image"], info.device, run.dataset.normalize, tc.channels_last)
     target = batch["target"].to(info.device, non_blocking=True)
     weight = batch["target_weight"].to(info.device, non_blocking=True)
     with autocast(tc.amp, info.device):

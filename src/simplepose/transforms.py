@@ -1,7 +1,7 @@
 """The one crop and normalisation used by training, evaluation, prediction and tracking."""
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -56,14 +56,17 @@ class Normalize:
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
 
-    def __call__(self, crops_bgr: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(np.ascontiguousarray(crops_bgr))
+    def __call__(self, crops_bgr: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+        """(N, H, W, 3) or (H, W, 3) uint8, an array or a tensor on any device -> (N, 3, H, W) float32
+        on that device; the same arithmetic everywhere, so a batch normalised on a GPU equals the
+        one a loader worker would have made."""
+        x = crops_bgr if torch.is_tensor(crops_bgr) else torch.from_numpy(np.ascontiguousarray(crops_bgr))
         if x.dim() == 3:
             x = x.unsqueeze(0)
         x = x.permute(0, 3, 1, 2).float()
         if self.color == "rgb":
             x = x.flip(1)
-        return (x - self.mean) / self.std
+        return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
 
 def crop_people(

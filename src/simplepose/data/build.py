@@ -82,8 +82,8 @@ def build_normalize(data: DataConfig) -> Normalize:
     return Normalize(data.color, data.mean, data.std)
 
 
-def build_train_dataset(data: DataConfig, seed: int = 0) -> Tuple[Skeleton, TopDownDataset]:
-    """The augmented training set of a config."""
+def build_train_dataset(data: DataConfig, seed: int = 0, raw_images: bool = False) -> Tuple[Skeleton, TopDownDataset]:
+    """The augmented training set of a config (uint8 crops with `raw_images`: see TopDownDataset)."""
     skeleton, records = load_records(data, "train")
     if not records:
         raise ValueError(f"{data_path(data, data.train_ann)}: no person to train on")
@@ -92,7 +92,7 @@ def build_train_dataset(data: DataConfig, seed: int = 0) -> Tuple[Skeleton, TopD
         scale_factor=data.scale_factor, rotation_factor=data.rotation_factor,
         rotation_prob=data.rotation_prob, flip=data.flip, half_body=data.half_body,
         half_body_prob=data.half_body_prob, half_body_min_joints=data.half_body_min_joints,
-        normalize=build_normalize(data), seed=seed, cache_images=data.cache_images,
+        normalize=build_normalize(data), seed=seed, cache_images=data.cache_images, raw_images=raw_images,
     )
     dataset.preload()  # no-op unless data.cache_images
     return skeleton, dataset
