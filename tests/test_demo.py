@@ -104,3 +104,17 @@ def test_the_demo_config_ships_inside_the_package():
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
     package_data = pyproject.split("[tool.setuptools.package-data]")[1].split("\n[")[0]
     assert '"configs/*.yaml"' in package_data
+
+
+def test_a_fine_tuned_release_records_the_training_it_started_from(tmp_path):
+    """The shipped 128x96 file was fine-tuned from the 96x64 one: its record says both runs."""
+    from simplepose.release import release_info, started_from
+
+    parent = SHIPPED_MODEL.parent / "synthetic_res18_96x64.pth"
+    assert started_from({"train": {"init_from": str(parent)}}) == {
+        "file": parent.name, **{k: release_info(parent)[k] for k in ("epochs", "train_minutes", "val_AP")}}
+    assert started_from({"train": {"init_from": ""}}) == {} and started_from({}) == {}
+    assert started_from({"train": {"init_from": str(tmp_path / "gone.pth")}}) == {}
+    record = release_info()
+    assert record["started_from"]["file"] == parent.name and record["started_from"]["epochs"] == 45
+    assert record["val_AP"] > record["started_from"]["val_AP"]  # the point of the larger input

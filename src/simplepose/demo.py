@@ -277,6 +277,10 @@ def print_summary(m: Dict[str, Any], out: Path) -> None:
         if "training" in r:
             t = r["training"]
             extra = f" - trained {t.get('epochs', '?')} epochs, {t.get('train_minutes', 0):.0f} min"
+            parent = t.get("started_from")
+            if parent:
+                extra += (f", starting from {parent['file']} ({parent.get('epochs', '?')} epochs, "
+                          f"{parent.get('train_minutes', 0):.0f} min)")
         print(f"  {label}{extra}")
         print(f"    COCO AP, synthetic val, GT boxes:       {g['AP']:.3f}  (AP50 {g['AP50']:.3f}, AR {g['AR']:.3f})")
         print(f"    COCO AP, synthetic val, detector boxes: {d['AP']:.3f}  (AP50 {d['AP50']:.3f}, AR {d['AR']:.3f})")
