@@ -174,3 +174,32 @@ def test_width_scales_every_stage_and_keeps_the_output_shape():
     assert count_cost(narrow, (96, 64)).params["backbone"] == pytest.approx(full / 4, rel=0.01)
     with pytest.raises(ValueError, match="width"):
         meta_model(depth=18, width=0)
+
+
+def test_output_stride_16_unstrides_the_last_stage_with_the_same_weights(tmp_path):
+    """The demo's option: layer4 at stride 1 (3x3 convs dilated 2), one deconv fewer, heatmaps 1/4."""
+    from simplepose.checkpoint import save_checkpoint
+    from simplepose.config import build_model_kwargs, config_from_dict
+    from simplepose.weights import load_checkpoint
+
+    plain = PoseResNet(depth=18, width=8, deconv_filters=16, num_deconv_layers=3)
+    os16 = PoseResNet(depth=18, width=8, deconv_filters=16, num_deconv_layers=2, output_stride=16)
+    assert tuple(os16.backbone(torch.zeros(1, 3, 96, 64)).shape[-2:]) == (6, 4)
+    assert tuple(plain.backbone(torch.zeros(1, 3, 96, 64)).shape[-2:]) == (3, 2)
+    assert tuple(os16(torch.zeros(1, 3, 96, 64)).shape) == (1, 17, 24, 16)
+    conv = os16.layer4[0].conv1
+    assert (conv.stride, conv.dilation, conv.padding) == ((1, 1), (2, 2), (2, 2))
+    assert os16.layer4[0].downsample[0].stride == (1, 1) and os16.layer3[0].conv1.dilation == (1, 1)
+    backbone = {k: v.shape for k, v in os16.state_dict().items() if not k.startswith("deconv_layers.4")}
+    assert all(plain.state_dict()[k].shape == s for k, s in backbone.items())  # the same weights fit
+    with pytest.raises(ValueError, match="output_stride"):
+        PoseResNet(depth=18, output_stride=8)
+    # A checkpoint's config says the stride: it loads back as the model that was saved.
+    cfg = config_from_dict({"model": {"depth": 18, "width": 8, "deconv_filters": 16, "num_deconv_layers": 2,
+                                      "output_stride": 16}})
+    model = PoseResNet(**build_model_kwargs(cfg.model))
+    save_checkpoint(tmp_path / "m.pth", model, cfg)
+    loaded = load_checkpoint(tmp_path / "m.pth").model
+    assert loaded.architecture()["output_stride"] == 16
+    x = torch.randn(2, 3, 96, 64)
+    assert torch.equal(loaded.eval()(x), model.eval()(x))

@@ -158,7 +158,9 @@ def describe(model: PoseResNet, input_hw: Tuple[int, int], what: str = "") -> st
     head_m = c.macs.get("deconv_layers", 0) + c.macs.get("final_layer", 0)
     lines = [
         f"{what}: PoseResNet-{arch['depth']} ({arch['style']} style"
-        f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}), {arch['num_joints']} joints, "
+        f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}"
+        f"{'' if arch.get('output_stride', 32) == 32 else ', output stride ' + str(arch['output_stride'])}), "
+        f"{arch['num_joints']} joints, "
         f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
         f"k{collapse_per_layer(arch['deconv_kernels'])}, "
         f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}",

@@ -30,6 +30,7 @@ class ModelConfig:
     style: str = "pytorch"  # where a Bottleneck strides: "pytorch" (3x3) or "caffe" (1x1)
     pretrained: str = ""  # ImageNet ResNet weights: a torchvision-format file, a zoo name (resnet50), or ""
     width: int = 64  # stem/first-stage channels: 64 = standard ResNet (ImageNet weights); 32 for the CPU demo
+    output_stride: int = 32  # 32 (paper) or 16: the last stage unstrided (dilated); give it one deconv layer fewer
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,7 @@ def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
         depth=model.depth, num_joints=model.num_joints, num_deconv_layers=model.num_deconv_layers,
         deconv_filters=model.deconv_filters, deconv_kernels=model.deconv_kernels,
         final_conv_kernel=model.final_conv_kernel, style=model.style, width=model.width,
+        output_stride=model.output_stride,
     )
 
 

@@ -29,12 +29,13 @@ DECONV_PADDING: Dict[int, Tuple[int, int]] = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module = None, style: str = "pytorch") -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module = None,
+                 style: str = "pytorch", dilation: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, dilation, dilation, bias=False)
         self.bn1 = nn.BatchNorm2d(planes, momentum=BN_MOMENTUM)
         self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, dilation, dilation, bias=False)
         self.bn2 = nn.BatchNorm2d(planes, momentum=BN_MOMENTUM)
         self.downsample = downsample
 
@@ -50,12 +51,13 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module = None, style: str = "pytorch") -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module = None,
+                 style: str = "pytorch", dilation: int = 1) -> None:
         super().__init__()
         s1, s3 = (stride, 1) if style == "caffe" else (1, stride)
         self.conv1 = nn.Conv2d(inplanes, planes, 1, s1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes, momentum=BN_MOMENTUM)
-        self.conv2 = nn.Conv2d(planes, planes, 3, s3, 1, bias=False)
+        self.conv2 = nn.Conv2d(planes, planes, 3, s3, dilation, dilation, bias=False)
         self.bn2 = nn.BatchNorm2d(planes, momentum=BN_MOMENTUM)
         self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * 4, momentum=BN_MOMENTUM)
@@ -88,9 +90,16 @@ class PoseResNet(nn.Module):
             have width x 1, 2, 4, 8, times 4 for Bottlenecks). Not in the paper: a narrower
             net (32) trains about 2.5x faster on a CPU, which the synthetic demo uses.
             ImageNet weights exist for 64 only.
+        output_stride: 32 (the paper) or 16: the last stage keeps its input's resolution
+            (stride 1, its 3x3 convolutions dilated 2 so their field of view is unchanged). Not
+            in the paper: at the demo's 96x64 input a stride-32 backbone leaves a 3x2 grid for
+            the head to place 17 joints from, and a network trained from scratch sits on the
+            mean pose for most of a short run; 6x4 lets it learn to localise early. With one
+            deconvolution layer fewer the heatmaps stay 1/4 of the input. The same weights
+            (no shape changes), so a checkpoint's config must say which stride it was trained at.
 
-    Input (N, 3, H, W) -> heatmaps (N, K, H / 32 * 2**num_deconv_layers, ...): 1/4 of the
-    input for the paper's 3 layers.
+    Input (N, 3, H, W) -> heatmaps (N, K, H / output_stride * 2**num_deconv_layers, ...): 1/4 of
+    the input for the paper's 3 layers at stride 32.
     """
 
     def __init__(
@@ -103,6 +112,7 @@ class PoseResNet(nn.Module):
         final_conv_kernel: int = 1,
         style: str = "pytorch",
         width: int = 64,
+        output_stride: int = 32,
     ) -> None:
         super().__init__()
         if depth not in RESNET_SPECS:
@@ -111,6 +121,8 @@ class PoseResNet(nn.Module):
             raise ValueError(f"style must be 'pytorch' or 'caffe', not {style!r}")
         if final_conv_kernel not in (1, 3):
             raise ValueError(f"final_conv_kernel must be 1 or 3, not {final_conv_kernel}")
+        if output_stride not in (16, 32):
+            raise ValueError(f"output_stride must be 32 or 16, not {output_stride}")
         if width < 1:
             raise ValueError(f"width must be a positive channel count, not {width}")
         filters = _per_layer(deconv_filters, num_deconv_layers, "deconv_filters")
@@ -120,6 +132,7 @@ class PoseResNet(nn.Module):
                 raise ValueError(f"deconv kernel must be one of {sorted(DECONV_PADDING)}, not {k}")
 
         self.depth, self.num_joints, self.style, self.width = depth, num_joints, style, width
+        self.output_stride = output_stride
         self.head_config = dict(
             num_deconv_layers=num_deconv_layers, deconv_filters=list(filters),
             deconv_kernels=list(kernels), final_conv_kernel=final_conv_kernel,
@@ -135,7 +148,8 @@ class PoseResNet(nn.Module):
         self.layer1 = self._make_layer(block, width, blocks[0], 1)
         self.layer2 = self._make_layer(block, 2 * width, blocks[1], 2)
         self.layer3 = self._make_layer(block, 4 * width, blocks[2], 2)
-        self.layer4 = self._make_layer(block, 8 * width, blocks[3], 2)
+        last_stride = 2 if output_stride == 32 else 1
+        self.layer4 = self._make_layer(block, 8 * width, blocks[3], last_stride, dilation=3 - last_stride)
 
         layers: List[nn.Module] = []
         for f, k in zip(filters, kernels):
@@ -150,16 +164,17 @@ class PoseResNet(nn.Module):
         self.final_layer = nn.Conv2d(self.inplanes, num_joints, final_conv_kernel, 1, final_conv_kernel // 2)
         self.init_weights()
 
-    def _make_layer(self, block: Type[nn.Module], planes: int, count: int, stride: int) -> nn.Sequential:
+    def _make_layer(self, block: Type[nn.Module], planes: int, count: int, stride: int,
+                    dilation: int = 1) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(
                 nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
                 nn.BatchNorm2d(planes * block.expansion, momentum=BN_MOMENTUM),
             )
-        layers = [block(self.inplanes, planes, stride, downsample, self.style)]
+        layers = [block(self.inplanes, planes, stride, downsample, self.style, dilation)]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes, 1, None, self.style) for _ in range(1, count)]
+        layers += [block(self.inplanes, planes, 1, None, self.style, dilation) for _ in range(1, count)]
         return nn.Sequential(*layers)
 
     def init_weights(self) -> None:
@@ -196,7 +211,7 @@ class PoseResNet(nn.Module):
     def architecture(self) -> dict:
         """Keyword arguments that rebuild this architecture: `PoseResNet(**m.architecture())`."""
         return dict(depth=self.depth, num_joints=self.num_joints, style=self.style, width=self.width,
-                    **self.head_config)
+                    output_stride=self.output_stride, **self.head_config)
 
 
 def _per_layer(value: Union[int, Sequence[int]], n: int, name: str) -> Tuple[int, ...]:
