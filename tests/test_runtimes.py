@@ -389,3 +389,15 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     flags = read_cpu_flags(str(info))
     assert {"avx2", "avx512_bf16"} <= flags and flags & BF16_FLAGS
     assert read_cpu_flags(str(tmp_path / "absent")) == frozenset()  # no /proc: nothing is assumed
+
+
+def test_calibration_windows_are_person_sized_boxes_inside_the_image():
+    from simplepose.runtimes.onnx_paths import calibration_windows
+
+    boxes = calibration_windows((480, 640), 0.75, 200, np.random.default_rng(1))
+    x, y, w, h = boxes.T
+    assert np.all((h >= 0.3 * 480 - 1e-9) & (h <= 0.9 * 480 + 1e-9)) and np.allclose(w, h * 0.75)
+    assert np.all((x >= 0) & (y >= 0) & (x + w <= 640 + 1e-9) & (y + h <= 480 + 1e-9))
+    assert len({round(v) for v in x}) > 100  # spread over the image, not one place
+    tall = calibration_windows((100, 50), 2.0, 20, np.random.default_rng(1))  # wider than the image: clipped
+    assert np.all(tall[:, 2] <= 50) and np.all(tall[:, 0] >= 0)
