@@ -148,8 +148,10 @@ class PoseResNet(nn.Module):
         self.layer1 = self._make_layer(block, width, blocks[0], 1)
         self.layer2 = self._make_layer(block, 2 * width, blocks[1], 2)
         self.layer3 = self._make_layer(block, 4 * width, blocks[2], 2)
-        last_stride = 2 if output_stride == 32 else 1
-        self.layer4 = self._make_layer(block, 8 * width, blocks[3], last_stride, dilation=3 - last_stride)
+        if output_stride == 32:
+            self.layer4 = self._make_layer(block, 8 * width, blocks[3], 2)
+        else:  # unstrided; dilation 2 keeps each 3x3 conv's field of view in input pixels
+            self.layer4 = self._make_layer(block, 8 * width, blocks[3], 1, dilation=2)
 
         layers: List[nn.Module] = []
         for f, k in zip(filters, kernels):
