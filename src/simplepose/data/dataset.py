@@ -114,9 +114,9 @@ class TopDownDataset(Dataset):
             the bytes through the loader's shared memory and pinned copies, and no float work
             in the workers, which is what bounds a GPU's training speed.
 
-    An item is a dict: "image" (3, H, W) float32 (or (H, W, 3) uint8 with `raw_images`), "target" (K, h, w) float32,
-    "target_weight" (K, 1) float32, "keypoints" (K, 3) crop pixels + visibility,
-    "center" (2,) and "scale" (2,) of the crop in image pixels (before any flip),
+    An item is a dict: "image" (3, H, W) float32 (or (H, W, 3) uint8 with `raw_images`),
+    "target" (K, h, w) float32, "target_weight" (K, 1) float32, "keypoints" (K, 3) crop pixels +
+    visibility, "center" (2,) and "scale" (2,) of the crop in image pixels (before any flip),
     "rotation" (degrees), "flipped" (0/1), "score", "image_id", "index".
     """
 
