@@ -3,19 +3,26 @@ ceiling), the loader alone, and the two together with where each step's time goe
 
     PYTHONPATH=src python benchmarks/train_gpu.py --config configs/coco/res50_256x192.yaml \\
         --data data/synthetic_large [--batches 32 64 128] [--workers 15] [--amp bf16]
+    # what keeps the launching thread fed (uint8 crops, the last batch size):
+    PYTHONPATH=src python benchmarks/train_gpu.py --data data/synthetic_large --batches 128 \\
+        --variant 15:0:0 --variant 15:10:0 --variant 15:0:1 --variant 12:0:0 [--compile]
 
 `--data` is a COCO-format folder (annotations/train.json, images/train, as `simplepose synth`
 writes). The loader is the training loader of `simplepose train` (the config's full
 augmentation, JPEG decode in the workers, pinned memory), measured twice: handing over uint8
 crops normalised on the GPU (what `simplepose train` does on CUDA) and float crops normalised
 in the workers (what it did before); the step is the engine's (Adam, autocast, channels-last,
-the loss read back every step as the engine does). The
+the loss read back every step as the engine does). A `--variant WORKERS:NICE:LAG` runs the
+uint8 loader with that many workers at that niceness (`os.nice` in each worker, so that the thread
+launching the step's kernels wins the CPU over them) and reads each step's loss back LAG steps
+later (1: the host queues the next step while the GPU runs this one). The
 projection multiplies out the paper's schedule: 140 epochs of COCO train2017's 149,813 people.
 Run it alone on the machine.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 from typing import Dict, Iterator
@@ -40,20 +47,23 @@ class Step:
     """One engine-like optimizer step of `model` on a device batch; `__call__` returns the loss."""
 
     def __init__(self, model: torch.nn.Module, amp: str, channels_last: bool, device: torch.device,
-                 normalize: Normalize) -> None:
-        self.model, self.amp, self.channels_last, self.device = model, amp, channels_last, device
+                 normalize: Normalize, compiled: bool = False) -> None:
+        self.model = torch.compile(model) if compiled else model
+        self.amp, self.channels_last, self.device = amp, channels_last, device
         self.normalize = normalize
         self.optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         self.criterion = JointsMSELoss()
 
-    def __call__(self, images: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> float:
+    def __call__(self, images: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+                 read: bool = True) -> float | torch.Tensor:
         images = network_input(images, self.device, self.normalize, self.channels_last)
         with autocast(self.amp, self.device):
             loss = self.criterion(self.model(images), target, weight)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return float(loss.detach())  # the engine reads the loss every step (non-finite check, logging)
+        # The engine reads the loss every step (non-finite check, logging): a synchronisation.
+        return float(loss.detach()) if read else loss.detach()
 
 
 def sync(device: torch.device) -> None:
@@ -97,6 +107,45 @@ def loader_alone(loader: DataLoader, steps: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def together_lagged(step: Step, loader: DataLoader, steps: int, lag: int) -> float:
+    """Samples/s of loader + step when each step's loss is read back `lag` steps later (no
+    per-part times: timing the parts would synchronise every step)."""
+    dev, it = step.device, batches(loader)
+    for _ in range(2 * max(loader.num_workers, 1)):
+        b = next(it)
+        step(b["image"], b["target"].to(dev), b["target_weight"].to(dev))
+    pending: list = []
+    n, start = 0, time.perf_counter()
+    for _ in range(steps):
+        b = next(it)
+        pending.append(step(b["image"], b["target"].to(dev, non_blocking=True),
+                            b["target_weight"].to(dev, non_blocking=True), read=False))
+        if len(pending) > lag:
+            float(pending.pop(0))
+        n += b["image"].shape[0]
+    for loss in pending:
+        float(loss)
+    return n / (time.perf_counter() - start)
+
+
+def variants(args: argparse.Namespace, dataset, ceiling: float, dev: torch.device, joints: int) -> None:
+    """Each `--variant WORKERS:NICE:LAG` at the last batch size, uint8 crops."""
+    b = args.batches[-1]
+    step = Step(make_model(args.depth, joints, True, dev), args.amp, True, dev, dataset.normalize, args.compile)
+    print(f"variants at b{b}, uint8 crops, {args.amp} channels-last{' compiled' if args.compile else ''} "
+          f"(ceiling {ceiling:.0f}/s):", flush=True)
+    for v in args.variant:
+        workers, nice, lag = (int(p) for p in v.split(":"))
+        loader = DataLoader(dataset, batch_size=b, shuffle=True, num_workers=workers, pin_memory=True,
+                            worker_init_fn=functools.partial(worker_init, nice=nice), drop_last=True,
+                            persistent_workers=True)
+        start = time.perf_counter()
+        rate = together_lagged(step, loader, args.steps, lag) if lag else together(step, loader, args.steps)["samples_per_s"]
+        print(f"  {workers} workers, nice {nice}, loss read {lag} steps later: {rate:.0f}/s = {rate / ceiling:.2f} "
+              f"of the ceiling ({time.perf_counter() - start:.0f} s with warm-up)", flush=True)
+        del loader
+
+
 def together(step: Step, loader: DataLoader, steps: int) -> Dict[str, float]:
     """Loader + host-to-device copy + step, as `simplepose train` runs them; seconds per part."""
     dev, it = step.device, batches(loader)
@@ -129,12 +178,16 @@ def main() -> None:
     parser.add_argument("--amp", default="bf16")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--device", default="cuda", help="cuda (cpu only to try the script)")
+    parser.add_argument("--variant", action="append", default=[], metavar="WORKERS:NICE:LAG",
+                        help="only these loader variants at the last batch size (see above); repeatable")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (variants only)")
     args = parser.parse_args()
     dev = torch.device(args.device)
     torch.backends.cudnn.benchmark = True
     cfg = load_config(args.config, [f"data.root={args.data}", "data.train_ann=annotations/train.json",
                                     "data.train_images=images/train"])
     size, heat, depth = tuple(cfg.data.input_size), tuple(cfg.data.heatmap_size), cfg.model.depth
+    args.depth = depth
     skeleton, dataset = build_train_dataset(cfg.data, raw_images=True)
     _, float_dataset = build_train_dataset(cfg.data)
     joints = skeleton.num_joints
@@ -143,6 +196,12 @@ def main() -> None:
           f"R{depth} {size[0]}x{size[1]} (w x h), {len(dataset)} training people, {args.workers} loader workers",
           flush=True)
 
+    if args.variant:
+        step = Step(make_model(depth, joints, True, dev), args.amp, True, dev, dataset.normalize, args.compile)
+        ceiling = model_only(step, args.batches[-1], size, heat, joints, args.steps)
+        del step
+        variants(args, dataset, ceiling, dev, joints)
+        return
     print("model-only step (random device tensors), samples/s:", flush=True)
     ceiling = {}
     for amp, cl in ((args.amp, True), ("", False)):

@@ -178,6 +178,28 @@ def test_samples_do_not_depend_on_the_worker_count(coco):
         assert torch.equal(one[key], two[key]), key
 
 
+class Niceness(torch.utils.data.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        import os
+        return os.nice(0)  # this process's niceness
+
+
+def test_worker_niceness_is_raised_in_the_workers_only():
+    """What the engine asks of workers on CUDA (engine.LOADER_NICENESS), and not of the trainer."""
+    import functools
+    import os
+    from simplepose.data.dataset import worker_init
+
+    mine = os.nice(0)
+    niced = DataLoader(Niceness(), batch_size=2, num_workers=1, worker_init_fn=functools.partial(worker_init, nice=5))
+    plain = DataLoader(Niceness(), batch_size=2, num_workers=1, worker_init_fn=worker_init)
+    assert next(iter(niced)).tolist() == [min(mine + 5, 19)] * 2
+    assert next(iter(plain)).tolist() == [mine] * 2 and os.nice(0) == mine
+
+
 @pytest.mark.parametrize("encoding,decoder", [("paper", "paper"), ("udp", "udp-dark")])
 def test_targets_decode_back_to_the_image_joints(coco, encoding, decoder):
     """Sample -> target -> decoder -> inverse crop gives the annotated joints back, for the

@@ -99,6 +99,33 @@ def test_non_finite_loss_fails_loudly(tmp_path, monkeypatch):
     assert isinstance(e.value, ValueError)  # what the command line reports as one line
 
 
+def test_loss_read_a_step_late_changes_only_when_it_is_read(tmp_path, monkeypatch):
+    """On CUDA the loss is read one step late (engine.LOSS_READ_LAG, so the host queues the next
+    step meanwhile): the same losses, log lines and callbacks in the same order, and a
+    non-finite loss still names its own step."""
+    cfg = tiny_config(32, epochs=2, batch_size=2)
+
+    def run(out):
+        seen = []
+        engine.train(cfg, out, step_callback=lambda e, i, l: seen.append((e, i, l)))
+        lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+        return seen, [(l["step"], l["loss"], l["lr"]) for l in lines if l["tag"] == "train"]
+
+    now = run(tmp_path / "now")
+    monkeypatch.setattr(engine, "LOSS_READ_LAG", {"cpu": 1})
+    assert run(tmp_path / "late") == now and len(now[0]) > 2
+    calls, seen = [], []
+
+    def nan_at_second(p, t, w):
+        calls.append(1)
+        return p.float().mean() * (float("nan") if len(calls) == 2 else 1.0)
+
+    monkeypatch.setattr(engine, "build_loss", lambda tc: nan_at_second)
+    with pytest.raises(FloatingPointError, match=r"non-finite loss nan at epoch 1, step 2 of \d+ \(step 2 of the run\)"):
+        engine.train(cfg, tmp_path / "nan", step_callback=lambda e, i, l: seen.append(i))
+    assert seen == [0] and len(calls) == 3  # step 3 was queued before step 2's loss was read
+
+
 def test_joint_count_mismatch_is_an_error(tmp_path):
     cfg = tiny_config(epochs=1)
     import dataclasses

@@ -9,6 +9,7 @@ after a flip), and `codec.encode` of the warped joints.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Dict, List, NoReturn, Optional, Sequence, Tuple, Union
 
@@ -37,13 +38,17 @@ def lower_body_mask(skeleton: Skeleton) -> np.ndarray:
     return np.array([any(w in n for w in LOWER_BODY_WORDS) for n in skeleton.joints])
 
 
-def worker_init(worker_id: int) -> None:
-    """DataLoader worker set-up: one torch thread per worker, so workers do not oversubscribe.
+def worker_init(worker_id: int, nice: int = 0) -> None:
+    """DataLoader worker set-up: one torch thread per worker, so workers do not oversubscribe;
+    `nice` lowers the worker's scheduling priority (`os.nice`), so that on a busy machine the
+    training process's own thread gets the CPU first when it needs it.
 
     OpenCV is left alone on purpose: `cv2.setNumThreads` in a forked worker deadlocks once
     the parent has used OpenCV's thread pool.
     """
     torch.set_num_threads(1)
+    if nice:
+        os.nice(nice)
 
 
 @dataclass(frozen=True)
