@@ -178,6 +178,18 @@ def test_samples_do_not_depend_on_the_worker_count(coco):
         assert torch.equal(one[key], two[key]), key
 
 
+def test_an_epoch_without_augmentation_gives_the_plain_box_crops(coco):
+    """`set_epoch(e, augment=False)` (data.augment_from): the crops of an eval dataset."""
+    ds, plain = make(coco.records, half_body=True), make(coco.records, train=False)
+    ds.set_epoch(3)
+    assert any(ds[i]["flipped"] or ds[i]["rotation"] for i in range(len(ds)))
+    ds.set_epoch(3, augment=False)
+    for i in range(len(ds)):
+        a, b = ds[i], plain[i]
+        assert a["flipped"] == 0 and a["rotation"] == 0.0
+        assert torch.equal(a["image"], b["image"]) and torch.equal(a["target"], b["target"])
+
+
 class Niceness(torch.utils.data.Dataset):
     def __len__(self):
         return 2

@@ -126,6 +126,20 @@ def test_loss_read_a_step_late_changes_only_when_it_is_read(tmp_path, monkeypatc
     assert seen == [0] and len(calls) == 3  # step 3 was queued before step 2's loss was read
 
 
+def test_augmentation_starts_at_its_fraction_of_the_run(tmp_path, monkeypatch):
+    import dataclasses
+    from simplepose.data.dataset import TopDownDataset
+
+    calls, set_epoch = [], TopDownDataset.set_epoch
+    monkeypatch.setattr(TopDownDataset, "set_epoch",
+                        lambda self, e, augment=True: (calls.append((e, augment)), set_epoch(self, e, augment)))
+    cfg = tiny_config(32, epochs=4, batch_size=8)
+    engine.train(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, augment_from=0.5)), tmp_path / "a")
+    assert calls == [(0, False), (1, False), (2, True), (3, True)]
+    with pytest.raises(ValueError, match=r"data.augment_from = 1.0 is not a fraction"):
+        engine.train(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, augment_from=1.0)), tmp_path / "b")
+
+
 def test_joint_count_mismatch_is_an_error(tmp_path):
     cfg = tiny_config(epochs=1)
     import dataclasses

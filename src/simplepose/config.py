@@ -56,6 +56,10 @@ class DataConfig:
     half_body: bool = False
     half_body_prob: float = 0.3
     half_body_min_joints: int = 8
+    # Train on plain box crops until this fraction of the run (of its epochs, or of its time
+    # budget, whichever is further along), then augment as above: a short run from scratch
+    # first learns to localise, then to cope with scale and mirror images. 0: from the start.
+    augment_from: float = 0.0
     encoding: str = "paper"  # heatmap target: "paper" or "udp"
     workers: int = 2
     cache_images: bool = False  # keep decoded images in memory (tiny datasets, the demo)

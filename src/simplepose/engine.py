@@ -273,7 +273,10 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
     from .data.dataset import SampleError
 
     tc, info = run.cfg.train, run.info
-    run.dataset.set_epoch(epoch)
+    # Progress at the epoch's start: the budget's (time or epochs, whichever is further along)
+    # or the epochs'; augmentation starts at data.augment_from of it.
+    progress = run.progress if run.budget else epoch / max(tc.epochs, 1)
+    run.dataset.set_epoch(epoch, augment=progress >= run.cfg.data.augment_from)
     if info.distributed:
         run.sampler.set_epoch(epoch)
     else:

@@ -84,6 +84,8 @@ def build_normalize(data: DataConfig) -> Normalize:
 
 def build_train_dataset(data: DataConfig, seed: int = 0, raw_images: bool = False) -> Tuple[Skeleton, TopDownDataset]:
     """The augmented training set of a config (uint8 crops with `raw_images`: see TopDownDataset)."""
+    if not 0.0 <= data.augment_from < 1.0:
+        raise ValueError(f"data.augment_from = {data.augment_from} is not a fraction of the run in [0, 1)")
     skeleton, records = load_records(data, "train")
     if not records:
         raise ValueError(f"{data_path(data, data.train_ann)}: no person to train on")

@@ -162,6 +162,7 @@ class TopDownDataset(Dataset):
         self.seed = int(seed)
         self.raw_images = bool(raw_images)
         self.epoch = 0
+        self.augment = True  # off for a whole epoch by set_epoch
         self.cache: Optional[Dict[str, np.ndarray]] = {} if cache_images else None
         self._lower = lower_body_mask(skeleton)
         self._flip_index = skeleton.flip_index
@@ -172,9 +173,11 @@ class TopDownDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def set_epoch(self, epoch: int) -> None:
-        """New augmentations each epoch (call before building the epoch's iterator)."""
+    def set_epoch(self, epoch: int, augment: bool = True) -> None:
+        """New augmentations each epoch (call before building the epoch's iterator); with
+        `augment` False the epoch's samples are the plain box crops (`data.augment_from`)."""
         self.epoch = int(epoch)
+        self.augment = bool(augment)
 
     def preload(self) -> None:
         """Decode every image now, so DataLoader workers (forked each epoch) inherit the cache."""
@@ -212,7 +215,7 @@ class TopDownDataset(Dataset):
     def augmentation(self, record: PersonRecord, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float, bool]:
         """(center, scale, rotation degrees, flip) of one sample; draws in the official order."""
         center, scale = box_to_center_scale(record.box, self.aspect_ratio)
-        if not self.train:
+        if not self.train or not self.augment:
             return center, scale, 0.0, False
         if (self.half_body and int((record.visible > 0).sum()) > self.half_body_min_joints
                 and rng.random() < self.half_body_prob):
