@@ -62,3 +62,20 @@ def test_interleaved_rounds_rotate_which_callable_runs_first():
     measured = order[3:]  # after one warm-up call each
     assert [measured[i * 3] for i in range(3)] == ["a", "b", "c"], order
     assert sorted(measured) == sorted("abc" * 3)
+
+
+def test_acceptance_judges_auto_and_its_choice_against_the_best_candidate():
+    from simplepose.bench.report import Section
+    from simplepose.bench.run import acceptance
+
+    columns = ["model", "runtime", "precision", "build s", "img/s b1", "vs eager b1", "img/s b16", "vs eager b16"]
+    rows = [["demo", "auto = openvino", "fp32", 0.2, 90.0, "", 880.0, ""],
+            ["demo", "onnx", "fp32", 1.0, 80.0, "", 700.0, ""],
+            ["demo", "openvino", "fp32", 0.2, 100.0, "", 1000.0, ""],
+            ["demo", "onnx-int8", "int8", 2.0, 300.0, "", 3000.0, ""]]  # int8 is never the best fp32
+    lines = acceptance([Section("Network alone: demo R18, images/s", columns, rows)],
+                       {"mean_px": 0.0, "ap_points": 0.0, "int8": [("onnx-int8", 0.5, 40.0, -0.1)]})
+    assert lines[0] == ("- demo R18, img/s b1: auto 90 vs best of onnx/openvino/fast fp32 100 (0.90x), auto = openvino; "
+                        "openvino as a candidate 100 (1.00x: auto's choice)")
+    assert lines[1].startswith("- demo R18, img/s b16: auto 880 vs best of onnx/openvino/fast fp32 1e+03 (0.88x)")
+    assert "onnx-int8: mean keypoint displacement 0.5 px, max 40 px" in lines[-1]

@@ -165,10 +165,17 @@ def acceptance(sections: List[Section], acc: Dict[str, Any]) -> List[str]:
         auto, rivals = rows.get("auto"), [rows[n] for n in RIVALS if n in rows and rows[n][2] == "fp32"]
         if auto is None or not rivals:
             continue
+        choice = str(auto[1]).split(" = ")[-1]
+        chosen = rows.get(choice)  # the runtime auto is, measured as a candidate
         for i in range(4, len(sec.columns), 2):
             best = max(r[i] for r in rivals)
-            lines.append(f"- {sec.title.split(': ')[1].split(',')[0]}, {sec.columns[i]}: auto {auto[i]:.3g} vs best of "
-                         f"{'/'.join(RIVALS)} fp32 {best:.3g} ({auto[i] / best:.2f}x), auto = {auto[1]}")
+            line = (f"- {sec.title.split(': ')[1].split(',')[0]}, {sec.columns[i]}: auto {auto[i]:.3g} vs best of "
+                    f"{'/'.join(RIVALS)} fp32 {best:.3g} ({auto[i] / best:.2f}x), auto = {choice}")
+            if chosen is not None and chosen is not auto:
+                # Two instances of one runtime differ by the machine's noise; the choice is judged
+                # by the candidate's own figure.
+                line += f"; {chosen[1]} as a candidate {chosen[i]:.3g} ({chosen[i] / best:.2f}x: auto's choice)"
+            lines.append(line)
     lines.append(f"- worst mean keypoint displacement of a non-int8 runtime: {acc['mean_px']:.3g} px; "
                  f"worst |AP change|: {acc['ap_points']:.3g} points")
     lines += [f"- {name}: mean keypoint displacement {mean:.3g} px, max {top:.3g} px, AP change {ap:.3g} points "
