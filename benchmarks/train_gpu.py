@@ -128,10 +128,9 @@ def together_lagged(step: Step, loader: DataLoader, steps: int, lag: int) -> flo
     return n / (time.perf_counter() - start)
 
 
-def variants(args: argparse.Namespace, dataset, ceiling: float, dev: torch.device, joints: int) -> None:
-    """Each `--variant WORKERS:NICE:LAG` at the last batch size, uint8 crops."""
+def variants(args: argparse.Namespace, step: Step, dataset, ceiling: float) -> None:
+    """Each `--variant WORKERS:NICE:LAG` at the last batch size, uint8 crops, on `step`."""
     b = args.batches[-1]
-    step = Step(make_model(args.depth, joints, True, dev), args.amp, True, dev, dataset.normalize, args.compile)
     print(f"variants at b{b}, uint8 crops, {args.amp} channels-last{' compiled' if args.compile else ''} "
           f"(ceiling {ceiling:.0f}/s):", flush=True)
     for v in args.variant:
@@ -187,7 +186,6 @@ def main() -> None:
     cfg = load_config(args.config, [f"data.root={args.data}", "data.train_ann=annotations/train.json",
                                     "data.train_images=images/train"])
     size, heat, depth = tuple(cfg.data.input_size), tuple(cfg.data.heatmap_size), cfg.model.depth
-    args.depth = depth
     skeleton, dataset = build_train_dataset(cfg.data, raw_images=True)
     _, float_dataset = build_train_dataset(cfg.data)
     joints = skeleton.num_joints
@@ -198,9 +196,7 @@ def main() -> None:
 
     if args.variant:
         step = Step(make_model(depth, joints, True, dev), args.amp, True, dev, dataset.normalize, args.compile)
-        ceiling = model_only(step, args.batches[-1], size, heat, joints, args.steps)
-        del step
-        variants(args, dataset, ceiling, dev, joints)
+        variants(args, step, dataset, model_only(step, args.batches[-1], size, heat, joints, args.steps))
         return
     print("model-only step (random device tensors), samples/s:", flush=True)
     ceiling = {}
