@@ -118,3 +118,19 @@ def test_a_fine_tuned_release_records_the_training_it_started_from(tmp_path):
     record = release_info()
     assert record["started_from"]["file"] == parent.name and record["started_from"]["epochs"] == 45
     assert record["val_AP"] > record["started_from"]["val_AP"]  # the point of the larger input
+
+
+def test_the_summary_says_whether_the_budget_or_the_epochs_ended_the_run(tmp_path, capsys):
+    from simplepose.demo import print_summary
+
+    coco = {key: 0.5 for key in METRIC_KEYS}
+    run = {"coco_gt_boxes": coco, "coco_detections": coco, "posetrack": {"mAP": 40.0, "MOTA": 1.0, "frames_per_second": 30.0}}
+    for epochs, expected in ((18, "all epochs fitted in the 11-minute budget"),
+                             (7, "the 11-minute budget ended first")):
+        train = {"samples_per_s": 63.0, "epochs": epochs, "planned_epochs": 18, "budget_minutes": 11.0,
+                 "train_minutes": 10.5}
+        print_summary({"demo_run": {**run, "train": train}, "shipped_model": None, "timings": {"total_s": 720.0}},
+                      tmp_path)
+        printed = capsys.readouterr().out
+        assert f"trained at 63 samples/s: {epochs} of 18 epochs in 10.5 min" in printed
+        assert expected in printed and ("fewer samples than the 18 planned epochs hold" in printed) == (epochs < 18)
