@@ -255,3 +255,20 @@ def test_a_finished_run_resumed_with_more_epochs_follows_the_longer_schedule(tmp
 def test_unknown_lr_schedule_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="lr_schedule = 'linear'"):
         engine.train(tiny_config(32, epochs=1, lr_schedule="linear"), tmp_path)
+
+
+def test_init_from_takes_an_mmpose_checkpoint_as_predict_does(tmp_path):
+    """mmpose's files prefix the keys (`backbone.`, `head.`); fine-tuning from one starts from
+    exactly its weights, as `predict --checkpoint` reads them."""
+    from simplepose.model import PoseResNet
+    from simplepose.config import build_model_kwargs
+
+    path = tmp_path / "mmpose_style.pth"
+    cfg = tiny_config(init_from=str(path))
+    source = PoseResNet(**build_model_kwargs(cfg.model))
+    head = ("deconv_layers.", "final_layer.")
+    state = {("head." if k.startswith(head) else "backbone.") + k: v for k, v in source.state_dict().items()}
+    torch.save({"meta": {"mmpose_version": "1.3.2"}, "state_dict": state}, path)
+    model = engine.build_model(cfg, 17, resuming=False)
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key

@@ -25,6 +25,7 @@ from .fileio import atomic_write_bytes
 from .weights import extract_state_dict, load_imagenet_backbone, read_weights_file
 from .config import Config, build_model_kwargs, config_to_dict
 from .hardware import cpu_features
+from .foreign import strip_mmpose_keys
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
@@ -67,7 +68,8 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
         return model
     if cfg.train.init_from:
         path = cfg.train.init_from
-        state = extract_state_dict(read_weights_file(path), str(path))
+        # Our checkpoints, the official code's, or mmpose's (keys `backbone.` / `head.`), as `predict` reads them.
+        state = strip_mmpose_keys(extract_state_dict(read_weights_file(path), str(path)))[0]
         try:
             model.load_state_dict(state)
         except RuntimeError as e:
