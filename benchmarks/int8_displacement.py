@@ -2,8 +2,10 @@
 
 1. The mmpose-format golden ResNet-50 (tests/golden) on the real COCO photos with their GT
    boxes, calibrated on those photos (whole-image crops, as `export --int8` does);
-2. the shipped demo model on a synthetic val set (`--synthetic DIR` from `simplepose synth`),
+2. the two shipped models on a synthetic val set (`--synthetic DIR` from `simplepose synth`),
    calibrated on its train images.
+Each is also compared with eager fp32 on its own images with +-1 grey level of noise: the
+displacement fp32 itself shows under a change no one can see, the floor int8 is judged against.
 Also prints each model's peak margin: (top heatmap value - best value over 3 heatmap px away) /
 heatmap range, the headroom any reduced precision has before a joint jumps to another peak.
 Usage: python benchmarks/int8_displacement.py --real ../shared/data/real --synthetic DIR
@@ -19,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from simplepose.bench.accuracy import grey_noise
 from simplepose.predictor import TopDownPredictor
 from simplepose.runtimes import build_runtime
 
@@ -35,9 +38,19 @@ def margins(heatmaps: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def report(label, got, want):
+    d = np.linalg.norm(got[..., :2] - want[..., :2], axis=-1)
+    sure = want[..., 2] >= 0.3
+    print(f"{label}: mean {d.mean():.3f} px, max {d.max():.1f} px, max among conf>=0.3 "
+          f"{d[sure].max():.1f} px, joints > 8 px (conf>=0.3): {int((d[sure] > 8).sum())} of {int(sure.sum())}")
+
+
 def compare(model, cfg_kwargs, images, boxes, calibration, label):
     ref = TopDownPredictor(model, runtime="eager", **cfg_kwargs)
     want = np.concatenate([p.keypoints for p in ref.predict_batch(images, boxes)])
+    # The floor any reduced precision is judged against: fp32 itself on noisy images.
+    report(f"{label} eager fp32, input +-1 grey level",
+           np.concatenate([p.keypoints for p in ref.predict_batch(grey_noise(images), boxes)]), want)
     crops = []
     for im, b in zip(images, boxes):
         from simplepose.transforms import crop_people
@@ -51,11 +64,7 @@ def compare(model, cfg_kwargs, images, boxes, calibration, label):
         except ValueError as e:
             print(f"{label} {name}: not measured ({e})")
             continue
-        got = np.concatenate([x.keypoints for x in p.predict_batch(images, boxes)])
-        d = np.linalg.norm(got[..., :2] - want[..., :2], axis=-1)
-        sure = want[..., 2] >= 0.3
-        print(f"{label} {name}: mean {d.mean():.3f} px, max {d.max():.1f} px, max among conf>=0.3 "
-              f"{d[sure].max():.1f} px, joints > 8 px (conf>=0.3): {int((d[sure] > 8).sum())} of {int(sure.sum())}")
+        report(f"{label} {name}", np.concatenate([x.keypoints for x in p.predict_batch(images, boxes)]), want)
 
 
 def main() -> None:
@@ -86,12 +95,14 @@ def main() -> None:
     if args.synthetic:
         from simplepose.bench.inputs import accuracy_config, load_val_images
 
-        loaded = load_checkpoint(str(ROOT / "src" / "simplepose" / "models" / "synthetic_res18_96x64.pth"))
-        cfg = accuracy_config(loaded.config, Path(args.synthetic))
-        kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
-                  normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), sigma=cfg.data.sigma)
         images, boxes = load_val_images(Path(args.synthetic), 100)
-        compare(loaded.model.eval(), kw, images, boxes, Path(args.synthetic) / "images" / "train", "demo model, synthetic val")
+        for size in ("96x64", "128x96"):
+            loaded = load_checkpoint(str(ROOT / "src" / "simplepose" / "models" / f"synthetic_res18_{size}.pth"))
+            cfg = accuracy_config(loaded.config, Path(args.synthetic))
+            kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
+                      normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), sigma=cfg.data.sigma)
+            compare(loaded.model.eval(), kw, images, boxes, Path(args.synthetic) / "images" / "train",
+                    f"shipped {size} model, synthetic val")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ def test_installed_bench_quick_writes_every_table(tmp_path):
     else:
         assert fast[1] == "bf16" and np.isfinite(fast[3]), fast
     assert any("RANDOM weights" in n for n in accuracy["notes"])  # says what the model is
+    noise = next(row for row in accuracy["rows"] if row[0] == "eager, input +-1 grey")
+    assert np.isfinite(noise[3]) and noise[2] >= noise[3] >= 0
     text = (out / "bench.txt").read_text()
     assert "CPU:" in text and "native bf16" in text and "| eager | fp32 |" in text and "1 threads" in text
     assert "Network alone" in done.stdout and "wrote" in done.stdout
@@ -79,3 +81,23 @@ def test_acceptance_judges_auto_and_its_choice_against_the_best_candidate():
                         "openvino as a candidate 100 (1.00x: auto's choice)")
     assert lines[1].startswith("- demo R18, img/s b16: auto 880 vs best of onnx/openvino/fast fp32 1e+03 (0.88x)")
     assert "onnx-int8: mean keypoint displacement 0.5 px, max 40 px" in lines[-1]
+
+
+def test_the_noise_floor_is_one_grey_level_and_stays_out_of_the_runtimes_worst_case():
+    from simplepose.bench.accuracy import NOISE_ROW, grey_noise, summary
+    from simplepose.bench.report import Section
+    from simplepose.bench.run import acceptance
+
+    image = np.random.default_rng(1).integers(0, 256, (40, 30, 3)).astype(np.uint8)
+    image[0] = 0
+    image[1] = 255
+    noisy = grey_noise([image])[0]
+    change = noisy.astype(int) - image
+    assert noisy.dtype == np.uint8 and noisy.shape == image.shape and np.abs(change).max() == 1
+    assert 0.55 < np.abs(change[2:]).mean() < 0.78  # two thirds of the pixels move by one level
+    assert (change[0] >= 0).all() and (change[1] <= 0).all()  # clipped, never wrapped
+    rows = [["eager", "fp32", 0.0, 0.0, 0.41, 0.0], [NOISE_ROW, "fp32", 30.0, 0.2, "", ""],
+            ["fast", "fp32", 0.01, 0.001, 0.41, 0.0], ["onnx-int8", "int8", 40.0, 0.3, 0.40, -1.0]]
+    got = summary(Section("Accuracy against eager fp32", ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"], rows))
+    assert got["mean_px"] == 0.001 and got["noise"] == (0.2, 30.0)
+    assert acceptance([], got)[-1] == "- for scale, eager fp32 on the same images with +-1 grey level of noise: mean 0.2 px, max 30 px"

@@ -180,5 +180,8 @@ def acceptance(sections: List[Section], acc: Dict[str, Any]) -> List[str]:
                  f"worst |AP change|: {acc['ap_points']:.3g} points")
     lines += [f"- {name}: mean keypoint displacement {mean:.3g} px, max {top:.3g} px, AP change {ap:.3g} points "
               "(int8 stays opt-in)" for name, mean, top, ap in acc.get("int8", [])]
+    if acc.get("noise"):
+        lines.append("- for scale, eager fp32 on the same images with +-1 grey level of noise: mean {:.3g} px, "
+                     "max {:.3g} px".format(*acc["noise"]))
     return lines
 
