@@ -305,16 +305,23 @@ def test_model_digest_sees_one_changed_weight(model):
     assert model_digest(model) == model_digest(copy.deepcopy(model)) != model_digest(changed)
 
 
-def test_int8_keeps_the_final_layer_in_fp32(model, tmp_path):
+def test_int8_keeps_the_final_layer_and_the_front_in_fp32(model, tmp_path):
     pytest.importorskip("onnxruntime")
     import onnx
 
-    from simplepose.runtimes.onnx_paths import OUTPUT_NAME, export_onnx_bytes, quantize_int8
+    from simplepose.runtimes.onnx_paths import INPUT_NAME, OUTPUT_NAME, export_onnx_bytes, front_nodes, quantize_int8
 
+    fp32 = export_onnx_bytes(model, SIZE)
+    front = front_nodes(fp32)
+    # R18: the stem, stage 1's four convolutions and two residual adds; the final 1x1 conv.
+    kinds = [n.op_type for n in onnx.load_from_string(fp32).graph.node if n.name in front]
+    assert kinds.count("Conv") == 6 and kinds.count("Add") == 2, kinds
     x = np.random.default_rng(0).standard_normal((4, 3, SIZE[1], SIZE[0])).astype(np.float32)
-    graph = onnx.load_from_string(quantize_int8(export_onnx_bytes(model, SIZE), [x])).graph
+    graph = onnx.load_from_string(quantize_int8(fp32, [x])).graph
     assert next(n.op_type for n in graph.node if OUTPUT_NAME in n.output) == "Conv"
-    assert any(n.op_type == "QLinearConv" for n in graph.node)
+    assert next(n.op_type for n in graph.node if INPUT_NAME in n.input) == "Conv"  # the stem
+    convs = [n.op_type for n in graph.node if n.op_type in ("Conv", "QLinearConv")]
+    assert convs.count("Conv") == 6 and convs.count("QLinearConv") == 20 - 5, convs  # 20 convs in an R18 backbone
 
 
 def test_openvino_fp32_matches_eager_and_auto_times_it(model, batch, monkeypatch):
@@ -344,6 +351,24 @@ def test_openvino_int8_stays_close(model, tmp_path):
     x = torch.from_numpy(calibration_batches(tmp_path, SIZE, spec.normalize)[0])
     assert built.precision == "int8"
     assert relative_error(built.runner(x), eager(model, x)) < 0.1
+
+
+def test_openvino_int8_leaves_the_same_front_in_fp32_as_onnx_int8(model):
+    pytest.importorskip("openvino")
+    import openvino as ov
+
+    from simplepose.runtimes.onnx_paths import export_onnx_bytes, front_nodes
+    from simplepose.runtimes.openvino_paths import front_ops
+
+    fp32 = export_onnx_bytes(model, SIZE)
+    ops = {op.get_friendly_name(): op.get_type_name() for op in ov.Core().read_model(fp32).get_ops()}
+    front = front_ops(ov.Core().read_model(fp32))
+    # OpenVINO splits a Conv into Convolution + its bias Add, named after the ONNX node; the
+    # head's layers at 1/4 (the last deconvolution, the final conv) are left fp32 anyway.
+    head = ("/deconv", "/final", "heatmaps")
+    assert sorted(n for n in front if ops[n] == "Add" and not n.startswith(head)) == \
+        sorted(n for n in front_nodes(fp32) if not n.startswith(head))
+    assert [ops[n] for n in front].count("Convolution") == 6
 
 
 def test_unknown_runtime_is_one_clear_error(model):

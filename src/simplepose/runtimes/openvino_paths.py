@@ -100,19 +100,42 @@ def final_ops(ov_model: object) -> List[str]:
     return names
 
 
+def front_ops(ov_model: object) -> List[str]:
+    """Friendly names of the Convolution and Add ops whose output is at 1/4 of the input's
+    height or finer (`onnx_paths.front_nodes`: the stem and the first stage)."""
+    from .onnx_paths import FRONT_STRIDE
+
+    height = ov_model.input(0).get_partial_shape()[2]
+    names = []
+    for op in ov_model.get_ops():
+        if op.get_type_name() not in ("Convolution", "Add") or op.get_output_size() != 1:
+            continue
+        shape = op.get_output_partial_shape(0)
+        if (height.is_static and shape.rank.is_static and shape.rank.get_length() == 4 and shape[2].is_static
+                and shape[2].get_length() * FRONT_STRIDE >= height.get_length()):
+            names.append(op.get_friendly_name())
+    return names
+
+
 def quantize_openvino(ov_model: object, batches: List[np.ndarray]) -> object:
     """NNCF post-training int8 of `ov_model`, calibrated on every crop of `batches` (B, 3, H, W).
 
-    The transposed convolutions and the final 1x1 layer stay fp32, as in `onnx_paths.quantize_int8`
-    (ONNX Runtime's QOperator format does not quantise ConvTranspose at all): the heatmaps'
-    peaks are decided there.
+    As in `onnx_paths.quantize_int8`, the transposed convolutions, the final 1x1 layer and the
+    high-resolution front stay fp32 (ONNX Runtime's QOperator format does not quantise
+    ConvTranspose at all), and activation ranges are the calibration's plain min and max:
+    NNCF's default (means of per-crop extremes) clips the crops with the widest activations.
+    On the 128x96 shipped model's synthetic val the mean displacement from eager fp32 went
+    from 1.68 px (NNCF's defaults, head fp32) to 0.90 (min/max) and 0.33 (and the front fp32).
     """
     import nncf
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
     crops = np.concatenate(batches)
     dataset = nncf.Dataset([crops[i:i + 1] for i in range(len(crops))])
-    ignored = nncf.IgnoredScope(names=final_ops(ov_model), validate=False)
-    return nncf.quantize(ov_model, dataset, subset_size=len(crops), ignored_scope=ignored)
+    ignored = nncf.IgnoredScope(names=sorted({*final_ops(ov_model), *front_ops(ov_model)}), validate=False)
+    ranges = AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
+    return nncf.quantize(ov_model, dataset, subset_size=len(crops), ignored_scope=ignored, advanced_parameters=ranges)
 
 
 def build_openvino_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
