@@ -8,7 +8,18 @@ Each is also compared with eager fp32 on its own images with +-1 grey level of n
 displacement fp32 itself shows under a change no one can see, the floor int8 is judged against.
 Also prints each model's peak margin: (top heatmap value - best value over 3 heatmap px away) /
 heatmap range, the headroom any reduced precision has before a joint jumps to another peak.
-Usage: python benchmarks/int8_displacement.py --real ../shared/data/real --synthetic DIR
+The golden R50's heatmaps do not peak clearly on the real photos (a random backbone; only its
+final layer was fitted), so `--fitted CKPT` measures the same R50 after fine-tuning on those
+photos' 14 people until its heatmaps do (~12 min on 2 cores; write the golden file with
+`python -c "import sys; sys.path.insert(0, 'tests/golden'); import mmpose_weights as m;
+m.write_mmpose_checkpoint('golden_r50.pth')"` first):
+  simplepose train configs/coco/res50_256x192.yaml --out runs/r50fit --set model.pretrained= \
+    --set data.root=$REAL/coco --set data.train_ann=test_coco.json --set data.train_images=. \
+    --set data.val_ann=test_coco.json --set data.val_images=. --set train.init_from=golden_r50.pth \
+    --set train.epochs=400 --set train.batch_size=7 --set "train.lr_steps=[]" --set train.val_every=0 \
+    --set data.workers=0 --set train.amp=auto --set test.detections= --set data.color=rgb \
+    --set train.max_minutes=12 --set data.scale_factor=0 --set data.rotation_prob=0
+Usage: python benchmarks/int8_displacement.py --real ../shared/data/real --synthetic DIR [--fitted runs/r50fit/last.pth]
 """
 import argparse
 import json
@@ -71,6 +82,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--real", default=os.environ.get("SIMPLEPOSE_REAL_DATA", "/work/shared/data/real"))
     ap.add_argument("--synthetic", default="")
+    ap.add_argument("--fitted", default="", help="also a checkpoint fine-tuned on the real photos (see above)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     from simplepose.config import Config
@@ -92,6 +104,12 @@ def main() -> None:
     images = [cv2.imread(str(coco / im["file_name"])) for im in golden["images"]]
     boxes = [np.array(im["boxes_xyxy"]) for im in golden["images"]]
     compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50, real COCO photos")
+    if args.fitted:
+        loaded = load_checkpoint(args.fitted)
+        cfg = loaded.config
+        kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
+                  normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std))
+        compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50 fitted to the real photos")
     if args.synthetic:
         from simplepose.bench.inputs import accuracy_config, load_val_images
 
