@@ -336,7 +336,7 @@ def test_openvino_fp32_matches_eager_and_auto_times_it(model, batch, monkeypatch
     assert chosen.name == "openvino" and "batch 8:" in chosen.detail
 
 
-def test_openvino_int8_stays_close(model, tmp_path):
+def test_openvino_int8_stays_close(model, tmp_path, capfd):
     pytest.importorskip("openvino")
     pytest.importorskip("nncf")
     import cv2
@@ -351,6 +351,8 @@ def test_openvino_int8_stays_close(model, tmp_path):
     x = torch.from_numpy(calibration_batches(tmp_path, SIZE, spec.normalize)[0])
     assert built.precision == "int8"
     assert relative_error(built.runner(x), eager(model, x)) < 0.1
+    out, err = capfd.readouterr()
+    assert "nncf" not in out + err and "Statistics collection" not in out + err  # NNCF's chatter held back
 
 
 def test_openvino_int8_leaves_the_same_front_in_fp32_as_onnx_int8(model):

@@ -9,8 +9,11 @@ runs bf16 by default where the CPU has it natively (AMX / avx512_bf16), which mo
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from typing import List, Optional
+import io
+import logging
+from typing import Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -135,7 +138,24 @@ def quantize_openvino(ov_model: object, batches: List[np.ndarray]) -> object:
     dataset = nncf.Dataset([crops[i:i + 1] for i in range(len(crops))])
     ignored = nncf.IgnoredScope(names=sorted({*final_ops(ov_model), *front_ops(ov_model)}), validate=False)
     ranges = AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
-    return nncf.quantize(ov_model, dataset, subset_size=len(crops), ignored_scope=ignored, advanced_parameters=ranges)
+    with _quiet_nncf():
+        return nncf.quantize(ov_model, dataset, subset_size=len(crops), ignored_scope=ignored, advanced_parameters=ranges)
+
+
+@contextlib.contextmanager
+def _quiet_nncf() -> Iterator[None]:
+    """NNCF logs each op it leaves unquantised at INFO (~20 lines for a ResNet-18) and draws a
+    progress bar, both on standard output, where `simplepose predict` says what it did. Inside
+    this block its logger passes warnings only (its handler keeps the real stdout) and the bar,
+    drawn on whatever `sys.stdout` is at the time, goes nowhere."""
+    logger = logging.getLogger("nncf")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def build_openvino_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
