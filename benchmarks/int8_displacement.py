@@ -19,13 +19,18 @@ m.write_mmpose_checkpoint('golden_r50.pth')"` first):
     --set train.epochs=400 --set train.batch_size=7 --set "train.lr_steps=[]" --set train.val_every=0 \
     --set data.workers=0 --set train.amp=auto --set test.detections= --set data.color=rgb \
     --set train.max_minutes=12 --set data.scale_factor=0 --set data.rotation_prob=0
+`--seeds K` draws the floor's noise K times (it varies from draw to draw); `--front-stride 8`
+also leaves the second stage in fp32 (`onnx_paths.FRONT_STRIDE`, 4 by default). Each int8
+runtime's speed (img/s at batch 1 and 16, random crops) is printed beside its displacement.
 Usage: python benchmarks/int8_displacement.py --real ../shared/data/real --synthetic DIR [--fitted runs/r50fit/last.pth]
+       [--seeds 3] [--front-stride 8]
 """
 import argparse
 import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import cv2
@@ -34,7 +39,7 @@ import torch
 
 from simplepose.bench.accuracy import grey_noise
 from simplepose.predictor import TopDownPredictor
-from simplepose.runtimes import build_runtime
+from simplepose.runtimes import onnx_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,12 +61,28 @@ def report(label, got, want):
           f"{d[sure].max():.1f} px, joints > 8 px (conf>=0.3): {int((d[sure] > 8).sum())} of {int(sure.sum())}")
 
 
-def compare(model, cfg_kwargs, images, boxes, calibration, label):
+def speed(predictor: TopDownPredictor) -> str:
+    """img/s of the predictor's runtime alone at batch 1 and 16 (random crops, ~1 s each)."""
+    w, h = predictor.input_size
+    out = []
+    for n in (1, 16):
+        x = torch.randn(n, 3, h, w)
+        predictor.runtime.runner(x)
+        reps = max(3, 48 // n)
+        start = time.perf_counter()
+        for _ in range(reps):
+            predictor.runtime.runner(x)
+        out.append(reps * n / (time.perf_counter() - start))
+    return f"{out[0]:.1f} / {out[1]:.1f} img/s at batch 1 / 16"
+
+
+def compare(model, cfg_kwargs, images, boxes, calibration, label, seeds=1):
     ref = TopDownPredictor(model, runtime="eager", **cfg_kwargs)
     want = np.concatenate([p.keypoints for p in ref.predict_batch(images, boxes)])
     # The floor any reduced precision is judged against: fp32 itself on noisy images.
-    report(f"{label} eager fp32, input +-1 grey level",
-           np.concatenate([p.keypoints for p in ref.predict_batch(grey_noise(images), boxes)]), want)
+    for seed in range(seeds):
+        report(f"{label} eager fp32, input +-1 grey level (draw {seed})",
+               np.concatenate([p.keypoints for p in ref.predict_batch(grey_noise(images, seed), boxes)]), want)
     crops = []
     for im, b in zip(images, boxes):
         from simplepose.transforms import crop_people
@@ -76,6 +97,8 @@ def compare(model, cfg_kwargs, images, boxes, calibration, label):
             print(f"{label} {name}: not measured ({e})")
             continue
         report(f"{label} {name}", np.concatenate([x.keypoints for x in p.predict_batch(images, boxes)]), want)
+        print(f"{label} {name}: {speed(p)}")
+    print(f"{label} eager fp32: {speed(ref)}")
 
 
 def main() -> None:
@@ -83,8 +106,13 @@ def main() -> None:
     ap.add_argument("--real", default=os.environ.get("SIMPLEPOSE_REAL_DATA", "/work/shared/data/real"))
     ap.add_argument("--synthetic", default="")
     ap.add_argument("--fitted", default="", help="also a checkpoint fine-tuned on the real photos (see above)")
+    ap.add_argument("--seeds", type=int, default=1, help="draws of the floor's noise")
+    ap.add_argument("--front-stride", type=int, default=onnx_paths.FRONT_STRIDE,
+                    help="int8 leaves in fp32 the layers at 1/N of the input or finer")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    onnx_paths.FRONT_STRIDE = args.front_stride
+    print(f"int8 front in fp32: layers at 1/{args.front_stride} of the input or finer; {torch.get_num_threads()} threads")
     from simplepose.config import Config
     from simplepose.transforms import Normalize
     from simplepose.weights import load_checkpoint
@@ -103,13 +131,13 @@ def main() -> None:
               normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std))
     images = [cv2.imread(str(coco / im["file_name"])) for im in golden["images"]]
     boxes = [np.array(im["boxes_xyxy"]) for im in golden["images"]]
-    compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50, real COCO photos")
+    compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50, real COCO photos", args.seeds)
     if args.fitted:
         loaded = load_checkpoint(args.fitted)
         cfg = loaded.config
         kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
                   normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std))
-        compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50 fitted to the real photos")
+        compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50 fitted to the real photos", args.seeds)
     if args.synthetic:
         from simplepose.bench.inputs import accuracy_config, load_val_images
 
@@ -120,7 +148,7 @@ def main() -> None:
             kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
                       normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), sigma=cfg.data.sigma)
             compare(loaded.model.eval(), kw, images, boxes, Path(args.synthetic) / "images" / "train",
-                    f"shipped {size} model, synthetic val")
+                    f"shipped {size} model, synthetic val", args.seeds)
 
 
 if __name__ == "__main__":
