@@ -42,6 +42,8 @@ def test_installed_bench_quick_writes_every_table(tmp_path):
     assert any("RANDOM weights" in n for n in accuracy["notes"])  # says what the model is
     noise = next(row for row in accuracy["rows"] if row[0] == "eager, input +-1 grey")
     assert np.isfinite(noise[3]) and noise[2] >= noise[3] >= 0
+    base = next(row for row in accuracy["rows"] if row[0] == "eager")
+    assert 0 <= noise[4] <= 1 and abs(noise[5] - 100 * (noise[4] - base[4])) < 1e-9  # the floor's own AP
     text = (out / "bench.txt").read_text()
     assert "CPU:" in text and "native bf16" in text and "| eager | fp32 |" in text and "1 threads" in text
     assert "Network alone" in done.stdout and "wrote" in done.stdout
@@ -96,8 +98,32 @@ def test_the_noise_floor_is_one_grey_level_and_stays_out_of_the_runtimes_worst_c
     assert noisy.dtype == np.uint8 and noisy.shape == image.shape and np.abs(change).max() == 1
     assert 0.55 < np.abs(change[2:]).mean() < 0.78  # two thirds of the pixels move by one level
     assert (change[0] >= 0).all() and (change[1] <= 0).all()  # clipped, never wrapped
-    rows = [["eager", "fp32", 0.0, 0.0, 0.41, 0.0], [NOISE_ROW, "fp32", 30.0, 0.2, "", ""],
+    rows = [["eager", "fp32", 0.0, 0.0, 0.41, 0.0], [NOISE_ROW, "fp32", 30.0, 0.2, 0.405, -0.5],
             ["fast", "fp32", 0.01, 0.001, 0.41, 0.0], ["onnx-int8", "int8", 40.0, 0.3, 0.40, -1.0]]
     got = summary(Section("Accuracy against eager fp32", ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"], rows))
-    assert got["mean_px"] == 0.001 and got["noise"] == (0.2, 30.0)
-    assert acceptance([], got)[-1] == "- for scale, eager fp32 on the same images with +-1 grey level of noise: mean 0.2 px, max 30 px"
+    assert got["mean_px"] == 0.001 and got["ap_points"] == 0.0 and got["noise"] == (0.2, 30.0, -0.5)
+    assert acceptance([], got)[-1] == ("- for scale, eager fp32 on the same images with +-1 grey level of noise: "
+                                       "mean 0.2 px, max 30 px, AP change -0.5 points")
+
+
+def test_the_floor_ap_comes_from_noisy_images_a_new_draw_per_batch():
+    from simplepose.bench.accuracy import NoisyInput
+
+    class Recorder:
+        batch_size = 3
+
+        def __init__(self):
+            self.seen = []
+
+        def predict_batch(self, images, boxes, scores=None):
+            self.seen.append((images, boxes, scores))
+            return ["poses"] * len(images)
+
+    inner, image = Recorder(), np.full((20, 10, 3), 128, np.uint8)
+    noisy = NoisyInput(inner)
+    assert noisy.batch_size == 3  # what the evaluator reads passes through
+    assert noisy.predict_batch([image], ["box"], ["score"]) == ["poses"]
+    noisy.predict_batch([image], ["box"])
+    (first, boxes, scores), (second, _, _) = inner.seen
+    assert boxes == ["box"] and scores == ["score"] and image.max() == 128  # the caller's image untouched
+    assert np.abs(first[0].astype(int) - 128).max() == 1 and (first[0] != second[0]).any()

@@ -182,6 +182,6 @@ def acceptance(sections: List[Section], acc: Dict[str, Any]) -> List[str]:
               "(int8 stays opt-in)" for name, mean, top, ap in acc.get("int8", [])]
     if acc.get("noise"):
         lines.append("- for scale, eager fp32 on the same images with +-1 grey level of noise: mean {:.3g} px, "
-                     "max {:.3g} px".format(*acc["noise"]))
+                     "max {:.3g} px, AP change {:.3g} points".format(*acc["noise"]))
     return lines
 

@@ -105,13 +105,20 @@ def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch
     results.json and metrics.json there.
     """
     was_training = model.training
-    if cfg.data.dataset not in EVALUATORS:
-        raise ValueError(f"data.dataset = {cfg.data.dataset!r} has no evaluator; known: {sorted(EVALUATORS)}")
     predictor = TopDownPredictor.from_config(model, cfg, device=str(device), **predictor_overrides)
     try:
-        return EVALUATORS[cfg.data.dataset](predictor, cfg, out_dir, detections, progress)
+        return evaluate_predictor(predictor, cfg, out_dir, detections, progress)
     finally:
         model.train(was_training)
+
+
+def evaluate_predictor(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike] = None,
+                       detections: Optional[str] = None, progress: bool = False) -> Dict[str, float]:
+    """`evaluate_model` with a predictor already built (anything with its `predict_batch`,
+    `crop_boxes`, `batch_size` and `skeleton`); the model's train/eval mode is the caller's."""
+    if cfg.data.dataset not in EVALUATORS:
+        raise ValueError(f"data.dataset = {cfg.data.dataset!r} has no evaluator; known: {sorted(EVALUATORS)}")
+    return EVALUATORS[cfg.data.dataset](predictor, cfg, out_dir, detections, progress)
 
 
 def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
