@@ -232,7 +232,7 @@ FRONT_STRIDE = 4
 
 
 def front_nodes(model_bytes: bytes) -> List[str]:
-    """The Conv and Add nodes whose output is at 1/4 of the input's height or finer: a
+    """The Conv and Add nodes whose output is at 1/`FRONT_STRIDE` (4) of the input's height or finer: a
     ResNet's stem and first stage (and the head's last layer), the part of the network where
     int8's rounding moved the heatmaps most. [] when the input's height is not fixed."""
     import onnx

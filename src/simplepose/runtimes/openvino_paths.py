@@ -104,8 +104,8 @@ def final_ops(ov_model: object) -> List[str]:
 
 
 def front_ops(ov_model: object) -> List[str]:
-    """Friendly names of the Convolution and Add ops whose output is at 1/4 of the input's
-    height or finer (`onnx_paths.front_nodes`: the stem and the first stage)."""
+    """Friendly names of the Convolution and Add ops whose output is at 1/`FRONT_STRIDE` (4) of
+    the input's height or finer (`onnx_paths.front_nodes`: the stem and the first stage)."""
     from .onnx_paths import FRONT_STRIDE
 
     height = ov_model.input(0).get_partial_shape()[2]
