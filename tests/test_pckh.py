@@ -77,3 +77,22 @@ def test_evaluate_model_on_mpii_sample_with_head_boxes(real_data, tmp_path):
     assert set(table) >= {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1"}
     assert 0.0 <= table["Mean@0.1"] <= table["Mean@0.11_compat"] <= 100.0
     assert json.loads((tmp_path / "metrics.json").read_text()) == table
+
+
+def test_an_unknown_dataset_fails_before_any_predictor_is_built(monkeypatch):
+    from simplepose.config import build_model_kwargs, config_from_dict
+    from simplepose.evaluation import runner
+    from simplepose.model import PoseResNet
+
+    cfg = config_from_dict({"model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
+                            "data": {"dataset": "lsp", "input_size": [64, 64], "heatmap_size": [16, 16]}})
+    model = PoseResNet(**build_model_kwargs(cfg.model))
+
+    def built(*args, **kwargs):
+        raise AssertionError("a predictor was built (with auto: exported and timed) for a dataset no evaluator knows")
+
+    monkeypatch.setattr(runner.TopDownPredictor, "from_config", built)
+    with pytest.raises(ValueError, match=r"data.dataset = 'lsp' has no evaluator; known: \['coco', 'mpii', 'posetrack'\]"):
+        runner.evaluate_model(model, cfg, "cpu")
+    with pytest.raises(ValueError, match="data.dataset = 'lsp' has no evaluator"):
+        runner.evaluate_predictor(object(), cfg)

@@ -105,6 +105,7 @@ def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch
     results.json and metrics.json there.
     """
     was_training = model.training
+    _evaluator(cfg)  # an unknown dataset fails before `auto` exports and times anything
     predictor = TopDownPredictor.from_config(model, cfg, device=str(device), **predictor_overrides)
     try:
         return evaluate_predictor(predictor, cfg, out_dir, detections, progress)
@@ -116,9 +117,14 @@ def evaluate_predictor(predictor: TopDownPredictor, cfg: Config, out_dir: Option
                        detections: Optional[str] = None, progress: bool = False) -> Dict[str, float]:
     """`evaluate_model` with a predictor already built (anything with its `predict_batch`,
     `crop_boxes`, `batch_size` and `skeleton`); the model's train/eval mode is the caller's."""
+    return _evaluator(cfg)(predictor, cfg, out_dir, detections, progress)
+
+
+def _evaluator(cfg: Config) -> Callable[..., Dict[str, float]]:
+    """The config's dataset's evaluator (`EVALUATORS`), or one clear error naming the field."""
     if cfg.data.dataset not in EVALUATORS:
         raise ValueError(f"data.dataset = {cfg.data.dataset!r} has no evaluator; known: {sorted(EVALUATORS)}")
-    return EVALUATORS[cfg.data.dataset](predictor, cfg, out_dir, detections, progress)
+    return EVALUATORS[cfg.data.dataset]
 
 
 def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
