@@ -25,7 +25,7 @@ def _generator():
     return module
 
 
-@pytest.mark.parametrize("page", ["cli.md", "zoo.md"])
+@pytest.mark.parametrize("page", ["cli.md", "zoo.md", "snippets/track-settings.md"])
 def test_committed_reference_pages_are_what_the_code_says(page):
     gen = _generator()
     committed = (DOCS / page).read_text(encoding="utf-8")
@@ -35,11 +35,24 @@ def test_committed_reference_pages_are_what_the_code_says(page):
 def test_stale_page_is_detected_and_named(tmp_path, capsys):
     gen = _generator()
     for name in gen.PAGES:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(gen.PAGES[name](), encoding="utf-8")
     assert gen.stale_pages(tmp_path) == []
     (tmp_path / "cli.md").write_text(gen.cli_page().replace("--kpt-thresh", "--kpt-threshold"), encoding="utf-8")
     (tmp_path / "zoo.md").unlink()
     assert gen.stale_pages(tmp_path) == ["cli.md", "zoo.md"]
+
+
+def test_track_settings_name_every_field_with_its_default_and_reason():
+    import dataclasses
+
+    from simplepose.config import TrackConfig
+
+    table = _generator().track_settings()
+    for field in dataclasses.fields(TrackConfig):
+        line = next(ln for ln in table.splitlines() if ln.startswith(f"| `track.{field.name}` |"))
+        assert f"| `{field.default!r}` |" in line
+        assert not line.endswith("|  |"), f"track.{field.name} has no reason in config.py"
 
 
 def _all_parsers(parser: argparse.ArgumentParser):
