@@ -124,7 +124,7 @@ def test_predict_images_and_a_video_whole_image_boxes(tiny_model, synth_set, tmp
     names = sorted(r["file_name"] for r in results)
     assert names == sorted(["000000.jpg", "000001.jpg"] + [f"{VIDEO}.mp4#{i}" for i in range(6)])
     assert all(len(r["keypoints"]) == 51 and np.isfinite(r["keypoints"]).all() for r in results)
-    assert "8 people in 8 frame(s) of 3 input(s)" in r.stdout
+    assert "8 people in 8 frames of 3 inputs" in r.stdout
     for name in ("000000.jpg", "000001.jpg"):
         assert decode_image(out / name).shape == decode_image(images / name).shape
     assert len(video_frames(out / f"{VIDEO}_poses.mp4")) == 6
