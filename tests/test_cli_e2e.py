@@ -27,7 +27,7 @@ def val_ids(data: Path) -> dict:
 def test_synth_writes_images_annotations_detections_and_a_video(synth_set):
     data, out = synth_set.out, synth_set.result.stdout
     assert re.search(r"^12 images \(\d+ \+ \d+ people, train \+ val\)", out, re.M), out
-    assert re.search(r"^1 videos x 6 frames", out, re.M), out
+    assert re.search(r"^1 video x 6 frames", out, re.M), out
     images = 0
     for split in ("train", "val"):
         coco = read_strict_json(data / "annotations" / f"{split}.json")
@@ -56,7 +56,7 @@ def test_train_writes_checkpoints_that_rebuild_the_model_and_a_log(tiny_model):
 
     from simplepose.weights import load_checkpoint
 
-    assert re.search(r"^trained 1 epochs, last loss \d+\.\d+, best AP", tiny_model.result.stdout, re.M)
+    assert re.search(r"^trained 1 epoch, last loss \d+\.\d+, best AP", tiny_model.result.stdout, re.M)
     for name in ("last.pth", "best.pth"):
         loaded = load_checkpoint(tiny_model.out / name)
         assert tuple(loaded.config.data.input_size) == TINY_INPUT

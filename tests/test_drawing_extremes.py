@@ -109,6 +109,7 @@ def test_curves_of_a_one_epoch_run_have_whole_epoch_ticks(tiny_model, tmp_path):
 def test_counts_in_words():
     assert [count(n, "person") for n in (0, 1, 2)] == ["0 people", "1 person", "2 people"]
     assert [count(n, "frame") for n in (0, 1, 6)] == ["0 frames", "1 frame", "6 frames"]
+    assert [count(2, w) for w in ("epoch", "batch", "entry")] == ["2 epochs", "2 batches", "2 entries"]
     assert count(3, "zero-size detection box") == "3 zero-size detection boxes"
     assert count(2, "broken person record (no bbox)") == "2 broken person records (no bbox)"
     assert count(1, "input or frame", "inputs or frames") == "1 input or frame"

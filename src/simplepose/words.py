@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-#: Nouns whose plural is not the singular plus "s".
-IRREGULAR = {"person": "people", "box": "boxes", "entry": "entries"}
+#: Nouns whose plural the rule below (+s; +es after s, x, ch, sh) gets wrong or cannot know.
+IRREGULAR = {"person": "people", "entry": "entries", "epoch": "epochs"}  # -ch: epochs, not epoches
 
 
 def plural(n: float, singular: str, many: Optional[str] = None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Tuple
 
-from ..words import count
+from ..words import count, plural
 from .paths import OUT_DIR
 
 
@@ -69,9 +69,8 @@ def _generate(args: argparse.Namespace) -> int:
     scene = SceneSettings(people=(1, args.max_people), clutter=args.clutter, **sizes, **heights)
     if args.images > 0:
         s = generate_dataset(args.out, args.images, args.seed, args.val_fraction, scene, args.workers)
-        print(f"{count(args.images, 'image')} ({s['train']['people']} + {count(s['val']['people'], 'person')}, "
-              "train + val) "
-              f"in {args.out}: {s['images_per_second']} images/s")
+        print(f"{count(args.images, 'image')} ({s['train']['people']} + {s['val']['people']} "
+              f"{plural(s['train']['people'] + s['val']['people'], 'person')}, train + val) in {args.out}: {s['images_per_second']} images/s")
     if args.videos > 0:
         video = VideoSettings(clutter=min(args.clutter, VideoSettings().clutter))
         if args.video_size:
