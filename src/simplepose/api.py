@@ -36,7 +36,9 @@ class PoseEstimator:
         device: "cpu", "cuda", ... (default: cuda when available); runtime: see
             `TopDownPredictor` ("auto" by default); precision: "bf16" / "fp16" for a
             reduced-precision forward pass (default: fp32), as the commands' --precision.
-        det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3).
+        det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3, as `predict`);
+            `track` also keeps only boxes at or above `track.det_score_thresh` (0.5), as
+            `simplepose track` does.
         offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); files must be cached.
         overrides: `--set`-style config overrides, e.g. ["test.flip_test=false"].
         trusted: allow pickled objects in the checkpoint (they can run code), as --trusted.
