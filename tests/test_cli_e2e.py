@@ -27,7 +27,7 @@ def val_ids(data: Path) -> dict:
 def test_synth_writes_images_annotations_detections_and_a_video(synth_set):
     data, out = synth_set.out, synth_set.result.stdout
     assert re.search(r"^12 images \(\d+ \+ \d+ people, train \+ val\)", out, re.M), out
-    assert re.search(r"^1 videos x 6 frames", out, re.M), out
+    assert re.search(r"^1 video x 6 frames", out, re.M), out
     images = 0
     for split in ("train", "val"):
         coco = read_strict_json(data / "annotations" / f"{split}.json")
@@ -56,7 +56,7 @@ def test_train_writes_checkpoints_that_rebuild_the_model_and_a_log(tiny_model):
 
     from simplepose.weights import load_checkpoint
 
-    assert re.search(r"^trained 1 epochs, last loss \d+\.\d+, best AP", tiny_model.result.stdout, re.M)
+    assert re.search(r"^trained 1 epoch, last loss \d+\.\d+, best AP", tiny_model.result.stdout, re.M)
     for name in ("last.pth", "best.pth"):
         loaded = load_checkpoint(tiny_model.out / name)
         assert tuple(loaded.config.data.input_size) == TINY_INPUT
@@ -124,7 +124,7 @@ def test_predict_images_and_a_video_whole_image_boxes(tiny_model, synth_set, tmp
     names = sorted(r["file_name"] for r in results)
     assert names == sorted(["000000.jpg", "000001.jpg"] + [f"{VIDEO}.mp4#{i}" for i in range(6)])
     assert all(len(r["keypoints"]) == 51 and np.isfinite(r["keypoints"]).all() for r in results)
-    assert "8 people in 8 frame(s) of 3 input(s)" in r.stdout
+    assert "8 people in 8 frames of 3 inputs" in r.stdout
     for name in ("000000.jpg", "000001.jpg"):
         assert decode_image(out / name).shape == decode_image(images / name).shape
     assert len(video_frames(out / f"{VIDEO}_poses.mp4")) == 6

@@ -36,7 +36,7 @@ def test_two_process_gloo_run(tmp_path):
     assert [l["step"] for l in steps] == [1, 2]
     done = lines[-1]
     assert done["tag"] == "done" and done["world_size"] == 2 and done["ranks_in_sync"] is True
-    assert proc.stdout.count("trained 1 epochs") == 1
+    assert proc.stdout.count("trained 1 epoch,") == 1
     assert proc.stderr.count("UserWarning: train.sync_bn is ignored on CPU") == 1  # said once, by rank 0
     ckpt = torch.load(out / "last.pth", map_location="cpu", weights_only=False)
     assert ckpt["epoch"] == 1 and not any(k.startswith("module.") for k in ckpt["state_dict"])

@@ -54,6 +54,7 @@ def test_predict_names_the_inputs_that_got_no_box_and_strict_refuses_them(tmp_pa
             tmp_path / "dets.json", "--id-from", "stem", "--device", "cpu", "--runtime", "eager")
     r = simplepose(*args, "--out", tmp_path / "p", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "no people: 1 input(s) or frame(s) had no person box" in r.stdout and "000002.jpg" in r.stdout, r.stdout
+    assert "no people: 1 input or frame had no person box" in r.stdout and "000002.jpg" in r.stdout, r.stdout
+    assert "1 person in 2 frames of 2 inputs" in r.stdout, r.stdout  # counts in words, never "(s)"
     strict = simplepose(*args, "--out", tmp_path / "q", "--strict", cwd=tmp_path)
     assert "000002.jpg" in assert_one_clear_error(strict, "predict")

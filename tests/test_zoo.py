@@ -195,7 +195,7 @@ def test_imagenet_backbone_by_name(zoo_env):
 def test_rows_file_errors_name_file_row_and_field(tmp_path, monkeypatch):
     rows = write_rows(tmp_path / "rows.yaml", [{"name": "x", "urls": ["http://h/x.pth"], "colour": "rgb"}])
     monkeypatch.setenv("SIMPLEPOSE_MODELS", str(rows))
-    with pytest.raises(zoo.ZooError, match=r"rows.yaml: row 1 \(x\): unknown field\(s\) \['colour'\]"):
+    with pytest.raises(zoo.ZooError, match=r"rows.yaml: row 1 \(x\): unknown field \['colour'\]"):
         zoo.rows()
     write_rows(rows, [{"name": "x", "urls": ["http://h/x.pth"], "sha256": "XYZ"}])
     with pytest.raises(zoo.ZooError, match=r"row 1 \(x\): field 'sha256' must be 8 to 64 lowercase hex"):

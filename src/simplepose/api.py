@@ -30,18 +30,24 @@ class PoseEstimator:
     Args:
         model: a pose model of the zoo (`simplepose models` lists them).
         detector: a zoo detector name, an .onnx / torchvision .pth file, or "none" (one box
-            covering the whole image).
+            covering the whole image; in `track`, every frame, the tracker's flow-propagated
+            boxes joining it, as `simplepose track --detector none`).
         checkpoint: a local checkpoint file instead of `model` (simplepose, official, mmpose).
         device: "cpu", "cuda", ... (default: cuda when available); runtime: see
-            `TopDownPredictor` ("auto" by default).
-        det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3).
+            `TopDownPredictor` ("auto" by default); precision: "bf16" / "fp16" for a
+            reduced-precision forward pass (default: fp32), as the commands' --precision.
+        det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3, as `predict`);
+            `track` also keeps only boxes at or above `track.det_score_thresh` (0.5), as
+            `simplepose track` does.
         offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); files must be cached.
         overrides: `--set`-style config overrides, e.g. ["test.flip_test=false"].
+        trusted: allow pickled objects in the checkpoint (they can run code), as --trusted.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
                  device: Optional[str] = None, runtime: Optional[str] = None, det_thresh: float = 0.3,
-                 offline: Optional[bool] = None, overrides: Tuple[str, ...] = ()) -> None:
+                 offline: Optional[bool] = None, overrides: Tuple[str, ...] = (), precision: Optional[str] = None,
+                 trusted: bool = False) -> None:
         import torch
 
         from .config import resolve_config
@@ -51,11 +57,12 @@ class PoseEstimator:
         from .zoo import model_file
 
         path = checkpoint or str(model_file(model, offline))
-        loaded = load_checkpoint(path)
+        loaded = load_checkpoint(path, trusted=trusted)
         extra = list(overrides) + ([f"test.runtime={runtime}"] if runtime else [])
         self.config = resolve_config(loaded.config, None, extra, source=path)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.predictor = TopDownPredictor.from_config(loaded.model, self.config, device=self.device)
+        self.predictor = TopDownPredictor.from_config(loaded.model, self.config, device=self.device,
+                                                      precision=precision)
         self.detector = open_detector(detector, det_thresh, device=self.device, offline=offline)
         self.model_name = checkpoint or model
         self.detector_name = detector

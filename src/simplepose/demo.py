@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .config import Config, load_config
 from .evaluation.cocoeval import METRIC_KEYS
 from .fileio import atomic_write_bytes, atomic_write_json
+from .words import count, plural
 
 
 #: The demo's recipe, shipped inside the package so that `simplepose demo` runs from any folder
@@ -65,8 +66,8 @@ def ensure_data(s: DemoSettings) -> Dict[str, Any]:
     meta = json.loads(meta_path.read_text())
     meta["demo"] = want
     atomic_write_json(meta_path, meta, indent=1)
-    _log(f"data: {s.images} images ({images['images_per_second']} images/s) and {s.videos} videos x "
-         f"{s.frames} frames in {time.perf_counter() - t0:.0f} s -> {s.data_dir}")
+    _log(f"data: {count(s.images, 'image')} ({images['images_per_second']} images/s) and "
+         f"{count(s.videos, 'video')} x {count(s.frames, 'frame')} in {time.perf_counter() - t0:.0f} s -> {s.data_dir}")
     return meta
 
 
@@ -139,11 +140,6 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
 def plot_curves(train_dir: Path, out: Path, reference: Optional[Tuple[str, float]] = None) -> List[str]:
     """loss.png (mean loss per epoch) and ap.png (validation AP) from the run's metrics.jsonl;
     `reference` (label, AP) draws another model's level on ap.png (the shipped model's)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no display
-    import matplotlib.pyplot as plt
-
     from .train_log import read_metrics
 
     rows = read_metrics(train_dir / "metrics.jsonl")
@@ -152,21 +148,35 @@ def plot_curves(train_dir: Path, out: Path, reference: Optional[Tuple[str, float
         pts = [(r["step"], r[key]) for r in rows if r.get("tag") == tag and r.get(key) is not None]
         if not pts:
             continue
-        fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label="demo run")
-        if reference is not None and tag == "val":
-            ax.axhline(reference[1], color="tab:green", linestyle="--", label=reference[0])
-            ax.legend(loc="lower right", fontsize=8)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
+        fig = curve_figure(pts, label, reference if tag == "val" else None)
         png = io.BytesIO()  # rendered in memory, then written atomically like every report file
         fig.savefig(png, format="png")
-        plt.close(fig)
         atomic_write_bytes(out / name, png.getvalue())
         written.append(str(out / name))
     return written
+
+
+def curve_figure(pts: Sequence[Tuple[int, float]], label: str, reference: Optional[Tuple[str, float]] = None):
+    """A matplotlib Figure of (epoch, value) points: whole-epoch ticks, and room around a
+    one- or two-epoch run instead of a zoom onto its point; `reference` a dashed level."""
+    from matplotlib.figure import Figure  # not pyplot: no display backend, nothing global to close
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(5, 3.2), dpi=100)
+    ax = fig.subplots()
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label="demo run")
+    if reference is not None:
+        ax.axhline(reference[1], color="tab:green", linestyle="--", label=reference[0])
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, even for one
+    first, last = min(p[0] for p in pts), max(p[0] for p in pts)
+    if last - first < 2:
+        ax.set_xlim(first - 0.5, last + 0.5)
+    ax.set_ylabel(label)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def score_model(model, cfg: Config, data_dir: Path, out: Path, device: str) -> Dict[str, Any]:
@@ -212,7 +222,7 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     timings["data_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    limit = f"at most {cfg.train.max_minutes:g} minutes" if cfg.train.max_minutes > 0 else f"{cfg.train.epochs} epochs"
+    limit = f"at most {cfg.train.max_minutes:g} minutes" if cfg.train.max_minutes > 0 else count(cfg.train.epochs, "epoch")
     _log(f"training {Path(s.config).name} for {limit} ...")
     result = train(cfg, out / "train", device=s.device)
     timings["train_s"] = time.perf_counter() - t
@@ -262,13 +272,13 @@ def print_summary(m: Dict[str, Any], out: Path) -> None:
     print(f"simplepose demo finished in {m['timings']['total_s'] / 60:.1f} min")
     rate = t.get("samples_per_s", float("nan"))
     planned, budget = t.get("planned_epochs"), t.get("budget_minutes")
-    print(f"  this machine trained at {rate:.0f} samples/s: {t['epochs']} of {planned} epochs "
+    print(f"  this machine trained at {rate:.0f} samples/s: {t['epochs']} of {count(planned, 'epoch')} "
           f"in {t.get('train_minutes', 0.0):.1f} min")
     if budget and t["epochs"] == planned:
         print(f"    all epochs fitted in the {budget:g}-minute budget; the learning rate followed the epochs")
     elif budget:
         print(f"    the {budget:g}-minute budget ended first and the learning rate followed the clock to its end: "
-              f"fewer samples than the {planned} planned epochs hold, so a lower AP than a faster machine reaches")
+              f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, so a lower AP than a faster machine reaches")
     for label, r in (("demo run (trained just now)", m["demo_run"]), ("shipped model", m["shipped_model"])):
         if r is None:
             continue
@@ -276,10 +286,10 @@ def print_summary(m: Dict[str, Any], out: Path) -> None:
         extra = ""
         if "training" in r:
             t = r["training"]
-            extra = f" - trained {t.get('epochs', '?')} epochs, {t.get('train_minutes', 0):.0f} min"
+            extra = f" - trained {count(t.get('epochs', '?'), 'epoch')}, {t.get('train_minutes', 0):.0f} min"
             parent = t.get("started_from")
             if parent:
-                extra += (f", starting from {parent['file']} ({parent.get('epochs', '?')} epochs, "
+                extra += (f", starting from {parent['file']} ({count(parent.get('epochs', '?'), 'epoch')}, "
                           f"{parent.get('train_minutes', 0):.0f} min)")
         print(f"  {label}{extra}")
         print(f"    COCO AP, synthetic val, GT boxes:       {g['AP']:.3f}  (AP50 {g['AP50']:.3f}, AR {g['AR']:.3f})")

@@ -23,6 +23,7 @@ from .fileio import FileFormatError, output_path, read_json
 from .formats.check import Skips
 from .frames import FrameSource
 from .predictor import TopDownPredictor
+from .words import count
 
 Boxes = Tuple[np.ndarray, np.ndarray]
 
@@ -114,7 +115,7 @@ class PredictReport:
                            (self.no_boxes, "had no person box" + (f" in {boxes_file}" if boxes_file else ""))):
             if names:
                 listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-                parts.append(f"{len(names)} input(s) or frame(s) {why}: {listed}")
+                parts.append(f"{count(len(names), 'input or frame', 'inputs or frames')} {why}: {listed}")
         return "; ".join(parts)
 
 

@@ -10,6 +10,7 @@ import torch
 from ..config import Config
 from ..evaluation.runner import evaluate_model, evaluate_predictor
 from ..predictor import TopDownPredictor
+from ..words import count
 from .report import Section
 
 
@@ -69,7 +70,8 @@ def accuracy(model: torch.nn.Module, cfg: Config, images: List[np.ndarray], boxe
         label = name if name != "auto" else f"auto = {runtime.name}"
         rows.append([label, runtime.precision, float(moved.max()), float(moved.mean()), ap, 100.0 * (ap - base_ap)])
     notes = [f"model: {model_note}",
-             f"displacement over {len(reference)} people x {reference.shape[1]} joints of {len(images)} val images; "
+             f"displacement over {count(len(reference), 'person')} x {count(reference.shape[1], 'joint')} of "
+             f"{count(len(images), 'val image')}; "
              "AP over the whole val set with GT boxes (flip test as the config says)",
              f"'{NOISE_ROW}': eager fp32 itself on the same images with +-1 grey level of noise, the floor for the rest"]
     return Section("Accuracy against eager fp32", ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"],

@@ -10,6 +10,7 @@ import torch
 from ..config import Config
 from ..predictor import TopDownPredictor
 from ..runtimes import RuntimeSpec, RuntimeUnavailable, build_runtime
+from ..words import count
 from .inputs import ModelSpec
 from .report import Section, ratio, times
 from .timing import interleaved_rates
@@ -76,5 +77,5 @@ def predict_speed(model: torch.nn.Module, cfg: Config, images: List[np.ndarray],
         label = name if name != "auto" else f"auto = {p.runtime.name}"
         rows.append([label, flip, rates[(name, flip)], times(ratio(rates[(name, flip)], rates.get(("eager", flip)))),
                      *shares])
-    title = f"Predictor end to end ({len(images)} decoded images, {people} people, GT boxes), people/s"
+    title = f"Predictor end to end ({count(len(images), 'decoded image')}, {count(people, 'person')}, GT boxes), people/s"
     return Section(title, columns, rows, ["JPEG decoding is not included (images read once beforehand)."])

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fileio import atomic_write_json, prepare_output_dir
     from ..frames import open_inputs
     from ..prediction import predict_sources
+    from ..words import count
 
     sources = open_inputs(args.inputs)
     check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     print(describe_setup(args, predictor))
     report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh)
     atomic_write_json(out / "results.json", report.results)
-    print(f"{len(report.results)} people in {report.frames} frame(s) of {len(sources)} input(s); wrote {out}")
+    print(f"{count(len(report.results), 'person')} in {count(report.frames, 'frame')} of "
+          f"{count(len(sources), 'input')}; wrote {out}")
     if boxes.skips:
         if args.strict:
             raise ValueError(f"{args.boxes}: {boxes.skips.summary()} (without --strict these are skipped)")

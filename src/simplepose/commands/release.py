@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..words import count
 from .paths import CHECKPOINT, OUT
 
 
@@ -31,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_dir(Path(args.out).parent)
     info = make_release(args.checkpoint, args.out, args.dtype, args.train_command)
     size = Path(args.out).stat().st_size / 2 ** 20
-    print(f"wrote {args.out} ({size:.1f} MiB, {args.dtype}): {info.get('epochs')} epochs, "
+    print(f"wrote {args.out} ({size:.1f} MiB, {args.dtype}): {count(info.get('epochs'), 'epoch')}, "
           f"{info.get('train_minutes', 0):.0f} min of training, val AP {info.get('val_AP')}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Tuple
 
+from ..words import count, plural
 from .paths import OUT_DIR
 
 
@@ -68,12 +69,13 @@ def _generate(args: argparse.Namespace) -> int:
     scene = SceneSettings(people=(1, args.max_people), clutter=args.clutter, **sizes, **heights)
     if args.images > 0:
         s = generate_dataset(args.out, args.images, args.seed, args.val_fraction, scene, args.workers)
-        print(f"{args.images} images ({s['train']['people']} + {s['val']['people']} people, train + val) "
-              f"in {args.out}: {s['images_per_second']} images/s")
+        print(f"{count(args.images, 'image')} ({s['train']['people']} + {s['val']['people']} "
+              f"{plural(s['train']['people'] + s['val']['people'], 'person')}, train + val) in {args.out}: {s['images_per_second']} images/s")
     if args.videos > 0:
         video = VideoSettings(clutter=min(args.clutter, VideoSettings().clutter))
         if args.video_size:
             video = VideoSettings(width=args.video_size[0][0], height=args.video_size[1][0], clutter=video.clutter)
         v = generate_videos(args.out, args.videos, args.frames, args.seed, video)
-        print(f"{args.videos} videos x {args.frames} frames in {args.out}: {v['frames_per_second']} frames/s")
+        print(f"{count(args.videos, 'video')} x {count(args.frames, 'frame')} in {args.out}: "
+              f"{v['frames_per_second']} frames/s")
     return 0

@@ -9,8 +9,10 @@ With nothing but the video, the default pose model (COCO ResNet-50 256x192 of th
 and person detector (YOLOX-m) are used, each downloaded once into the cache.
 Person boxes: --boxes FILE (detections in the COCO results format; image_id = the frame's id:
 the `id` of the matching image record of --frames-like FILE when given, else the 0-based
-frame index) or --detector NAME|FILE.onnx|FILE.pth (a zoo detector, default yolox-m; an mmdeploy
-YOLOX .onnx; torchvision's Faster R-CNN, which needs a CPU build of torchvision). Tracker
+frame index) or --detector NAME|FILE.onnx|FILE.pth|none (a zoo detector, default yolox-m; an mmdeploy
+YOLOX .onnx; torchvision's Faster R-CNN, which needs a CPU build of torchvision; `none`: one box
+covering every whole frame, for a video of one person, the flow-propagated boxes of the last
+frame's poses joining it as they join a detector's boxes; as `PoseEstimator(detector="none")`). Tracker
 values come from the `track` section of the config and --set track.KEY=VALUE (see
 config.TrackConfig).
 """
@@ -30,9 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--boxes", "--detections", dest="boxes", type=RESULTS, metavar="FILE",
                    help="person boxes in the COCO results format; image_id = the frame's id in --frames-like, "
                         "else the 0-based frame index (default: none, use --detector)")
-    p.add_argument("--detector", metavar="NAME|FILE.onnx", type=DETECTOR,
-                   help="person detector: a zoo name, an .onnx file or a torchvision .pth file; "
-                        "track.det_score_thresh filters its boxes (default: yolox-m, unless --boxes is given)")
+    p.add_argument("--detector", metavar="NAME|FILE.onnx|none", type=DETECTOR,
+                   help="person detector: a zoo name, an .onnx file, a torchvision .pth file, or none for one "
+                        "whole-frame box (a video of one person); track.det_score_thresh filters its boxes "
+                        "(default: yolox-m, unless --boxes is given)")
     p.add_argument("--frames-like", metavar="POSETRACK_JSON",
                    type=POSETRACK, help="a PoseTrack file of this video: its frame records (ids, file names) are used for "
                                       "the output and to match --boxes (default: none, frames numbered from 0)")
@@ -57,8 +60,6 @@ def _detector(args: argparse.Namespace, frame_ids):
             raise ValueError(f"{args.boxes}: no detection has an image_id of these frames "
                              f"(frames are {frame_ids[0]}..{frame_ids[-1]}; pass --frames-like for PoseTrack ids)")
         return det
-    if args.detector == "none":
-        raise ValueError("track needs person boxes: --detector none (one whole-frame box) is for predict")
     args.detector = args.detector or DEFAULT_DETECTOR
     # The tracker keeps boxes above track.det_score_thresh (the paper's 0.5); the detector keeps all.
     return open_detector(args.detector, 0.0, device=args.device or "cpu", offline=True if args.offline else None)
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ..formats.posetrack import read_posetrack
     from ..frames import open_frames
     from ..tracking.pipeline import track_video
+    from ..words import count
 
     source = open_frames(args.source)
     name = args.name or (source.path.stem if source.is_video else source.path.name)
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                        draw_video=not args.no_video)
     result = done.run
     tracks = {int(i) for p in result.poses for i in (p.track_ids if p.track_ids is not None else [])}
-    print(f"{len(result.poses)} frames, {len(tracks)} tracks, {result.fps:.1f} frames/s "
+    print(f"{count(len(result.poses), 'frame')}, {count(len(tracks), 'track')}, {result.fps:.1f} frames/s "
           f"(detection lookup, flow, pose estimation, matching; {cfg.track.similarity}, device {predictor.device})")
     print(f"wrote {done.json_path}" + ("" if done.video_path is None else f" and {done.video_path}"))
     skips = getattr(detector, "skips", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..words import count
 from .paths import OUT_DIR, YAML
 
 
@@ -39,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
         best = result["best"]
         best_text = f", best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}" if best else ""
-        print(f"trained {result['epochs']} epochs, last loss {result['loss']:.6f}{best_text}; outputs in {out}")
+        print(f"trained {count(result['epochs'], 'epoch')}, last loss {result['loss']:.6f}{best_text}; outputs in {out}")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import Config
+from ..words import count
 from .build import data_path, load_records
 from .records import PersonRecord
 
@@ -39,5 +40,5 @@ def check_images_exist(records: Sequence[PersonRecord], field: str) -> None:
     images = sorted({r.image_path for r in records})
     missing = [p for p in images if not os.path.isfile(p)]
     if missing:
-        more = f" (and {len(missing) - 1} more of its {len(images)} images)" if len(missing) > 1 else ""
+        more = f" (and {len(missing) - 1} more of its {count(len(images), 'image')})" if len(missing) > 1 else ""
         raise FileNotFoundError(f"{field}: image not found: {missing[0]}{more}")

@@ -5,6 +5,8 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from ..words import count
+
 # The official table's columns; a joint falls in the first group whose key its name holds.
 GROUPS = (
     ("Head", ("nose", "head", "eye", "ear", "neck")), ("Shou", ("shoulder",)), ("Elb", ("elbow",)),
@@ -43,7 +45,8 @@ def format_tables(metrics: dict) -> str:
     def row(values: Dict[str, float]) -> str:
         return "| " + " | ".join(f"{values[c]:5.1f}" for c in cols) + " |"
 
-    lines = [f"PoseTrack evaluation ({metrics['mode']}): {metrics['num_videos']} videos, {metrics['num_frames']} frames",
+    lines = [f"PoseTrack evaluation ({metrics['mode']}): {count(metrics['num_videos'], 'video')}, "
+             f"{count(metrics['num_frames'], 'frame')}",
              "Average Precision (AP):", head, rule, row(metrics["groups"]["AP"]), "",
              "MOTA:", head, rule, row(metrics["groups"]["MOTA"]), "",
              f"mAP {metrics['mAP']:.1f}  MOTA {metrics['MOTA']:.1f}  MOTP {metrics['MOTP']:.1f}  "

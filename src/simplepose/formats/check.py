@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..fileio import FileFormatError
+from ..words import count
 
 
 def _is_number(v: Any) -> bool:
@@ -116,9 +117,12 @@ class Skips(Counter):
             raise FileFormatError(f"{where}: {reason}" if where else reason)
         self[reason] += 1
 
+    #: Reasons whose noun is not their last word, and its plural.
+    PLURALS = {"box outside its image": "boxes outside their image"}
+
     def summary(self) -> str:
-        """'3 zero-size box, 1 box outside its image' (empty when nothing was skipped)."""
-        return ", ".join(f"{n} {reason}" for reason, n in sorted(self.items()))
+        """'3 zero-size detection boxes, 1 box outside its image' (empty when nothing was skipped)."""
+        return ", ".join(count(n, reason, self.PLURALS.get(reason)) for reason, n in sorted(self.items()))
 
 
 def outside_image(boxes_xyxy: np.ndarray, width: int, height: int) -> np.ndarray:

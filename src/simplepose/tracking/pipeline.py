@@ -34,9 +34,10 @@ class TrailDrawer:
     def __call__(self, frame: np.ndarray, poses: Poses) -> np.ndarray:
         import cv2
 
-        from ..visualize import id_color, draw_poses
+        from ..visualize import draw_poses, id_color, image_diagonal
 
         out = draw_poses(frame, poses, self.skeleton, self.kpt_thresh, show_ids=True)
+        width = max(2, int(round(image_diagonal(frame.shape[1], frame.shape[0]) / 500)))  # as visible as the limbs
         for box, tid in zip(poses.boxes, poses.track_ids if poses.track_ids is not None else []):
             self.trails[int(tid)].append((int((box[0] + box[2]) / 2), int(box[3])))  # feet: bottom centre
         seen = set(int(t) for t in (poses.track_ids if poses.track_ids is not None else []))
@@ -45,7 +46,7 @@ class TrailDrawer:
                 del self.trails[tid]  # a trail ends with its track's last frame
                 continue
             pts = np.array(self.trails[tid], dtype=np.int32).reshape(-1, 1, 2)
-            cv2.polylines(out, [pts], False, id_color(tid), 2, cv2.LINE_AA)
+            cv2.polylines(out, [pts], False, id_color(tid), width, cv2.LINE_AA)
         return out
 
 

@@ -34,6 +34,8 @@ from urllib.parse import urlparse
 
 import yaml
 
+from ..words import plural
+
 MODELS_ENV = "SIMPLEPOSE_MODELS"
 #: What `predict`, `track` and `PoseEstimator` use when told nothing else.
 DEFAULT_MODEL, DEFAULT_DETECTOR = "coco-res50-256x192", "yolox-m"
@@ -231,7 +233,7 @@ def _row_from_dict(item: Any, where: str) -> ModelRow:
     fields = {f.name: f for f in dataclasses.fields(ModelRow)}
     unknown = sorted(set(item) - set(fields))
     if unknown:
-        raise ZooError(f"{where}: unknown field(s) {unknown}; known: {sorted(fields)}")
+        raise ZooError(f"{where}: unknown {plural(len(unknown), 'field')} {unknown}; known: {sorted(fields)}")
     values: Dict[str, Any] = {}
     for key, value in item.items():
         if key == "urls":
