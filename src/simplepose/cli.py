@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     from .commands.paths import check_paths, command_parsers, name_option
+    from .interrupts import describe, exit_status, raise_on_signals
 
+    raise_on_signals()  # Ctrl-C and `kill` take one path: a KeyboardInterrupt (Interrupted)
     parser = build_parser()
     args = parser.parse_args(argv)
     command = command_parsers(parser)[args.command]
@@ -61,6 +63,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         # User errors (bad file, bad field) get one clear line, not a traceback.
         print(f"simplepose {args.command}: error: {name_option(command, args, str(e))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        # One line saying what was done and what is on disk (the command's own words), exit
+        # 130 (SIGINT) or 143 (SIGTERM), as a shell reports a process a signal ended.
+        print(f"simplepose {args.command}: {describe(e)}", file=sys.stderr)
+        return exit_status(e)
 
 
 if __name__ == "__main__":

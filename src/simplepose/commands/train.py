@@ -2,6 +2,10 @@
 
 Under torchrun (`torchrun --nproc_per_node=N -m simplepose train ...`) every process runs
 this command; they form one DistributedDataParallel job and only rank 0 writes files.
+
+Ctrl-C or SIGTERM stops training with one line saying which epoch <out>/last.pth holds (it is
+written atomically at each epoch's end, so it is always whole) and that --resume continues
+from it; exit 130 (SIGINT) or 143 (SIGTERM).
 """
 from __future__ import annotations
 
@@ -35,9 +39,30 @@ def run(args: argparse.Namespace) -> int:
         # Before any work, on --resume too: a folder that cannot be written is one line now, and
         # the temporary file of a checkpoint write that a kill interrupted is removed.
         prepare_output_dir(out)
-    result = train(cfg, out, resume=args.resume, device=args.device)
+    last = Path(out) / "last.pth"
+    before = last.stat().st_mtime_ns if last.exists() else None
+    try:
+        result = train(cfg, out, resume=args.resume, device=args.device)
+    except KeyboardInterrupt as e:
+        raise _interrupted(e, last, before, cfg.train.epochs, args.resume) from None
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
         best = result["best"]
         best_text = f", best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}" if best else ""
         print(f"trained {result['epochs']} epochs, last loss {result['loss']:.6f}{best_text}; outputs in {out}")
     return 0
+
+
+def _interrupted(exc: KeyboardInterrupt, last, before, epochs: int, resumed: bool) -> KeyboardInterrupt:
+    """The interruption again, saying what last.pth holds and how to go on."""
+    from ..interrupts import Interrupted
+    from ..weights import read_weights_file
+
+    written = last.exists() and (resumed or before is None or last.stat().st_mtime_ns != before)
+    if not written:
+        return Interrupted.after(exc, f"before the first epoch ended: no checkpoint written ({last}), nothing to resume")
+    try:
+        epoch = int(read_weights_file(last)["epoch"])
+    except (ValueError, OSError, KeyError, TypeError):
+        return Interrupted.after(exc, f"{last} is the last checkpoint: continue with --resume")
+    return Interrupted.after(exc, f"{last} holds epoch {epoch} of {epochs}: continue with the same command "
+                                  "and --resume")
