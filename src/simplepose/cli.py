@@ -50,6 +50,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     # OpenCV logs a warning line for every unreadable image before we raise our own one-line
     # error; keep its errors, drop the duplicate warnings (a user's setting wins).
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # FFmpeg (under OpenCV's video reading) logs its own line for a damaged video ("moov atom
+    # not found") before the command's one line naming the file; keep it quiet likewise.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         # Every path option as its kind says (a file, a folder, an output ...), before any work
         # and before anything is created; one line naming the option and the path.

@@ -22,7 +22,7 @@ written). Videos inside a frames folder are not frames: each is named in a warni
 them); two runs of one NAME into one folder at once are refused (lock .NAME.lock). Ctrl-C or
 SIGTERM stops between frames: NAME.json then holds the frames tracked and drawn so far; exit
 130 (SIGINT) or 143 (SIGTERM) after one line saying so.
-
+"""
 from __future__ import annotations
 
 import argparse
