@@ -292,9 +292,19 @@ def test_two_predicts_at_once_into_one_folder_do_not_both_succeed(tiny_model, sy
         proc.wait(timeout=300)
     codes = sorted(proc.returncode for proc, _, _ in runs)
     assert codes == [0, 2], codes
-    (winner, wcwd, picture), = [r for r in runs if r[0].returncode == 0]
-    (loser, lcwd, _), = [r for r in runs if r[0].returncode == 2]
+    (picture,) = [p for proc, _, p in runs if proc.returncode == 0]
+    (lcwd,) = [cwd for proc, cwd, _ in runs if proc.returncode == 2]
     lines = message_lines((lcwd / "stderr.txt").read_text())
     assert len(lines) == 1 and lines[0].startswith("simplepose predict: error: "), lines
     assert sorted(p.name for p in out.glob("*.jpg")) == [picture]
     assert {x["file_name"] for x in read_strict_json(out / "results.json")} == {picture}
+
+
+def test_synth_interrupted_leaves_a_smaller_consistent_set(tmp_path):
+    out = tmp_path / "data"
+    proc = _start(["synth", "--out", out, "--images", 5000, "--size", "160x120", "--max-people", 2], tmp_path)
+    _interrupt_when(proc, lambda: len(list((out / "images" / "train").glob("*.jpg"))) >= 3, signal.SIGINT)
+    line = _one_interrupted_line(proc, tmp_path, "synth", signal.SIGINT)
+    listed = sorted(im["file_name"] for im in read_strict_json(out / "annotations" / "train.json")["images"])
+    assert listed == sorted(p.name for p in (out / "images" / "train").glob("*.jpg"))
+    assert 3 <= len(listed) < 4000 and f"after {len(listed)} of 5000 images" in line, line

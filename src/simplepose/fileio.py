@@ -290,11 +290,13 @@ class OutputClaim:
         """List the files this run wrote (a later --overwrite removes exactly these)."""
         atomic_write_json(self.manifest, sorted({Path(p).name for p in paths}))
 
-    def discard(self) -> None:
-        """Remove what this run wrote (a run that failed leaves no output), and its folder when
-        the claim made it and nothing else is there."""
+    def discard(self, only: Optional[Iterable[str]] = None) -> None:
+        """Remove what this run wrote (a run that failed leaves no output): the files new since
+        the claim (of the names `only`, when given), and the folder when the claim made it and
+        nothing else is there."""
+        names = None if only is None else set(only)
         for p in self.out.iterdir():
-            if p.name not in self._before and p != self.lock and p.is_file():
+            if p.name not in self._before and p != self.lock and p.is_file() and (names is None or p.name in names):
                 p.unlink(missing_ok=True)
         self.release()
         if self._made_folder and not any(self.out.iterdir()):

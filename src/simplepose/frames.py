@@ -54,10 +54,10 @@ class FrameSource:
             path = self.path / name if self.kind == "folder" else self.path
             try:
                 yield read_image(path)
-            except (FileNotFoundError, OSError) as e:
+            except OSError:  # FileNotFoundError included: read_image raises it for both
                 if on_bad is None:
                     raise
-                on_bad(str(path), "does not decode as an image" if path.is_file() else str(e))
+                on_bad(str(path), "does not decode as an image" if path.is_file() else "not found")
                 yield None
 
     def check(self, on_bad: Callable[[str, str], None]) -> None:

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             done = track_video(source, predictor, cfg.track, detector, out, name, frames_like, args.layout,
                                draw_video=not args.no_video, on_bad=unreadable)
         except Exception:
-            claim.discard()  # a failed run (--strict: a video cut short) leaves no half output
+            claim.discard([f"{name}.json", f"{name}.mp4"])  # a failed run (--strict: a video cut short) leaves no half output
             raise
         claim.finish([p for p in (done.json_path, done.video_path) if p is not None])
     result = done.run

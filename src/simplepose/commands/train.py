@@ -5,7 +5,8 @@ this command; they form one DistributedDataParallel job and only rank 0 writes f
 
 Ctrl-C or SIGTERM stops training with one line saying which epoch <out>/last.pth holds (it is
 written atomically at each epoch's end, so it is always whole) and that --resume continues
-from it; exit 130 (SIGINT) or 143 (SIGTERM).
+from it; exit 130 (SIGINT) or 143 (SIGTERM). Two trainings into one folder at once are refused
+(lock .train.lock); --resume continues one, as before.
 """
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import os
+    from contextlib import nullcontext
     from pathlib import Path
 
     from ..config import load_config
     from ..engine import train
-    from ..fileio import prepare_output_dir
+    from ..fileio import OutputClaim, prepare_output_dir
 
     cfg = load_config(args.config, args.overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
@@ -41,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
         prepare_output_dir(out)
     last = Path(out) / "last.pth"
     before = last.stat().st_mtime_ns if last.exists() else None
+    # Rank 0 writes: two trainings at once into one folder would overwrite each other's checkpoints.
+    claim = OutputClaim(out, "train", ()) if int(os.environ.get("RANK", "0")) == 0 else nullcontext()
     try:
-        result = train(cfg, out, resume=args.resume, device=args.device)
+        with claim:
+            result = train(cfg, out, resume=args.resume, device=args.device)
     except KeyboardInterrupt as e:
         raise _interrupted(e, last, before, cfg.train.epochs, args.resume) from None
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process

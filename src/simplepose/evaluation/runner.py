@@ -99,10 +99,10 @@ def _read(path: str, on_bad: Optional[Callable[[str, str], None]]) -> Optional[n
     """The image, or None after `on_bad(path, problem)` when it cannot be read (raises without on_bad)."""
     try:
         return read_image(path)
-    except FileNotFoundError as e:
+    except FileNotFoundError:
         if on_bad is None:
             raise
-        on_bad(path, "does not decode as an image" if Path(path).is_file() else str(e))
+        on_bad(path, "does not decode as an image" if Path(path).is_file() else "not found")
         return None
 
 
