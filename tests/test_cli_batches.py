@@ -308,3 +308,14 @@ def test_synth_interrupted_leaves_a_smaller_consistent_set(tmp_path):
     listed = sorted(im["file_name"] for im in read_strict_json(out / "annotations" / "train.json")["images"])
     assert listed == sorted(p.name for p in (out / "images" / "train").glob("*.jpg"))
     assert 3 <= len(listed) < 4000 and f"after {len(listed)} of 5000 images" in line, line
+
+
+def test_pose_estimator_track_skips_an_unreadable_frame_with_a_warning(tiny_model, frames_folder):
+    import simplepose
+
+    est = simplepose.PoseEstimator(checkpoint=str(tiny_model.out / "last.pth"), detector="none", runtime="eager")
+    with pytest.warns(UserWarning, match=r"skipped .*000002\.jpg: does not decode as an image"):
+        tracked = list(est.track(frames_folder))
+    assert len(tracked) == 5 and all(poses.track_ids is not None for _, poses in tracked)
+    with pytest.raises(ValueError, match=r"000002\.jpg"):
+        list(est.track(frames_folder, strict=True))
