@@ -108,6 +108,12 @@ def test_track_frames_folder_skips_an_unreadable_frame(tiny_model, frames_folder
         people[a["image_id"]] = people.get(a["image_id"], 0) + 1
     assert bad_id not in people and len(people) == 5  # ... without people; the others have theirs
     assert len(video_frames(tmp_path / "out" / "frames.mp4")) == 5  # only frames read are drawn
+    # a second run of the same name into the folder is refused; --overwrite replaces it
+    again = simplepose(*_track(tiny_model.out / "last.pth", frames_folder, "--out", tmp_path / "out", cwd=tmp_path),
+                       cwd=tmp_path)
+    message = [x for x in message_lines(again.stderr) if not x.startswith("warning: ")]
+    assert again.returncode == 2 and len(message) == 1 and "--overwrite" in message[0], again.stderr[-2000:]
+    assert "frames.json" in message[0] and "Traceback" not in again.stderr
 
 
 def test_track_strict_and_a_damaged_video_are_one_clear_error(tiny_model, frames_folder, synth_set, tmp_path):
