@@ -97,7 +97,8 @@ CASES: Dict[str, Tuple[str, Args, str]] = {
     "train-missing-image": (
         "train", lambda f: [f.broken_config, "--out", f.root / "t", "--set", "train.val_every=0"], "000003.jpg"),
     "train-missing-val-image": ("train", lambda f: [f.broken_config, "--out", f.root / "t"], "000001.jpg"),
-    "eval-missing-image": ("eval", lambda f: [f.broken_config, "--checkpoint", f.checkpoint], "000001.jpg"),
+    # (without --strict eval skips it and says so: tests/test_cli_batches.py)
+    "eval-missing-image": ("eval", lambda f: [f.broken_config, "--checkpoint", f.checkpoint, "--strict"], "000001.jpg"),
     "predict-missing-image": (
         "predict", lambda f: ["--checkpoint", f.checkpoint, f.data / "images" / "val" / "nothere.jpg", "--detector", "none"],
         "nothere.jpg"),

@@ -75,17 +75,25 @@ class PoseEstimator:
         boxes, scores = self.detector(frame)
         return postprocess_image(self.predictor, self.predictor(frame, boxes, scores), self.config.test)
 
-    def track(self, video: Union[str, Path]) -> Iterator[Tuple[np.ndarray, Poses]]:
+    def track(self, video: Union[str, Path], strict: bool = False) -> Iterator[Tuple[np.ndarray, Poses]]:
         """(frame, poses with track ids) for each frame of a video file or folder of frames,
-        with the paper's flow-based tracker and the config's `track` settings."""
+        with the paper's flow-based tracker and the config's `track` settings.
+
+        A frame that cannot be read (or a video cut short) gives a `UserWarning` naming it and
+        is left out, as `simplepose track` does; with `strict` it raises instead."""
+        import warnings
+
+        from .fileio import Unreadable
         from .frames import open_frames
         from .tracking.pipeline import tracked_frames
         from .tracking.tracker import PoseTracker
 
         source = open_frames(video)
         tracker = PoseTracker(self.predictor.skeleton, self.predictor, self.config.track)
-        for frame, poses, _ in tracked_frames(source.frames(), [], tracker, self.detector):
-            yield frame, poses
+        unreadable = Unreadable(strict, say=lambda line: warnings.warn(line, stacklevel=3))
+        for frame, poses, _ in tracked_frames(source.frames(unreadable), [], tracker, self.detector):
+            if frame is not None:
+                yield frame, poses
 
     def draw(self, image: ImageLike, poses: Poses, kpt_thresh: float = 0.3) -> np.ndarray:
         """A copy of the image with skeletons, joints, boxes, scores and track ids drawn."""

@@ -41,13 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     from .commands.paths import check_paths, command_parsers, name_option
+    from .interrupts import describe, exit_status, raise_on_signals
 
+    raise_on_signals()  # Ctrl-C and `kill` take one path: a KeyboardInterrupt (Interrupted)
     parser = build_parser()
     args = parser.parse_args(argv)
     command = command_parsers(parser)[args.command]
     # OpenCV logs a warning line for every unreadable image before we raise our own one-line
     # error; keep its errors, drop the duplicate warnings (a user's setting wins).
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # FFmpeg (under OpenCV's video reading) logs its own line for a damaged video ("moov atom
+    # not found") before the command's one line naming the file; keep it quiet likewise.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         # Every path option as its kind says (a file, a folder, an output ...), before any work
         # and before anything is created; one line naming the option and the path.
@@ -61,6 +66,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         # User errors (bad file, bad field) get one clear line, not a traceback.
         print(f"simplepose {args.command}: error: {name_option(command, args, str(e))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        # One line saying what was done and what is on disk (the command's own words), exit
+        # 130 (SIGINT) or 143 (SIGTERM), as a shell reports a process a signal ended.
+        print(f"simplepose {args.command}: {describe(e)}", file=sys.stderr)
+        return exit_status(e)
 
 
 if __name__ == "__main__":

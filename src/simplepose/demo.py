@@ -101,6 +101,10 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
         detector = DetectionsFile(data_dir / "posetrack" / "detections" / gt_path.name)
         done = track_video(source, predictor, cfg.track, detector, pred_dir, gt.name, gt,
                            layout="model", draw_video=(i == 0), progress=False)
+        if done.run.interrupted is not None:  # track_video stops at Ctrl-C / SIGTERM: so does the demo
+            from .interrupts import Interrupted
+
+            raise Interrupted.after(done.run.interrupted, f"while tracking video {i + 1} ({gt.name})")
         frames += len(done.run.poses)
         seconds += done.run.seconds
         if done.video_path is not None:

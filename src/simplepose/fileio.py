@@ -14,7 +14,10 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Union
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
+
+from .words import count
 
 if TYPE_CHECKING:
     import numpy as np
@@ -170,3 +173,144 @@ def output_path(out_dir: PathLike, name: str) -> Path:
             or "/" in name or "\\" in name:
         raise ValueError(f"output name {name!r} must be a plain file name (no folders, no '..')")
     return Path(out_dir) / name
+
+
+@dataclass
+class Unreadable:
+    """The members of a batch (a folder's pictures, a video, a video's frames, a data set's
+    images) that could not be read: each is skipped and said in one line (`say`), and counted
+    for the summary; with `strict` the first one is an error instead (one line, exit 2)."""
+
+    strict: bool = False
+    say: Optional[Callable[[str], None]] = None
+    names: List[str] = field(default_factory=list)
+
+    def __call__(self, name: str, problem: str) -> None:
+        if self.strict:
+            raise FileFormatError(f"{name}: {problem} (--strict: an unreadable input is an error)")
+        self.names.append(name)
+        if self.say is not None:
+            self.say(f"skipped {name}: {problem}")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def summary(self, shown: int = 5) -> str:
+        """"2 unreadable inputs skipped: a.jpg, b.mp4" (the first `shown` names)."""
+        listed = ", ".join(self.names[:shown]) + (f" and {len(self) - shown} more" if len(self) > shown else "")
+        return f"{count(len(self), 'unreadable input')} skipped: {listed}"
+
+
+#: An output claim's lock, `.NAME.lock`, and its list of the files the run wrote, `.NAME.files`.
+_LOCK, _MANIFEST = ".{}.lock", ".{}.files"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+class OutputClaim:
+    """One run's claim on its outputs `name` (results.json and the drawings of `predict`,
+    NAME.json and NAME.mp4 of `track` ...) in a folder: two runs never write them at once, and
+    a run does not mix its files with an earlier run's.
+
+    `claim()` creates `.NAME.lock` with O_EXCL (atomic: of two runs started together, one gets
+    it; a lock whose process is gone is taken over) and refuses a folder whose `markers` (the
+    files an earlier run's results are in) exist, unless `overwrite`: then the files the earlier
+    run listed in `.NAME.files` are removed first. `finish(paths)` lists this run's files there;
+    `release()` removes the lock. Raises OutputError, one line.
+    """
+
+    def __init__(self, out_dir: PathLike, name: str, markers: Iterable[str], overwrite: bool = False) -> None:
+        self.out, self.name, self.markers, self.overwrite = Path(out_dir), name, list(markers), overwrite
+        self.lock = self.out / _LOCK.format(name)
+        self.manifest = self.out / _MANIFEST.format(name)
+        self.replaced = 0  # files of an earlier run removed (with overwrite)
+        self.held = False
+        self._made_folder = False
+        self._before: set = set()
+
+    def check(self) -> None:
+        """Refuse an earlier run's results (before any work; `claim` checks again under the lock)."""
+        found = [m for m in self.markers if (self.out / m).exists()]
+        if found and not self.overwrite:
+            raise OutputError(f"{self.out} holds the results of an earlier run ({', '.join(found)}): "
+                              "give --overwrite to replace them, or another --out")
+
+    def claim(self) -> "OutputClaim":
+        self._made_folder = not self.out.exists()
+        self.out.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            except FileExistsError:
+                try:
+                    pid = int(self.lock.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and _alive(pid):
+                    raise OutputError(f"{self.out}: another run (process {pid}) is writing {self.name} there "
+                                      f"now ({self.lock}); wait for it, or give another --out") from None
+                self.lock.unlink(missing_ok=True)  # its run was killed: the claim is free
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            self.held = True
+            break
+        if not self.held:
+            raise OutputError(f"{self.out}: cannot claim {self.lock}")
+        try:
+            self.check()
+            if self.overwrite:
+                self._remove_earlier()
+            self._before = {p.name for p in self.out.iterdir()}
+        except BaseException:
+            self.release()
+            raise
+        return self
+
+    def _remove_earlier(self) -> None:
+        try:
+            listed = json.loads(self.manifest.read_text()) if self.manifest.exists() else []
+        except (OSError, ValueError):
+            listed = []
+        names = {Path(str(n)).name for n in (listed if isinstance(listed, list) else [])} | set(self.markers)
+        for n in sorted(names):
+            p = self.out / n
+            if p.is_file():
+                p.unlink()
+                self.replaced += 1
+        self.manifest.unlink(missing_ok=True)
+
+    def finish(self, paths: Iterable[PathLike]) -> None:
+        """List the files this run wrote (a later --overwrite removes exactly these)."""
+        atomic_write_json(self.manifest, sorted({Path(p).name for p in paths}))
+
+    def discard(self, only: Optional[Iterable[str]] = None) -> None:
+        """Remove what this run wrote (a run that failed leaves no output): the files new since
+        the claim (of the names `only`, when given), and the folder when the claim made it and
+        nothing else is there."""
+        names = None if only is None else set(only)
+        for p in self.out.iterdir():
+            if p.name not in self._before and p != self.lock and p.is_file() and (names is None or p.name in names):
+                p.unlink(missing_ok=True)
+        self.release()
+        if self._made_folder and not any(self.out.iterdir()):
+            self.out.rmdir()
+
+    def release(self) -> None:
+        if self.held:
+            self.lock.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> "OutputClaim":
+        return self.claim()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()

@@ -5,9 +5,9 @@ One `FrameSource` per input, so `predict`, `track` and the demo read pictures th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Sequence, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -26,34 +26,80 @@ class FrameSource:
             the file's name for an image).
         fps: frames per second (the video's own, else the default given to `open_frames`).
         kind: "video", "folder" or "image".
+        videos: for a folder, the videos in it, which are not frames (a command says so).
     """
 
     path: Path
     names: List[str]
     fps: float
     kind: str
+    videos: List[str] = field(default_factory=list)
 
     @property
     def is_video(self) -> bool:
         return self.kind == "video"
 
-    def frames(self) -> Iterator[np.ndarray]:
-        """(H, W, 3) uint8 BGR frames in order."""
-        if self.kind == "video":
-            import cv2
+    def frames(self, on_bad: Optional[Callable[[str, str], None]] = None) -> Iterator[Optional[np.ndarray]]:
+        """(H, W, 3) uint8 BGR frames in order.
 
-            cap = cv2.VideoCapture(str(self.path))
-            try:
-                while True:
-                    ok, frame = cap.read()
-                    if not ok:
-                        break
-                    yield frame
-            finally:
-                cap.release()
+        An unreadable picture, or a video that does not open or ends before the frames its
+        header lists, raises FileNotFoundError / ValueError; with `on_bad`, `on_bad(name,
+        problem)` is called instead and a picture's place is kept by a None, so the frames
+        that follow keep their index.
+        """
+        if self.kind == "video":
+            yield from self._video_frames(on_bad)
             return
         for name in self.names:
-            yield read_image(self.path / name if self.kind == "folder" else self.path)
+            path = self.path / name if self.kind == "folder" else self.path
+            try:
+                yield read_image(path)
+            except OSError:  # FileNotFoundError included: read_image raises it for both
+                if on_bad is None:
+                    raise
+                on_bad(str(path), "does not decode as an image" if path.is_file() else "not found")
+                yield None
+
+    def check(self, on_bad: Callable[[str, str], None]) -> None:
+        """Read ahead, for --strict: every picture decodes, a video opens; `on_bad(name, problem)`
+        for each that does not. (A video's damage further in is found when it is read.)"""
+        if self.kind != "video":
+            for _ in self.frames(on_bad):
+                pass
+            return
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            if not (cap.isOpened() and cap.read()[0]):
+                on_bad(str(self.path), "does not open as a video")
+        finally:
+            cap.release()
+
+    def _video_frames(self, on_bad: Optional[Callable[[str, str], None]]) -> Iterator[np.ndarray]:
+        import cv2
+
+        cap = cv2.VideoCapture(str(self.path))
+        read = 0
+        try:
+            if not cap.isOpened():
+                if on_bad is None:
+                    raise ValueError(f"cannot open video {self.path}")
+                on_bad(str(self.path), "does not open as a video")
+                return
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                read += 1
+                yield frame
+        finally:
+            cap.release()
+        if read < len(self.names):  # the frames after the damage are lost; those read stand
+            problem = f"ended after {read} of the {len(self.names)} frames its header lists (truncated or damaged)"
+            if on_bad is None:
+                raise ValueError(f"video {self.path}: {problem}")
+            on_bad(str(self.path), problem)
 
 
 def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
@@ -63,7 +109,8 @@ def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
         names = sorted(p.name for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not names:
             raise FileNotFoundError(f"no frames ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-        return FrameSource(path, names, fps, "folder")
+        videos = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        return FrameSource(path, names, fps, "folder", videos)
     if not path.is_file():
         raise FileNotFoundError(f"input not found: {path}")
     suffix = path.suffix.lower()
@@ -71,11 +118,20 @@ def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
         return FrameSource(path, [path.name], fps, "image")
     if suffix not in VIDEO_SUFFIXES:
         raise ValueError(f"{path}: not an image or video suffix ({', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})")
+    return _open_video(path, fps)
+
+
+def _open_video(path: Path, fps: float, must_open: bool = True) -> FrameSource:
+    """A video's FrameSource (its frame count and rate from its header); one that does not open
+    is an error, or with `must_open=False` a source of no frames that reports it when read."""
     import cv2
 
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
-        raise ValueError(f"cannot open video {path}")
+        cap.release()
+        if must_open:
+            raise ValueError(f"cannot open video {path}")
+        return FrameSource(path, [], fps, "video")
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     video_fps = cap.get(cv2.CAP_PROP_FPS) or fps
     cap.release()
@@ -83,12 +139,14 @@ def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
 
 
 def open_inputs(inputs: Sequence[Union[str, Path]]) -> List[FrameSource]:
-    """Each input as a FrameSource; a folder becomes one image source per picture in it."""
+    """Each input as a FrameSource; a folder becomes one source per picture and per video in it
+    (a video in it that does not open is reported when read, as an unreadable picture is)."""
     out: List[FrameSource] = []
     for item in inputs:
         src = open_frames(item)
         if src.kind == "folder":
             out.extend(FrameSource(src.path / n, [n], src.fps, "image") for n in src.names)
+            out.extend(_open_video(src.path / n, src.fps, must_open=False) for n in src.videos)
         else:
             out.append(src)
     return out

@@ -22,6 +22,7 @@ from .evaluation.runner import postprocess_image
 from .fileio import FileFormatError, output_path, read_json
 from .formats.check import Skips
 from .frames import FrameSource
+from .interrupts import deferred
 from .predictor import TopDownPredictor
 from .words import count
 
@@ -107,6 +108,8 @@ class PredictReport:
     unmatched: List[str] = field(default_factory=list)  # inputs the boxes file knows nothing of
     no_boxes: List[str] = field(default_factory=list)  # inputs and video frames that got no box otherwise
     written: List[Path] = field(default_factory=list)
+    inputs_done: int = 0  # inputs read to their end (an unreadable one counts: it was dealt with)
+    interrupted: Optional[KeyboardInterrupt] = None  # the Ctrl-C / SIGTERM that stopped the run
 
     def no_boxes_summary(self, boxes_file: Optional[Union[str, Path]], shown: int = 5) -> str:
         """How many inputs (and video frames) got no person box, and the first few names."""
@@ -133,43 +136,69 @@ def _unique_names(sources: Sequence[FrameSource]) -> List[str]:
 def predict_sources(
     predictor: TopDownPredictor, sources: Sequence[FrameSource], boxes: BoxLookup, out_dir: Union[str, Path],
     test: TestConfig, kpt_thresh: float = 0.3, progress: bool = True,
+    on_bad: Optional[Callable[[str, str], None]] = None,
 ) -> PredictReport:
     """Poses on every frame of `sources`; drawings written under `out_dir` (results are returned).
 
     Images are drawn to `out_dir/<name>`, videos to `out_dir/<stem>_poses.mp4`. Results carry
     the boxes file's image id when there is one, else a running number, and the input's
     `file_name` (`NAME.mp4#FRAME` for video frames).
+    An unreadable input (a picture that does not decode, a video that does not open or is cut
+    short) raises, or with `on_bad(name, problem)` is reported there and skipped. A Ctrl-C or
+    SIGTERM stops the run between frames: the report then holds the results of exactly the
+    frames drawn, and `interrupted` the exception (the caller writes them and raises it).
     """
     from tqdm import tqdm
 
-    from .visualize import VideoWriter, draw_poses, write_image
-
     report = PredictReport()
     counter = 0
-    for src, name in zip(tqdm(sources, desc="predict", unit="file", disable=not progress), _unique_names(sources)):
-        writer = VideoWriter(output_path(out_dir, f"{Path(name).stem}_poses.mp4"), src.fps) if src.is_video else None
-        try:
-            for t, frame in enumerate(src.frames()):
-                counter += 1
-                frame_name = f"{src.path.name}#{t}" if src.is_video else src.path.name
-                iid, (b, s) = boxes(frame, str(t) if src.is_video else src.path.name)
-                if iid is None and boxes.detector is None:
-                    report.unmatched.append(frame_name)
-                elif len(b) == 0:
-                    report.no_boxes.append(frame_name)
-                poses = postprocess_image(predictor, predictor(frame, b, s), test)
-                for r in poses_to_results(counter if iid is None else iid, poses):
-                    r["file_name"] = frame_name
-                    report.results.append(r)
-                drawn = draw_poses(frame, poses, predictor.skeleton, kpt_thresh)
+    try:
+        for src, name in zip(tqdm(sources, desc="predict", unit="file", disable=not progress), _unique_names(sources)):
+            done = report.inputs_done
+            counter = _predict_source(predictor, src, name, boxes, out_dir, test, kpt_thresh, on_bad, report, counter)
+            report.inputs_done = done + 1  # a video read to its end, or a photo skipped as unreadable
+    except KeyboardInterrupt as e:
+        report.interrupted = e
+    return report
+
+
+def _predict_source(predictor: TopDownPredictor, src: FrameSource, name: str, boxes: BoxLookup,
+                    out_dir: Union[str, Path], test: TestConfig, kpt_thresh: float,
+                    on_bad: Optional[Callable[[str, str], None]], report: PredictReport, counter: int) -> int:
+    """One input's frames into `report`; returns the running image number."""
+    from .visualize import VideoWriter, draw_poses, write_image
+
+    writer = VideoWriter(output_path(out_dir, f"{Path(name).stem}_poses.mp4"), src.fps) if src.is_video else None
+    try:
+        for t, frame in enumerate(src.frames(on_bad)):
+            if frame is None:
+                continue  # unreadable: reported by on_bad
+            counter += 1
+            frame_name = f"{src.path.name}#{t}" if src.is_video else src.path.name
+            iid, (b, s) = boxes(frame, str(t) if src.is_video else src.path.name)
+            poses = postprocess_image(predictor, predictor(frame, b, s), test)
+            results = poses_to_results(counter if iid is None else iid, poses)
+            drawn = draw_poses(frame, poses, predictor.skeleton, kpt_thresh)
+            # Drawn and counted as one step: an interruption leaves results of exactly the frames
+            # drawn, and a photo drawn is an input done.
+            with deferred():
                 if writer is not None:
                     writer.write(drawn)
                 else:
                     write_image(output_path(out_dir, name), drawn)
                     report.written.append(output_path(out_dir, name))
+                    report.inputs_done += 1
+                if iid is None and boxes.detector is None:
+                    report.unmatched.append(frame_name)
+                elif len(b) == 0:
+                    report.no_boxes.append(frame_name)
+                for r in results:
+                    r["file_name"] = frame_name
+                    report.results.append(r)
                 report.frames += 1
-        finally:
-            if writer is not None:
-                writer.close()
+    finally:
+        if writer is not None:
+            writer.close()
+            if writer.path.exists():
                 report.written.append(writer.path)
-    return report
+    return counter

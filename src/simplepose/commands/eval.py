@@ -7,6 +7,12 @@ The first form uses CONFIG's data/test sections (default: the checkpoint's own c
 --set overrides on top. Both print the COCO table (or the PCKh table for MPII) and write
 metrics.json (the first form also results.json) to --out (default: the current folder for
 the second form, the checkpoint's folder for the first, the current folder with --model).
+
+An image of the set that cannot be read is skipped (it counts as missed), named in one
+warning line and counted in the summary; --strict makes it an error (nothing is written).
+An evaluation replaces the results.json / metrics.json in --out (as training's validation
+does); two evaluations into one folder at once are refused (lock .metrics.lock). Ctrl-C or
+SIGTERM stops it with one line and nothing written; exit 130 (SIGINT) or 143 (SIGTERM).
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import argparse
 import time
 from pathlib import Path
 
+from .batch import unreadable_inputs
 from .common import add_model_options, describe_runtime, load_model_and_config
 from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
 
@@ -33,6 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=OUT_DIR, metavar="DIR",
                    help="folder for results.json / metrics.json (default: the checkpoint's folder; "
                         "with --gt, the current folder)")
+    p.add_argument("--strict", action="store_true",
+                   help="an image of the set that cannot be read is an error (default: skipped and reported)")
     p.set_defaults(run=run)
 
 
@@ -62,7 +71,7 @@ def _score_file(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.runner import evaluate_model, format_metrics
-    from ..fileio import prepare_output_dir
+    from ..fileio import OutputClaim, prepare_output_dir
     from ..predictor import TopDownPredictor
 
     model, cfg, device = load_model_and_config(args)
@@ -71,9 +80,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     # The runtime is built once here, so the summary can say which one `auto` chose.
     runtime = TopDownPredictor.from_config(model, cfg, device=str(device), precision=args.precision)
-    metrics = evaluate_model(model, cfg, device, out_dir=out, detections=args.boxes, progress=True,
-                             precision=args.precision, runtime=runtime.runtime)
+    unreadable = unreadable_inputs(args.strict)
+    # Replacing is what an evaluation does; the claim keeps two at once from mixing their files.
+    with OutputClaim(out, "metrics", ()):
+        metrics = evaluate_model(model, cfg, device, out_dir=out, detections=args.boxes, progress=True,
+                                 on_bad=unreadable, precision=args.precision, runtime=runtime.runtime)
     print(format_metrics(metrics))
     print(f"evaluated in {time.perf_counter() - t0:.1f} s with {describe_runtime(runtime)}; "
           f"wrote {out / 'results.json'} and {out / 'metrics.json'}")
+    if unreadable:
+        print(f"{unreadable.summary()} (each counts as missed)")
     return 0

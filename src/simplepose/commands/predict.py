@@ -6,7 +6,15 @@ and the default person detector (YOLOX-m) are used, each downloaded once into th
 INPUT: images, folders of images, videos. Writes to --out (default `predictions/`):
 results.json (COCO results format, each entry also naming its `file_name`; video frames are
 `NAME.mp4#FRAME`), each image with skeletons drawn (repeated names get _2, _3 ...), and each
-video re-encoded with them as NAME_poses.mp4.
+video re-encoded with them as NAME_poses.mp4. A folder's pictures and videos are all read.
+
+An input that cannot be read (a picture that does not decode, a video that does not open or
+is cut short) is skipped, named in one warning line and counted in the summary; --strict
+makes it an error, checked before any output is written. A folder that holds an earlier
+run's results.json is refused (--overwrite replaces that run's files); two runs into one
+folder at once are refused too (the first holds the lock .results.lock). Ctrl-C or SIGTERM
+stops between frames: results.json then holds the results of the frames drawn so far, and
+the command exits 130 (SIGINT) or 143 (SIGTERM) after one line saying so.
 
 Person boxes, in this order of preference:
   --boxes FILE   a COCO keypoints file (its ground-truth boxes; images matched by the file
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 
+from .batch import add_overwrite_option, output_claim, unreadable_inputs
 from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
@@ -50,8 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="folder for results.json and the drawn images and videos")
     p.add_argument("--kpt-thresh", type=float, default=0.3, metavar="SCORE", help="joints under this confidence are not drawn")
     p.add_argument("--strict", action="store_true",
-                   help="an input or video frame that got no person box, or a box skipped (zero size, outside its image), "
-                        "is an error (default: reported and skipped)")
+                   help="an input that cannot be read, an input or video frame that got no person box, or a box skipped "
+                        "(zero size, outside its image), is an error (default: reported and skipped)")
+    add_overwrite_option(p, "results.json and drawings")
     p.set_defaults(run=run)
 
 
@@ -75,21 +85,41 @@ def run(args: argparse.Namespace) -> int:
     from ..detector import DEFAULT_DETECTOR
     from ..fileio import atomic_write_json, prepare_output_dir
     from ..frames import open_inputs
+    from ..interrupts import Interrupted
     from ..prediction import predict_sources
     from ..words import count
 
     sources = open_inputs(args.inputs)
+    claim = output_claim(args, "results", ["results.json"])
+    unreadable = unreadable_inputs(args.strict)
+    if args.strict:  # the first unreadable input is an error before any output is written
+        for src in sources:
+            src.check(unreadable)
     check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     boxes = _boxes(args)
     # Photos only: a guess of the people they hold lets `auto` run a short job eager.
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO
     predictor, cfg = build_predictor(args, expected)
     out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
-    print(describe_setup(args, predictor))
-    report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh)
-    atomic_write_json(out / "results.json", report.results)
+    with claim:
+        if claim.replaced:
+            print(f"replaced the {count(claim.replaced, 'file')} of the earlier run in {out} (--overwrite)")
+        print(describe_setup(args, predictor))
+        try:
+            report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh, on_bad=unreadable)
+        except Exception:
+            claim.discard()  # a failed run (--strict: a video cut short) leaves no half output
+            raise
+        atomic_write_json(out / "results.json", report.results)
+        claim.finish([*report.written, out / "results.json"])
+    if report.interrupted is not None:
+        raise Interrupted.after(report.interrupted, f"after {report.inputs_done} of {count(len(sources), 'input')}: "
+                                f"{out / 'results.json'} holds the {count(len(report.results), 'person')} of the "
+                                f"{count(report.frames, 'frame')} drawn")
     print(f"{count(len(report.results), 'person')} in {count(report.frames, 'frame')} of "
           f"{count(len(sources), 'input')}; wrote {out}")
+    if unreadable:
+        print(unreadable.summary())
     if boxes.skips:
         if args.strict:
             raise ValueError(f"{args.boxes}: {boxes.skips.summary()} (without --strict these are skipped)")

@@ -1,4 +1,9 @@
-"""`simplepose synth --out DIR ...`: write the synthetic people data set (images and videos)."""
+"""`simplepose synth --out DIR ...`: write the synthetic people data set (images and videos).
+
+Ctrl-C or SIGTERM stops it with one line: the annotations then list exactly the images made
+(a smaller, consistent set), a video being written is removed; exit 130 / 143. Two runs into
+one folder at once are refused (lock .synth.lock).
+"""
 from __future__ import annotations
 
 import argparse
@@ -53,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..fileio import prepare_output_dir
-    from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
+    from ..fileio import OutputClaim, prepare_output_dir
 
     for flag, value, low in (("--images", args.images, 0), ("--videos", args.videos, 0), ("--frames", args.frames, 1),
                              ("--max-people", args.max_people, 1), ("--workers", args.workers, 1)):
@@ -63,6 +67,12 @@ def _generate(args: argparse.Namespace) -> int:
     if args.images == 0 and args.videos == 0:
         raise ValueError("nothing to generate: give --images N and/or --videos N")
     prepare_output_dir(args.out)
+    with OutputClaim(args.out, "synth", ()):  # two writers at once would mix their sets: the second is refused
+        return _write(args)
+
+
+def _write(args: argparse.Namespace) -> int:
+    from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
 
     sizes = dict(width=args.size[0], height=args.size[1]) if args.size else {}
     heights = dict(person_height=tuple(float(v) for v in args.person_height[0])) if args.person_height else {}

@@ -15,11 +15,21 @@ covering every whole frame, for a video of one person, the flow-propagated boxes
 frame's poses joining it as they join a detector's boxes; as `PoseEstimator(detector="none")`). Tracker
 values come from the `track` section of the config and --set track.KEY=VALUE (see
 config.TrackConfig).
+
+A frame that cannot be read is skipped (NAME.json keeps its record, without people), named in
+one warning line and counted in the summary; a video cut short is tracked to where it ends and
+reported; --strict makes either an error (the frames are checked before any output is
+written). Videos inside a frames folder are not frames: each is named in a warning line. An
+--out that holds NAME.json or NAME.mp4 of an earlier run is refused (--overwrite replaces
+them); two runs of one NAME into one folder at once are refused (lock .NAME.lock). Ctrl-C or
+SIGTERM stops between frames: NAME.json then holds the frames tracked and drawn so far; exit
+130 (SIGINT) or 143 (SIGTERM) after one line saying so.
 """
 from __future__ import annotations
 
 import argparse
 
+from .batch import add_overwrite_option, output_claim, unreadable_inputs, warn
 from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
 from .paths import DETECTOR, MEDIA, OUT_DIR, POSETRACK, RESULTS
 
@@ -44,7 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layout", choices=("auto", "model", "posetrack"), default="auto",
                    help="joints written: the model's own or PoseTrack's layout (the official tool needs the latter)")
     p.add_argument("--no-video", action="store_true", help="skip the drawn video")
-    p.add_argument("--strict", action="store_true", help="a box skipped (zero size, outside its frame) is an error (default: reported and skipped)")
+    p.add_argument("--strict", action="store_true",
+                   help="a frame that cannot be read, or a box skipped (zero size, outside its frame), is an error "
+                        "(default: reported and skipped)")
+    add_overwrite_option(p, "NAME.json and NAME.mp4")
     p.set_defaults(run=run)
 
 
@@ -70,26 +83,47 @@ def run(args: argparse.Namespace) -> int:
     from ..fileio import output_path, prepare_output_dir
     from ..formats.posetrack import read_posetrack
     from ..frames import open_frames
+    from ..interrupts import Interrupted
     from ..tracking.pipeline import track_video
     from ..words import count
 
     source = open_frames(args.source)
     name = args.name or (source.path.stem if source.is_video else source.path.name)
     output_path(args.out, f"{name}.json")  # a name that would leave --out is refused before any work
+    claim = output_claim(args, name, [f"{name}.json", f"{name}.mp4"])
+    for video in source.videos:
+        warn(f"ignored {source.path / video}: a video in a frames folder is not a frame (track it on its own)")
+    unreadable = unreadable_inputs(args.strict)
+    if args.strict:  # the first unreadable frame is an error before any output is written
+        source.check(unreadable)
     frames_like = read_posetrack(args.frames_like) if args.frames_like else None
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
     check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     detector = _detector(args, frame_ids)
     predictor, cfg = build_predictor(args)
     out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
-    print(describe_setup(args, predictor))
-    done = track_video(source, predictor, cfg.track, detector, out, name, frames_like, args.layout,
-                       draw_video=not args.no_video)
+    with claim:
+        if claim.replaced:
+            print(f"replaced the {count(claim.replaced, 'file')} of the earlier run of {name} in {out} (--overwrite)")
+        print(describe_setup(args, predictor))
+        try:
+            done = track_video(source, predictor, cfg.track, detector, out, name, frames_like, args.layout,
+                               draw_video=not args.no_video, on_bad=unreadable)
+        except Exception:
+            claim.discard([f"{name}.json", f"{name}.mp4"])  # a failed run (--strict: a video cut short) leaves no half output
+            raise
+        claim.finish([p for p in (done.json_path, done.video_path) if p is not None])
     result = done.run
+    if result.interrupted is not None:
+        raise Interrupted.after(result.interrupted, f"after {len(result.poses)} of {len(frame_ids)} frames: "
+                                f"{done.json_path} holds the frames tracked"
+                                + ("" if done.video_path is None else f", {done.video_path} the frames drawn"))
     tracks = {int(i) for p in result.poses for i in (p.track_ids if p.track_ids is not None else [])}
     print(f"{count(len(result.poses), 'frame')}, {count(len(tracks), 'track')}, {result.fps:.1f} frames/s "
           f"(detection lookup, flow, pose estimation, matching; {cfg.track.similarity}, device {predictor.device})")
     print(f"wrote {done.json_path}" + ("" if done.video_path is None else f" and {done.video_path}"))
+    if unreadable:
+        print(unreadable.summary())
     skips = getattr(detector, "skips", None)
     if skips:
         if args.strict:

@@ -2,6 +2,11 @@
 
 Under torchrun (`torchrun --nproc_per_node=N -m simplepose train ...`) every process runs
 this command; they form one DistributedDataParallel job and only rank 0 writes files.
+
+Ctrl-C or SIGTERM stops training with one line saying which epoch <out>/last.pth holds (it is
+written atomically at each epoch's end, so it is always whole) and that --resume continues
+from it; exit 130 (SIGINT) or 143 (SIGTERM). Two trainings into one folder at once are refused
+(lock .train.lock); --resume continues one, as before.
 """
 from __future__ import annotations
 
@@ -24,11 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import os
+    from contextlib import nullcontext
     from pathlib import Path
 
     from ..config import load_config
     from ..engine import train
-    from ..fileio import prepare_output_dir
+    from ..fileio import OutputClaim, prepare_output_dir
 
     cfg = load_config(args.config, args.overrides)
     out = args.out or str(Path("runs") / Path(args.config).stem)
@@ -36,9 +42,33 @@ def run(args: argparse.Namespace) -> int:
         # Before any work, on --resume too: a folder that cannot be written is one line now, and
         # the temporary file of a checkpoint write that a kill interrupted is removed.
         prepare_output_dir(out)
-    result = train(cfg, out, resume=args.resume, device=args.device)
+    last = Path(out) / "last.pth"
+    before = last.stat().st_mtime_ns if last.exists() else None
+    # Rank 0 writes: two trainings at once into one folder would overwrite each other's checkpoints.
+    claim = OutputClaim(out, "train", ()) if int(os.environ.get("RANK", "0")) == 0 else nullcontext()
+    try:
+        with claim:
+            result = train(cfg, out, resume=args.resume, device=args.device)
+    except KeyboardInterrupt as e:
+        raise _interrupted(e, last, before, cfg.train.epochs, args.resume) from None
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
         best = result["best"]
         best_text = f", best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}" if best else ""
         print(f"trained {count(result['epochs'], 'epoch')}, last loss {result['loss']:.6f}{best_text}; outputs in {out}")
     return 0
+
+
+def _interrupted(exc: KeyboardInterrupt, last, before, epochs: int, resumed: bool) -> KeyboardInterrupt:
+    """The interruption again, saying what last.pth holds and how to go on."""
+    from ..interrupts import Interrupted
+    from ..weights import read_weights_file
+
+    written = last.exists() and (resumed or before is None or last.stat().st_mtime_ns != before)
+    if not written:
+        return Interrupted.after(exc, f"before the first epoch ended: no checkpoint written ({last}), nothing to resume")
+    try:
+        epoch = int(read_weights_file(last)["epoch"])
+    except (ValueError, OSError, KeyError, TypeError):
+        return Interrupted.after(exc, f"{last} is the last checkpoint: continue with --resume")
+    return Interrupted.after(exc, f"{last} holds epoch {epoch} of {epochs}: continue with the same command "
+                                  "and --resume")

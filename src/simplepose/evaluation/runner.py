@@ -61,23 +61,49 @@ def postprocess_image(predictor: TopDownPredictor, poses: Poses, test: TestConfi
 
 def predict_coco(
     predictor: TopDownPredictor, coco, boxes: BoxTable, image_ids: Sequence[int], cfg: Config,
-    progress: bool = False,
+    progress: bool = False, on_bad: Optional[Callable[[str, str], None]] = None,
 ) -> List[dict]:
-    """COCO results (rescored, OKS-NMSed) for `image_ids` of a CocoKeypoints file."""
+    """COCO results (rescored, OKS-NMSed) for `image_ids` of a CocoKeypoints file.
+
+    An image that cannot be read raises, or with `on_bad(path, problem)` is reported there and
+    gets no results (so it counts as missed). A Ctrl-C or SIGTERM raises `Interrupted` saying
+    how far the run came.
+    """
+    from ..interrupts import Interrupted
+
     results: List[dict] = []
     chunks = list(_chunks(image_ids, boxes, predictor.batch_size))
     if progress:
         from tqdm import tqdm
 
         chunks = tqdm(chunks, desc="eval", unit="batch")
-    for group in chunks:
-        wanted = [(i, *_inside(boxes, i, coco.images[i])) for i in group]
-        wanted = [w for w in wanted if len(w[1])]
-        images = [read_image(coco.images[i].path) for i, _, _ in wanted]
-        poses_list = predictor.predict_batch(images, [b for _, b, _ in wanted], [s for _, _, s in wanted])
-        for (image_id, _, _), poses in zip(wanted, poses_list):
-            results.extend(poses_to_results(image_id, postprocess_image(predictor, poses, cfg.test)))
+    done = 0
+    try:
+        for group in chunks:
+            wanted = [(i, *_inside(boxes, i, coco.images[i])) for i in group]
+            wanted = [w for w in wanted if len(w[1])]
+            read = [(w, _read(coco.images[w[0]].path, on_bad)) for w in wanted]
+            wanted = [w for w, image in read if image is not None]
+            images = [image for _, image in read if image is not None]
+            poses_list = predictor.predict_batch(images, [b for _, b, _ in wanted], [s for _, _, s in wanted])
+            for (image_id, _, _), poses in zip(wanted, poses_list):
+                results.extend(poses_to_results(image_id, postprocess_image(predictor, poses, cfg.test)))
+            done += len(group)
+    except KeyboardInterrupt as e:
+        raise Interrupted.after(e, f"after {done} of {len(image_ids)} images; nothing written "
+                                   "(the metrics need every image)") from None
     return results
+
+
+def _read(path: str, on_bad: Optional[Callable[[str, str], None]]) -> Optional[np.ndarray]:
+    """The image, or None after `on_bad(path, problem)` when it cannot be read (raises without on_bad)."""
+    try:
+        return read_image(path)
+    except FileNotFoundError:
+        if on_bad is None:
+            raise
+        on_bad(path, "does not decode as an image" if Path(path).is_file() else "not found")
+        return None
 
 
 def _inside(boxes: BoxTable, image_id: int, image) -> Tuple[np.ndarray, np.ndarray]:
@@ -94,7 +120,8 @@ def _dist() -> Tuple[int, int]:
 
 def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch.device],
                    out_dir: Optional[PathLike] = None, detections: Optional[str] = None,
-                   progress: bool = False, **predictor_overrides) -> Dict[str, float]:
+                   progress: bool = False, on_bad: Optional[Callable[[str, str], None]] = None,
+                   **predictor_overrides) -> Dict[str, float]:
     """Evaluate `model` on the config's validation set; the metrics dict on every rank.
 
     COCO-format sets: {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}
@@ -108,16 +135,19 @@ def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch
     _evaluator(cfg)  # an unknown dataset fails before `auto` exports and times anything
     predictor = TopDownPredictor.from_config(model, cfg, device=str(device), **predictor_overrides)
     try:
-        return evaluate_predictor(predictor, cfg, out_dir, detections, progress)
+        return evaluate_predictor(predictor, cfg, out_dir, detections, progress, on_bad)
     finally:
         model.train(was_training)
 
 
 def evaluate_predictor(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike] = None,
-                       detections: Optional[str] = None, progress: bool = False) -> Dict[str, float]:
+                       detections: Optional[str] = None, progress: bool = False,
+                       on_bad: Optional[Callable[[str, str], None]] = None) -> Dict[str, float]:
     """`evaluate_model` with a predictor already built (anything with its `predict_batch`,
-    `crop_boxes`, `batch_size` and `skeleton`); the model's train/eval mode is the caller's."""
-    return _evaluator(cfg)(predictor, cfg, out_dir, detections, progress)
+    `crop_boxes`, `batch_size` and `skeleton`); the model's train/eval mode is the caller's.
+    `on_bad(path, problem)`: an unreadable image is reported there and skipped (COCO-format
+    sets; without it, and for MPII, it is an error)."""
+    return _evaluator(cfg)(predictor, cfg, out_dir, detections, progress, on_bad)
 
 
 def _evaluator(cfg: Config) -> Callable[..., Dict[str, float]]:
@@ -128,7 +158,8 @@ def _evaluator(cfg: Config) -> Callable[..., Dict[str, float]]:
 
 
 def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
-                   detections: Optional[str], progress: bool) -> Dict[str, float]:
+                   detections: Optional[str], progress: bool,
+                   on_bad: Optional[Callable[[str, str], None]] = None) -> Dict[str, float]:
     from ..data.coco import load_coco_keypoints
 
     ann = join_root(cfg.data.root, cfg.data.val_ann)
@@ -138,7 +169,7 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
     boxes = coco_boxes(cfg, coco, detections)
     rank, world = _dist()
     image_ids = sorted(coco.images)[rank::world]
-    results = predict_coco(predictor, coco, boxes, image_ids, cfg, progress and rank == 0)
+    results = predict_coco(predictor, coco, boxes, image_ids, cfg, progress and rank == 0, on_bad)
     if boxes.skips and rank == 0:  # the numbers are still meaningful; say what they leave out
         print(f"warning: evaluation skipped {boxes.skips.summary()}", file=sys.stderr)
     metrics: Dict[str, float] = {}
@@ -159,13 +190,15 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
 
 
 def _evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
-                   detections: Optional[str], progress: bool) -> Dict[str, float]:
+                   detections: Optional[str], progress: bool,
+                   on_bad: Optional[Callable[[str, str], None]] = None) -> Dict[str, float]:
+    # PCKh scores every annotated person: an unreadable image stays an error (on_bad unused).
     if detections not in (None, "gt"):
         raise ValueError("MPII is evaluated with the annotated person centres and scales; it takes no detections file")
     return evaluate_mpii(predictor, cfg, out_dir, progress)
 
 
-#: `data.dataset` -> `(predictor, cfg, out_dir, detections, progress) -> metrics`. A new dataset
+#: `data.dataset` -> `(predictor, cfg, out_dir, detections, progress, on_bad) -> metrics`. A new dataset
 #: is one entry here (and one in `data.build.READERS`); see the README.
 EVALUATORS: Dict[str, Callable[..., Dict[str, float]]] = {
     "coco": _evaluate_coco,

@@ -96,7 +96,22 @@ def generate_videos(out_dir: Union[str, Path], num_videos: int, frames: int = 60
     """Write `num_videos` clips of `frames` frames each; returns a summary with frames per second."""
     out_dir = Path(out_dir)
     start = time.perf_counter()
-    clips = [write_video(out_dir, i + 1, frames, seed, settings) for i in range(num_videos)]
+    clips: List[Dict[str, Any]] = []
+    for i in range(num_videos):
+        try:
+            clips.append(write_video(out_dir, i + 1, frames, seed, settings))
+        except KeyboardInterrupt as e:
+            # The clip being written goes (its frames without ground truth would mislead); the
+            # clips before it are whole.
+            import shutil
+
+            from ..interrupts import Interrupted
+
+            name = video_name(i + 1)
+            shutil.rmtree(out_dir / "videos" / name, ignore_errors=True)
+            (out_dir / "videos" / f".{name}.tmp.mp4").unlink(missing_ok=True)
+            raise Interrupted.after(e, f"after {i} of {num_videos} videos: those are whole, the one being "
+                                       "written was removed") from None
     elapsed = time.perf_counter() - start
     summary = {"seed": seed, "videos": num_videos, "frames": frames, "settings": dataclasses.asdict(settings),
                "clips": clips}

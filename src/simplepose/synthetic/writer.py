@@ -48,6 +48,22 @@ def _make_image(job: Tuple[str, int, str, int, SceneSettings]) -> Tuple[int, int
     return w, h, anns, dets
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _write_split(out_dir: Path, split: str, seed: int, images: List[Dict], annotations: List[Dict],
+                 detections: List[Dict]) -> None:
+    """annotations/SPLIT.json (and, for val, val_detections.json) of the images made."""
+    write_json_atomic(out_dir / "annotations" / f"{split}.json",
+                      coco_file(images, annotations, f"simplepose synthetic people, {split}, seed {seed}"))
+    if split == "val":
+        write_json_atomic(out_dir / "annotations" / "val_detections.json", detections)
+
+
 def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, val_fraction: float = 0.2,
                      settings: SceneSettings = SceneSettings(), workers: int = 1) -> Dict[str, Any]:
     """Write `num_images` images (a `val_fraction` of them for val) with annotations; returns a summary.
@@ -61,7 +77,8 @@ def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, 
     counts = {"train": num_images - n_val, "val": n_val}
     start = time.perf_counter()
     summary: Dict[str, Any] = {"seed": seed, "val_fraction": val_fraction, "settings": dataclasses.asdict(settings)}
-    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    pool = ProcessPoolExecutor(workers, initializer=_ignore_sigint) if workers > 1 else None
+    made = 0
     try:
         for split, n in counts.items():
             jobs = [(str(out_dir), seed, split, i, settings) for i in range(n)]
@@ -69,17 +86,28 @@ def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, 
             images: List[Dict] = []
             annotations: List[Dict] = []
             detections: List[Dict] = []
-            for i, (w, h, anns, dets) in enumerate(results):
-                image_id = i + 1
-                images.append({"id": image_id, "file_name": f"{i:06d}.jpg", "width": w, "height": h})
-                for a in anns:
-                    a["id"], a["image_id"] = len(annotations) + 1, image_id
-                    annotations.append(a)
-                detections += [{"image_id": image_id, "category_id": 1, **d} for d in dets]
-            write_json_atomic(out_dir / "annotations" / f"{split}.json",
-                              coco_file(images, annotations, f"simplepose synthetic people, {split}, seed {seed}"))
-            if split == "val":
-                write_json_atomic(out_dir / "annotations" / "val_detections.json", detections)
+            try:
+                for i, (w, h, anns, dets) in enumerate(results):
+                    image_id = i + 1
+                    images.append({"id": image_id, "file_name": f"{i:06d}.jpg", "width": w, "height": h})
+                    for a in anns:
+                        a["id"], a["image_id"] = len(annotations) + 1, image_id
+                        annotations.append(a)
+                    detections += [{"image_id": image_id, "category_id": 1, **d} for d in dets]
+                    made += 1
+            except KeyboardInterrupt as e:
+                # A consistent smaller set: the split's annotations list exactly the images made.
+                from ..interrupts import Interrupted
+
+                if pool:
+                    pool.shutdown(cancel_futures=True)
+                for late in (out_dir / "images" / split).glob("*.jpg"):
+                    if int(late.stem) >= len(images):  # written by a worker ahead of the list
+                        late.unlink(missing_ok=True)
+                _write_split(out_dir, split, seed, images, annotations, detections)
+                raise Interrupted.after(e, f"after {made} of {num_images} images: the annotations of {out_dir} "
+                                           f"list exactly those made") from None
+            _write_split(out_dir, split, seed, images, annotations, detections)
             summary[split] = {"images": n, "people": len(annotations)}
     finally:
         if pool:

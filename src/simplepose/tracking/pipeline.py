@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -56,6 +56,7 @@ class TrackingRun:
 
     poses: List[Poses] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: Optional[KeyboardInterrupt] = None  # the Ctrl-C / SIGTERM that stopped it early
 
     @property
     def fps(self) -> float:
@@ -70,7 +71,9 @@ def track_frames(
     """Run the tracker over frames; `draw` + `write` receive each frame's drawing when given.
 
     The reported time covers detection lookup, flow, pose estimation and matching; not
-    decoding the frames, drawing or writing the video.
+    decoding the frames, drawing or writing the video. A None frame (unreadable) gets no
+    people and no drawing. A Ctrl-C or SIGTERM stops the run between frames: `run.poses` then
+    holds the frames done and `run.interrupted` the exception.
     """
     from tqdm import tqdm
 
@@ -81,11 +84,13 @@ def track_frames(
     try:
         for frame, poses, seconds in tracked_frames(frames, frame_ids, tracker, detector):
             busy += seconds
-            run.poses.append(poses)
-            if draw is not None and write is not None:
+            if draw is not None and write is not None and frame is not None:
                 write(draw(frame, poses))
+            run.poses.append(poses)  # once drawn: an interruption leaves the frames drawn
             bar.update(1)
             bar.set_postfix(fps=f"{len(run.poses) / max(busy, 1e-9):.1f}", people=len(poses))
+    except KeyboardInterrupt as e:
+        run.interrupted = e
     finally:
         bar.close()
     run.seconds = busy if busy > 0 else time.perf_counter() - start
@@ -93,13 +98,18 @@ def track_frames(
 
 
 def tracked_frames(
-    frames: Iterator[np.ndarray], frame_ids: Sequence[object], tracker: PoseTracker, detector: Detector,
-) -> Iterator[Tuple[np.ndarray, Poses, float]]:
+    frames: Iterator[Optional[np.ndarray]], frame_ids: Sequence[object], tracker: PoseTracker, detector: Detector,
+) -> Iterator[Tuple[Optional[np.ndarray], Poses, float]]:
     """(frame, its tracked poses, seconds of detection + tracking) for each frame, as they come.
 
-    A frame's id (given to the detector) is `frame_ids[t]`, else its index t.
+    A frame's id (given to the detector) is `frame_ids[t]`, else its index t. A None frame (one
+    that could not be read, see `FrameSource.frames`) gets no people; the tracker goes on from
+    the frame before it.
     """
     for t, frame in enumerate(frames):
+        if frame is None:
+            yield None, Poses.empty(tracker.skeleton.num_joints), 0.0
+            continue
         tic = time.perf_counter()
         image_id = frame_ids[t] if t < len(frame_ids) else t
         boxes, scores = detector(frame, image_id)
@@ -156,12 +166,17 @@ class TrackedVideo:
 def track_video(
     source: FrameSource, predictor, settings, detector: Detector, out_dir: Union[str, Path], name: str,
     frames_like: Optional[PoseTrackVideo] = None, layout: str = "auto", draw_video: bool = True,
-    progress: bool = True,
+    progress: bool = True, on_bad: Optional[Callable[[str, str], None]] = None,
 ) -> TrackedVideo:
     """Track one video with `predictor` (a TopDownPredictor) and the `settings` (TrackConfig).
 
     Writes `out_dir/name.json` (PoseTrack predictions) and, with `draw_video`, `out_dir/name.mp4`
     (skeletons, ids, trails). The one code path of `simplepose track` and the demo.
+    An unreadable frame raises, or with `on_bad(name, problem)` is reported there and kept in
+    the JSON as a frame without people (not drawn); a video cut short ends early (with
+    `frames_like`, its missing frames are written without people). A Ctrl-C or SIGTERM stops
+    between frames: the JSON then holds the frames tracked and drawn so far, and
+    `run.interrupted` the exception (the caller raises it).
     """
     from ..visualize import VideoWriter
 
@@ -171,11 +186,17 @@ def track_video(
     writer = VideoWriter(output_path(out, f"{name}.mp4"), source.fps) if draw_video else None
     draw = TrailDrawer(predictor.skeleton, settings.keypoint_thresh) if draw_video else None
     try:
-        run = track_frames(source.frames(), frame_ids, tracker, detector, draw,
+        run = track_frames(source.frames(on_bad), frame_ids, tracker, detector, draw,
                            writer.write if writer else None, progress=progress)
     finally:
         if writer is not None:
             writer.close()
+    if frames_like is not None and len(run.poses) < len(frames_like.frames):
+        if run.interrupted is not None:  # the frames tracked, as a PoseTrack file of them
+            frames_like = replace(frames_like, frames=frames_like.frames[:len(run.poses)])
+        else:  # a video cut short (reported by on_bad): its lost frames have no people
+            run.poses += [Poses.empty(predictor.skeleton.num_joints)] * (len(frames_like.frames) - len(run.poses))
     video = run_to_posetrack(name, run, predictor.skeleton, settings.keypoint_thresh, frames_like,
                              [] if source.is_video else source.names, layout)
-    return TrackedVideo(video, run, save_run(video, out), writer.path if writer else None)
+    drawn = writer.path if writer is not None and writer.path.exists() else None
+    return TrackedVideo(video, run, save_run(video, out), drawn)
