@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, check_installed,
+                     describe_setup)
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
 
@@ -78,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     from ..prediction import predict_sources
 
     sources = open_inputs(args.inputs)
-    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
+    detector_name = "" if args.boxes else (args.detector or DEFAULT_DETECTOR)
+    check_installed(args, detector_name)  # an optional package missing: one line, before any download
+    check_cached_offline(args, detector_name)
     boxes = _boxes(args)
     # Photos only: a guess of the people they hold lets `auto` run a short job eager.
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, check_installed,
+                     describe_setup)
 from .paths import DETECTOR, MEDIA, OUT_DIR, POSETRACK, RESULTS
 
 
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     output_path(args.out, f"{name}.json")  # a name that would leave --out is refused before any work
     frames_like = read_posetrack(args.frames_like) if args.frames_like else None
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
-    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
+    detector_name = "" if args.boxes else (args.detector or DEFAULT_DETECTOR)
+    check_installed(args, detector_name)  # an optional package missing: one line, before any download
+    check_cached_offline(args, detector_name)
     detector = _detector(args, frame_ids)
     predictor, cfg = build_predictor(args)
     out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
