@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 
 from e2e_helpers import assert_one_clear_error, decode_image, simplepose, video_frames
-from yolox_fake import expected_boxes, make_yolox_bundle, make_yolox_onnx, paint_people
-from zoo_helpers import FileServer, mmpose_file_bytes, sha256, tiny_pose_state_dict, write_rows
+from yolox_fake import expected_boxes, paint_people
+from zoo_helpers import default_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What `pip install .` builds from: the package, its metadata and the files pyproject names.
@@ -53,16 +53,8 @@ def clean_env(**extra: str) -> dict:
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     """Rows for the default pose model and detector, served from 127.0.0.1; yields (rows file, server)."""
-    root = tmp_path_factory.mktemp("zoo")
-    pose = mmpose_file_bytes(tiny_pose_state_dict())
-    bundle = make_yolox_bundle(root / "yolox.zip", make_yolox_onnx(416), 416).read_bytes()
-    with FileServer({"/pose.pth": pose, "/yolox.zip": bundle}) as server:
-        rows = write_rows(root / "rows.yaml", [
-            {"name": "coco-res50-256x192", "urls": [server.url + "/pose.pth"], "sha256": sha256(pose),
-             "format": "mmpose", "input_size": [32, 64]},
-            {"name": "yolox-m", "urls": [server.url + "/yolox.zip"], "sha256": sha256(bundle)[:8],
-             "format": "onnx-zip", "color": "bgr", "input_size": [416, 416], "member": "end2end.onnx"}])
-        yield rows, server
+    with default_rows(tmp_path_factory.mktemp("zoo")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +249,18 @@ def test_training_log_says_tensorboard_is_off_and_which_extra_adds_it(tmp_path, 
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and "pip install 'simplepose[tensorboard]'" in out[0] and "metrics.jsonl" in out[0]
     assert json.loads((tmp_path / "metrics.jsonl").read_text()) == {"tag": "train", "step": 0, "loss": 1.0}
+
+
+def test_bench_skips_compiled_training_without_a_compiler_and_says_why(monkeypatch, tmp_path):
+    from simplepose.bench import training
+    from simplepose.config import load_config
+
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-c++"))
+    built = []
+    # A step that only records its set-up: what is measured here is which set-ups run.
+    monkeypatch.setattr(training, "make_step", lambda cfg, cl, amp, compiled, batch: built.append(compiled) or float)
+    section = training.training_speed(load_config(), "tiny", with_compile=True, rounds=1, seconds=0.0, batch=2)
+    assert built == [False, False, False]  # torch.compile never reached
+    assert [row[0] for row in section.rows] == ["eager fp32", "channels-last fp32", "channels-last + bf16 autocast"]
+    note = next(n for n in section.notes if n.startswith("channels-last + torch.compile fp32: skipped"))
+    assert "no-such-c++ is not found" in note
