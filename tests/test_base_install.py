@@ -185,8 +185,7 @@ def served(zoo, tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("openvino") is not None, reason="openvino is installed here")
-@pytest.mark.parametrize("command,args", [
-    ("predict", ["photo.png", "--runtime", "openvino"]),
+@pytest.mark.parametrize("command,args", [  # predict: in the base install above
     ("track", ["photo.png", "--set", "test.runtime=openvino-int8"]),
     ("eval", ["--model", "coco-res50-256x192", "--runtime", "openvino"]),
 ])
