@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from e2e_helpers import simplepose
-from yolox_fake import expected_boxes, make_yolox_bundle, make_yolox_onnx, paint_people
-from zoo_helpers import FileServer, mmpose_file_bytes, sha256, tiny_pose_state_dict, write_rows
+from yolox_fake import expected_boxes, paint_people
+from zoo_helpers import default_rows
 
 #: (slot, cells (i0, j0, i1, j1) in the 416 input, green = 255 * score): two people, one faint.
 PEOPLE = [(0, (2, 0, 8, 2), 230), (1, (3, 4, 9, 6), 200), (2, (0, 5, 1, 6), 40)]
@@ -23,14 +23,7 @@ SIZE = (533, 977)  # (width, height): portrait, odd
 def defaults(tmp_path_factory):
     """Environment whose default rows (coco-res50-256x192, yolox-m) point at a local server."""
     root = tmp_path_factory.mktemp("defaults")
-    pose = mmpose_file_bytes(tiny_pose_state_dict())
-    bundle = make_yolox_bundle(root / "yolox.zip", make_yolox_onnx(416), 416).read_bytes()
-    with FileServer({"/pose.pth": pose, "/yolox.zip": bundle}) as server:
-        rows = write_rows(root / "rows.yaml", [
-            {"name": "coco-res50-256x192", "urls": [server.url + "/pose.pth"], "sha256": sha256(pose),
-             "format": "mmpose", "input_size": [32, 64]},
-            {"name": "yolox-m", "urls": [server.url + "/yolox.zip"], "sha256": sha256(bundle)[:8],
-             "format": "onnx-zip", "color": "bgr", "input_size": [416, 416], "member": "end2end.onnx"}])
+    with default_rows(root) as (rows, server):
         yield {"SIMPLEPOSE_HOME": str(root / "cache"), "SIMPLEPOSE_MODELS": str(rows)}, server
 
 

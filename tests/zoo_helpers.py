@@ -157,3 +157,21 @@ def read_only(folder: Path) -> Iterator[None]:
             yield
         finally:
             folder.chmod(mode)
+
+
+@contextlib.contextmanager
+def default_rows(root: Path) -> Iterator[tuple]:
+    """The default rows (coco-res50-256x192, yolox-m) pointing at a tiny mmpose-format model and
+    a fake 416 YOLOX bundle (`yolox_fake`) served from 127.0.0.1; yields (rows file for
+    `$SIMPLEPOSE_MODELS`, the server)."""
+    from yolox_fake import make_yolox_bundle, make_yolox_onnx
+
+    pose = mmpose_file_bytes(tiny_pose_state_dict())
+    bundle = make_yolox_bundle(root / "yolox.zip", make_yolox_onnx(416), 416).read_bytes()
+    with FileServer({"/pose.pth": pose, "/yolox.zip": bundle}) as server:
+        rows = write_rows(root / "rows.yaml", [
+            {"name": "coco-res50-256x192", "urls": [server.url + "/pose.pth"], "sha256": sha256(pose),
+             "format": "mmpose", "input_size": [32, 64]},
+            {"name": "yolox-m", "urls": [server.url + "/yolox.zip"], "sha256": sha256(bundle)[:8],
+             "format": "onnx-zip", "color": "bgr", "input_size": [416, 416], "member": "end2end.onnx"}])
+        yield rows, server

@@ -51,14 +51,16 @@ class PoseEstimator:
         import torch
 
         from .config import resolve_config
+        from .installed import check_installed
         from .person_boxes import open_detector
         from .predictor import TopDownPredictor
         from .weights import load_checkpoint
         from .zoo import model_file
 
+        extra = list(overrides) + ([f"test.runtime={runtime}"] if runtime else [])
+        check_installed(extra, detector, device=device or "")  # a missing optional package, before any download
         path = checkpoint or str(model_file(model, offline))
         loaded = load_checkpoint(path, trusted=trusted)
-        extra = list(overrides) + ([f"test.runtime={runtime}"] if runtime else [])
         self.config = resolve_config(loaded.config, None, extra, source=path)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.predictor = TopDownPredictor.from_config(loaded.model, self.config, device=self.device,

@@ -212,6 +212,7 @@ def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]
 def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     """Run every step; returns (and writes to `out_dir/metrics.json`) the figures."""
     from .engine import train
+    from .runtimes import require_runtime
     from .weights import load_checkpoint
 
     start = time.perf_counter()
@@ -221,6 +222,7 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
 
     # The config first: a missing or bad one is reported before minutes of data generation.
     cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
+    require_runtime(cfg.test.runtime, s.device, cfg.test.onnx_model)  # e.g. --runtime openvino, not installed
     t = time.perf_counter()
     ensure_data(s)
     timings["data_s"] = time.perf_counter() - t

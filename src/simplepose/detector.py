@@ -99,6 +99,19 @@ class WholeImage:
         return np.array([[0.0, 0.0, w - 1.0, h - 1.0]]), np.ones(1)
 
 
+def require_torchvision() -> None:
+    """Raise MissingPackageError (one line) where torchvision does not import: absent, or a
+    CUDA build beside CPU torch (its import then fails with a RuntimeError)."""
+    try:
+        from torchvision.models import detection  # noqa: F401
+    except (ImportError, RuntimeError) as e:
+        raise MissingPackageError(
+            "the torchvision person detector (a .pth --detector)", "torchvision",
+            "pip install torchvision", "a CPU build: PyPI's wheel does not import beside CPU torch, "
+            "pytorch/vision#9085; or use --detector yolox-m (the default), an .onnx detector, or --boxes FILE"
+        ) from e
+
+
 class TorchvisionDetector:
     """A torchvision person detector (Faster R-CNN ResNet-50 FPN by default), COCO label 1.
 
@@ -109,16 +122,9 @@ class TorchvisionDetector:
 
     def __init__(self, weights: Union[str, Path], arch: str = "fasterrcnn_resnet50_fpn",
                  score_thresh: float = 0.5, device: str = "cpu") -> None:
-        try:
-            import torchvision  # noqa: F401
-            from torchvision.models import detection
-        except (ImportError, RuntimeError) as e:  # RuntimeError: a CUDA torchvision beside CPU torch
-            raise MissingPackageError(
-                "the torchvision person detector (a .pth --detector)", "torchvision",
-                "pip install torchvision", "a CPU build: PyPI's wheel does not import beside CPU torch, "
-                "pytorch/vision#9085; or use --detector yolox-m (the default), an .onnx detector, or --boxes FILE"
-            ) from e
+        require_torchvision()
         import torch
+        from torchvision.models import detection
 
         path = Path(weights)
         if not path.is_file():

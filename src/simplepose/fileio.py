@@ -100,7 +100,8 @@ class MissingPackageError(ValueError):
     it as one line with exit status 2."""
 
     def __init__(self, what: str, package: str, install: str, otherwise: str = "") -> None:
-        super().__init__(f"{what} needs {package}, which is not installed (or does not import): "
+        are, do = ("are", "do") if " and " in package else ("is", "does")  # "onnx and onnxruntime, which are ..."
+        super().__init__(f"{what} needs {package}, which {are} not installed (or {do} not import): "
                          f"`{install}`" + (f"; {otherwise}" if otherwise else ""))
         self.package = package
 

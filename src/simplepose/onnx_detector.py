@@ -19,6 +19,7 @@ output only label 0 (person, in both the single-class HumanArt and the COCO-80 m
 """
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -32,6 +33,17 @@ from .fileio import MissingPackageError
 PAD_VALUE = 114
 #: The class kept where the graph labels its boxes: person is 0 in COCO-80 and in HumanArt.
 PERSON_LABEL = 0
+
+
+def require_onnxruntime() -> None:
+    """Raise MissingPackageError (one line) where onnxruntime, a dependency of the base install,
+    cannot be found; checked without importing it, before a detector is downloaded."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        raise _missing_onnxruntime()
+
+
+def _missing_onnxruntime() -> MissingPackageError:
+    return MissingPackageError("the ONNX person detector", "onnxruntime", "pip install onnxruntime")
 
 
 class OnnxPersonDetector:
@@ -50,7 +62,7 @@ class OnnxPersonDetector:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise MissingPackageError("the ONNX person detector", "onnxruntime", "pip install onnxruntime") from None
+            raise _missing_onnxruntime() from None
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = int(threads)

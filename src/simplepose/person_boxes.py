@@ -8,7 +8,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from .detector import Detector, TorchvisionDetector, WholeImage
+from .detector import Detector, TorchvisionDetector, WholeImage, require_torchvision
+
+
+def require_detector(spec: str) -> None:
+    """Raise MissingPackageError (one line naming what to install) where the detector `spec`
+    names (as `open_detector` reads it) needs a package that is not here: torchvision for a
+    .pth file, onnxruntime for the others but "none". Before anything is downloaded."""
+    if not spec or spec == "none":
+        return
+    if Path(spec).suffix.lower() == ".pth":
+        require_torchvision()
+        return
+    from .onnx_detector import require_onnxruntime
+
+    require_onnxruntime()
 
 
 def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", offline: Optional[bool] = None) -> Detector:

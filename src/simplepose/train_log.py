@@ -27,8 +27,10 @@ class MetricsLog:
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(Path(out_dir) / "tb"))
-        except ImportError:  # tensorboard is optional
+        except ImportError:  # tensorboard is optional: say so once, with the extra that adds it
             self.writer = None
+            print(f"TensorBoard logs off: tensorboard is not installed (`pip install 'simplepose[tensorboard]'`); "
+                  f"metrics go to {self.path}")
 
     def write(self, step: int, tag: str, values: Dict[str, Any]) -> None:
         """One line {"tag": tag, "step": step, **values}; numbers also go to TensorBoard."""

@@ -11,6 +11,8 @@ from ..config import Config, build_model_kwargs
 from ..hardware import cpu_features
 from ..model import PoseResNet
 from ..optim import autocast, build_loss
+from ..runtimes import RuntimeUnavailable
+from ..runtimes.torch_paths import require_compiler
 from .report import Section, ratio, times
 from .timing import interleaved_rates
 
@@ -60,6 +62,12 @@ def training_speed(cfg: Config, model_name: str, with_compile: bool, rounds: int
         if compiled and not with_compile:
             notes.append(f"{name}: skipped (--quick or --no-compile)")
             continue
+        if compiled:
+            try:
+                require_compiler("cpu")  # the steps run on the CPU
+            except RuntimeUnavailable as e:  # no C++ compiler: torch.compile would fail with a traceback
+                notes.append(f"{name}: skipped ({e})")
+                continue
         steps[name] = make_step(cfg, cl, amp, compiled, batch)
         start = time.perf_counter()
         steps[name]()  # compiles, for the compiled set-up

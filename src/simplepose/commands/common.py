@@ -6,7 +6,7 @@ checkpoint's stored config, replaced by `--config FILE` when given, then `--set`
 from __future__ import annotations
 
 import argparse
-from typing import Any, Tuple
+from typing import Any, List, Tuple
 
 from ..zoo.table import DEFAULT_MODEL  # noqa: F401  (predict and track take it from here)
 from .paths import CHECKPOINT, YAML
@@ -65,13 +65,18 @@ def load_model_and_config(args: argparse.Namespace) -> Tuple[Any, Any, str]:
     from ..config import resolve_config
     from ..weights import load_checkpoint
 
-    overrides = list(args.overrides) + (["test.flip_test=false"] if args.no_flip else []) \
-        + ([f"test.runtime={args.runtime}"] if args.runtime else [])
+    overrides = config_overrides(args)
     checkpoint = checkpoint_source(args)
     loaded = load_checkpoint(checkpoint, trusted=args.trusted)
     cfg = resolve_config(loaded.config, args.config, overrides, source=checkpoint)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     return loaded.model, cfg, device
+
+
+def config_overrides(args: argparse.Namespace) -> List[str]:
+    """--set overrides, then what --no-flip and --runtime set."""
+    return list(args.overrides) + (["test.flip_test=false"] if args.no_flip else []) \
+        + ([f"test.runtime={args.runtime}"] if args.runtime else [])
 
 
 def build_predictor(args: argparse.Namespace, expected_crops: int = 0):
@@ -125,3 +130,11 @@ def check_cached_offline(args: argparse.Namespace, detector: str = "") -> None:
         files = "; ".join(f"{r.name}: {r.urls[0] if r.urls else r.manual} -> {download_path(r)}" for r in missing)
         raise ZooError(f"offline and not in the cache: {files}. Place the files there, or run "
                        f"`simplepose models download {' '.join(r.name for r in missing)}` where there is a network")
+
+
+def check_installed(args: argparse.Namespace, detector: str = "") -> None:
+    """`installed.check_installed` for the runtime that --runtime, --set or the config file
+    names and for `detector`: a missing optional package is one line, before any download."""
+    from ..installed import check_installed as check
+
+    check(config_overrides(args), detector, getattr(args, "config", None), args.device or "")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from .batch import unreadable_inputs
-from .common import add_model_options, describe_runtime, load_model_and_config
+from .common import add_model_options, check_installed, describe_runtime, load_model_and_config
 from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
 
 
@@ -74,6 +74,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ..fileio import OutputClaim, prepare_output_dir
     from ..predictor import TopDownPredictor
 
+    check_installed(args)  # before a zoo model is downloaded
     model, cfg, device = load_model_and_config(args)
     # Default: beside the checkpoint; a zoo model's file is in the cache, so the current folder.
     out = prepare_output_dir(args.out or (Path(args.checkpoint).resolve().parent if args.checkpoint else "."))

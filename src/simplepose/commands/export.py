@@ -3,8 +3,8 @@
 Writes the model as ONNX (BatchNorm folded, dynamic batch axis; input "image" (N, 3, H, W)
 normalised as the checkpoint's config says, output "heatmaps"), checked against PyTorch with
 ONNX Runtime before it is written (the max abs difference is printed). `--int8` quantises
-it statically (ONNX Runtime, QOperator, per-channel) on crops of the images in DIR. Needs
-`pip install 'simplepose[onnx]'`. Run the file with `simplepose predict --runtime onnx
+it statically (ONNX Runtime, QOperator, per-channel) on crops of the images in DIR. onnx and
+onnxruntime come with the base install. Run the file with `simplepose predict --runtime onnx
 --set test.onnx_model=OUT.onnx`, or with onnxruntime directly.
 """
 from __future__ import annotations

@@ -31,7 +31,8 @@ from __future__ import annotations
 import argparse
 
 from .batch import add_overwrite_option, output_claim, unreadable_inputs
-from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, check_installed,
+                     describe_setup)
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
 
@@ -95,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if args.strict:  # the first unreadable input is an error before any output is written
         for src in sources:
             src.check(unreadable)
-    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
+    detector_name = "" if args.boxes else (args.detector or DEFAULT_DETECTOR)
+    check_installed(args, detector_name)  # an optional package missing: one line, before any download
+    check_cached_offline(args, detector_name)
     boxes = _boxes(args)
     # Photos only: a guess of the people they hold lets `auto` run a short job eager.
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO

@@ -30,7 +30,8 @@ from __future__ import annotations
 import argparse
 
 from .batch import add_overwrite_option, output_claim, unreadable_inputs, warn
-from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, check_installed,
+                     describe_setup)
 from .paths import DETECTOR, MEDIA, OUT_DIR, POSETRACK, RESULTS
 
 
@@ -98,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         source.check(unreadable)
     frames_like = read_posetrack(args.frames_like) if args.frames_like else None
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
-    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
+    detector_name = "" if args.boxes else (args.detector or DEFAULT_DETECTOR)
+    check_installed(args, detector_name)  # an optional package missing: one line, before any download
+    check_cached_offline(args, detector_name)
     detector = _detector(args, frame_ids)
     predictor, cfg = build_predictor(args)
     out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder

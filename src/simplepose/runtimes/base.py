@@ -15,6 +15,7 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 import torch
 
+from ..fileio import MissingPackageError
 from ..transforms import Normalize
 
 Runner = Callable[[torch.Tensor], np.ndarray]
@@ -23,6 +24,12 @@ Runner = Callable[[torch.Tensor], np.ndarray]
 class RuntimeUnavailable(ValueError):
     """A runtime that cannot run here (a package or a device is missing). A ValueError, so
     that every command reports it as one line; `auto` catches it and tries the next runtime."""
+
+
+class RuntimePackageMissing(RuntimeUnavailable, MissingPackageError):
+    """A runtime whose package is not installed: `MissingPackageError`'s one line (what needs
+    which package, and the pip command that installs it), passed over by `auto` like any
+    other RuntimeUnavailable."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """ONNX export and the ONNX Runtime runtimes (fp32, and static int8 quantisation).
 
-`onnx` and `onnxruntime` are optional (`pip install 'simplepose[onnx]'`); without them these
-runtimes raise RuntimeUnavailable and `auto` uses `fast`. The exported graph is the
+`onnx` (the export) and `onnxruntime` are dependencies of the base install: `auto`'s usual
+choice on a CPU runs on them. Where one is missing all the same (an install made with
+`--no-deps`), these runtimes raise RuntimePackageMissing and `auto` uses `fast`. The exported graph is the
 BatchNorm-folded model (the same fold `fast` runs and the tests check), with a dynamic batch
 axis: input "image" (N, 3, in_h, in_w) float32, output "heatmaps" (N, K, h, w) float32.
 """
@@ -21,22 +22,27 @@ from torch import nn
 
 from ..fileio import IMAGE_SUFFIXES
 from ..hardware import cpu_features
-from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer
+from .base import BuiltRuntime, RuntimePackageMissing, RuntimeSpec, RuntimeUnavailable, Timer
 from .fold import fold_or_copy
 
+#: Both are base dependencies; the `onnx` extra, kept for the commands that named it, asks for them again.
 INSTALL_HINT = "pip install 'simplepose[onnx]'"
+ONNX_PACKAGES = ("onnx", "onnxruntime")
 INPUT_NAME, OUTPUT_NAME = "image", "heatmaps"
 OPSET = 17
 
 
 def onnx_available() -> bool:
     """Both packages importable (checked without importing them)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+    return all(importlib.util.find_spec(m) is not None for m in ONNX_PACKAGES)
 
 
-def require_onnx() -> None:
+def require_onnx(what: str = "the ONNX export") -> None:
+    """Raise RuntimePackageMissing (one line: what needs which package, how to install it)
+    where `onnx` or `onnxruntime` is not importable; checked without importing them."""
     if not onnx_available():
-        raise RuntimeUnavailable(f"onnx and onnxruntime are not installed: {INSTALL_HINT}")
+        missing = " and ".join(m for m in ONNX_PACKAGES if importlib.util.find_spec(m) is None)
+        raise RuntimePackageMissing(what, missing, INSTALL_HINT)
 
 
 def export_onnx_bytes(model: nn.Module, input_size: Iterable[int], opset: int = OPSET) -> bytes:

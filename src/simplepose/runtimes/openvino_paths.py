@@ -2,7 +2,7 @@
 as `onnx` (the BN-folded model, input "image" (N, 3, in_h, in_w), output "heatmaps" (N, K, h, w)).
 
 `openvino` and `nncf` are optional (`pip install 'simplepose[openvino]'`); without them these
-runtimes raise RuntimeUnavailable and `auto` leaves them out. Precision: OpenVINO's CPU plugin
+runtimes raise RuntimePackageMissing (one line naming the extra) and `auto` leaves them out. Precision: OpenVINO's CPU plugin
 runs bf16 by default where the CPU has it natively (AMX / avx512_bf16), which moves joints
 (see `torch_paths`), so `INFERENCE_PRECISION_HINT` is set to f32 unless bf16 is asked for
 (`--precision bf16`), as `fast` does.
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer
+from .base import BuiltRuntime, RuntimePackageMissing, RuntimeSpec, RuntimeUnavailable, Timer
 
 INSTALL_HINT = "pip install 'simplepose[openvino]'"
 
@@ -29,10 +29,13 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def require_openvino(int8: bool = False) -> None:
-    missing = [m for m in (("openvino", "nncf") if int8 else ("openvino",)) if importlib.util.find_spec(m) is None]
+def require_openvino(runtime: str = "openvino", quantize: bool = False) -> None:
+    """Raise RuntimePackageMissing (one line naming `runtime` and the extra) where `openvino`,
+    or for `quantize` also `nncf`, is not importable; checked without importing them."""
+    packages = ("openvino", "nncf") if quantize else ("openvino",)
+    missing = [m for m in packages if importlib.util.find_spec(m) is None]
     if missing:
-        raise RuntimeUnavailable(f"{' and '.join(missing)} not installed: {INSTALL_HINT}")
+        raise RuntimePackageMissing(f"runtime {runtime}", " and ".join(missing), INSTALL_HINT)
 
 
 def ov_precision(spec: RuntimeSpec) -> str:
@@ -167,10 +170,10 @@ def build_openvino_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
 
     with Timer() as t:
         if spec.onnx_model:
-            require_openvino()
+            require_openvino("openvino-int8")
             source, what = read_onnx(model, spec), spec.onnx_model
         else:
-            require_openvino(int8=True)
+            require_openvino("openvino-int8", quantize=True)
             if not spec.calibration:
                 raise ValueError("runtime openvino-int8 needs calibration images (test.calibration = a folder) "
                                  "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)")

@@ -14,13 +14,16 @@ The precision `fast` picks, and why:
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import sys
 from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from .base import BuiltRuntime, RuntimeSpec, Timer, probe_batch
+from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer, probe_batch
 from .fold import count_batchnorms, fold_or_copy
 
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -82,6 +85,21 @@ def build_fast(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     return BuiltRuntime("fast", TorchRunner(module, device, dtype, channels_last=True), name, detail, t.seconds)
 
 
+def require_compiler(device: str = "") -> None:
+    """Raise RuntimeUnavailable (one line) where torch.compile would need a C++ compiler and
+    none is found: inductor builds its CPU kernels with `$CXX`, else g++ (clang++ on macOS),
+    and otherwise fails at the first batch with a traceback. Not checked on CUDA (Triton
+    kernels; `device` "": cuda when available) nor on Windows (MSVC is found another way)."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.device(device).type != "cpu" or sys.platform == "win32":
+        return
+    compiler = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")
+    if shutil.which(compiler) is None:
+        raise RuntimeUnavailable(f"runtime compile on the CPU needs a C++ compiler for torch.compile, and {compiler} "
+                                 "is not found (install one, e.g. `apt-get install g++`, or set $CXX); or use "
+                                 "runtime fast")
+
+
 def build_compiled(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     """`fast` under torch.compile (inductor, default mode, no freezing).
 
@@ -91,6 +109,7 @@ def build_compiled(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     guards the convolutions on 2-15 against 16 and more, so these four graphs cover every
     later batch without a recompile; `build_seconds` is that warm-up.
     """
+    require_compiler(spec.device)
     device = torch.device(spec.device)
     with Timer() as t:
         module = torch.compile(folded_module(model, device))
