@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import Config, load_config
 from .evaluation.cocoeval import METRIC_KEYS
-from .fileio import atomic_write_bytes, atomic_write_json
+from .fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
 
 
 #: The demo's recipe, shipped inside the package so that `simplepose demo` runs from any folder
@@ -201,12 +201,12 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     from .weights import load_checkpoint
 
     start = time.perf_counter()
-    out = Path(s.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     timings: Dict[str, float] = {}
 
-    # The config first: a missing or bad one is reported before minutes of data generation.
+    # The config first: a missing or bad one is reported before minutes of data generation
+    # and before the output folder is made.
     cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
+    out = prepare_output_dir(s.out_dir)
     t = time.perf_counter()
     ensure_data(s)
     timings["data_s"] = time.perf_counter() - t

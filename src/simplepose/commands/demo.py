@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from .common import leaves_no_empty_folder
 from .paths import OUT_DIR, YAML
 
 
@@ -27,9 +28,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
+    from ..config import check_overrides
     from ..demo import DemoSettings, run_demo
+    from ..hardware import check_device
+    from ..runtimes import check_runtime
 
+    # What this machine runs, before the data, the training and the output folder.
+    device = check_device(args.device or None)
+    runtime = check_overrides(args.overrides).get("test", {}).get("runtime")
+    if runtime:
+        check_runtime(str(runtime), device, what="--runtime")
     run_demo(DemoSettings(args.out, args.data, args.config, args.images, args.videos, args.frames,
                           args.seed, tuple(args.overrides), args.device))
     return 0

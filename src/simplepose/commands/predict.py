@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, describe_setup
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_model_options, describe_setup,
+                     leaves_no_empty_folder)
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
 
@@ -71,14 +72,16 @@ def _boxes(args: argparse.Namespace):
     return BoxLookup(detector=det)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from ..detector import DEFAULT_DETECTOR
     from ..fileio import atomic_write_json, prepare_output_dir
     from ..frames import open_inputs
     from ..prediction import predict_sources
 
+    # Names, device and settings first: a typo is named before any download or model load.
+    check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     sources = open_inputs(args.inputs)
-    check_cached_offline(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     boxes = _boxes(args)
     # Photos only: a guess of the people they hold lets `auto` run a short job eager.
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO

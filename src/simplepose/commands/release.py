@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from .common import leaves_no_empty_folder
 from .paths import CHECKPOINT, OUT
 
 
@@ -22,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Tuple
 
+from .common import leaves_no_empty_folder
 from .paths import OUT_DIR
 
 
@@ -38,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     import cv2
 

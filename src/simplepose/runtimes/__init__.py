@@ -18,7 +18,7 @@ table entry plus its builder `(model, RuntimeSpec) -> BuiltRuntime`.
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -26,8 +26,9 @@ from torch import nn
 from ..hardware import cpu_features
 from .auto import Builder, auto_order, build_auto
 from .base import BuiltRuntime, Runner, RuntimeSpec, RuntimeUnavailable
-from .onnx_paths import build_onnx, build_onnx_int8, onnx_available
-from .openvino_paths import build_openvino, build_openvino_int8, openvino_available
+from ..suggest import did_you_mean
+from .onnx_paths import build_onnx, build_onnx_int8, onnx_available, require_onnx
+from .openvino_paths import build_openvino, build_openvino_int8, openvino_available, require_openvino
 from .torch_paths import build_compiled, build_eager, build_fast
 
 RUNTIMES: Dict[str, Builder] = {
@@ -42,7 +43,7 @@ RUNTIMES: Dict[str, Builder] = {
 RUNTIME_CHOICES: Tuple[str, ...] = ("auto", *RUNTIMES)
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "BuiltRuntime", "Runner", "RuntimeSpec", "RuntimeUnavailable",
-           "auto_order", "build_runtime", "cpu_features", "onnx_available",
+           "auto_order", "build_runtime", "check_runtime", "cpu_features", "onnx_available",
            "openvino_available"]
 
 
@@ -53,5 +54,28 @@ def build_runtime(name: str, model: nn.Module, spec: RuntimeSpec) -> BuiltRuntim
                            openvino_available())
         return build_auto(order, RUNTIMES, model, spec)
     if name not in RUNTIMES:
-        raise ValueError(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
+        raise ValueError(f"unknown runtime {name!r}{did_you_mean(name, RUNTIME_CHOICES)} "
+                         f"(runtimes: {', '.join(RUNTIME_CHOICES)})")
     return RUNTIMES[name](model, spec)
+
+
+def check_runtime(name: str, device: str, precision: Optional[str] = None, what: str = "--runtime") -> None:
+    """Raise (one line, `what NAME: ...`) when runtime `name` cannot run here: an unknown name
+    (with the nearest ones), an optional package that is not installed (with its pip line), a
+    CPU-only runtime on another device, or a precision it does not run. Cheap: nothing is
+    imported or built, so commands call it before any download, model load or output."""
+    if name not in RUNTIME_CHOICES:
+        raise ValueError(f"{what} {name}: unknown runtime{did_you_mean(name, RUNTIME_CHOICES)} "
+                         f"(runtimes: {', '.join(RUNTIME_CHOICES)})")
+    family = name.split("-")[0]
+    try:
+        if family == "onnx":
+            require_onnx()
+        elif family == "openvino":
+            require_openvino(int8=name.endswith("-int8"))
+    except RuntimeUnavailable as e:
+        raise RuntimeUnavailable(f"{what} {name}: {e}") from None
+    if family in ("onnx", "openvino") and torch.device(device).type != "cpu":
+        raise RuntimeUnavailable(f"{what} {name}: runs on the CPU only (device is {device}); use fast")
+    if family == "openvino" and precision == "fp16":
+        raise RuntimeUnavailable(f"{what} {name}: OpenVINO on a CPU runs fp32 or bf16, not fp16; use fast")

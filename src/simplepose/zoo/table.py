@@ -34,6 +34,8 @@ from urllib.parse import urlparse
 
 import yaml
 
+from ..suggest import did_you_mean
+
 MODELS_ENV = "SIMPLEPOSE_MODELS"
 #: What `predict`, `track` and `PoseEstimator` use when told nothing else.
 DEFAULT_MODEL, DEFAULT_DETECTOR = "coco-res50-256x192", "yolox-m"
@@ -206,9 +208,7 @@ def get_row(name: str) -> ModelRow:
     table = {r.name: r for r in rows()}
     if name in table:
         return table[name]
-    close = [n for n in table if name.lower() in n or n in name.lower()][:6]
-    hint = f"; similar: {', '.join(close)}" if close else ""
-    raise ZooError(f"no model named {name!r} in the zoo (`simplepose models` lists them){hint}")
+    raise ZooError(f"no model named {name!r} in the zoo{did_you_mean(name, table)} (`simplepose models` lists them)")
 
 
 def read_rows(path: str) -> List[ModelRow]:
