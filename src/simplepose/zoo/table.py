@@ -208,7 +208,7 @@ def get_row(name: str) -> ModelRow:
     table = {r.name: r for r in rows()}
     if name in table:
         return table[name]
-    raise ZooError(f"no model named {name!r} in the zoo{did_you_mean(name, table)} (`simplepose models` lists them)")
+    raise ZooError(f"no model named {name!r}{did_you_mean(name, table)} (`simplepose models` lists the zoo)")
 
 
 def read_rows(path: str) -> List[ModelRow]:
