@@ -35,11 +35,10 @@ def device_command(case: str, device: str, f: dict) -> list:
     }[case] + ["--device", device, "--out", f["out"]]
 
 
-# Every model-running command and train meets each kind of missing device at least once;
-# predict meets them all. (The tests run with CUDA_VISIBLE_DEVICES="", so cuda is missing
+# Each kind of missing device, and each command with --device, at least once. (The tests run with CUDA_VISIBLE_DEVICES="", so cuda is missing
 # on a GPU machine too.)
-DEVICE_CASES = [("predict", d) for d in ("cuda", "cuda:3", "gpu", "mps")] + [
-    ("track", "cuda:3"), ("eval", "gpu"), ("train", "cuda"), ("train", "gpu"), ("demo", "mps")]
+DEVICE_CASES = [("predict", "cuda"), ("predict", "gpu"), ("track", "cuda:3"), ("eval", "mps"), ("train", "cuda"),
+                ("train", "gpu"), ("demo", "mps")]
 
 
 @pytest.mark.parametrize("case,device", DEVICE_CASES, ids=[f"{c}-{d}" for c, d in DEVICE_CASES])

@@ -41,15 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def package_version() -> str:
-    """The installed package's version (its metadata), else the source tree's `__version__`."""
+    """The installed package's version, from its metadata (what pip and bug reports go by)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("simplepose")
-    except PackageNotFoundError:
-        from . import __version__
-
-        return __version__
+    except PackageNotFoundError:  # a source tree on PYTHONPATH, never installed
+        return "unknown (not installed)"
 
 
 def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:
