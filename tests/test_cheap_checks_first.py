@@ -190,3 +190,16 @@ def test_pose_estimator_names_the_device_and_the_model_before_loading(tmp_path, 
         with pytest.raises(ValueError, match="runtime onx: unknown runtime; did you mean onnx"):
             simplepose.PoseEstimator(runtime="onx", device="cpu")
         assert sum(server.requests.values()) == 0
+
+
+def test_export_and_bench_check_their_options_before_any_download_or_folder(tmp_path):
+    with FileServer({}) as server:
+        env = {"SIMPLEPOSE_HOME": str(tmp_path / "cache"), "SIMPLEPOSE_MIRROR": server.url}
+        run = simplepose("export", "--model", "coco-res50-256x192", "--onnx", tmp_path / "out" / "m.onnx", "--int8",
+                         cwd=tmp_path, env=env)
+        line = assert_one_clear_error(run, "export")
+        assert "--int8 needs --calibration DIR" in line or "pip install 'simplepose[onnx]'" in line
+        assert sum(server.requests.values()) == 0
+    run = simplepose("bench", "--runtimes", "eagr", "--out", tmp_path / "bench", cwd=tmp_path)
+    assert run.returncode == 2 and "invalid choice: 'eagr'" in run.stderr and "Traceback" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"] or list(tmp_path.iterdir()) == []

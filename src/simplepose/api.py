@@ -42,24 +42,20 @@ class PoseEstimator:
     def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
                  device: Optional[str] = None, runtime: Optional[str] = None, det_thresh: float = 0.3,
                  offline: Optional[bool] = None, overrides: Tuple[str, ...] = ()) -> None:
-        from .config import check_overrides, resolve_config
-        from .hardware import check_device
-        from .person_boxes import open_detector
+        from .config import resolve_config
+        from .person_boxes import open_detector, zoo_detector_name
         from .predictor import TopDownPredictor
-        from .runtimes import check_runtime
+        from .runtimes import check_inference_settings
         from .weights import load_checkpoint
         from .zoo import get_row, model_file
 
         # Every name and setting first (ValueError, one line): a typo is named before a
         # download starts or a model loads, and a device this machine lacks says what is here.
-        self.device = check_device(device, "device")
         extra = list(overrides) + ([f"test.runtime={runtime}"] if runtime else [])
-        chosen = check_overrides(extra).get("test", {}).get("runtime")
-        if chosen:
-            check_runtime(str(chosen), self.device, what="runtime")
+        self.device = check_inference_settings(device, None, extra, ("device", "precision", "runtime"))
         if not checkpoint:
             get_row(model)
-        if detector != "none" and Path(detector).suffix.lower() not in (".onnx", ".pth"):
+        if zoo_detector_name(detector):
             get_row(detector)
         path = checkpoint or str(model_file(model, offline))
         loaded = load_checkpoint(path)

@@ -149,6 +149,6 @@ def check_precision(precision: Optional[str], device: str, what: str = "--precis
     kind = torch.device(device).type
     if precision == "bf16" and kind == "cuda" and not torch.cuda.is_bf16_supported():
         raise DeviceError(f"{what} bf16: {torch.cuda.get_device_name(torch.device(device))} has no bf16; "
-                          "use fp16 or leave --precision out (fp32)")
+                          "use fp16 or fp32")
     if precision and kind not in ("cpu", "cuda"):
-        raise DeviceError(f"{what} {precision}: runs on cpu and cuda, not on {kind}; leave --precision out (fp32)")
+        raise DeviceError(f"{what} {precision}: runs on cpu and cuda, not on {kind}; use fp32")

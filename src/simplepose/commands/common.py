@@ -102,17 +102,11 @@ def check_model_options(args: argparse.Namespace, detector: str = "") -> str:
     nearest names, before the other model or the detector starts downloading), and offline,
     every zoo file the cache lacks. Each is one line.
     """
-    from ..config import check_overrides
-    from ..hardware import check_device, check_precision
-    from ..runtimes import check_runtime
+    from ..runtimes import check_inference_settings
     from ..zoo import get_row
 
-    device = check_device(args.device)
-    check_precision(args.precision, device)
-    overrides = all_overrides(args)
-    runtime = check_overrides(overrides).get("test", {}).get("runtime")
-    if runtime:
-        check_runtime(str(runtime), device, args.precision, "--runtime" if args.runtime else "test.runtime")
+    device = check_inference_settings(args.device, args.precision, all_overrides(args),
+                                      ("--device", "--precision", "--runtime" if args.runtime else "test.runtime"))
     for name in zoo_names(args, detector):
         get_row(name)
     check_cached_offline(args, detector)
@@ -121,10 +115,10 @@ def check_model_options(args: argparse.Namespace, detector: str = "") -> str:
 
 def zoo_names(args: argparse.Namespace, detector: str = "") -> List[str]:
     """The zoo names a command will fetch: --model (or its default) and a detector given by name."""
+    from ..person_boxes import zoo_detector_name
+
     names = [] if args.checkpoint else [args.model or getattr(args, "default_model", "")]
-    if detector and detector != "none" and not any(detector.lower().endswith(s) for s in (".onnx", ".pth")):
-        names.append(detector)
-    return [n for n in names if n]
+    return [n for n in names + [zoo_detector_name(detector)] if n]
 
 
 def build_predictor(args: argparse.Namespace, expected_crops: int = 0):

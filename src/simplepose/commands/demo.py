@@ -30,16 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..config import check_overrides
     from ..demo import DemoSettings, run_demo
-    from ..hardware import check_device
-    from ..runtimes import check_runtime
+    from ..runtimes import check_inference_settings
 
     # What this machine runs, before the data, the training and the output folder.
-    device = check_device(args.device or None)
-    runtime = check_overrides(args.overrides).get("test", {}).get("runtime")
-    if runtime:
-        check_runtime(str(runtime), device, what="--runtime")
+    check_inference_settings(args.device or None, None, args.overrides, ("--device", "--precision", "--runtime"))
     run_demo(DemoSettings(args.out, args.data, args.config, args.images, args.videos, args.frames,
                           args.seed, tuple(args.overrides), args.device))
     return 0

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.checks import check_data_found
     from ..engine import resolve_amp, train
     from ..fileio import prepare_output_dir
-    from ..hardware import check_device
+    from ..hardware import check_device, check_precision
     from ..optim import autocast
 
     cfg = load_config(args.config, args.overrides)
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     device = torch.device(check_device(args.device))
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"--device {args.device}: train runs on cpu or cuda")
-    autocast(resolve_amp(cfg.train.amp, device), device)  # an AMP setting the device lacks
+    amp = resolve_amp(cfg.train.amp, device)
+    autocast(amp, device)  # an AMP setting the device lacks: fp16 on a CPU
+    check_precision(amp or None, str(device), "train.amp")  # bf16 on a GPU older than Ampere
     check_data_found(cfg, "train")
     out = args.out or str(Path("runs") / Path(args.config).stem)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -18,12 +18,13 @@ table entry plus its builder `(model, RuntimeSpec) -> BuiltRuntime`.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from ..hardware import cpu_features
+from ..config import check_overrides
+from ..hardware import check_device, check_precision, cpu_features
 from .auto import Builder, auto_order, build_auto
 from .base import BuiltRuntime, Runner, RuntimeSpec, RuntimeUnavailable
 from ..suggest import did_you_mean
@@ -43,7 +44,7 @@ RUNTIMES: Dict[str, Builder] = {
 RUNTIME_CHOICES: Tuple[str, ...] = ("auto", *RUNTIMES)
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "BuiltRuntime", "Runner", "RuntimeSpec", "RuntimeUnavailable",
-           "auto_order", "build_runtime", "check_runtime", "cpu_features", "onnx_available",
+           "auto_order", "build_runtime", "check_inference_settings", "check_runtime", "cpu_features", "onnx_available",
            "openvino_available"]
 
 
@@ -79,3 +80,20 @@ def check_runtime(name: str, device: str, precision: Optional[str] = None, what:
         raise RuntimeUnavailable(f"{what} {name}: runs on the CPU only (device is {device}); use fast")
     if family == "openvino" and precision == "fp16":
         raise RuntimeUnavailable(f"{what} {name}: OpenVINO on a CPU runs fp32 or bf16, not fp16; use fast")
+
+
+
+def check_inference_settings(device: Optional[str], precision: Optional[str], overrides: Sequence[str],
+                             spelled: Tuple[str, str, str] = ("--device", "--precision", "--runtime")) -> str:
+    """The device (None: the default), precision and `--set`-style overrides an inference is
+    asked to run with, checked before any download or model load; returns the device.
+
+    One line (a ValueError) for a device or precision this machine lacks, an unknown config
+    key (with the nearest keys), and a `test.runtime` that is unknown or cannot run here.
+    `spelled`: how the caller's user spells the device, the precision and the runtime."""
+    device = check_device(device, spelled[0])
+    check_precision(precision, device, spelled[1])
+    runtime = check_overrides(overrides).get("test", {}).get("runtime")
+    if runtime:
+        check_runtime(str(runtime), device, precision, spelled[2])
+    return device
