@@ -37,6 +37,10 @@ class PoseEstimator:
         det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3).
         offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); files must be cached.
         overrides: `--set`-style config overrides, e.g. ["test.flip_test=false"].
+
+    Raises a ValueError of one line, before anything downloads or loads, for a device or
+    runtime this machine cannot run (naming what is here) and for an unknown model, detector
+    or config key (naming the nearest ones).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
