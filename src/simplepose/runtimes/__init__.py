@@ -55,9 +55,15 @@ def build_runtime(name: str, model: nn.Module, spec: RuntimeSpec) -> BuiltRuntim
                            openvino_available())
         return build_auto(order, RUNTIMES, model, spec)
     if name not in RUNTIMES:
-        raise ValueError(f"unknown runtime {name!r}{did_you_mean(name, RUNTIME_CHOICES)} "
-                         f"(runtimes: {', '.join(RUNTIME_CHOICES)})")
+        raise ValueError(f"unknown runtime {name!r}{unknown_runtime_hint(name)}")
     return RUNTIMES[name](model, spec)
+
+
+def unknown_runtime_hint(name: str) -> str:
+    """What follows "unknown runtime": the nearest names, if any, and the choices."""
+    near = did_you_mean(name, RUNTIME_CHOICES)
+    choices = ", ".join(RUNTIME_CHOICES)
+    return f"{near} (choose one of {choices})" if near else f"; choose one of {choices}"
 
 
 def check_runtime(name: str, device: str, precision: Optional[str] = None, what: str = "--runtime") -> None:
@@ -66,8 +72,7 @@ def check_runtime(name: str, device: str, precision: Optional[str] = None, what:
     CPU-only runtime on another device, or a precision it does not run. Cheap: nothing is
     imported or built, so commands call it before any download, model load or output."""
     if name not in RUNTIME_CHOICES:
-        raise ValueError(f"{what} {name}: unknown runtime{did_you_mean(name, RUNTIME_CHOICES)} "
-                         f"(runtimes: {', '.join(RUNTIME_CHOICES)})")
+        raise ValueError(f"{what} {name}: unknown runtime{unknown_runtime_hint(name)}")
     family = name.split("-")[0]
     try:
         if family == "onnx":
