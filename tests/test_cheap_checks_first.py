@@ -203,3 +203,23 @@ def test_export_and_bench_check_their_options_before_any_download_or_folder(tmp_
     run = simplepose("bench", "--runtimes", "eagr", "--out", tmp_path / "bench", cwd=tmp_path)
     assert run.returncode == 2 and "invalid choice: 'eagr'" in run.stderr and "Traceback" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"] or list(tmp_path.iterdir()) == []
+
+
+def test_device_messages_on_a_cuda_build(monkeypatch):
+    """The branches a CPU-only machine cannot reach, with torch's answers stood in for."""
+    import torch
+
+    from simplepose.hardware import DeviceError, check_device
+
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    with pytest.raises(DeviceError, match=r"^--device cuda: no CUDA GPU visible \(CUDA_VISIBLE_DEVICES=''\); "
+                                          r"devices here: cpu"):
+        check_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert check_device("cuda:0") == "cuda:0" and check_device(None) == "cuda"
+    with pytest.raises(DeviceError, match=r"^--device cuda:3: there is no GPU 3 \(1 CUDA GPU\(s\) here\); "
+                                          r"devices here: cpu, cuda:0"):
+        check_device("cuda:3")
