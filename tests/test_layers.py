@@ -2,7 +2,8 @@
 
 Every `import` in `src/simplepose` counts, those inside functions included (a lazy import is
 still a dependency). Layers, from the bottom (README, "Architecture"):
-  1. skeleton, geometry, fileio, formats/, oks, poses, frames, config (+ config_official, per_layer), words
+  1. skeleton, geometry, fileio, formats/, oks, poses, frames, config (+ config_official, per_layer), words,
+     suggest (the nearest names for an error line)
   2. codec, model, weights, data/, evaluation/, transforms, ...
   3. predictor (+ runtimes), engine, tracking/, prediction, and the evaluation runners
      (evaluation.runner, evaluation.mpii_runner: they drive a predictor over a val set)
@@ -15,7 +16,7 @@ from typing import Dict, Set
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 
-BOTTOM = {"skeleton", "geometry", "fileio", "formats", "oks", "poses", "frames", "config", "config_official",
+BOTTOM = {"skeleton", "geometry", "fileio", "formats", "oks", "poses", "frames", "config", "config_official", "suggest",
           "per_layer", "words"}
 TOP = {"commands", "cli", "demo", "bench", "__main__", "api"}
 MIDDLE_HIGH = {"predictor", "runtime", "runtimes", "engine", "tracking", "prediction", "export", "release"}

@@ -42,27 +42,36 @@ class PoseEstimator:
         offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); files must be cached.
         overrides: `--set`-style config overrides, e.g. ["test.flip_test=false"].
         trusted: allow pickled objects in the checkpoint (they can run code), as --trusted.
+
+    Raises a ValueError of one line, before anything downloads or loads, for a device or
+    runtime this machine cannot run (naming what is here) and for an unknown model, detector
+    or config key (naming the nearest ones).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
                  device: Optional[str] = None, runtime: Optional[str] = None, det_thresh: float = 0.3,
                  offline: Optional[bool] = None, overrides: Tuple[str, ...] = (), precision: Optional[str] = None,
                  trusted: bool = False) -> None:
-        import torch
-
         from .config import resolve_config
-        from .installed import check_installed
-        from .person_boxes import open_detector
+        from .person_boxes import open_detector, require_detector, zoo_detector_name
         from .predictor import TopDownPredictor
+        from .runtimes import check_inference_settings
         from .weights import load_checkpoint
-        from .zoo import model_file
+        from .zoo import get_row, model_file
 
+        # Every name and setting first (ValueError, one line): a typo is named before a
+        # download starts or a model loads, a device this machine lacks says what is here, and
+        # an optional package the run needs says which extra installs it.
         extra = list(overrides) + ([f"test.runtime={runtime}"] if runtime else [])
-        check_installed(extra, detector, device=device or "")  # a missing optional package, before any download
+        self.device = check_inference_settings(device, precision, extra, ("device", "precision", "runtime"))
+        require_detector(detector)
+        if not checkpoint:
+            get_row(model)
+        if zoo_detector_name(detector):
+            get_row(detector)
         path = checkpoint or str(model_file(model, offline))
         loaded = load_checkpoint(path, trusted=trusted)
         self.config = resolve_config(loaded.config, None, extra, source=path)
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.predictor = TopDownPredictor.from_config(loaded.model, self.config, device=self.device,
                                                       precision=precision)
         self.detector = open_detector(detector, det_thresh, device=self.device, offline=offline)

@@ -31,6 +31,7 @@ class HelpWithDefaults(argparse.HelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simplepose", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"simplepose {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"simplepose.commands.{name.replace('-', '_')}").add_parser(sub)
@@ -39,13 +40,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def package_version() -> str:
+    """The installed package's version, from its metadata (what pip and bug reports go by)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("simplepose")
+    except PackageNotFoundError:  # a source tree on PYTHONPATH, never installed
+        return "unknown (not installed)"
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:
+    """`parser.parse_args`, with an unknown option reported by the (sub)command it was given
+    to: `simplepose predict --chekpoint x` prints predict's usage and the nearest options, not
+    the top level's usage (argparse collects a subcommand's unknown options at the top)."""
+    from .commands.paths import command_parsers
+    from .suggest import did_you_mean
+
+    args, extra = parser.parse_known_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if extra and extra[0] in given[:given.index(args.command)]:  # `simplepose --bogus predict ...`
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        command = command_parsers(parser)[args.command]
+        for action in command._actions:  # a nested command (`models download`): its own parser
+            if isinstance(action, argparse._SubParsersAction) and getattr(args, action.dest, None):
+                command = action.choices[getattr(args, action.dest)]
+        flags = [s for a in command._actions for s in a.option_strings]
+        unknown = next((e for e in extra if e.startswith("-")), extra[0])
+        hint = did_you_mean(unknown.split("=")[0], flags) if unknown.startswith("-") else ""
+        command.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
+    return args
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     from .commands.paths import check_paths, command_parsers, name_option
     from .interrupts import describe, exit_status, raise_on_signals
 
     raise_on_signals()  # Ctrl-C and `kill` take one path: a KeyboardInterrupt (Interrupted)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, argv)
     command = command_parsers(parser)[args.command]
     # OpenCV logs a warning line for every unreadable image before we raise our own one-line
     # error; keep its errors, drop the duplicate warnings (a user's setting wins).

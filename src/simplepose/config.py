@@ -17,6 +17,7 @@ import yaml
 
 from .config_official import official_to_dict
 from .fileio import ConfigError  # re-exported: callers catch `config.ConfigError`
+from .suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -205,14 +206,16 @@ def config_from_dict(data: Dict[str, Any], source: str = "<dict>") -> Config:
     kwargs = {}
     for sec, values in (data or {}).items():
         if sec not in sections:
-            raise ConfigError(f"{source}: unknown section {sec!r}; known: {sorted(sections)}")
+            raise ConfigError(f"{source}: unknown section {sec!r}{did_you_mean(str(sec), sections)} "
+                              f"(known: {sorted(sections)})")
         cls = sections[sec].default_factory  # type: ignore[misc]
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
         fields_ = {}
         for key, value in (values or {}).items():
             if key not in known:
-                raise ConfigError(f"{source}: unknown key {sec}.{key}; known: {sorted(known)}")
+                near = did_you_mean(f"{sec}.{key}", (f"{sec}.{k}" for k in known))
+                raise ConfigError(f"{source}: unknown key {sec}.{key}{near} (known: {sorted(known)})")
             fields_[key] = _coerce(value, getattr(defaults, key), f"{source}: {sec}.{key}")
         kwargs[sec] = cls(**fields_)
     return Config(**kwargs)
@@ -241,6 +244,14 @@ def parse_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
     return out
 
 
+def check_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+    """`parse_overrides`, with every key and value checked on its own (a ConfigError naming the
+    override, and the nearest keys for an unknown one): cheap, before any model or data loads."""
+    extra = parse_overrides(overrides)
+    config_from_dict(extra, "--set")
+    return extra
+
+
 def merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
     out = {k: dict(v or {}) for k, v in (base or {}).items()}
     for sec, values in extra.items():
@@ -252,6 +263,7 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
     """Read a YAML config (or start from the defaults when `path` is None), then apply overrides."""
     data: Dict[str, Any] = {}
     source = "<defaults>"
+    extra = check_overrides(overrides)  # a bad --set is named as such, not as the file's fault
     if path is not None:
         source = str(path)
         try:
@@ -269,7 +281,7 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
         if data and all(isinstance(k, str) and k.isupper() for k in data):
             # An experiment file of the official code (GPUS, DATASET, MODEL, ...): map it.
             data = official_to_dict(data, source)
-    return config_from_dict(merge(data, parse_overrides(overrides)), source)
+    return config_from_dict(merge(data, extra), source)
 
 
 def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
@@ -292,8 +304,7 @@ def resolve_config(
     overrides go on top of whichever is used. Overrides are checked on their own first, so a
     bad `--set` is reported as such, not as a fault of the checkpoint's stored config.
     """
-    extra = parse_overrides(overrides)
-    config_from_dict(extra, "--set")
+    extra = check_overrides(overrides)
     if config_path:
         return load_config(config_path, overrides)
     base = config_to_dict(stored) if stored is not None else {}

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import Config, load_config
 from .evaluation.cocoeval import METRIC_KEYS
-from .fileio import atomic_write_bytes, atomic_write_json
+from .fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
 from .words import count, plural
 
 
@@ -212,17 +212,17 @@ def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]
 def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     """Run every step; returns (and writes to `out_dir/metrics.json`) the figures."""
     from .engine import train
-    from .runtimes import require_runtime
+    from .runtimes import check_runtime
     from .weights import load_checkpoint
 
     start = time.perf_counter()
-    out = Path(s.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     timings: Dict[str, float] = {}
 
-    # The config first: a missing or bad one is reported before minutes of data generation.
+    # The config first: a missing or bad one is reported before minutes of data generation
+    # and before the output folder is made.
     cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
-    require_runtime(cfg.test.runtime, s.device, cfg.test.onnx_model)  # e.g. --runtime openvino, not installed
+    check_runtime(cfg.test.runtime, s.device, None, "test.runtime", cfg.test.onnx_model)  # e.g. openvino, not installed
+    out = prepare_output_dir(s.out_dir)
     t = time.perf_counter()
     ensure_data(s)
     timings["data_s"] = time.perf_counter() - t

@@ -27,7 +27,7 @@ from .config import Config, build_model_kwargs, config_to_dict
 from .hardware import cpu_features
 from .foreign import strip_mmpose_keys
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
-from .runtimes import require_runtime
+from .runtimes import check_runtime
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
 from .transforms import Normalize
@@ -368,7 +368,7 @@ def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: 
     info = init_distributed(device)
     try:
         if cfg.data.val_ann and cfg.train.val_every > 0:  # validation runs test.runtime: its package, before epoch 1
-            require_runtime(cfg.test.runtime, str(info.device), cfg.test.onnx_model)
+            check_runtime(cfg.test.runtime, str(info.device), None, "test.runtime", cfg.test.onnx_model)
         if cfg.train.amp == "auto":  # decided once, here, and written into config.yaml as what ran
             cfg = replace(cfg, train=replace(cfg.train, amp=resolve_amp("auto", info.device)))
             if info.is_main:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .config import Config, load_config
-from .fileio import atomic_write_bytes
+from .fileio import OutputError, atomic_write_bytes, prepare_output_dir
 from .runtimes.onnx_paths import (OnnxRunner, calibration_batches, calibration_images, export_onnx_bytes,
                                   quantize_int8, require_onnx)
 from .runtimes.base import RuntimeSpec, probe_batch
@@ -47,13 +47,25 @@ class ExportReport:
 
 def check_writable(path: Path) -> None:
     """Fail before any work when `path` cannot be written: its folder cannot be made, or it
-    is a folder itself. The message is one line naming the path."""
+    is a folder itself. The message is one line naming the path. The folder is made the way
+    every output folder is (`prepare_output_dir`), so a failed command takes it away again."""
     if path.is_dir():
         raise ValueError(f"cannot write {path}: it is a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ValueError(f"cannot write {path}: {e.strerror or e}") from None
+        prepare_output_dir(path.parent)
+    except OutputError as e:
+        raise ValueError(f"cannot write {path}: {e}") from None
+
+
+def check_export_options(int8: bool = False, calibration: Optional[PathLike] = None) -> None:
+    """The cheap checks of an export, made before a checkpoint is fetched or read: onnx and
+    onnxruntime installed (RuntimeUnavailable naming the pip line), and for `int8` a folder of
+    calibration images (fails now, not after the export)."""
+    require_onnx()
+    if int8 and not calibration:
+        raise ValueError("--int8 needs --calibration DIR (a folder of images to calibrate on)")
+    if int8:
+        calibration_images(calibration)
 
 
 def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, calibration: Optional[PathLike] = None,
@@ -68,14 +80,10 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, c
     """
     from .weights import load_checkpoint
 
-    require_onnx()
+    check_export_options(int8, calibration)
     out = Path(out)
-    if int8 and not calibration:
-        raise ValueError("--int8 needs --calibration DIR (a folder of images to calibrate on)")
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
-    if int8:
-        calibration_images(calibration)  # fails now, not after the export, on a bad folder
     check_writable(out)
     loaded = load_checkpoint(checkpoint, trusted=trusted)
     cfg: Config = load_config(config) if config else (loaded.config or Config())

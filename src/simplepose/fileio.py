@@ -148,6 +148,11 @@ class OutputError(ValueError):
 _TEMP_NAME = re.compile(r"^.+\.[a-z0-9_]{8}\.tmp$")
 
 
+#: The folders `prepare_output_dir` made in this process, deepest first within each call, so a
+#: command that fails can take away those it left empty (`remove_empty_made_dirs`).
+_MADE_DIRS: List[Path] = []
+
+
 def prepare_output_dir(path: PathLike) -> Path:
     """Create `path` (and parents) and check that files can be written there, before any work.
 
@@ -155,8 +160,10 @@ def prepare_output_dir(path: PathLike) -> Path:
     belonged to never finished, so nothing reads them). Raises OutputError, one line.
     """
     path = Path(path)
+    new = [p for p in (path.absolute(), *path.absolute().parents) if not p.exists()]  # deepest first
     try:
         path.mkdir(parents=True, exist_ok=True)
+        _MADE_DIRS.extend(new)
         fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=path)
         os.close(fd)
         os.unlink(probe)
@@ -166,6 +173,22 @@ def prepare_output_dir(path: PathLike) -> Path:
         if _TEMP_NAME.match(stale.name) and stale.is_file():
             stale.unlink(missing_ok=True)
     return path
+
+
+def made_dirs_mark() -> int:
+    """A mark of the folders made so far, for `remove_empty_made_dirs`."""
+    return len(_MADE_DIRS)
+
+
+def remove_empty_made_dirs(mark: int) -> None:
+    """Remove the folders `prepare_output_dir` made since `mark` that are still empty (a
+    failed command leaves no folder behind); a folder holding anything stays."""
+    made, _MADE_DIRS[mark:] = _MADE_DIRS[mark:], []
+    for folder in made:
+        try:
+            folder.rmdir()  # only an empty folder goes
+        except OSError:
+            pass
 
 
 def output_path(out_dir: PathLike, name: str) -> Path:

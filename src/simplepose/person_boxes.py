@@ -35,13 +35,19 @@ def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", off
     """
     if spec == "none":
         return WholeImage()
-    suffix = Path(spec).suffix.lower()
-    if suffix == ".pth":
+    if Path(spec).suffix.lower() == ".pth":
         return TorchvisionDetector(spec, score_thresh=score_thresh, device=device)
     from .onnx_detector import OnnxPersonDetector
 
-    if suffix == ".onnx":
+    name = zoo_detector_name(spec)
+    if not name:
         return OnnxPersonDetector(spec, score_thresh=score_thresh)
     from .zoo import detector_file
 
-    return OnnxPersonDetector(detector_file(spec, offline), score_thresh=score_thresh)
+    return OnnxPersonDetector(detector_file(name, offline), score_thresh=score_thresh)
+
+
+def zoo_detector_name(spec: str) -> str:
+    """The zoo name `spec` means (`yolox-m`), or "" for "none" and for .onnx / .pth files: so
+    a caller can check the name (and the cache) before anything downloads."""
+    return "" if spec in ("", "none") or Path(spec).suffix.lower() in (".onnx", ".pth") else spec

@@ -25,8 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_source(p, required=False)  # a trained model for the accuracy figures (e.g. the demo's best.pth)
     p.add_argument("--data", default="", type=FOLDER_IN, metavar="DIR", help="a `simplepose synth` folder (default: generate a small one under --out)")
     p.add_argument("--out", default=d.out_dir, type=OUT_DIR, metavar="DIR", help="report folder")
-    p.add_argument("--models", nargs="+", default=None, metavar="M", help="network tables: r18 r50 demo (default all; --quick: demo)")
-    p.add_argument("--runtimes", nargs="+", default=list(d.runtimes), metavar="R", help="runtimes to measure (default all and auto)")
+    # choices: a misspelt name stops at once, not after the synthetic set is generated.
+    p.add_argument("--models", nargs="+", default=None, choices=d.models, metavar="M",
+                   help="network tables: r18 r50 demo (default all; --quick: demo)")
+    p.add_argument("--runtimes", nargs="+", default=list(d.runtimes), choices=d.runtimes, metavar="R",
+                   help="runtimes to measure (default all and auto)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes tens of seconds per model)")
     p.add_argument("--demo-config", default=d.demo_config, type=YAML, help="the demo model's YAML config file")
     p.add_argument("--threads", type=int, default=0, help="torch and ONNX Runtime threads (default: torch's)")

@@ -6,10 +6,27 @@ checkpoint's stored config, replaced by `--config FILE` when given, then `--set`
 from __future__ import annotations
 
 import argparse
-from typing import Any, List, Tuple
+import functools
+from typing import Any, Callable, List, Tuple
 
 from ..zoo.table import DEFAULT_MODEL  # noqa: F401  (predict and track take it from here)
 from .paths import CHECKPOINT, YAML
+
+
+def leaves_no_empty_folder(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command's `run` that, when it fails (an error, Ctrl-C), removes the output folders it
+    made and left empty: a failed command leaves no folder (what it wrote stays)."""
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        from ..fileio import made_dirs_mark, remove_empty_made_dirs
+
+        mark = made_dirs_mark()
+        try:
+            return run(args)
+        except BaseException:
+            remove_empty_made_dirs(mark)
+            raise
+    return guarded
 
 
 def add_model_source(p: argparse.ArgumentParser, required: bool = True, default_model: str = "") -> None:
@@ -60,23 +77,60 @@ def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, chec
 
 def load_model_and_config(args: argparse.Namespace) -> Tuple[Any, Any, str]:
     """(model, config, device) from the options of `add_model_options`."""
-    import torch
-
     from ..config import resolve_config
     from ..weights import load_checkpoint
 
-    overrides = config_overrides(args)
+    device = check_model_options(args)
     checkpoint = checkpoint_source(args)
     loaded = load_checkpoint(checkpoint, trusted=args.trusted)
-    cfg = resolve_config(loaded.config, args.config, overrides, source=checkpoint)
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cfg = resolve_config(loaded.config, args.config, all_overrides(args), source=checkpoint)
     return loaded.model, cfg, device
 
 
-def config_overrides(args: argparse.Namespace) -> List[str]:
-    """--set overrides, then what --no-flip and --runtime set."""
+def all_overrides(args: argparse.Namespace) -> List[str]:
+    """--set values, with --no-flip and --runtime as the overrides they stand for."""
     return list(args.overrides) + (["test.flip_test=false"] if args.no_flip else []) \
         + ([f"test.runtime={args.runtime}"] if args.runtime else [])
+
+
+def check_model_options(args: argparse.Namespace, detector: str = "") -> str:
+    """Check every name and setting of `add_model_options` (and the zoo `detector` name, if
+    any) before any download, model load or output, and return the device to run on.
+
+    The device and precision the machine runs, the `--set` keys (with the nearest ones for a
+    typo), the runtime (from --runtime, --set or the --config file) and its optional package,
+    the detector's package, the zoo names (a typo is named with the nearest names, before the
+    other model or the detector starts downloading), and offline, every zoo file the cache
+    lacks. Each is one line.
+    """
+    from ..person_boxes import require_detector
+    from ..runtimes import check_inference_settings
+    from ..zoo import get_row
+
+    device = check_inference_settings(args.device, args.precision, _runtime_of_config_file(args) + all_overrides(args),
+                                      ("--device", "--precision", "--runtime" if args.runtime else "test.runtime"))
+    require_detector(detector)
+    for name in zoo_names(args, detector):
+        get_row(name)
+    check_cached_offline(args, detector)
+    return device
+
+
+def _runtime_of_config_file(args: argparse.Namespace) -> List[str]:
+    """The --config file's `test.runtime` as an override (checked with the others), or none."""
+    if not getattr(args, "config", None):
+        return []
+    from ..config import load_config
+
+    return [f"test.runtime={load_config(args.config).test.runtime}"]
+
+
+def zoo_names(args: argparse.Namespace, detector: str = "") -> List[str]:
+    """The zoo names a command will fetch: --model (or its default) and a detector given by name."""
+    from ..person_boxes import zoo_detector_name
+
+    names = [] if args.checkpoint else [args.model or getattr(args, "default_model", "")]
+    return [n for n in names + [zoo_detector_name(detector)] if n]
 
 
 def build_predictor(args: argparse.Namespace, expected_crops: int = 0):
@@ -121,20 +175,10 @@ def check_cached_offline(args: argparse.Namespace, detector: str = "") -> None:
 
     if not is_offline(True if args.offline else None):
         return
-    names = [] if args.checkpoint else [args.model or getattr(args, "default_model", "")]
-    if detector and detector != "none" and not any(detector.lower().endswith(s) for s in (".onnx", ".pth")):
-        names.append(detector)
-    rows = [get_row(n) for n in names if n]
+    rows = [get_row(n) for n in zoo_names(args, detector)]
     missing = [r for r in rows if not is_cached(r)]
     if missing:
         files = "; ".join(f"{r.name}: {r.urls[0] if r.urls else r.manual} -> {download_path(r)}" for r in missing)
         raise ZooError(f"offline and not in the cache: {files}. Place the files there, or run "
                        f"`simplepose models download {' '.join(r.name for r in missing)}` where there is a network")
 
-
-def check_installed(args: argparse.Namespace, detector: str = "") -> None:
-    """`installed.check_installed` for the runtime that --runtime, --set or the config file
-    names and for `detector`: a missing optional package is one line, before any download."""
-    from ..installed import check_installed as check
-
-    check(config_overrides(args), detector, getattr(args, "config", None), args.device or "")

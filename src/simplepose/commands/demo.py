@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from .common import leaves_no_empty_folder
 from .paths import OUT_DIR, YAML
 
 
@@ -27,9 +28,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from ..demo import DemoSettings, run_demo
+    from ..runtimes import check_inference_settings
 
+    # What this machine runs, before the data, the training and the output folder.
+    check_inference_settings(args.device or None, None, args.overrides, ("--device", "--precision", "--runtime"))
     run_demo(DemoSettings(args.out, args.data, args.config, args.images, args.videos, args.frames,
                           args.seed, tuple(args.overrides), args.device))
     return 0

@@ -5,8 +5,8 @@
 
 The first form uses CONFIG's data/test sections (default: the checkpoint's own config), with
 --set overrides on top. Both print the COCO table (or the PCKh table for MPII) and write
-metrics.json (the first form also results.json) to --out (default: the current folder for
-the second form, the checkpoint's folder for the first, the current folder with --model).
+metrics.json (the first form also results.json) to --out (default: `evaluation/` in the
+current folder, never beside an input: a shipped model's folder is inside the package).
 
 An image of the set that cannot be read is skipped (it counts as missed), named in one
 warning line and counted in the summary; --strict makes it an error (nothing is written).
@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from .batch import unreadable_inputs
-from .common import add_model_options, check_installed, describe_runtime, load_model_and_config
+from .common import add_model_options, describe_runtime, leaves_no_empty_folder, load_model_and_config
 from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
 
 
@@ -37,14 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ground-truth COCO keypoints file (with --results; default: none, evaluate a checkpoint)")
     p.add_argument("--results", type=RESULTS, metavar="RESULTS.json",
                    help="keypoint results file in the COCO results format (with --gt; default: none)")
-    p.add_argument("--out", type=OUT_DIR, metavar="DIR",
-                   help="folder for results.json / metrics.json (default: the checkpoint's folder; "
-                        "with --gt, the current folder)")
+    p.add_argument("--out", default="evaluation", type=OUT_DIR, metavar="DIR",
+                   help="folder for results.json / metrics.json")
     p.add_argument("--strict", action="store_true",
                    help="an image of the set that cannot be read is an error (default: skipped and reported)")
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     if args.gt or args.results:
         if not (args.gt and args.results):
@@ -61,7 +60,7 @@ def _score_file(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     metrics = score_results_file(args.gt, args.results)
-    out = prepare_output_dir(args.out or ".")  # after the files are read: a failed run leaves no folder
+    out = prepare_output_dir(args.out)  # after the files are read: a failed run leaves no folder
     print(format_table(metrics))
     print(f"evaluated in {time.perf_counter() - t0:.2f} s")
     atomic_write_json(out / "metrics.json", metrics)
@@ -70,14 +69,14 @@ def _score_file(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ..data.checks import check_data_found
     from ..evaluation.runner import evaluate_model, format_metrics
     from ..fileio import OutputClaim, prepare_output_dir
     from ..predictor import TopDownPredictor
 
-    check_installed(args)  # before a zoo model is downloaded
     model, cfg, device = load_model_and_config(args)
-    # Default: beside the checkpoint; a zoo model's file is in the cache, so the current folder.
-    out = prepare_output_dir(args.out or (Path(args.checkpoint).resolve().parent if args.checkpoint else "."))
+    check_data_found(cfg, "val")  # a wrong data.root is one line, before the output folder
+    out = prepare_output_dir(args.out)
     t0 = time.perf_counter()
     # The runtime is built once here, so the summary can say which one `auto` chose.
     runtime = TopDownPredictor.from_config(model, cfg, device=str(device), precision=args.precision)

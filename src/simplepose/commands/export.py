@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_source, checkpoint_source
+from .common import add_model_source, checkpoint_source, leaves_no_empty_folder
 from .paths import IMAGES, OUT, YAML
 
 
@@ -26,9 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..export import export_checkpoint
+    from ..export import check_export_options, export_checkpoint
 
+    check_export_options(args.int8, args.calibration)  # before a zoo model downloads
     r = export_checkpoint(checkpoint_source(args), args.onnx, int8=args.int8, calibration=args.calibration,
                           config=args.config, trusted=args.trusted)
     kind = "int8" if r.int8 else "fp32"

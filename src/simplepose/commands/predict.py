@@ -31,8 +31,8 @@ from __future__ import annotations
 import argparse
 
 from .batch import add_overwrite_option, output_claim, unreadable_inputs
-from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, check_installed,
-                     describe_setup)
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_model_options, describe_setup,
+                     leaves_no_empty_folder)
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
 
 
@@ -82,6 +82,7 @@ def _boxes(args: argparse.Namespace):
     return BoxLookup(detector=det)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from ..detector import DEFAULT_DETECTOR
     from ..fileio import atomic_write_json, prepare_output_dir
@@ -90,15 +91,14 @@ def run(args: argparse.Namespace) -> int:
     from ..prediction import predict_sources
     from ..words import count
 
+    # Names, device and settings first: a typo is named before any download or model load.
+    check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     sources = open_inputs(args.inputs)
     claim = output_claim(args, "results", ["results.json"])
     unreadable = unreadable_inputs(args.strict)
     if args.strict:  # the first unreadable input is an error before any output is written
         for src in sources:
             src.check(unreadable)
-    detector_name = "" if args.boxes else (args.detector or DEFAULT_DETECTOR)
-    check_installed(args, detector_name)  # an optional package missing: one line, before any download
-    check_cached_offline(args, detector_name)
     boxes = _boxes(args)
     # Photos only: a guess of the people they hold lets `auto` run a short job eager.
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO

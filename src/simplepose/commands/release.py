@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..words import count
+from .common import leaves_no_empty_folder
 from .paths import CHECKPOINT, OUT
 
 
@@ -23,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 

@@ -10,6 +10,7 @@ import argparse
 from typing import Tuple
 
 from ..words import count, plural
+from .common import leaves_no_empty_folder
 from .paths import OUT_DIR
 
 
@@ -44,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     import cv2
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import argparse
 
 from .batch import add_overwrite_option, output_claim, unreadable_inputs, warn
-from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_cached_offline, check_installed,
-                     describe_setup)
+from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_model_options, describe_setup,
+                     leaves_no_empty_folder)
 from .paths import DETECTOR, MEDIA, OUT_DIR, POSETRACK, RESULTS
 
 
@@ -79,6 +79,7 @@ def _detector(args: argparse.Namespace, frame_ids):
     return open_detector(args.detector, 0.0, device=args.device or "cpu", offline=True if args.offline else None)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from ..detector import DEFAULT_DETECTOR
     from ..fileio import output_path, prepare_output_dir
@@ -88,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from ..tracking.pipeline import track_video
     from ..words import count
 
+    # Names, device and settings first: a typo is named before any download or model load.
+    check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     source = open_frames(args.source)
     name = args.name or (source.path.stem if source.is_video else source.path.name)
     output_path(args.out, f"{name}.json")  # a name that would leave --out is refused before any work
@@ -99,9 +102,6 @@ def run(args: argparse.Namespace) -> int:
         source.check(unreadable)
     frames_like = read_posetrack(args.frames_like) if args.frames_like else None
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
-    detector_name = "" if args.boxes else (args.detector or DEFAULT_DETECTOR)
-    check_installed(args, detector_name)  # an optional package missing: one line, before any download
-    check_cached_offline(args, detector_name)
     detector = _detector(args, frame_ids)
     predictor, cfg = build_predictor(args)
     out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder

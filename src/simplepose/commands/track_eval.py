@@ -2,7 +2,7 @@
 
 PoseTrack evaluation of per-video prediction files against the GT files of the same names:
 per-joint AP (mAP) and CLEAR-MOT MOTA, MOTP, precision, recall, in percent. Writes
-`metrics.json` under --out with the totals (mAP, MOTA, MOTP, precision, recall) and the
+`metrics.json` under --out (default `track-evaluation/` in the current folder) with the totals (mAP, MOTA, MOTP, precision, recall) and the
 per-joint values. `--compat poseval` reproduces the official tool's numbers, quirks included
 (see evaluation/posetrack.py).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
+from .common import leaves_no_empty_folder
 from .paths import OUT_DIR, POSETRACK_DIR
 
 
@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("track-eval", help="PoseTrack mAP and MOTA of tracking predictions")
     p.add_argument("--gt", required=True, type=POSETRACK_DIR, metavar="DIR", help="folder of PoseTrack 2018 GT files, one per video")
     p.add_argument("--pred", required=True, type=POSETRACK_DIR, metavar="DIR", help="folder of prediction files with the same names")
-    p.add_argument("--out", type=OUT_DIR, metavar="DIR", help="folder for metrics.json (default: --pred)")
+    p.add_argument("--out", default="track-evaluation", type=OUT_DIR, metavar="DIR", help="folder for metrics.json")
     p.add_argument("--compat", choices=("poseval",), default=None, help="reproduce the official tool exactly (default: the project's own evaluation)")
     p.set_defaults(run=run)
 
@@ -33,13 +33,14 @@ def _finite(obj):
     return obj
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack import evaluate_dirs
     from ..evaluation.posetrack_report import format_tables
     from ..fileio import atomic_write_json, prepare_output_dir
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
-    out = prepare_output_dir(args.out) if args.out else Path(args.pred)  # after the files are read
+    out = prepare_output_dir(args.out)  # after the files are read: a failed run leaves no folder
     print(format_tables(metrics))
     path = out / "metrics.json"
     atomic_write_json(path, _finite(metrics))

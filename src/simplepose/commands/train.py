@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from ..words import count
+from .common import leaves_no_empty_folder
 from .paths import OUT_DIR, YAML
 
 
@@ -27,16 +28,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     import os
     from contextlib import nullcontext
     from pathlib import Path
 
+    import torch
+
     from ..config import load_config
-    from ..engine import train
+    from ..data.checks import check_data_found
+    from ..engine import resolve_amp, train
     from ..fileio import OutputClaim, prepare_output_dir
+    from ..hardware import check_device, check_precision
+    from ..optim import autocast
 
     cfg = load_config(args.config, args.overrides)
+    # What this machine runs and where the data is, before the output folder is made.
+    device = torch.device(check_device(args.device))
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {args.device}: train runs on cpu or cuda")
+    amp = resolve_amp(cfg.train.amp, device)
+    autocast(amp, device)  # an AMP setting the device lacks: fp16 on a CPU
+    check_precision(amp or None, str(device), "train.amp")  # bf16 on a GPU older than Ampere
+    check_data_found(cfg, "train")
     out = args.out or str(Path("runs") / Path(args.config).stem)
     if int(os.environ.get("RANK", "0")) == 0:
         # Before any work, on --resume too: a folder that cannot be written is one line now, and

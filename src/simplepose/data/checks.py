@@ -12,6 +12,19 @@ from .build import data_path, load_records
 from .records import PersonRecord
 
 
+def check_data_found(cfg: Config, split: str) -> None:
+    """`data.root` and the `split` ("train" or "val") annotation file and image folder exist:
+    a stat each, so a command names a wrong path before it loads a model or makes a folder."""
+    data = cfg.data
+    if data.root and not Path(data.root).is_dir():
+        raise FileNotFoundError(f"data.root: folder not found: {data.root}")
+    ann, images = getattr(data, f"{split}_ann"), getattr(data, f"{split}_images")
+    if ann and not Path(data_path(data, ann)).exists():  # a file, or a folder of files (PoseTrack)
+        raise FileNotFoundError(f"data.{split}_ann: annotation file not found: {data_path(data, ann)}")
+    if images and not Path(data_path(data, images)).is_dir():
+        raise FileNotFoundError(f"data.{split}_images: folder not found: {data_path(data, images)}")
+
+
 def check_validation_data(cfg: Config) -> None:
     """Read the validation set now, before any training step, so that a wrong `data.val_ann`
     or `data.val_images` is one line at once rather than an error after the first epoch.

@@ -16,17 +16,19 @@ a fixed random batch (a warning names any that was skipped), and on a plain CPU 
 contenders are timed at the predictor's batch where that is cheap; the decision and the export
 are kept in the cache folder for the next process (`cache.py`). Adding a runtime is one
 table entry plus its builder `(model, RuntimeSpec) -> BuiltRuntime`, and, where it needs more
-than the base install, an entry in `require_runtime`.
+than the base install, an entry in `check_runtime`.
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from ..hardware import cpu_features
+from ..config import check_overrides
+from ..hardware import check_device, check_precision, cpu_features
 from .auto import Builder, auto_order, build_auto
+from ..suggest import did_you_mean
 from .base import BuiltRuntime, Runner, RuntimePackageMissing, RuntimeSpec, RuntimeUnavailable
 from .onnx_paths import build_onnx, build_onnx_int8, onnx_available, require_onnx
 from .openvino_paths import build_openvino, build_openvino_int8, openvino_available, require_openvino
@@ -44,23 +46,8 @@ RUNTIMES: Dict[str, Builder] = {
 RUNTIME_CHOICES: Tuple[str, ...] = ("auto", *RUNTIMES)
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "BuiltRuntime", "Runner", "RuntimePackageMissing", "RuntimeSpec",
-           "RuntimeUnavailable", "auto_order", "build_runtime", "cpu_features", "onnx_available",
-           "openvino_available", "require_runtime"]
-
-
-def require_runtime(name: str, device: str = "", onnx_model: str = "") -> None:
-    """Raise RuntimeUnavailable, one line naming what to install, where runtime `name` needs a
-    package (or a compiler) that is not here; cheap (nothing is imported), so that a command
-    or `PoseEstimator` checks it before it downloads a model. `auto` and the torch runtimes
-    need nothing beyond the base install (`auto` passes over what is missing). `device`: where
-    it will run ("": cuda when available); `onnx_model`: a file given for the runtime (an
-    int8 one needs no quantiser). Unknown names pass: the config's check names them."""
-    if name in ("onnx", "onnx-int8"):
-        require_onnx(f"runtime {name}")
-    elif name in ("openvino", "openvino-int8"):
-        require_openvino(name, quantize=name == "openvino-int8" and not onnx_model)
-    elif name == "compile":
-        require_compiler(device)
+           "RuntimeUnavailable", "auto_order", "build_runtime", "check_inference_settings", "check_runtime",
+           "cpu_features", "onnx_available", "openvino_available"]
 
 
 def build_runtime(name: str, model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
@@ -70,5 +57,52 @@ def build_runtime(name: str, model: nn.Module, spec: RuntimeSpec) -> BuiltRuntim
                            openvino_available())
         return build_auto(order, RUNTIMES, model, spec)
     if name not in RUNTIMES:
-        raise ValueError(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIME_CHOICES)}")
+        raise ValueError(f"unknown runtime {name!r}{unknown_runtime_hint(name)}")
     return RUNTIMES[name](model, spec)
+
+
+def unknown_runtime_hint(name: str) -> str:
+    """What follows "unknown runtime": the nearest names, if any, and the choices."""
+    near = did_you_mean(name, RUNTIME_CHOICES)
+    choices = ", ".join(RUNTIME_CHOICES)
+    return f"{near} (choose one of {choices})" if near else f"; choose one of {choices}"
+
+
+def check_runtime(name: str, device: str, precision: Optional[str] = None, what: str = "--runtime",
+                  onnx_model: str = "") -> None:
+    """Raise (one line, `what NAME: ...`) when runtime `name` cannot run here: an unknown name
+    (with the nearest ones), an optional package or a compiler that is not installed (with how
+    to install it), a CPU-only runtime on another device, or a precision it does not run.
+    Cheap: nothing is imported or built, so commands and `PoseEstimator` call it before any
+    download, model load or output. `auto` and the torch runtimes need nothing beyond the base
+    install (`auto` passes over what is missing); `onnx_model`: a file given for the runtime
+    (an int8 one needs no quantiser)."""
+    if name not in RUNTIME_CHOICES:
+        raise ValueError(f"{what} {name}: unknown runtime{unknown_runtime_hint(name)}")
+    family = name.split("-")[0]
+    if family == "onnx":
+        require_onnx(f"{what} {name}")
+    elif family == "openvino":
+        require_openvino(f"{what} {name}", quantize=name.endswith("-int8") and not onnx_model)
+    elif name == "compile":
+        require_compiler(device)
+    if family in ("onnx", "openvino") and torch.device(device).type != "cpu":
+        raise RuntimeUnavailable(f"{what} {name}: runs on the CPU only (device is {device}); use fast")
+    if family == "openvino" and precision == "fp16":
+        raise RuntimeUnavailable(f"{what} {name}: OpenVINO on a CPU runs fp32 or bf16, not fp16; use fast")
+
+
+def check_inference_settings(device: Optional[str], precision: Optional[str], overrides: Sequence[str],
+                             spelled: Tuple[str, str, str] = ("--device", "--precision", "--runtime")) -> str:
+    """The device (None: the default), precision and `--set`-style overrides an inference is
+    asked to run with, checked before any download or model load; returns the device.
+
+    One line (a ValueError) for a device or precision this machine lacks, an unknown config
+    key (with the nearest keys), and a `test.runtime` that is unknown or cannot run here.
+    `spelled`: how the caller's user spells the device, the precision and the runtime."""
+    device = check_device(device, spelled[0])
+    check_precision(precision, device, spelled[1])
+    runtime = check_overrides(overrides).get("test", {}).get("runtime")
+    if runtime:
+        check_runtime(str(runtime), device, precision, spelled[2])
+    return device

@@ -29,13 +29,13 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def require_openvino(runtime: str = "openvino", quantize: bool = False) -> None:
-    """Raise RuntimePackageMissing (one line naming `runtime` and the extra) where `openvino`,
-    or for `quantize` also `nncf`, is not importable; checked without importing them."""
+def require_openvino(what: str = "runtime openvino", quantize: bool = False) -> None:
+    """Raise RuntimePackageMissing (one line: `what` needs which package, and the extra) where
+    `openvino`, or for `quantize` also `nncf`, is not importable; checked without importing them."""
     packages = ("openvino", "nncf") if quantize else ("openvino",)
     missing = [m for m in packages if importlib.util.find_spec(m) is None]
     if missing:
-        raise RuntimePackageMissing(f"runtime {runtime}", " and ".join(missing), INSTALL_HINT)
+        raise RuntimePackageMissing(what, " and ".join(missing), INSTALL_HINT)
 
 
 def ov_precision(spec: RuntimeSpec) -> str:
@@ -170,10 +170,10 @@ def build_openvino_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
 
     with Timer() as t:
         if spec.onnx_model:
-            require_openvino("openvino-int8")
+            require_openvino("runtime openvino-int8")
             source, what = read_onnx(model, spec), spec.onnx_model
         else:
-            require_openvino("openvino-int8", quantize=True)
+            require_openvino("runtime openvino-int8", quantize=True)
             if not spec.calibration:
                 raise ValueError("runtime openvino-int8 needs calibration images (test.calibration = a folder) "
                                  "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)")

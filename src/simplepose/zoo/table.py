@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from ..suggest import did_you_mean
 from ..words import plural
 
 MODELS_ENV = "SIMPLEPOSE_MODELS"
@@ -208,9 +209,7 @@ def get_row(name: str) -> ModelRow:
     table = {r.name: r for r in rows()}
     if name in table:
         return table[name]
-    close = [n for n in table if name.lower() in n or n in name.lower()][:6]
-    hint = f"; similar: {', '.join(close)}" if close else ""
-    raise ZooError(f"no model named {name!r} in the zoo (`simplepose models` lists them){hint}")
+    raise ZooError(f"no model named {name!r}{did_you_mean(name, table)} (`simplepose models` lists the zoo)")
 
 
 def read_rows(path: str) -> List[ModelRow]:
