@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The manual first (seconds; --strict), then the tests, so that pytest's summary is the last line.
 # Two workers, one per core (tests/conftest.py gives each one torch thread); a file's tests stay
 # on one worker, so its module fixtures are built once.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile
 	$(MAKE) --no-print-directory docs
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The manual (docs/, MkDocs + Material) into build/site/: open build/site/index.html.
 # --strict: a broken link, anchor or API reference, or a page left out of the nav, fails.
