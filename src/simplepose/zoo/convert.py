@@ -16,6 +16,7 @@ from ..config import config_to_dict
 from ..foreign import pose_config, strip_mmpose_keys
 from ..model import PoseResNet
 from ..weights import extract_state_dict, infer_architecture, load_state_dict_strict, read_weights_file
+from .files import derived_key
 from .table import ModelRow, ZooError
 
 
@@ -31,4 +32,5 @@ def convert_pose_file(row: ModelRow, raw: Path, dest: Path) -> None:
     load_state_dict_strict(PoseResNet(**kwargs), sd, source)  # the weights fit the network they describe
     atomic_save({"format": FORMAT, "version": VERSION, "config": config_to_dict(cfg),
                  "state_dict": {k: v.contiguous() for k, v in sd.items()},
-                 "zoo": {"model": row.name, "file": row.filename, "format": row.format}}, dest)
+                 "zoo": {"model": row.name, "file": row.filename, "format": row.format, "sha256": row.sha256,
+                         "key": derived_key(row)}}, dest)
