@@ -16,12 +16,12 @@ from ..config import config_to_dict
 from ..foreign import pose_config, strip_mmpose_keys
 from ..model import PoseResNet
 from ..weights import extract_state_dict, infer_architecture, load_state_dict_strict, read_weights_file
-from .files import derived_key
 from .table import ModelRow, ZooError
 
 
-def convert_pose_file(row: ModelRow, raw: Path, dest: Path) -> None:
-    """Write `dest`: the pose network of `raw` (format `row.format`) with `row`'s config."""
+def convert_pose_file(row: ModelRow, raw: Path, dest: Path, key: str = "") -> None:
+    """Write `dest`: the pose network of `raw` (format `row.format`) with `row`'s config;
+    `key` (`files.derived_key`) is recorded in it with the row's source."""
     source = f"{raw} (model {row.name})"
     sd, mmpose = strip_mmpose_keys(extract_state_dict(read_weights_file(raw), source))
     if row.format == "mmpose" and not mmpose:
@@ -33,4 +33,4 @@ def convert_pose_file(row: ModelRow, raw: Path, dest: Path) -> None:
     atomic_save({"format": FORMAT, "version": VERSION, "config": config_to_dict(cfg),
                  "state_dict": {k: v.contiguous() for k, v in sd.items()},
                  "zoo": {"model": row.name, "file": row.filename, "format": row.format, "sha256": row.sha256,
-                         "key": derived_key(row)}}, dest)
+                         "key": key}}, dest)

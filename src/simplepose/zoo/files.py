@@ -118,7 +118,7 @@ def model_file(name: str, offline: Optional[bool] = None, progress: bool = True)
 
             with cache_writes(dest.parent):
                 dest.parent.mkdir(parents=True, exist_ok=True)
-            convert_pose_file(row, raw, dest)
+            convert_pose_file(row, raw, dest, derived_key(row))
             record_digest(dest, sha256_of(dest))
     return dest
 
