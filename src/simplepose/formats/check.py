@@ -126,9 +126,11 @@ def outside_image(boxes_xyxy: np.ndarray, width: int, height: int) -> np.ndarray
 
     Such a box gives a crop of pure padding, and the model's confident "pose" there is noise.
     Boxes that overlap the image are kept as they are, unclipped, as the paper's code crops them
-    (clipping them would move the crop and change the published numbers).
+    (clipping them would move the crop and change the published numbers). The image spans
+    [0, width] x [0, height] in continuous coordinates, as boxes do (a COCO box of a whole
+    image is [0, 0, width, height]), so a one-pixel-wide image still has room for a box.
     """
     b = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
     x1, y1 = np.maximum(b[:, 0], 0.0), np.maximum(b[:, 1], 0.0)
-    x2, y2 = np.minimum(b[:, 2], width - 1.0), np.minimum(b[:, 3], height - 1.0)
+    x2, y2 = np.minimum(b[:, 2], float(width)), np.minimum(b[:, 3], float(height))
     return ~((x2 > x1) & (y2 > y1))
