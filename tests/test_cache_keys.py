@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from e2e_helpers import message_lines, simplepose
 
@@ -109,3 +110,19 @@ def test_a_given_onnx_file_of_another_size_is_one_clear_error(tiny_model, synth_
     error = [line for line in message_lines(run.stderr) if not line.startswith("warning: ")]
     assert "Traceback" not in run.stderr and len(error) == 1, error
     assert error[0].startswith("simplepose predict: error: ") and "m.onnx: the ONNX graph takes 32x64" in error[0]
+
+
+def test_estimator_warns_once_of_another_size_and_refuses_heatmaps_it_cannot_decode(tiny_model, capfd):
+    from simplepose import PoseEstimator
+
+    ckpt = str(tiny_model.out / "last.pth")
+    image = np.zeros((60, 40, 3), np.uint8)
+    est = PoseEstimator(checkpoint=ckpt, detector="none", runtime="eager",
+                        overrides=("data.input_size=[64,128]", "data.heatmap_size=[16,32]"))
+    assert len(est(image)) == 1
+    said = [line for line in capfd.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert len(said) == 1 and "data.input_size 64x128 (the checkpoint's: 32x64)" in said[0], said
+    wrong = PoseEstimator(checkpoint=ckpt, detector="none", runtime="eager", overrides=("data.heatmap_size=[16,32]",))
+
+    with pytest.raises(ValueError, match=r"the network gives 8x16 heatmaps for 32x64 crops .*data\.heatmap_size=\[8,16\]"):
+        wrong(image)
