@@ -66,8 +66,9 @@ def test_a_one_pixel_image_crops_to_that_pixel_magnified():
 
 
 def test_a_box_filling_a_one_pixel_wide_image_is_inside_it():
-    assert outside_image(np.array([[0, 0, 1, 9], [0, 0, 9, 1], [0, 0, 1, 1], [2, 0, 3, 9]]), 1, 9).tolist() == [
-        False, False, False, True]
+    # [0, 0, 0, 8]: the paper's clipped box of a person filling the 1x9 image (x2 = x1 = 0).
+    assert outside_image(np.array([[0, 0, 1, 9], [0, 0, 9, 1], [0, 0, 1, 1], [0, 0, 0, 8], [2, 0, 3, 9]]),
+                         1, 9).tolist() == [False, False, False, False, True]
 
 
 def test_half_body_crop_of_joints_on_one_pixel_has_positive_size():
@@ -206,3 +207,31 @@ def test_train_on_records_with_tiny_boxes(synth_set, tiny_config, tmp_path):
     _no_trouble(run)
     assert (tmp_path / "run" / "last.pth").is_file()
     assert not [line for line in message_lines(run.stderr) if "nan" in line.lower()]
+
+
+def test_eval_on_tiny_images_with_gt_boxes_and_detections(synth_set, tiny_model, tmp_path):
+    """A val set of 1x1, 1x9, 9x1 and 2x3 images, each with one labelled person filling it:
+    `eval` crops, predicts and scores every one, with GT boxes and with a detections file."""
+    gt = json.loads((synth_set.out / "annotations" / "val.json").read_text())
+    images = tmp_path / "images"
+    images.mkdir()
+    gt["images"], gt["annotations"], dets = [], [], []
+    for i, (w, h) in enumerate(SIZES, start=1):
+        cv2.imwrite(str(images / f"{i:03d}.png"), person_image(w, h))
+        gt["images"].append({"id": i, "file_name": f"{i:03d}.png", "width": w, "height": h})
+        kps = [v for _ in range(17) for v in ((w - 1) / 2, (h - 1) / 2, 2)]
+        gt["annotations"].append({"id": i, "image_id": i, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, w, h],
+                                  "area": float(w * h), "keypoints": kps, "num_keypoints": 17})
+        dets.append({"image_id": i, "category_id": 1, "bbox": [0, 0, w, h], "score": 0.9})
+    (tmp_path / "val.json").write_text(json.dumps(gt))
+    (tmp_path / "dets.json").write_text(json.dumps(dets))
+    where = ("--set", f"data.val_ann={tmp_path / 'val.json'}", "--set", f"data.val_images={images}")
+    for boxes in ("gt", tmp_path / "dets.json"):
+        out = tmp_path / f"eval-{Path(str(boxes)).stem}"
+        run = simplepose("eval", "--checkpoint", tiny_model.out / "last.pth", "--boxes", boxes, *where,
+                         "--out", out, cwd=tmp_path)
+        _no_trouble(run)
+        assert not [line for line in message_lines(run.stderr) if "skipped" in line], run.stderr[-2000:]
+        results = json.loads((out / "results.json").read_text())
+        assert sorted(r["image_id"] for r in results) == [1, 2, 3, 4]
+        assert (out / "metrics.json").is_file()
