@@ -235,3 +235,16 @@ def test_eval_on_tiny_images_with_gt_boxes_and_detections(synth_set, tiny_model,
         results = json.loads((out / "results.json").read_text())
         assert sorted(r["image_id"] for r in results) == [1, 2, 3, 4]
         assert (out / "metrics.json").is_file()
+
+
+def test_posetrack_training_keeps_a_person_whose_box_clips_to_one_pixel_column(synth_set, tmp_path):
+    from simplepose.data.posetrack import load_posetrack
+
+    video = json.loads((synth_set.out / "posetrack" / "annotations" / "val" / "000001_synth.json").read_text())
+    first = video["annotations"][0]
+    first["bbox"] = [5.0, 5.0, 1.0, 30.0]  # clips to x2 = x1: a person one pixel wide
+    (tmp_path / "v.json").write_text(json.dumps(video))
+    kept = {r.ann_id: r for r in load_posetrack(tmp_path / "v.json", synth_set.out, for_training=True).records}
+    assert first["id"] in kept and kept[first["id"]].box[2] == 0.0
+    _, scale = boxes_to_center_scale(kept[first["id"]].box[None], 0.5)
+    assert (scale > 0).all()
