@@ -126,3 +126,33 @@ def test_estimator_warns_once_of_another_size_and_refuses_heatmaps_it_cannot_dec
 
     with pytest.raises(ValueError, match=r"the network gives 8x16 heatmaps for 32x64 crops .*data\.heatmap_size=\[8,16\]"):
         wrong(image)
+
+
+def test_generated_sets_are_reused_only_when_made_by_this_generator_at_these_sizes(tmp_path, capsys):
+    """`demo` and `bench` keep the synthetic set they generate: keyed on seed, sizes and the
+    generator (its code and the pixel libraries), and a set of another size is never taken."""
+    from simplepose.bench.inputs import ensure_synthetic
+    from simplepose.demo import DemoSettings, ensure_data
+    from simplepose.synthetic.version import generator_key
+
+    def images(root: Path) -> int:
+        return len(list((root / "images").rglob("*.jpg")))
+
+    root = ensure_synthetic(None, tmp_path / "bench", 4, 0)
+    first = (root / "annotations" / "val.json").stat().st_mtime_ns
+    assert images(root) == 4 and ensure_synthetic(None, tmp_path / "bench", 4, 0) == root
+    assert (root / "annotations" / "val.json").stat().st_mtime_ns == first  # reused
+    assert images(ensure_synthetic(None, tmp_path / "bench", 2, 0)) == 2  # another size: made anew, alone
+    (root / ".bench-set").write_text("images=2 seed=0 generator=an-older-one")
+    ensure_synthetic(None, tmp_path / "bench", 2, 0)
+    assert (root / ".bench-set").read_text().endswith(generator_key())
+
+    settings = DemoSettings(data_dir=str(tmp_path / "demo"), images=3, videos=1, frames=2)
+    ensure_data(settings)
+    ensure_data(settings)
+    assert "reusing" in capsys.readouterr().out
+    meta = tmp_path / "demo" / "meta.json"
+    meta.write_text(meta.read_text().replace(generator_key(), "an-older-one"))
+    ensure_data(settings)
+    assert "reusing" not in capsys.readouterr().out
+    assert json.loads(meta.read_text())["demo"]["generator"] == generator_key()
