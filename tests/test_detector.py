@@ -27,7 +27,7 @@ def test_gt_boxes_of_the_real_sample(real_data):
     coco = load_coco_keypoints(real_data / "coco" / "test_coco.json", for_training=False)
     det = GTBoxes(coco)
     total = sum(len(det(None, i)[0]) for i in coco.images)
-    assert total == sum(1 for r in coco.records if r.box[2] > 0 and r.box[3] > 0)
+    assert total == sum(1 for r in coco.records if r.box[2] >= 0 and r.box[3] >= 0)  # the paper's x2 >= x1
     boxes, scores = det(None, coco.records[0].image_id)
     assert np.all(boxes[:, 2] >= boxes[:, 0]) and np.all(scores == 1.0)
 

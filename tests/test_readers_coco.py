@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+
 import pytest
 
 from simplepose.data.coco import load_coco_keypoints
@@ -54,11 +56,19 @@ def test_detections_threshold(real_data):
     assert b.shape[1] == 4
 
 
-def test_training_filter_skips_a_box_that_clips_to_a_point(tmp_path, real_data):
+def test_training_filter_keeps_a_box_that_clips_to_a_point_as_the_paper_does(tmp_path, real_data):
+    """The paper keeps x2 >= x1, y2 >= y1; a point box is cropped as the pixel there, magnified
+    (`geometry.MIN_BOX_SIDE`), so it gives a finite crop rather than one of size 0."""
+    from simplepose.geometry import box_to_center_scale
+
     data = json.loads((real_data / "coco" / "test_coco.json").read_text())
     data["annotations"][0]["bbox"] = [10.0, 10.0, 1.0, 1.0]  # clips to x2 = x1, y2 = y1
-    data["annotations"][1]["bbox"] = [10.0, 10.0, 1.0, 30.0]  # zero width, still a crop
+    data["annotations"][1]["bbox"] = [10.0, 10.0, 1.0, 30.0]  # zero width
+    data["annotations"][2]["bbox"] = [1e5, 10.0, 5.0, 30.0]  # clips to x2 < x1 (beyond the image): still left out
     p = tmp_path / "a.json"
     p.write_text(json.dumps(data))
-    kept = {r.ann_id for r in load_coco_keypoints(p).records}
-    assert data["annotations"][0]["id"] not in kept and data["annotations"][1]["id"] in kept
+    records = {r.ann_id: r for r in load_coco_keypoints(p).records}
+    ids = [a["id"] for a in data["annotations"][:3]]
+    assert ids[0] in records and ids[1] in records and ids[2] not in records
+    _, scale = box_to_center_scale(records[ids[0]].box, 0.75)
+    assert (scale > 0).all() and np.isfinite(scale).all()

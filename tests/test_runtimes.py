@@ -2,7 +2,10 @@
 statistics (a fresh BatchNorm is the identity, under which any fold looks right), and the
 choice `auto` makes. A BatchNorm folded along the wrong axis of the transposed convolutions
 must fail these tolerances: `test_a_fold_along_the_wrong_axis_fails_the_tolerance` checks it."""
+import json
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +18,15 @@ from simplepose.model import PoseResNet
 from simplepose.predictor import TopDownPredictor
 from simplepose.runtimes import RUNTIMES, RuntimeSpec, auto_order, build_runtime
 from simplepose.runtimes import fold as fold_module
+from simplepose.runtimes import onnx_paths
 from simplepose.runtimes.base import relative_error
+from simplepose.runtimes.onnx_paths import build_onnx
 from simplepose.runtimes.fold import count_batchnorms, fold_batchnorm
 
 #: fp32 rewrites agree to ~3e-7 here; a wrong-axis deconv fold is off by ~1e-2 on this model.
 FP32_TOL = 1e-4
 SIZE = (48, 64)  # (w, h) network input
+HEATMAP = (16, 16)  # what the stride-32 backbone and 3 deconvs give for SIZE (48 -> 2 -> 16)
 
 
 def random_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -261,9 +267,10 @@ def test_auto_keeps_its_decision_and_export_on_disk_for_the_next_process(model, 
     monkeypatch.setattr(runtimes, "cpu_features", lambda: features(False))
     monkeypatch.setitem(RUNTIMES, "fast", slowed("fast", 0.03))  # the real onnx wins
     first = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8))
-    assert first.name == "onnx" and "model.onnx" in first.detail
+    assert first.name == "onnx" and f"export-{SIZE[0]}x{SIZE[1]}-" in first.detail
     files = cache_files(tmp_path)
-    assert "model.onnx" in files and sum(f.endswith(".json") for f in files) == 1
+    # the export, its digest record and manifest, and one decision
+    assert sum(f.endswith(".onnx") for f in files) == 1 and sum(f.endswith(".json") for f in files) == 3
     clear_timings()  # a new process: no export, no check against eager, no timing
     def refused(*a, **k):
         raise RuntimeError("exported again")
@@ -278,11 +285,58 @@ def test_auto_keeps_its_decision_and_export_on_disk_for_the_next_process(model, 
         assert "decision cached" not in build_runtime("auto", other, RuntimeSpec(SIZE, batch_size=8)).detail
 
 
+def test_an_export_is_keyed_on_the_input_size_and_checked_before_use(model, monkeypatch, tmp_path):
+    """Two input sizes of one model's weights: two exports, each used only at its own size;
+    a stale or damaged entry (manifest of another request, file changed, graph of another size
+    under the right name) is exported again rather than run."""
+    pytest.importorskip("onnxruntime")
+    from simplepose.runtimes import cache
+    from simplepose.runtimes.auto import with_cached_export
+    from simplepose.runtimes.onnx_paths import OPSET
+
+    digest = cache.model_digest(model)
+    small, large = RuntimeSpec((32, 64)), RuntimeSpec((64, 128))
+    paths = {s.input_size: with_cached_export(model, s, digest).onnx_model for s in (small, large)}
+    assert len(set(paths.values())) == 2 and all(Path(p).is_file() for p in paths.values())
+    for spec in (small, large):
+        x = torch.randn(2, 3, spec.input_size[1], spec.input_size[0])
+        assert relative_error(build_onnx(model, replace(spec, onnx_model=paths[spec.input_size])).runner(x),
+                              eager(model, x)) < FP32_TOL
+    path = Path(paths[(32, 64)])
+    exports = {"n": 0}
+    real_export = onnx_paths.export_onnx_bytes
+
+    def counted(*a, **k):
+        exports["n"] += 1
+        return real_export(*a, **k)
+
+    monkeypatch.setattr(onnx_paths, "export_onnx_bytes", counted)
+    assert with_cached_export(model, small, digest).onnx_model == str(path) and exports["n"] == 0  # reused
+    path.write_bytes(Path(paths[(64, 128)]).read_bytes())  # the other size's graph under this name
+    assert with_cached_export(model, small, digest).onnx_model == str(path) and exports["n"] == 1
+    assert build_onnx(model, replace(small, onnx_model=str(path))).name == "onnx"  # the right graph again
+    manifest = path.with_suffix(".json")
+    manifest.write_text(manifest.read_text().replace('"opset"', '"opset_"'))  # answers another request
+    with_cached_export(model, small, digest)
+    assert exports["n"] == 2 and json.loads(manifest.read_text())["request"]["opset"] == OPSET
+    manifest.write_text("{not json")
+    with_cached_export(model, small, digest)
+    assert exports["n"] == 3
+
+
+def test_an_onnx_file_of_another_input_size_is_one_clear_error(model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / "m.onnx"
+    path.write_bytes(onnx_paths.export_onnx_bytes(model, (32, 64)))
+    with pytest.raises(ValueError, match=r"m\.onnx: the ONNX graph takes 32x64 .* data\.input_size is 64x128"):
+        build_onnx(model, RuntimeSpec((64, 128), onnx_model=str(path)))
+
+
 def test_a_short_job_runs_eager_without_export(model, monkeypatch, tmp_path):
     monkeypatch.setattr(runtimes, "onnx_available", lambda: True)
     built = build_runtime("auto", model, RuntimeSpec(SIZE, batch_size=8, work=4))
     assert built.name == "eager" and "short job" in built.detail and cache_files(tmp_path) == []
-    predictor = TopDownPredictor(model, SIZE, (12, 16), expected_crops=2)  # 2 people, flip test: 4 crops
+    predictor = TopDownPredictor(model, SIZE, HEATMAP, expected_crops=2)  # 2 people, flip test: 4 crops
     assert predictor.runtime.name == "eager"
 
 
@@ -303,6 +357,29 @@ def test_model_digest_sees_one_changed_weight(model):
     with torch.no_grad():
         changed.final_layer.weight[3, 5] += 1e-3
     assert model_digest(model) == model_digest(copy.deepcopy(model)) != model_digest(changed)
+
+
+def test_model_digest_sees_the_structure_not_only_the_weights():
+    """Equal weights, another stride or flag of the model's own: other heatmaps, so another
+    digest (else one model's cached export and decision would serve the other)."""
+    from simplepose.runtimes.cache import model_digest
+
+    class Sampler(nn.Module):
+        def __init__(self, step: int, udp: bool) -> None:
+            super().__init__()
+            self.step, self.udp = step, udp
+            self.conv = nn.Conv2d(3, 2, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)[:, :, ::self.step, ::self.step]
+
+    torch.manual_seed(0)
+    a = Sampler(2, False)
+    b, c = Sampler(4, False), Sampler(2, True)
+    b.load_state_dict(a.state_dict())
+    c.load_state_dict(a.state_dict())
+    assert len({model_digest(a), model_digest(b), model_digest(c)}) == 3
+    assert model_digest(a) == model_digest(a.train())  # train/eval mode is not part of it
 
 
 def test_int8_keeps_the_final_layer_and_the_front_in_fp32(model, tmp_path):
@@ -385,8 +462,8 @@ def test_predictor_runtime_gives_eager_heatmaps_and_poses(name, model):
     rng = np.random.default_rng(1)
     image = rng.integers(0, 255, (200, 160, 3), dtype=np.uint8)
     boxes = np.array([[10.0, 20.0, 90.0, 180.0], [50.0, 5.0, 150.0, 120.0], [0.0, 0.0, 160.0, 200.0]])
-    ref = TopDownPredictor(model, SIZE, (12, 16), runtime="eager")
-    fast = TopDownPredictor(model, SIZE, (12, 16), runtime=name)
+    ref = TopDownPredictor(model, SIZE, HEATMAP, runtime="eager")
+    fast = TopDownPredictor(model, SIZE, HEATMAP, runtime=name)
     assert fast.runtime.name == name and ref.runtime.name == "eager"
     c, s = ref.crop_boxes(boxes)
     from simplepose.transforms import crop_people

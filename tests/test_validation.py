@@ -114,8 +114,10 @@ def test_detections_broken_fields_are_errors_and_zero_size_boxes_counted_skips(t
 
 
 def test_boxes_outside_the_image_are_skipped_and_counted(tmp_path):
-    assert outside_image(np.array([[200, 200, 300, 300], [-50, -50, -1, -1], [90, 90, 150, 150], [0, 0, 0, 50.0]]),
-                         100, 100).tolist() == [True, True, False, True]
+    # A zero-width box on the edge is cropped as the pixel column there: inside; an inverted one is not.
+    assert outside_image(np.array([[200, 200, 300, 300], [-50, -50, -1, -1], [90, 90, 150, 150], [0, 0, 0, 50.0],
+                                   [60, 10, 50, 20], [100.4, 0, 100.4, 9]]),
+                         100, 100).tolist() == [True, True, False, False, True, False]
     dets = [{"image_id": 1, "category_id": 1, "bbox": [500, 500, 20, 40], "score": 0.9},
             {"image_id": 1, "category_id": 1, "bbox": [90, 90, 50, 50], "score": 0.8}]
     table = DetectionsFile(_write(tmp_path, "d.json", dets))

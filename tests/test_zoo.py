@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
 from zoo_helpers import (FileServer, mmpose_file_bytes, read_only, sha256, tiny_pose_state_dict, write_rows)
@@ -172,6 +174,23 @@ def test_corrupted_converted_model_is_converted_again(zoo_env, server, files):
     assert torch.load(converted, weights_only=True)["format"] == "simplepose"
 
 
+def test_an_edited_row_is_converted_anew_and_the_old_layout_is_not_read(zoo_env, server, files):
+    """The converted file is keyed on what shapes it: a row given another decoder and colour
+    (`$SIMPLEPOSE_MODELS`) gets a checkpoint of its own, made offline from the download; a file
+    of the older layout (models/NAME.pth, keyed on the name alone) is never read."""
+    first = zoo.model_file("tiny-mm", progress=False)
+    old_layout = first.parent / "tiny-mm.pth"
+    old_layout.write_bytes(b"an old conversion")
+    rows = Path(zoo_env["SIMPLEPOSE_MODELS"])
+    row = dict(yaml.safe_load(rows.read_text())[0], decoder="dark", color="bgr")
+    write_rows(rows, [row])
+    second = zoo.model_file("tiny-mm", offline=True)
+    assert second != first and second != old_layout and server.requests[pose_path(files)] == 1  # no new download
+    config = torch.load(second, weights_only=True)["config"]
+    assert config["test"]["decoder"] == "dark" and config["data"]["color"] == "bgr"
+    assert torch.load(first, weights_only=True)["config"]["test"]["decoder"] == "mmpose"  # the first row's own file
+
+
 def test_full_cache_is_one_line(zoo_env, monkeypatch, tmp_path):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -232,7 +251,8 @@ def test_models_command_lists_downloads_and_predicts_offline(zoo_env, server, fi
 
     got = simplepose("models", "download", "tiny-mm", cwd=tmp_path, env=zoo_env)
     assert got.returncode == 0, got.stderr
-    assert got.stdout.strip() == f"tiny-mm: {tmp_path / 'cache' / 'models' / 'tiny-mm.pth'}"  # stdout: results only
+    assert re.fullmatch(rf"tiny-mm: {re.escape(str(tmp_path / 'cache' / 'models'))}/tiny-mm-[0-9a-f]{{10}}\.pth",
+                        got.stdout.strip())  # stdout: results only
     table = json.loads(simplepose("models", "--json", cwd=tmp_path, env=zoo_env).stdout)
     assert next(r for r in table if r["name"] == "tiny-mm")["cached"] is True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
@@ -306,6 +307,30 @@ def resolve_config(
     """
     extra = check_overrides(overrides)
     if config_path:
-        return load_config(config_path, overrides)
-    base = config_to_dict(stored) if stored is not None else {}
-    return config_from_dict(merge(base, extra), f"{source} (stored config)")
+        cfg = load_config(config_path, overrides)
+    else:
+        base = config_to_dict(stored) if stored is not None else {}
+        cfg = config_from_dict(merge(base, extra), f"{source} (stored config)")
+    note = size_change(stored, cfg, source)
+    if note:
+        print(f"warning: {note}", file=sys.stderr)
+    return cfg
+
+
+def size_change(stored: Optional[Config], cfg: Config, source: str = "checkpoint") -> str:
+    """One line when `cfg`'s input or heatmap size differs from the one the checkpoint was
+    trained at (its `stored` config), else "": the network then sees people at another scale
+    than it learned, and its accuracy can fall to nothing without any other sign."""
+    if stored is None:
+        return ""
+    changed = [f"data.{name} {_wxh(getattr(cfg.data, name))} (the checkpoint's: {_wxh(getattr(stored.data, name))})"
+               for name in ("input_size", "heatmap_size")
+               if tuple(getattr(cfg.data, name)) != tuple(getattr(stored.data, name))]
+    if not changed:
+        return ""
+    return (f"{source}: the config gives {' and '.join(changed)}; the network was trained at the checkpoint's sizes, "
+            "and predicting at others can lose most of its accuracy")
+
+
+def _wxh(size: Sequence[int]) -> str:
+    return "x".join(str(int(v)) for v in size)

@@ -50,11 +50,13 @@ def _log(message: str) -> None:
 
 
 def ensure_data(s: DemoSettings) -> Dict[str, Any]:
-    """Generate the synthetic set unless `data_dir` already holds one made with these settings."""
+    """Generate the synthetic set unless `data_dir` already holds one made with these settings
+    by this generator (`synthetic.version.generator_key`)."""
     from .synthetic import generate_dataset, generate_videos
+    from .synthetic.version import generator_key
 
     meta_path = Path(s.data_dir) / "meta.json"
-    want = {"seed": s.seed, "images": s.images, "videos": s.videos, "frames": s.frames}
+    want = {"seed": s.seed, "images": s.images, "videos": s.videos, "frames": s.frames, "generator": generator_key()}
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if meta.get("demo") == want:

@@ -66,7 +66,7 @@ class GTBoxes(BoxTable):
     def __init__(self, coco) -> None:  # coco: data.coco.CocoKeypoints (for_training=False)
         by_image: Dict[object, list] = {}
         for r in coco.records:
-            if r.box[2] > 0 and r.box[3] > 0:
+            if r.box[2] >= 0 and r.box[3] >= 0:  # the paper's x2 >= x1, y2 >= y1: a one-pixel-wide image's person too
                 by_image.setdefault(r.image_id, []).append(r.box)
         super().__init__({k: (xywh_to_xyxy(np.array(v)), np.ones(len(v))) for k, v in by_image.items()})
 

@@ -19,6 +19,10 @@ import numpy as np
 
 #: The paper's crop enlargement around a person box.
 BOX_PADDING = 1.25
+#: The smallest box side a crop is made for, in image pixels: a box narrower than one pixel
+#: (a 1x1 image's whole-image box spans 0 pixels centre to centre) is cropped as one pixel
+#: around its centre, so every crop has a positive scale (the crop affines divide by it).
+MIN_BOX_SIDE = 1.0
 
 
 def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
@@ -69,10 +73,13 @@ def box_to_center_scale(
 def boxes_to_center_scale(
     boxes_xywh: np.ndarray, aspect_ratio: float, padding: float = BOX_PADDING
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Vectorised `box_to_center_scale`: (N,4) xywh -> centers (N,2), scales (N,2) in pixels."""
+    """Vectorised `box_to_center_scale`: (N,4) xywh -> centers (N,2), scales (N,2) in pixels.
+
+    Sides under `MIN_BOX_SIDE` count as that (before widening), so a tiny or zero-size box gives
+    the crop of the pixel at its centre, magnified, rather than a zero scale."""
     b = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     center = b[:, :2] + b[:, 2:] * 0.5
-    w, h = widen_to_aspect(b[:, 2], b[:, 3], aspect_ratio)
+    w, h = widen_to_aspect(np.maximum(b[:, 2], MIN_BOX_SIDE), np.maximum(b[:, 3], MIN_BOX_SIDE), aspect_ratio)
     return center, np.stack([w, h], axis=1) * padding
 
 

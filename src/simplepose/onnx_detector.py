@@ -50,7 +50,8 @@ class OnnxPersonDetector:
     """Person boxes from an mmdeploy YOLOX `end2end.onnx` (NMS inside the graph), on the CPU.
 
     `onnx_path`: the extracted `end2end.onnx`. Boxes scoring `score_thresh` or less, or under
-    `min_size` image pixels wide or high after clipping, are dropped. `threads`: onnxruntime
+    `min_size` image pixels (or half the image's side, if less) wide or high after clipping,
+    are dropped. `threads`: onnxruntime
     intra-op threads (None: its default, one per core). The input size is read from the graph.
     """
 
@@ -144,7 +145,10 @@ class OnnxPersonDetector:
         # Continuous pixel coordinates: a box may reach the far edge x = w (not w - 1).
         boxes[:, 0::2] = boxes[:, 0::2].clip(0.0, w)
         boxes[:, 1::2] = boxes[:, 1::2].clip(0.0, h)
-        big = (boxes[:, 2] - boxes[:, 0] >= self.min_size) & (boxes[:, 3] - boxes[:, 1] >= self.min_size)
+        # In an image narrower than 2 * min_size (a 1xN frame) half its side is enough: a
+        # person there fills a fraction of a pixel, and dropping every box would find no one.
+        big = ((boxes[:, 2] - boxes[:, 0] >= min(self.min_size, w / 2))
+               & (boxes[:, 3] - boxes[:, 1] >= min(self.min_size, h / 2)))
         return boxes[big], scores[big]
 
 

@@ -206,6 +206,15 @@ class TopDownPredictor:
         self.seconds["decode"] += time.perf_counter() - t0
         return out
 
+    def _check_heatmaps(self, shape: Sequence[int]) -> None:
+        """A ValueError when the network's heatmaps (N, K, h, w) are not `data.heatmap_size`:
+        decoding them as another size would put every joint in the wrong place, silently."""
+        got = (int(shape[-1]), int(shape[-2]))
+        if got != self.codec.heatmap_size:
+            (w, h), (iw, ih), (cw, ch) = got, self.input_size, self.codec.heatmap_size
+            raise ValueError(f"the network gives {w}x{h} heatmaps for {iw}x{ih} crops (data.input_size), not "
+                             f"data.heatmap_size {cw}x{ch}; set data.heatmap_size=[{w},{h}]")
+
     @torch.no_grad()
     def heatmaps(self, crops_bgr: np.ndarray) -> np.ndarray:
         """(N, in_h, in_w, 3) uint8 crops -> (N, K, h, w) float32 heatmaps (flip test included)."""
@@ -223,6 +232,7 @@ class TopDownPredictor:
             t2 = clock()
             y = self.runtime.runner(x)
             t3 = clock()
+            self._check_heatmaps(y.shape)
             hm = y[:n]
             if self.flip_test:
                 back = flip_heatmaps_back(y[n:], self.skeleton.flip_index, shift=self.shift_heatmap)

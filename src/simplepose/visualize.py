@@ -205,7 +205,11 @@ def write_image(path: Union[str, Path], image: np.ndarray) -> None:
 
 
 class VideoWriter:
-    """mp4 (mp4v) writer opened on the first frame, so the size comes from the frames."""
+    """mp4 (mp4v) writer opened on the first frame, so the size comes from the frames.
+
+    The mp4v encoder refuses frames under 2 pixels a side (a 1xN video) and drops the last row
+    or column of an odd side (161x121 comes out 160x120): frames are padded to even sides of at
+    least 2 by repeating their edge pixels, so every pixel of every frame is written."""
 
     def __init__(self, path: Union[str, Path], fps: float = 25.0) -> None:
         self.path, self.fps = Path(path), float(fps) if fps and fps > 0 else 25.0
@@ -214,6 +218,9 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         import cv2
 
+        pad_h, pad_w = (max(2, n + n % 2) - n for n in frame.shape[:2])
+        if pad_h or pad_w:
+            frame = cv2.copyMakeBorder(frame, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             h, w = frame.shape[:2]

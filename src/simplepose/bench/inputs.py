@@ -7,6 +7,7 @@ report says which.
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from ..config import Config, build_model_kwargs, config_from_dict, config_to_dict, load_config, merge
+from ..fileio import atomic_write_bytes
 from ..model import PoseResNet
 
 #: The benchmark's model shapes: name -> (PoseResNet keyword arguments, input (w, h)).
@@ -63,8 +65,10 @@ def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Modul
 
 def ensure_synthetic(data_dir: Optional[str], out_dir: Path, images: int, seed: int) -> Path:
     """`data_dir` if given (a `simplepose synth` folder), else a set generated into
-    `out_dir/data` (kept between runs with the same size and seed)."""
+    `out_dir/data` (kept between runs with the same size, seed and generator: one stamp file
+    names what the folder holds, so a set of another size is never taken for this one)."""
     from ..synthetic import generate_dataset
+    from ..synthetic.version import generator_key
 
     if data_dir:
         root = Path(data_dir)
@@ -72,10 +76,19 @@ def ensure_synthetic(data_dir: Optional[str], out_dir: Path, images: int, seed: 
             raise FileNotFoundError(f"--data {root}: no annotations/val.json (make one with `simplepose synth --out {root}`)")
         return root
     root = out_dir / "data"
-    stamp = root / f".bench-{images}-{seed}"
-    if not stamp.exists():
+    stamp = root / ".bench-set"
+    want = f"images={images} seed={seed} generator={generator_key()}"
+    try:
+        held = stamp.read_text()
+    except OSError:
+        held = ""
+    if held != want:
+        if root.is_dir() and any(root.glob(".bench-*")):
+            # A set bench made before (another size, seed or generator; older stamps were
+            # `.bench-IMAGES-SEED`): its files would mix with the new ones.
+            shutil.rmtree(root)
         generate_dataset(root, images, seed=seed, val_fraction=0.5)
-        stamp.touch()
+        atomic_write_bytes(stamp, want.encode())
     return root
 
 

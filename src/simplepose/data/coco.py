@@ -130,9 +130,10 @@ def _record(ann: object, images: Dict[int, ImageInfo], num_joints: int, cat_id: 
     im = images[image_id]
     box = clean_box(bbox, im.width, im.height)
     if for_training:
-        # The paper's filter (positive area, x2 >= x1, y2 >= y1, a labelled joint), and
-        # no box that clips to a single point: it would give a crop of size 0.
-        valid_box = box[2] >= 0 and box[3] >= 0 and max(box[2], box[3]) > 0
+        # The paper's filter (positive area, x2 >= x1, y2 >= y1, a labelled joint). A box that
+        # clips to a single point (a person filling a 1x1 image) stays: it is cropped as that
+        # pixel, magnified (`geometry.MIN_BOX_SIDE`).
+        valid_box = box[2] >= 0 and box[3] >= 0
         if not ((1.0 if area is None else area) > 0 and valid_box) or kps[:, 2].max() <= 0:
             return None
     head = check.numbers(ann["bbox_head"], 4, where, "bbox_head") if "bbox_head" in ann else None

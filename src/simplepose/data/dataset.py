@@ -19,7 +19,7 @@ from torch.utils.data import Dataset, default_collate
 
 from ..codec import HeatmapCodec
 from ..fileio import read_image
-from ..geometry import box_to_center_scale, warp_points, widen_to_aspect
+from ..geometry import MIN_BOX_SIDE, box_to_center_scale, warp_points, widen_to_aspect
 from ..skeleton import Skeleton
 from ..transforms import Normalize, crop_matrix, warp_crop
 from .records import PersonRecord
@@ -209,7 +209,9 @@ class TopDownDataset(Dataset):
         if len(chosen) < 2:
             return None
         center = chosen.mean(axis=0)
-        w, h = widen_to_aspect(*(chosen.max(axis=0) - chosen.min(axis=0)), self.aspect_ratio)
+        # Joints on one pixel (a tiny person) still give a crop of positive size.
+        extent = np.maximum(chosen.max(axis=0) - chosen.min(axis=0), MIN_BOX_SIDE)
+        w, h = widen_to_aspect(*extent, self.aspect_ratio)
         return center, np.array([w, h]) * HALF_BODY_PADDING
 
     def augmentation(self, record: PersonRecord, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float, bool]:

@@ -62,8 +62,8 @@ def _record(person: PoseTrackPerson, im: PoseTrackImage, for_training: bool) -> 
         box = np.zeros(4)
     if im.width > 0 and im.height > 0:
         box = clean_box(box, im.width, im.height)
-    if for_training and (not labelled.any() or box[2] <= 0 or box[3] <= 0):
-        return None  # as for COCO: nothing to learn from, or a degenerate box
+    if for_training and (not labelled.any() or box[2] < 0 or box[3] < 0):
+        return None  # as for COCO: nothing to learn from, or a box beyond the frame (x2 < x1)
     head = person.annotation.get("bbox_head")
     return PersonRecord(
         image_path=im.path, image_id=im.id, box=box, keypoints=kps[:, :2].copy(),

@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..fileio import FileFormatError
+from ..geometry import MIN_BOX_SIDE
 from ..words import count
 
 
@@ -130,9 +131,16 @@ def outside_image(boxes_xyxy: np.ndarray, width: int, height: int) -> np.ndarray
 
     Such a box gives a crop of pure padding, and the model's confident "pose" there is noise.
     Boxes that overlap the image are kept as they are, unclipped, as the paper's code crops them
-    (clipping them would move the crop and change the published numbers).
+    (clipping them would move the crop and change the published numbers). The image spans
+    [0, width] x [0, height] in continuous coordinates, as boxes do (a COCO box of a whole
+    image is [0, 0, width, height]), and a side under `geometry.MIN_BOX_SIDE` counts as that,
+    about its centre, as the crop takes it: the clipped box of a person filling a one-pixel-wide
+    image (x2 = x1) is inside it.
     """
     b = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-    x1, y1 = np.maximum(b[:, 0], 0.0), np.maximum(b[:, 1], 0.0)
-    x2, y2 = np.minimum(b[:, 2], width - 1.0), np.minimum(b[:, 3], height - 1.0)
+    side = b[:, 2:] - b[:, :2]
+    # (N, 2): what a side under a pixel gains each way; an inverted box (x2 < x1) gains nothing
+    grow = np.where(side >= 0, np.maximum(MIN_BOX_SIDE - side, 0.0) / 2, 0.0)
+    x1, y1 = np.maximum(b[:, 0] - grow[:, 0], 0.0), np.maximum(b[:, 1] - grow[:, 1], 0.0)
+    x2, y2 = np.minimum(b[:, 2] + grow[:, 0], float(width)), np.minimum(b[:, 3] + grow[:, 1], float(height))
     return ~((x2 > x1) & (y2 > y1))

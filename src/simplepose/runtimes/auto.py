@@ -81,10 +81,11 @@ def clear_timings() -> None:
 
 
 def speed_signature(model: nn.Module, spec: RuntimeSpec) -> tuple:
-    """What a runtime's speed depends on: architecture (parameter shapes), input and batch size,
-    device, threads."""
+    """What a runtime's speed depends on: architecture (parameter shapes), input and batch size
+    (the flip test doubles it), device, precision, threads (torch's and the runtime's own)."""
     shapes = tuple(tuple(p.shape) for p in model.parameters())
-    return (type(model).__qualname__, shapes, spec.input_size, spec.batch_size, spec.device, torch.get_num_threads())
+    return (type(model).__qualname__, shapes, tuple(spec.input_size), spec.batch_size, spec.device,
+            str(spec.precision), torch.get_num_threads(), spec.threads)
 
 
 def build_checked(names: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec,
@@ -164,17 +165,19 @@ SHORT_JOB_CROPS = 64
 
 
 def with_cached_export(model: nn.Module, spec: RuntimeSpec, digest: str) -> RuntimeSpec:
-    """`spec` reading the ONNX export of `model` from the cache (exported and written now if
-    absent); `spec` unchanged where exporting fails (each builder then reports it)."""
-    from .onnx_paths import export_onnx_bytes
+    """`spec` reading the ONNX export of `model` at `spec.input_size` from the cache (exported
+    and written now if absent, stale or damaged); `spec` unchanged where exporting fails (each
+    builder then reports it)."""
+    from .onnx_paths import OPSET, export_onnx_bytes
 
-    path = cache.export_file(digest)
-    if not path.is_file():
+    request = cache.export_request(digest, spec.input_size, OPSET)
+    path = cache.load_export(request)
+    if path is None:
         try:
-            saved = cache.save_export(digest, export_onnx_bytes(model, spec.input_size))
+            path = cache.save_export(request, export_onnx_bytes(model, spec.input_size))
         except Exception:  # noqa: BLE001 - RuntimeUnavailable or an untraceable model: builders say why
             return spec
-        if saved is None:
+        if path is None:
             return spec
     return replace(spec, onnx_model=str(path))
 
@@ -185,9 +188,11 @@ def from_disk(runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec,
     (they were checked on these weights when the decision was written); eager where the
     decision's figures say loading them would cost `spec.work` crops more than it saves;
     None when there is no usable decision."""
+    from .onnx_paths import OPSET
+
     decision = cache.load_decision(digest, key)
-    path = cache.export_file(digest)
-    if decision is None or not all(n in runtimes for n in decision.kept) or not path.is_file():
+    path = cache.load_export(cache.export_request(digest, spec.input_size, OPSET)) if decision else None
+    if decision is None or not all(n in runtimes for n in decision.kept) or path is None:
         return None
     if not decision.cheaper_than_eager(spec.work):
         built = runtimes["eager"](model, spec)
@@ -196,7 +201,7 @@ def from_disk(runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec,
     on_file = replace(spec, onnx_model=str(path)) if spec.onnx_model == "" else spec
     try:
         built = [runtimes[n](model, on_file) for n in decision.kept]
-    except Exception:  # noqa: BLE001 - a package removed since, a damaged file: decide anew
+    except Exception:  # noqa: BLE001 - a package removed since, a damaged file, a graph of another size: decide anew
         return None
     how = f"decision cached in {path.parent}"
     _TIMED[key] = (decision.kept, decision.threshold)

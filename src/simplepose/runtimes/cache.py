@@ -1,12 +1,24 @@
-"""`auto`'s decisions and its ONNX export kept on disk, so the next process reuses them.
+"""`auto`'s decisions and its ONNX exports kept on disk, so the next process reuses them.
 
-Layout: `zoo.cache_dir()/runtimes/<model digest>/model.onnx` (the BN-folded fp32 export of those
-weights) and `.../<signature>.json` (a `Decision`: which runtimes won at that speed signature,
-their crops/s, eager's, and how long each takes to load from the file). The model digest covers
-the weights; the signature covers what speed depends on (architecture, input and batch size,
-threads, CPU, package versions). A decision is written only after its runtimes were checked
-against eager fp32 on these very weights, so a process that reads it skips the check, the
-export and the timing. Any file that cannot be read or written is ignored: the cache only saves time.
+Layout: `zoo.cache_dir()/runtimes/<model digest>/` holds, for these weights,
+  * `export-<W>x<H>-<key>.onnx`: the BN-folded fp32 export at one input size, with
+    `export-<W>x<H>-<key>.json`, its manifest: the request it answers (weights digest, input
+    size, opset, cache version, torch and onnx versions: everything that shapes the graph;
+    `key` is their hash) and the file's sha256 (checked as `zoo.download.check_cached` does:
+    re-hashed only when its size or mtime changed). An export is used only when its manifest
+    matches the request and the file is intact; otherwise it is written again.
+    (Heatmap size and the flip test do not shape it: the graph's output is what the network
+    gives for that input, and the mirrored crops run through the same graph.)
+  * `<signature>.json`: a `Decision` (which runtimes won at that speed signature, their
+    crops/s, eager's, and how long each takes to load from the file), with the signature's
+    text stored in it and compared on load. The signature covers what speed depends on
+    (architecture, input and batch size (flip test included), device, threads, precision, CPU,
+    package versions).
+A decision is written only after its runtimes were checked against eager fp32 on these very
+weights, so a process that reads it skips the check, the export and the timing. Any file that
+cannot be read or written is ignored: the cache only saves time. Folders of an older layout
+(cache version 1: `model.onnx` keyed on the weights alone) sit under other digests and are
+never read.
 """
 from __future__ import annotations
 
@@ -15,7 +27,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from torch import nn
@@ -23,8 +35,10 @@ from torch import nn
 from ..fileio import atomic_write_json
 from ..hardware import cpu_features
 
-#: Bumped when the meaning of a cached file changes.
-CACHE_VERSION = 1
+#: Bumped when the meaning of a cached file changes (it is part of every digest and key).
+CACHE_VERSION = 2
+#: The packages whose versions shape an export or a speed decision.
+PACKAGES = ("torch", "onnx", "onnxruntime", "openvino", "nncf")
 
 
 @dataclass
@@ -58,14 +72,33 @@ def runtimes_dir() -> Path:
 def model_digest(model: nn.Module) -> str:
     """A digest of the weights (parameters and buffers): names, shapes, the float64 sum of each
     tensor (every element counts) and a 1-in-61 sample of its bytes. Hashing all 100 MB of a
-    ResNet-50 takes ~0.12 s here, a large part of the time a one-photo run may add to eager."""
+    ResNet-50 takes ~0.12 s here, a large part of the time a one-photo run may add to eager.
+    The structure counts too (`structure_text`): two models with equal weights but another
+    stride, padding or setting of their own compute other heatmaps and export other graphs."""
     h = hashlib.sha256(f"v{CACHE_VERSION}".encode())
+    h.update(structure_text(model).encode())
     for name, t in model.state_dict().items():
         a = t.detach().cpu().contiguous().numpy().reshape(-1)
         h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
         h.update(np.float64(a.sum(dtype=np.float64) if a.dtype.kind == "f" else a.sum()).tobytes())
         h.update(np.ascontiguousarray(a[::61]).tobytes())
     return h.hexdigest()[:20]
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def structure_text(model: nn.Module) -> str:
+    """Each submodule's class and its plain settings (ints, floats, strings, tuples of them:
+    a conv's stride and padding, a model's own flags), in order; `training` left out."""
+    def plain(v: object) -> bool:
+        return isinstance(v, _PLAIN) or (isinstance(v, tuple) and all(isinstance(x, _PLAIN) for x in v))
+
+    parts = []
+    for name, module in model.named_modules():
+        settings = sorted((k, v) for k, v in vars(module).items() if k != "training" and not k.startswith("_") and plain(v))
+        parts.append(f"{name}:{type(module).__module__}.{type(module).__qualname__}{settings}")
+    return "\n".join(parts)
 
 
 def _version(package: str) -> str:
@@ -75,36 +108,89 @@ def _version(package: str) -> str:
         return "-"
 
 
+def library_versions() -> Dict[str, str]:
+    """{package: version or "-"} of `PACKAGES`."""
+    return {p: _version(p) for p in PACKAGES}
+
+
+def _hash(text: str, n: int = 16) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def signature_text(signature: tuple) -> str:
+    """A speed signature on this CPU with these package versions, as text (stored in a decision)."""
+    return repr((CACHE_VERSION, signature, cpu_features().summary(), tuple(library_versions().values())))
+
+
 def signature_name(signature: tuple) -> str:
     """A file name for a speed signature on this CPU with these package versions."""
-    text = repr((signature, cpu_features().summary(), *(_version(p) for p in ("torch", "onnxruntime", "openvino"))))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return _hash(signature_text(signature))
 
 
-def export_file(digest: str) -> Path:
-    return runtimes_dir() / digest / "model.onnx"
+# ---------------------------------------------------------------- exports
+def export_request(digest: str, input_size: Sequence[int], opset: int) -> Dict[str, object]:
+    """Everything that shapes an export of the weights `digest` (see the module docstring)."""
+    versions = library_versions()
+    return {"cache_version": CACHE_VERSION, "weights": digest, "input_size": [int(v) for v in input_size],
+            "opset": int(opset), "torch": versions["torch"], "onnx": versions["onnx"]}
 
 
-def save_export(digest: str, data: bytes) -> Optional[Path]:
-    """Write the export (atomically); its path, or None where the cache is not writable."""
-    from ..fileio import atomic_write_bytes
+def export_file(request: Dict[str, object]) -> Path:
+    """Where the export answering `request` lives (its manifest: the same name, `.json`)."""
+    w, h = request["input_size"]  # type: ignore[misc]
+    key = _hash(json.dumps(request, sort_keys=True))
+    return runtimes_dir() / str(request["weights"]) / f"export-{w}x{h}-{key}.onnx"
 
-    path = export_file(digest)
+
+def _manifest(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def load_export(request: Dict[str, object]) -> Optional[Path]:
+    """The cached export answering `request`, or None when there is none, its manifest is
+    missing or answers another request, or the file is not the one the manifest names."""
+    from ..zoo.download import check_cached
+
+    path = export_file(request)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
-    except OSError:
+        manifest = json.loads(_manifest(path).read_text())
+        if manifest.get("request") != request or check_cached(path, str(manifest["sha256"])) is not None:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return path
 
 
+def save_export(request: Dict[str, object], data: bytes) -> Optional[Path]:
+    """Write the export and its manifest (atomically); its path, or None where the cache is not writable."""
+    from ..fileio import atomic_write_bytes
+    from ..zoo import ZooError
+    from ..zoo.download import record_digest
+
+    path = export_file(request)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+        record_digest(path, digest)
+        atomic_write_json(_manifest(path), {"request": request, "sha256": digest}, indent=1)
+    except (OSError, ZooError):
+        return None
+    return path
+
+
+# ---------------------------------------------------------------- decisions
 def load_decision(digest: str, signature: tuple) -> Optional[Decision]:
+    """The decision kept for these weights at this speed signature, or None (none, unreadable,
+    or written for another signature)."""
     path = runtimes_dir() / digest / f"{signature_name(signature)}.json"
     try:
         raw = json.loads(path.read_text())
+        if raw.get("signature") != signature_text(signature):
+            return None
         return Decision(tuple(raw["kept"]), int(raw["threshold"]), dict(raw["rates"]), float(raw["eager_rate"]),
                         dict(raw["load_seconds"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -112,6 +198,6 @@ def save_decision(digest: str, signature: tuple, decision: Decision) -> None:
     path = runtimes_dir() / digest / f"{signature_name(signature)}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(path, asdict(decision), indent=1)
+        atomic_write_json(path, {**asdict(decision), "signature": signature_text(signature)}, indent=1)
     except OSError:
         pass

@@ -14,7 +14,7 @@ import logging
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -73,7 +73,7 @@ class OnnxRunner:
     many as torch uses, so that both runtimes get the same cores in a comparison).
     """
 
-    def __init__(self, model: "bytes | str", threads: int = 0) -> None:
+    def __init__(self, model: "bytes | str", threads: int = 0, input_size: Optional[Tuple[int, int]] = None) -> None:
         require_onnx()
         import onnxruntime as ort
 
@@ -86,6 +86,9 @@ class OnnxRunner:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
+        if input_size is not None:
+            check_graph_input(self.session.get_inputs()[0].shape, input_size,
+                              model if isinstance(model, str) else "the exported graph")
 
     def __call__(self, x: torch.Tensor) -> np.ndarray:
         # The predictor's crops arrive NHWC-strided; ONNX Runtime wants a contiguous NCHW array.
@@ -98,7 +101,7 @@ def build_onnx(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     _cpu_only(spec, "onnx")
     with Timer() as t:
         source = spec.onnx_model or export_onnx_bytes(model, spec.input_size)
-        runner = OnnxRunner(source, spec.threads)
+        runner = OnnxRunner(source, spec.threads, spec.input_size)
     what = spec.onnx_model or "exported in memory"
     return BuiltRuntime("onnx", runner, "fp32", f"ONNX Runtime, BN folded, fp32 ({what})", t.seconds)
 
@@ -116,9 +119,22 @@ def build_onnx_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
                                  "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)")
             batches = calibration_batches(spec.calibration, spec.input_size, spec.normalize)
             source = quantize_int8(export_onnx_bytes(model, spec.input_size), batches)
-        runner = OnnxRunner(source, spec.threads)
+        runner = OnnxRunner(source, spec.threads, spec.input_size)
     what = spec.onnx_model or f"calibrated on {spec.calibration}"
     return BuiltRuntime("onnx-int8", runner, "int8", f"ONNX Runtime, static int8 ({what})", t.seconds)
+
+
+def check_graph_input(shape: Sequence[object], input_size: Sequence[int], source: str) -> None:
+    """A ValueError (one line naming `source`) unless a graph input of `shape` (N, 3, H, W),
+    where fixed, takes crops of `input_size` (w, h): a graph exported at another size would
+    fail on the first batch with ONNX Runtime's own many-line message."""
+    w, h = (int(v) for v in input_size)
+    dims = list(shape)[2:4]
+    fixed = [d if isinstance(d, int) and d > 0 else None for d in dims]
+    if len(fixed) == 2 and any(f is not None and f != want for f, want in zip(fixed, (h, w))):
+        got = "x".join("?" if f is None else str(f) for f in reversed(fixed))
+        raise ValueError(f"{source}: the ONNX graph takes {got} (w x h) crops but the config's data.input_size is "
+                         f"{w}x{h}; export the model at that size (simplepose export) or set data.input_size={got}")
 
 
 def _cpu_only(spec: RuntimeSpec, name: str) -> None:

@@ -67,13 +67,20 @@ class OpenVinoRunner:
 
 
 def read_onnx(model: nn.Module, spec: RuntimeSpec) -> object:
-    """An `openvino.Model` read from `spec.onnx_model` (a file) or from the model exported now."""
+    """An `openvino.Model` read from `spec.onnx_model` (a file) or from the model exported now;
+    a ValueError when its input is not `spec.input_size` (`onnx_paths.check_graph_input`)."""
     import openvino as ov
 
     from .onnx_paths import export_onnx_bytes
 
+    from .onnx_paths import check_graph_input
+
     source = spec.onnx_model or export_onnx_bytes(model, spec.input_size)
-    return ov.Core().read_model(source)
+    ov_model = ov.Core().read_model(source)
+    shape = ov_model.input(0).get_partial_shape()
+    dims = [d.get_length() if d.is_static else None for d in shape] if shape.rank.is_static else []
+    check_graph_input(dims, spec.input_size, spec.onnx_model or "the exported graph")
+    return ov_model
 
 
 def _cpu_only(spec: RuntimeSpec, name: str) -> None:

@@ -49,7 +49,10 @@ def detect(rng: np.random.Generator, boxes: Sequence[Sequence[float]], visible_f
         w = rng.uniform(0.05, 0.4) * width
         h = w * rng.uniform(1.0, 3.0)
         x0, y0 = rng.uniform(0, width - w), rng.uniform(0, max(1.0, height - h))
-        out.append({"bbox": [x0, y0, w, min(h, height - 1.0 - y0)], "score": float(rng.uniform(0.05, 0.6))})
+        h = min(h, height - 1.0 - y0)
+        if h <= 0:  # an image one or two pixels high leaves no room below y0: no box (no negative height)
+            continue
+        out.append({"bbox": [x0, y0, w, h], "score": float(rng.uniform(0.05, 0.6))})
     for d in out:
         d["bbox"] = [round(float(v), 2) for v in d["bbox"]]
         d["score"] = round(d["score"], 4)

@@ -37,7 +37,8 @@ class SceneSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.people[0] <= self.people[1] <= MAX_PEOPLE:
             raise ValueError(f"people per image must lie within 1..{MAX_PEOPLE}, got {self.people}")
-        if min(self.width[0], self.height[0]) < 16 or self.width[0] > self.width[1] or self.height[0] > self.height[1]:
+        # Any size of at least one pixel: people too small to show come out unlabelled.
+        if min(self.width[0], self.height[0]) < 1 or self.width[0] > self.width[1] or self.height[0] > self.height[1]:
             raise ValueError(f"bad image size ranges width={self.width} height={self.height}")
 
 

@@ -34,7 +34,7 @@ class VideoSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.people[0] <= self.people[1] <= MAX_PEOPLE - 2:  # 2 more: the crossing pair
             raise ValueError(f"video people must lie within 0..{MAX_PEOPLE - 2}, got {self.people}")
-        if self.width < 32 or self.height < 32 or self.fps <= 0:
+        if self.width < 1 or self.height < 1 or self.fps <= 0:  # any size of at least one pixel
             raise ValueError(f"bad video size or rate: {self.width}x{self.height} at {self.fps} fps")
 
 

@@ -22,6 +22,10 @@ DIS_PRESETS = {
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
+#: DIS refuses frames under about 12 pixels a side (its patches and pyramid need room):
+#: smaller frames (a 1xN video, or a frame downscaled for `max_side`) are padded to this by
+#: repeating their border pixels, and the field is cut back to the frame.
+MIN_DIS_SIDE = 16
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -79,12 +83,21 @@ class DenseFlow:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             a = cv2.resize(prev_gray, size, interpolation=cv2.INTER_AREA)
             b = cv2.resize(cur_gray, size, interpolation=cv2.INTER_AREA)
-            small = self.dis.calc(a, b, None)
+            small = self._calc(a, b)
             flow = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) / scale
         else:
-            flow = self.dis.calc(prev_gray, cur_gray, None)
+            flow = self._calc(prev_gray, cur_gray)
         self._pair, self._flow = (prev_gray, cur_gray), flow
         return flow
+
+    def _calc(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """DIS flow (H, W, 2) of two (H, W) gray frames of any size of at least one pixel."""
+        h, w = a.shape[:2]
+        pad_h, pad_w = max(0, MIN_DIS_SIDE - h), max(0, MIN_DIS_SIDE - w)
+        if not (pad_h or pad_w):
+            return self.dis.calc(a, b, None)
+        a, b = (cv2.copyMakeBorder(im, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for im in (a, b))
+        return np.ascontiguousarray(self.dis.calc(a, b, None)[:h, :w])
 
     def __call__(self, prev_gray: np.ndarray, cur_gray: np.ndarray, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)

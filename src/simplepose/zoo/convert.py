@@ -19,8 +19,9 @@ from ..weights import extract_state_dict, infer_architecture, load_state_dict_st
 from .table import ModelRow, ZooError
 
 
-def convert_pose_file(row: ModelRow, raw: Path, dest: Path) -> None:
-    """Write `dest`: the pose network of `raw` (format `row.format`) with `row`'s config."""
+def convert_pose_file(row: ModelRow, raw: Path, dest: Path, key: str = "") -> None:
+    """Write `dest`: the pose network of `raw` (format `row.format`) with `row`'s config;
+    `key` (`files.derived_key`) is recorded in it with the row's source."""
     source = f"{raw} (model {row.name})"
     sd, mmpose = strip_mmpose_keys(extract_state_dict(read_weights_file(raw), source))
     if row.format == "mmpose" and not mmpose:
@@ -31,4 +32,5 @@ def convert_pose_file(row: ModelRow, raw: Path, dest: Path) -> None:
     load_state_dict_strict(PoseResNet(**kwargs), sd, source)  # the weights fit the network they describe
     atomic_save({"format": FORMAT, "version": VERSION, "config": config_to_dict(cfg),
                  "state_dict": {k: v.contiguous() for k, v in sd.items()},
-                 "zoo": {"model": row.name, "file": row.filename, "format": row.format}}, dest)
+                 "zoo": {"model": row.name, "file": row.filename, "format": row.format, "sha256": row.sha256,
+                         "key": key}}, dest)

@@ -2,14 +2,20 @@
 
 Cache layout (`download.cache_dir()`):
     downloads/FILE            the file as published (+ FILE.sha256.json, FILE.lock)
-    models/NAME.pth           a pose row converted once to a plain simplepose checkpoint
+    models/NAME-KEY.pth       a pose row converted once to a plain simplepose checkpoint
                               (state dict + the row's config), so every later load is
                               `weights_only` and needs no numpy allow-list
-    detectors/NAME/end2end.onnx   the ONNX graph unpacked from a detector bundle
-Each kept file has its own digest record, checked as `download.check_cached` says.
+    detectors/NAME-KEY/end2end.onnx   the ONNX graph unpacked from a detector bundle
+Each kept file has its own digest record, checked as `download.check_cached` says. KEY
+(`derived_key`) is a hash of everything that shapes a derived file: the row's source (file
+name, digest, member) and what the converter writes into it (format, colour, input size,
+decoder, skeleton), with `DERIVED_VERSION`; a row edited in `$SIMPLEPOSE_MODELS`, or a
+converter that writes something else, gets a file of its own, converted anew from the
+download. Files of the older layout (`models/NAME.pth`, `detectors/NAME/`) are not read.
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 import zipfile
 from pathlib import Path
@@ -20,12 +26,28 @@ from .download import (cache_dir, cache_writes, check_cached, download, file_loc
 from .table import ModelRow, ZooError, get_row
 
 
+#: Bumped when the converter or the unpacking writes something else from the same row.
+DERIVED_VERSION = 2
+
+
+def is_derived(row: ModelRow) -> bool:
+    """Whether the file a command uses is made from the download (converted or unpacked)."""
+    return (row.kind == "pose" and row.format != "simplepose") or row.format == "onnx-zip"
+
+
+def derived_key(row: ModelRow) -> str:
+    """A hash of what shapes the file derived from `row`'s download (see the module docstring)."""
+    shaping = (DERIVED_VERSION, row.filename, row.sha256, row.format, row.color, tuple(row.input_size), row.decoder,
+               row.skeleton, row.member, row.member_sha256)
+    return hashlib.sha256(repr(shaping).encode()).hexdigest()[:10]
+
+
 def final_path(row: ModelRow) -> Path:
     """Where the file a command uses lives: converted model, unpacked graph, or the download."""
     if row.kind == "pose" and row.format != "simplepose":
-        return cache_dir() / "models" / f"{row.name}.pth"
+        return cache_dir() / "models" / f"{row.name}-{derived_key(row)}.pth"
     if row.format == "onnx-zip":
-        return cache_dir() / "detectors" / row.name / (Path(row.member).name or "end2end.onnx")
+        return cache_dir() / "detectors" / f"{row.name}-{derived_key(row)}" / (Path(row.member).name or "end2end.onnx")
     return download_path(row)
 
 
@@ -34,8 +56,9 @@ def download_path(row: ModelRow) -> Path:
 
 
 def is_cached(row: ModelRow) -> bool:
-    """Whether the row's file is in the cache (not re-verified: that happens when it is used)."""
-    return final_path(row).is_file()
+    """Whether the row's file is in the cache (not re-verified: that happens when it is used);
+    for a converted or unpacked file, its download counts too (deriving it needs no network)."""
+    return final_path(row).is_file() or (is_derived(row) and download_path(row).is_file())
 
 
 def fetch(row: ModelRow, offline: Optional[bool] = None, progress: bool = True) -> Path:
@@ -95,7 +118,7 @@ def model_file(name: str, offline: Optional[bool] = None, progress: bool = True)
 
             with cache_writes(dest.parent):
                 dest.parent.mkdir(parents=True, exist_ok=True)
-            convert_pose_file(row, raw, dest)
+            convert_pose_file(row, raw, dest, derived_key(row))
             record_digest(dest, sha256_of(dest))
     return dest
 
