@@ -102,7 +102,9 @@ def cli_page() -> str:
                "`simplepose COMMAND --help` prints them. The commands:", "",
                "| command | what it does |", "|---|---|"]
         out += [f"| [`{name}`](#{_anchor(name)}) | {_escape(helps[name])} |" for name in COMMANDS]
-        out += ["", "Bad input to any command is one line, `simplepose COMMAND: error: ...`, with exit status 2.", ""]
+        out += ["", "Bad input to any command is one line, `simplepose COMMAND: error: ...`, with exit status 2.", "",
+                "Before the command, `simplepose` itself takes:", ""]
+        out += _options_table(parser) + [""]
         for name in COMMANDS:
             out += _command_section(commands.choices[name], f"simplepose {name}", helps[name], _command_doc(name), 2)
     finally:

@@ -114,7 +114,7 @@ def test_predict_with_nothing_but_the_photo_in_the_base_install(base_venv, zoo, 
     print(f"\n$ simplepose predict photo.png\n{run.stdout}{run.stderr[-1500:]}")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "model coco-res50-256x192; detector yolox-m; runtime " in run.stdout
-    assert "2 people in 1 frame(s) of 1 input(s)" in run.stdout
+    assert "2 people in 1 frame of 1 input" in run.stdout
     assert server.requests["/pose.pth"] == before.get("/pose.pth", 0) + 1
     assert server.requests["/yolox.zip"] == before.get("/yolox.zip", 0) + 1
     results = json.loads((tmp_path / "predictions" / "results.json").read_text())

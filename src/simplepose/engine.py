@@ -356,6 +356,13 @@ def _end_epoch(run: _Run, epoch: int, validate: bool) -> None:
     barrier()
 
 
+def check_validation_runtime(cfg: Config, device: Union[str, torch.device]) -> None:
+    """Validation runs `test.runtime`: where it needs a package that is missing, one line
+    before epoch 1 (the train command asks before it makes its folder)."""
+    if cfg.data.val_ann and cfg.train.val_every > 0:
+        check_runtime(cfg.test.runtime, str(device), None, "test.runtime", cfg.test.onnx_model)
+
+
 def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: str = "",
           step_callback: Optional[StepCallback] = None) -> Dict[str, Any]:
     """Train a model as `cfg` says, writing checkpoints and logs under `out_dir`.
@@ -367,8 +374,7 @@ def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: 
     """
     info = init_distributed(device)
     try:
-        if cfg.data.val_ann and cfg.train.val_every > 0:  # validation runs test.runtime: its package, before epoch 1
-            check_runtime(cfg.test.runtime, str(info.device), None, "test.runtime", cfg.test.onnx_model)
+        check_validation_runtime(cfg, info.device)
         if cfg.train.amp == "auto":  # decided once, here, and written into config.yaml as what ran
             cfg = replace(cfg, train=replace(cfg.train, amp=resolve_amp("auto", info.device)))
             if info.is_main:

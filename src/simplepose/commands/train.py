@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import load_config
     from ..data.checks import check_data_found
-    from ..engine import resolve_amp, train
+    from ..engine import check_validation_runtime, resolve_amp, train
     from ..fileio import OutputClaim, prepare_output_dir
     from ..hardware import check_device, check_precision
     from ..optim import autocast
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     amp = resolve_amp(cfg.train.amp, device)
     autocast(amp, device)  # an AMP setting the device lacks: fp16 on a CPU
     check_precision(amp or None, str(device), "train.amp")  # bf16 on a GPU older than Ampere
+    check_validation_runtime(cfg, device)
     check_data_found(cfg, "train")
     out = args.out or str(Path("runs") / Path(args.config).stem)
     if int(os.environ.get("RANK", "0")) == 0:
