@@ -18,11 +18,11 @@ import cv2
 import numpy as np
 import torch
 
-from simplepose.codec import HeatmapCodec
+from simplepose.core.codec import HeatmapCodec
 from simplepose.data.dataset import TopDownDataset
-from simplepose.fileio import read_image
+from simplepose.core.fileio import read_image
 from simplepose.data.records import PersonRecord
-from simplepose.skeleton import COCO
+from simplepose.core.skeleton import COCO
 
 
 def make_images(folder: Path, count: int, rng: np.random.Generator) -> list:

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from simplepose.bench.accuracy import grey_noise
-from simplepose.predictor import TopDownPredictor
+from simplepose.inference.predictor import TopDownPredictor
 from simplepose.runtimes import onnx_paths
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def compare(model, cfg_kwargs, images, boxes, calibration, label, seeds=1):
                np.concatenate([p.keypoints for p in ref.predict_batch(grey_noise(images, seed), boxes)]), want)
     crops = []
     for im, b in zip(images, boxes):
-        from simplepose.transforms import crop_people
+        from simplepose.core.transforms import crop_people
         c, s = ref.crop_boxes(b)
         crops.append(crop_people(im, c, s, ref.input_size)[0])
     m = margins(ref.heatmaps(np.concatenate(crops)))
@@ -114,8 +114,8 @@ def main() -> None:
     onnx_paths.FRONT_STRIDE = args.front_stride
     print(f"int8 front in fp32: layers at 1/{args.front_stride} of the input or finer; {torch.get_num_threads()} threads")
     from simplepose.config import Config
-    from simplepose.transforms import Normalize
-    from simplepose.weights import load_checkpoint
+    from simplepose.core.transforms import Normalize
+    from simplepose.nets.weights import load_checkpoint
 
     sys.path.insert(0, str(ROOT / "tests" / "golden"))
     from mmpose_weights import write_mmpose_checkpoint

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-from simplepose.fileio import atomic_write_json, prepare_output_dir
-from simplepose.train_log import read_metrics
+from simplepose.core.fileio import atomic_write_json, prepare_output_dir
+from simplepose.training.train_log import read_metrics
 
 
 def probe_command(base: Path, out: Path, common: Sequence[str], own: Sequence[str]) -> List[str]:

@@ -9,7 +9,7 @@ Each figure is one 1.5-second window after 5 warm-up calls: run it alone on the 
 """
 import time
 import torch
-from simplepose.model import PoseResNet
+from simplepose.nets.model import PoseResNet
 from simplepose.runtimes import RuntimeSpec, build_runtime
 
 torch.manual_seed(0)

@@ -30,7 +30,7 @@ import numpy as np
 
 from simplepose.config import TrackConfig, load_config
 from simplepose.evaluation.posetrack import evaluate_posetrack
-from simplepose.poses import Poses
+from simplepose.core.poses import Poses
 from simplepose.tracking.pipeline import TrackingRun, run_to_posetrack
 from simplepose.formats.posetrack import PoseTrackVideo, read_posetrack
 from simplepose.tracking.similarity import box_iou
@@ -148,8 +148,8 @@ def main() -> None:
         bases = [GTEstimator(gt) for gt, _, _ in videos]
         skeleton = videos[0][0].skeleton
     else:
-        from simplepose.predictor import TopDownPredictor
-        from simplepose.weights import load_checkpoint
+        from simplepose.inference.predictor import TopDownPredictor
+        from simplepose.nets.weights import load_checkpoint
 
         loaded = load_checkpoint(args.checkpoint)
         predictor = TopDownPredictor.from_config(loaded.model, loaded.config or load_config(None), device=args.device)

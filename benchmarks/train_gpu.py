@@ -33,11 +33,11 @@ from torch.utils.data import DataLoader
 from simplepose.config import load_config
 from simplepose.data.build import build_train_dataset
 from simplepose.data.dataset import worker_init
-from simplepose.engine import network_input
-from simplepose.loss import JointsMSELoss
-from simplepose.model import PoseResNet
-from simplepose.optim import autocast
-from simplepose.transforms import Normalize
+from simplepose.training.engine import network_input
+from simplepose.training.loss import JointsMSELoss
+from simplepose.nets.model import PoseResNet
+from simplepose.training.optim import autocast
+from simplepose.core.transforms import Normalize
 
 COCO_TRAIN_PEOPLE = 149_813  # person instances with keypoints in COCO train2017 (the paper's set)
 PAPER_EPOCHS = 140

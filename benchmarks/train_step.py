@@ -12,9 +12,9 @@ import time
 
 import torch
 
-from simplepose.engine import autocast
-from simplepose.loss import JointsMSELoss
-from simplepose.model import PoseResNet
+from simplepose.training.engine import autocast
+from simplepose.training.loss import JointsMSELoss
+from simplepose.nets.model import PoseResNet
 
 
 def main() -> None:

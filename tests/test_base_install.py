@@ -240,7 +240,7 @@ def test_demo_and_train_say_what_to_install_before_any_work(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is not None, reason="tensorboard is installed here")
 def test_training_log_says_tensorboard_is_off_and_which_extra_adds_it(tmp_path, capsys):
-    from simplepose.train_log import MetricsLog
+    from simplepose.training.train_log import MetricsLog
 
     log = MetricsLog(tmp_path)
     log.write(0, "train", {"loss": 1.0})

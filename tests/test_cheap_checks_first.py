@@ -148,7 +148,7 @@ def test_an_amp_setting_the_device_lacks_leaves_no_folder(tiny_config, tmp_path)
 
 
 def test_made_folders_are_removed_only_while_empty(tmp_path):
-    from simplepose.fileio import made_dirs_mark, prepare_output_dir, remove_empty_made_dirs
+    from simplepose.core.fileio import made_dirs_mark, prepare_output_dir, remove_empty_made_dirs
 
     (tmp_path / "kept").mkdir()
     mark = made_dirs_mark()
@@ -162,7 +162,7 @@ def test_made_folders_are_removed_only_while_empty(tmp_path):
 
 
 def test_suggestions_are_the_nearest_names():
-    from simplepose.suggest import did_you_mean, nearest
+    from simplepose.core.suggest import did_you_mean, nearest
 
     names = ["coco-res50-256x192", "coco-res101-256x192", "coco-res152-256x192", "yolox-s", "yolox-m"]
     assert nearest("coco-res50-256x129", names) == ["coco-res50-256x192"]
@@ -174,7 +174,7 @@ def test_suggestions_are_the_nearest_names():
 
 def test_pose_estimator_names_the_device_and_the_model_before_loading(tmp_path, monkeypatch):
     import simplepose
-    from simplepose.hardware import DeviceError
+    from simplepose.core.hardware import DeviceError
     from simplepose.zoo import ZooError
 
     with FileServer({}) as server:
@@ -209,7 +209,7 @@ def test_device_messages_on_a_cuda_build(monkeypatch):
     """The branches a CPU-only machine cannot reach, with torch's answers stood in for."""
     import torch
 
-    from simplepose.hardware import DeviceError, check_device
+    from simplepose.core.hardware import DeviceError, check_device
 
     monkeypatch.setattr(torch.version, "cuda", "12.4")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

@@ -158,7 +158,7 @@ def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_
     so predict refuses it without --id-from. Each predicted person must lie in the crop of a
     detection of its own image, and each image with detections must get people.
     """
-    from simplepose.geometry import box_to_center_scale
+    from simplepose.core.geometry import box_to_center_scale
 
     dets_path = inputs.data / "annotations" / "val_detections.json"
     refused = simplepose("predict", "--checkpoint", inputs.checkpoint, inputs.data / "images" / "val",

@@ -54,7 +54,7 @@ def test_synth_writes_images_annotations_detections_and_a_video(synth_set):
 def test_train_writes_checkpoints_that_rebuild_the_model_and_a_log(tiny_model):
     import torch
 
-    from simplepose.weights import load_checkpoint
+    from simplepose.nets.weights import load_checkpoint
 
     assert re.search(r"^trained 1 epoch, last loss \d+\.\d+, best AP", tiny_model.result.stdout, re.M)
     for name in ("last.pth", "best.pth"):
@@ -192,7 +192,7 @@ def test_track_eval_of_the_tracker_output(tracked, synth_set, tmp_path):
 def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_path):
     import torch
 
-    from simplepose.weights import load_checkpoint, read_weights_file
+    from simplepose.nets.weights import load_checkpoint, read_weights_file
 
     ckpt = tiny_model.out / "last.pth"
     r = simplepose("release", "--checkpoint", ckpt, "--out", tmp_path / "rel" / "m.pth",
@@ -213,7 +213,7 @@ def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_
 
 
 def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path):
-    from simplepose.weights import load_checkpoint
+    from simplepose.nets.weights import load_checkpoint
 
     r = simplepose("info", tiny_model.out / "last.pth", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from simplepose.codec import HeatmapCodec
-from simplepose.geometry import (box_to_center_scale, boxes_to_center_scale, crop_affine, warp_points,
+from simplepose.core.codec import HeatmapCodec
+from simplepose.core.geometry import (box_to_center_scale, boxes_to_center_scale, crop_affine, warp_points,
                                  widen_to_aspect)
 
 
@@ -87,7 +87,7 @@ def test_encode_weight_zero_off_map_and_unlabelled():
 
 
 def test_flipped_crop_equals_crop_of_flipped_image():
-    from simplepose.transforms import crop_matrix, warp_crop
+    from simplepose.core.transforms import crop_matrix, warp_crop
 
     img = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
     c, s = np.array([30.0, 25.0]), np.array([40.0, 40.0])

@@ -150,7 +150,7 @@ def test_override_types_are_checked():
 
 
 def test_collapse_per_layer():
-    from simplepose.per_layer import collapse_per_layer
+    from simplepose.core.per_layer import collapse_per_layer
 
     assert collapse_per_layer([256, 256, 256]) == 256 and collapse_per_layer((4,)) == 4
     assert collapse_per_layer([256, 128, 256]) == [256, 128, 256]

@@ -3,13 +3,13 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from simplepose.codec import HeatmapCodec
+from simplepose.core.codec import HeatmapCodec
 from simplepose.data.coco import load_coco_keypoints
 from simplepose.data.dataset import TopDownDataset, lower_body_mask
-from simplepose.fileio import read_image
-from simplepose.geometry import box_to_center_scale, crop_affine, warp_points
-from simplepose.skeleton import COCO, MPII
-from simplepose.transforms import Normalize, crop_matrix
+from simplepose.core.fileio import read_image
+from simplepose.core.geometry import box_to_center_scale, crop_affine, warp_points
+from simplepose.core.skeleton import COCO, MPII
+from simplepose.core.transforms import Normalize, crop_matrix
 
 from conftest import REAL_DATA as REAL
 
@@ -41,7 +41,7 @@ def test_item_is_a_dict_of_tensors_and_numbers_and_collates(coco):
 
 def test_raw_images_are_the_uint8_crops_that_normalise_to_the_float_items(coco):
     """The GPU path: workers hand over uint8 crops, the step normalises them on its device."""
-    from simplepose.engine import network_input
+    from simplepose.training.engine import network_input
 
     floats, raws = make(coco.records), make(coco.records, raw_images=True)
     batch_f = next(iter(DataLoader(floats, batch_size=3)))

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from simplepose.codec import HeatmapCodec, flip_heatmaps_back
-from simplepose.skeleton import COCO
+from simplepose.core.codec import HeatmapCodec, flip_heatmaps_back
+from simplepose.core.skeleton import COCO
 
 W, H = 48, 64
 
@@ -136,7 +136,7 @@ def test_paper_flip_back_with_shift_lands_within_a_quarter_pixel():
 def test_the_udp_flag_comes_from_the_codec_and_steers_the_predictor(decoder, udp):
     import torch
 
-    from simplepose.predictor import TopDownPredictor
+    from simplepose.inference.predictor import TopDownPredictor
 
     assert HeatmapCodec((192, 256), (W, H), decoder=decoder).udp is udp
     predictor = TopDownPredictor(torch.nn.Identity(), decoder=decoder, shift_heatmap=True)

@@ -8,7 +8,7 @@ import cv2
 from simplepose.cli import main
 from simplepose.evaluation.cocoeval import METRIC_KEYS
 from simplepose.formats.posetrack import read_posetrack
-from simplepose.release import SHIPPED_MODEL
+from simplepose.training.release import SHIPPED_MODEL
 
 
 def video_frames(path: Path):
@@ -108,7 +108,7 @@ def test_the_demo_config_ships_inside_the_package():
 
 def test_a_fine_tuned_release_records_the_training_it_started_from(tmp_path):
     """The shipped 128x96 file was fine-tuned from the 96x64 one: its record says both runs."""
-    from simplepose.release import release_info, started_from
+    from simplepose.training.release import release_info, started_from
 
     parent = SHIPPED_MODEL.parent / "synthetic_res18_96x64.pth"
     assert started_from({"train": {"init_from": str(parent)}}) == {

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.detector import DetectionsFile, GTBoxes, TorchvisionDetector, WholeImage
+from simplepose.inference.detector import DetectionsFile, GTBoxes, TorchvisionDetector, WholeImage
 
 
 def test_detections_file_boxes_are_xyxy_and_found_by_id_or_name(tmp_path):
@@ -41,7 +41,7 @@ def test_torchvision_detector_explains_what_is_missing(tmp_path):
     try:
         import torchvision  # noqa: F401
     except ImportError:
-        from simplepose.fileio import MissingPackageError
+        from simplepose.core.fileio import MissingPackageError
 
         with pytest.raises(MissingPackageError, match="pip install torchvision"):
             TorchvisionDetector(tmp_path / "nope.pth")

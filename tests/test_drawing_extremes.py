@@ -9,11 +9,11 @@ import numpy as np
 
 from simplepose.demo import curve_figure, plot_curves
 from simplepose.formats.check import Skips
-from simplepose.poses import Poses
-from simplepose.skeleton import COCO
-from simplepose.train_log import read_metrics
-from simplepose.visualize import draw_poses, image_diagonal, place_labels
-from simplepose.words import count
+from simplepose.core.poses import Poses
+from simplepose.core.skeleton import COCO
+from simplepose.training.train_log import read_metrics
+from simplepose.core.visualize import draw_poses, image_diagonal, place_labels
+from simplepose.core.words import count
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 

@@ -3,7 +3,7 @@ path), against the dense UDP definition; the paper's targets have golden tests i
 test_targets.py."""
 import numpy as np
 
-from simplepose.codec import HeatmapCodec
+from simplepose.core.codec import HeatmapCodec
 
 
 def udp_definition(keypoints, input_size, heatmap_size, sigma):

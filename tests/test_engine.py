@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from simplepose.weights import read_weights_file as read_checkpoint  # the safe loader must read them
+from simplepose.nets.weights import read_weights_file as read_checkpoint  # the safe loader must read them
 from simplepose.config import config_from_dict
 from simplepose import engine
 
@@ -260,7 +260,7 @@ def test_unknown_lr_schedule_is_an_error(tmp_path):
 def test_init_from_takes_an_mmpose_checkpoint_as_predict_does(tmp_path):
     """mmpose's files prefix the keys (`backbone.`, `head.`); fine-tuning from one starts from
     exactly its weights, as `predict --checkpoint` reads them."""
-    from simplepose.model import PoseResNet
+    from simplepose.nets.model import PoseResNet
     from simplepose.config import build_model_kwargs
 
     path = tmp_path / "mmpose_style.pth"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from simplepose.checkpoint import save_checkpoint
+from simplepose.nets.checkpoint import save_checkpoint
 from simplepose.cli import main
 from simplepose.config import build_model_kwargs, config_from_dict
 
@@ -22,7 +22,7 @@ SMALL = {"model": {"depth": 18, "width": 8, "deconv_filters": 64},
 def checkpoint(tmp_path_factory):
     cfg = config_from_dict(SMALL)
     torch.manual_seed(0)
-    from simplepose.model import PoseResNet
+    from simplepose.nets.model import PoseResNet
     from test_runtimes import random_statistics
 
     model = random_statistics(PoseResNet(**build_model_kwargs(cfg.model)))
@@ -44,9 +44,9 @@ def test_export_round_trip_with_dynamic_batch(checkpoint, tmp_path):
     pytest.importorskip("onnxruntime")
     import onnx
 
-    from simplepose.export import export_checkpoint
+    from simplepose.inference.export import export_checkpoint
     from simplepose.runtimes.onnx_paths import OnnxRunner
-    from simplepose.weights import load_checkpoint
+    from simplepose.nets.weights import load_checkpoint
 
     out = tmp_path / "m.onnx"
     report = export_checkpoint(checkpoint, out)

@@ -13,7 +13,7 @@ MODEL = Path(__file__).resolve().parents[1] / "src" / "simplepose" / "models" / 
 
 @pytest.fixture(scope="module")
 def predictor():
-    from simplepose.predictor import TopDownPredictor
+    from simplepose.inference.predictor import TopDownPredictor
 
     return TopDownPredictor.from_checkpoint(MODEL, device="cpu")
 

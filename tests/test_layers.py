@@ -1,41 +1,41 @@
 """The package's imports go only downward: no cycle, no private name across modules, layers kept.
 
 Every `import` in `src/simplepose` counts, those inside functions included (a lazy import is
-still a dependency). Layers, from the bottom (README, "Architecture"):
-  1. skeleton, geometry, fileio, formats/, oks, poses, frames, config (+ config_official, per_layer), words,
-     suggest (the nearest names for an error line)
-  2. codec, model, weights, data/, evaluation/, transforms, ...
-  3. predictor (+ runtimes), engine, tracking/, prediction, and the evaluation runners
+still a dependency). The layers are the package's parts (docs/architecture.md), from the bottom:
+  1. core/, formats/, config (+ config_official): facts, files, geometry, the codec
+  2. nets/, data/, evaluation/ (metrics), synthetic/, zoo/
+  3. runtimes/, inference/, training/, tracking/, and the evaluation runners
      (evaluation.runner, evaluation.mpii_runner: they drive a predictor over a val set)
-  4. commands/, cli, demo, bench (they orchestrate the rest)
+  4. commands/, cli, api, demo, bench/ (they orchestrate the rest)
 A module may import its own layer or a lower one.
 """
 import ast
+import importlib
 from pathlib import Path
 from typing import Dict, Set
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 
-BOTTOM = {"skeleton", "geometry", "fileio", "formats", "oks", "poses", "frames", "config", "config_official", "suggest",
-          "per_layer", "words"}
-TOP = {"commands", "cli", "demo", "bench", "__main__", "api"}
-MIDDLE_HIGH = {"predictor", "runtime", "runtimes", "engine", "tracking", "prediction", "export", "release"}
-
-
+#: Layer of each part: the first name under `simplepose` (a package or a top-level module).
+PARTS = {
+    1: {"core", "formats", "config", "config_official"},
+    2: {"nets", "data", "evaluation", "synthetic", "zoo"},
+    3: {"runtimes", "inference", "training", "tracking"},
+    4: {"commands", "cli", "demo", "bench", "__main__", "api"},
+}
+#: Modules placed apart from their package: they drive a predictor over a validation set.
 RUNNERS = {"simplepose.evaluation.runner", "simplepose.evaluation.mpii_runner"}
 
 
 def _layer(module: str) -> int:
     if module in RUNNERS:
         return 3
-    head = module.split(".")[1] if module.count(".") >= 1 else ""
-    if module == "simplepose" or head in TOP:  # the package's face (`simplepose.PoseEstimator`) is the top
+    if module == "simplepose":  # the package's face (`simplepose.PoseEstimator`) is the top
         return 4
-    if head in MIDDLE_HIGH:
-        return 3
-    if head in BOTTOM or head == "__init__":
-        return 1
-    return 2
+    head = module.split(".")[1]
+    layers = [layer for layer, parts in PARTS.items() if head in parts]
+    assert layers, f"{module}: its part {head!r} has no layer in tests/test_layers.py PARTS"
+    return layers[0]
 
 
 def _module_name(path: Path) -> str:
@@ -112,10 +112,41 @@ def test_imports_go_down_the_layers():
 
 def test_the_checks_see_real_imports():
     # Guards the tests above against passing vacuously (e.g. a parser that finds nothing).
-    assert ("simplepose.oks", None) in _imports_cache["simplepose.evaluation.cocoeval"] or \
-        ("simplepose.oks", "masked_mean") in _imports_cache["simplepose.evaluation.cocoeval"]
-    assert _layer("simplepose.commands.eval") == 4 and _layer("simplepose.fileio") == 1
+    assert ("simplepose.core.oks", None) in _imports_cache["simplepose.evaluation.cocoeval"] or \
+        ("simplepose.core.oks", "masked_mean") in _imports_cache["simplepose.evaluation.cocoeval"]
+    assert _layer("simplepose.commands.eval") == 4 and _layer("simplepose.core.fileio") == 1
     assert len(_imports_cache) > 40
 
 
 _imports_cache = _imports()
+
+
+def test_the_top_level_is_a_few_entry_points_and_each_part_says_what_it_may_import():
+    top = sorted(p.stem for p in SRC.glob("*.py"))
+    assert len(top) <= 8, top
+    packages = [p for p in SRC.iterdir() if (p / "__init__.py").is_file()]
+    assert len(packages) >= 10
+    for package in packages:
+        doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
+        assert doc, f"{package.name}/__init__.py has no docstring saying what the part does"
+    for part in ("core", "nets", "training", "inference"):
+        assert "May import" in ast.get_docstring(ast.parse((SRC / part / "__init__.py").read_text()))
+
+
+def test_every_part_has_a_layer():
+    for mod in _imports_cache:
+        _layer(mod)  # asserts that the module's part is in PARTS
+
+
+def test_modules_moved_in_the_regroup_keep_their_old_names():
+    import simplepose
+
+    for old, new in simplepose.MOVED.items():
+        before = importlib.import_module(f"simplepose.{old}")
+        assert before is importlib.import_module(f"simplepose.{new}"), old
+        assert before.__spec__.name == f"simplepose.{new}"  # its own spec, not the alias's
+    from simplepose import TopDownPredictor, load_checkpoint
+    from simplepose.predictor import TopDownPredictor as old_path
+    from simplepose.weights import load_checkpoint as old_load
+
+    assert old_path is TopDownPredictor and old_load is load_checkpoint

@@ -1,6 +1,6 @@
 import torch
 
-from simplepose.loss import JointsMSELoss, JointsOHKMLoss
+from simplepose.training.loss import JointsMSELoss, JointsOHKMLoss
 
 
 def official_mse(pred, gt, w):

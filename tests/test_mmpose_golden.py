@@ -45,7 +45,7 @@ def photos(real_data):
 
 def predict(checkpoint: Path, photos, images=None, **overrides):
     """Keypoints (people, 17, 3) on the golden boxes, eager fp32, with predictor overrides."""
-    from simplepose.predictor import TopDownPredictor
+    from simplepose.inference.predictor import TopDownPredictor
 
     predictor = TopDownPredictor.from_checkpoint(str(checkpoint), runtime="eager", **overrides)
     picked = range(len(photos)) if images is None else images
@@ -94,7 +94,7 @@ def test_each_wrong_convention_is_caught(mmpose_file, photos, wrong):
     """BGR input, no flip shift, no flip test or padding 1.2 move joints by tens of pixels; the
     paper's border rule moves the joints that peak next to the heatmap's border."""
     if wrong.get("normalize"):
-        from simplepose.transforms import Normalize
+        from simplepose.core.transforms import Normalize
 
         wrong = dict(normalize=Normalize("bgr"))
     images = [1, 2] if "decoder" not in wrong else None  # the border peaks are spread over all four photos

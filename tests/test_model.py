@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from simplepose.complexity import count_cost
-from simplepose.model import RESNET_SPECS, PoseResNet
+from simplepose.nets.complexity import count_cost
+from simplepose.nets.model import RESNET_SPECS, PoseResNet
 
 DEPTHS = sorted(RESNET_SPECS)
 
@@ -178,9 +178,9 @@ def test_width_scales_every_stage_and_keeps_the_output_shape():
 
 def test_output_stride_16_unstrides_the_last_stage_with_the_same_weights(tmp_path):
     """The demo's option: layer4 at stride 1 (3x3 convs dilated 2), one deconv fewer, heatmaps 1/4."""
-    from simplepose.checkpoint import save_checkpoint
+    from simplepose.nets.checkpoint import save_checkpoint
     from simplepose.config import build_model_kwargs, config_from_dict
-    from simplepose.weights import load_checkpoint
+    from simplepose.nets.weights import load_checkpoint
 
     plain = PoseResNet(depth=18, width=8, deconv_filters=16, num_deconv_layers=3)
     os16 = PoseResNet(depth=18, width=8, deconv_filters=16, num_deconv_layers=2, output_stride=16)

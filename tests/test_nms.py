@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from simplepose.evaluation.coco import oks_iou, oks_nms, postprocess, rescore, soft_oks_nms
-from simplepose.poses import Poses
+from simplepose.inference.postprocess import oks_iou, oks_nms, postprocess, rescore, soft_oks_nms
+from simplepose.core.poses import Poses
 
 
 def test_rescore_means_confident_joints_only():

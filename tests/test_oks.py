@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from simplepose.evaluation.coco import oks_iou, oks_nms
+from simplepose.inference.postprocess import oks_iou, oks_nms
 from simplepose.evaluation.cocoeval import compute_oks
-from simplepose.oks import greedy_nms, joint_similarity, masked_mean
-from simplepose.skeleton import COCO
+from simplepose.core.oks import greedy_nms, joint_similarity, masked_mean
+from simplepose.core.skeleton import COCO
 from simplepose.tracking.similarity import box_nms, oks
 from simplepose.tracking.similarity import oks_nms as track_oks_nms
 

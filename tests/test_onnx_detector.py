@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from simplepose.onnx_detector import OnnxPersonDetector  # noqa: E402
+from simplepose.inference.onnx_detector import OnnxPersonDetector  # noqa: E402
 from yolox_fake import CODES, expected_boxes, make_yolox_bundle, make_yolox_onnx, paint_people  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "golden" / "rtmlib_yolox_boxes.json"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from simplepose.evaluation.pckh import pckh_table
-from simplepose.skeleton import MPII
+from simplepose.core.skeleton import MPII
 
 
 def case():
@@ -58,7 +58,7 @@ def test_evaluate_model_on_mpii_sample_with_head_boxes(real_data, tmp_path):
 
     from simplepose.config import build_model_kwargs, config_from_dict
     from simplepose.evaluation.runner import evaluate_model
-    from simplepose.model import PoseResNet
+    from simplepose.nets.model import PoseResNet
 
     entries = json.loads((real_data / "mpii" / "test_mpii.json").read_text())
     for e in entries:
@@ -82,7 +82,7 @@ def test_evaluate_model_on_mpii_sample_with_head_boxes(real_data, tmp_path):
 def test_an_unknown_dataset_fails_before_any_predictor_is_built(monkeypatch):
     from simplepose.config import build_model_kwargs, config_from_dict
     from simplepose.evaluation import runner
-    from simplepose.model import PoseResNet
+    from simplepose.nets.model import PoseResNet
 
     cfg = config_from_dict({"model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
                             "data": {"dataset": "lsp", "input_size": [64, 64], "heatmap_size": [16, 16]}})

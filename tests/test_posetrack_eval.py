@@ -11,7 +11,7 @@ import pytest
 from simplepose.evaluation.clear_mot import MotAccumulator, min_cost_assignment
 from simplepose.evaluation.polygon import points_in_polygon
 from simplepose.evaluation.posetrack import evaluate_dirs, evaluate_posetrack
-from simplepose.skeleton import COCO, POSETRACK
+from simplepose.core.skeleton import COCO, POSETRACK
 from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, write_posetrack
 
 NOSE, WRIST = "nose", "left_wrist"

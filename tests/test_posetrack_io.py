@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simplepose.poses import Poses
-from simplepose.skeleton import COCO, POSETRACK
-from simplepose.fileio import FileFormatError
+from simplepose.core.poses import Poses
+from simplepose.core.skeleton import COCO, POSETRACK
+from simplepose.core.fileio import FileFormatError
 from simplepose.formats.posetrack import read_posetrack, video_to_json, write_posetrack
 from simplepose.tracking.predictions import poses_to_people, prediction_video
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from simplepose.checkpoint import save_checkpoint
+from simplepose.nets.checkpoint import save_checkpoint
 from simplepose.cli import main
 from simplepose.config import build_model_kwargs, config_from_dict
 from simplepose.evaluation.cocoeval import METRIC_KEYS, evaluate_coco_keypoints
-from simplepose.model import PoseResNet
-from simplepose.predictor import TopDownPredictor
+from simplepose.nets.model import PoseResNet
+from simplepose.inference.predictor import TopDownPredictor
 
 SMALL = {"model": {"depth": 18, "deconv_filters": 32}, "data": {"input_size": [96, 128], "heatmap_size": [24, 32]},
          "test": {"batch_size": 8}}
@@ -150,7 +150,7 @@ def reference_paper_pipeline(model, image, box_xywh, input_size, flip_pairs, nor
     """An independent, loop-by-loop account of the paper's inference for one box: crop,
     mirrored input, flip back + pair swap + one-pixel shift, average, argmax, quarter step
     inside 1 < p < size - 1, inverse affine of the heatmap-sized crop."""
-    from simplepose.geometry import box_to_center_scale, crop_affine, warp_points
+    from simplepose.core.geometry import box_to_center_scale, crop_affine, warp_points
 
     c, s = box_to_center_scale(box_xywh, input_size[0] / input_size[1])
     crop = cv2.warpAffine(image, crop_affine(c, s, 0, input_size), tuple(input_size), flags=cv2.INTER_LINEAR)
@@ -181,8 +181,8 @@ def reference_paper_pipeline(model, image, box_xywh, input_size, flip_pairs, nor
 
 
 def test_predictor_matches_the_paper_pipeline_step_by_step(real_data):
-    from simplepose.skeleton import COCO
-    from simplepose.transforms import Normalize
+    from simplepose.core.skeleton import COCO
+    from simplepose.core.transforms import Normalize
 
     cfg = config_from_dict(SMALL)
     torch.manual_seed(3)

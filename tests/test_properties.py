@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simplepose.codec import DECODERS, HeatmapCodec, flip_heatmaps_back
-from simplepose.evaluation.coco import oks_iou
+from simplepose.core.codec import DECODERS, HeatmapCodec, flip_heatmaps_back
+from simplepose.inference.postprocess import oks_iou
 from simplepose.evaluation.cocoeval import compute_oks
-from simplepose.geometry import (box_to_center_scale, boxes_to_center_scale, compose, crop_affine, crop_affine_udp,
+from simplepose.core.geometry import (box_to_center_scale, boxes_to_center_scale, compose, crop_affine, crop_affine_udp,
                                  hflip_affine, warp_points, xywh_to_xyxy, xyxy_to_xywh)
-from simplepose.skeleton import COCO
+from simplepose.core.skeleton import COCO
 
 FEW = settings(max_examples=50, deadline=None)
 K = COCO.num_joints

@@ -5,11 +5,11 @@ import shutil
 import numpy as np
 import pytest
 
-from simplepose.fileio import FileFormatError
+from simplepose.core.fileio import FileFormatError
 from simplepose.data.mpii import load_mpii
 from simplepose.data.posetrack import load_posetrack
-from simplepose.geometry import box_to_center_scale
-from simplepose.skeleton import MPII, POSETRACK
+from simplepose.core.geometry import box_to_center_scale
+from simplepose.core.skeleton import MPII, POSETRACK
 
 from conftest import REAL_DATA as REAL
 

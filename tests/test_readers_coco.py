@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.fileio import FileFormatError
+from simplepose.core.fileio import FileFormatError
 from simplepose.formats.detections import load_detections
-from simplepose.skeleton import COCO, CROWDPOSE
+from simplepose.core.skeleton import COCO, CROWDPOSE
 
 
 
@@ -59,7 +59,7 @@ def test_detections_threshold(real_data):
 def test_training_filter_keeps_a_box_that_clips_to_a_point_as_the_paper_does(tmp_path, real_data):
     """The paper keeps x2 >= x1, y2 >= y1; a point box is cropped as the pixel there, magnified
     (`geometry.MIN_BOX_SIDE`), so it gives a finite crop rather than one of size 0."""
-    from simplepose.geometry import box_to_center_scale
+    from simplepose.core.geometry import box_to_center_scale
 
     data = json.loads((real_data / "coco" / "test_coco.json").read_text())
     data["annotations"][0]["bbox"] = [10.0, 10.0, 1.0, 1.0]  # clips to x2 = x1, y2 = y1

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 import simplepose.runtimes as runtimes
-from simplepose.hardware import CpuFeatures
-from simplepose.model import PoseResNet
-from simplepose.predictor import TopDownPredictor
+from simplepose.core.hardware import CpuFeatures
+from simplepose.nets.model import PoseResNet
+from simplepose.inference.predictor import TopDownPredictor
 from simplepose.runtimes import RUNTIMES, RuntimeSpec, auto_order, build_runtime
 from simplepose.runtimes import fold as fold_module
 from simplepose.runtimes import onnx_paths
@@ -466,7 +466,7 @@ def test_predictor_runtime_gives_eager_heatmaps_and_poses(name, model):
     fast = TopDownPredictor(model, SIZE, HEATMAP, runtime=name)
     assert fast.runtime.name == name and ref.runtime.name == "eager"
     c, s = ref.crop_boxes(boxes)
-    from simplepose.transforms import crop_people
+    from simplepose.core.transforms import crop_people
 
     crops = crop_people(image, c, s, SIZE)[0]
     assert relative_error(fast.heatmaps(crops), ref.heatmaps(crops)) < FP32_TOL
@@ -486,7 +486,7 @@ def test_from_config_honours_test_runtime(model):
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
-    from simplepose.hardware import BF16_FLAGS, read_cpu_flags
+    from simplepose.core.hardware import BF16_FLAGS, read_cpu_flags
 
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")

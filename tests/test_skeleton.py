@@ -1,7 +1,7 @@
 """Skeleton helpers: joints shared by name between two skeletons."""
 import numpy as np
 
-from simplepose.skeleton import COCO, CROWDPOSE, MPII, POSETRACK, common_joints
+from simplepose.core.skeleton import COCO, CROWDPOSE, MPII, POSETRACK, common_joints
 
 
 def test_common_joints_pairs_every_shared_name_in_the_first_skeletons_order():

@@ -10,8 +10,8 @@ import pytest
 
 from simplepose.data.coco import load_coco_keypoints
 from simplepose.formats.detections import load_detections
-from simplepose.geometry import hflip_affine, warp_points
-from simplepose.skeleton import COCO
+from simplepose.core.geometry import hflip_affine, warp_points
+from simplepose.core.skeleton import COCO
 from simplepose.synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos, render_scene
 from simplepose.synthetic.render import FACE, JOINT_PARTS, OCCLUDER, PARTS
 from simplepose.synthetic.video import render_video

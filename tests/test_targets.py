@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from simplepose.codec import HeatmapCodec
-from simplepose.transforms import crop_matrix
+from simplepose.core.codec import HeatmapCodec
+from simplepose.core.transforms import crop_matrix
 
 
 def expected_target(keypoints, visible, input_size, heatmap_size, sigma):

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from e2e_helpers import message_lines, simplepose
 from simplepose.formats.check import outside_image
-from simplepose.geometry import BOX_PADDING, MIN_BOX_SIDE, boxes_to_center_scale, warp_points
+from simplepose.core.geometry import BOX_PADDING, MIN_BOX_SIDE, boxes_to_center_scale, warp_points
 from simplepose.tracking.flow import DenseFlow, SparseFlow
-from simplepose.transforms import crop_matrix, warp_crop
+from simplepose.core.transforms import crop_matrix, warp_crop
 from yolox_fake import CODES, make_yolox_onnx
 
 #: (w, h) of the images and frames tried: one pixel, a column, a row, a few pixels.
@@ -72,9 +72,9 @@ def test_a_box_filling_a_one_pixel_wide_image_is_inside_it():
 
 
 def test_half_body_crop_of_joints_on_one_pixel_has_positive_size():
-    from simplepose.codec import HeatmapCodec
+    from simplepose.core.codec import HeatmapCodec
     from simplepose.data.dataset import TopDownDataset
-    from simplepose.skeleton import COCO
+    from simplepose.core.skeleton import COCO
 
     ds = TopDownDataset([], COCO, HeatmapCodec((32, 64), (8, 16)), (32, 64))
     center, scale = ds.half_body_crop(np.full((17, 2), 4.0), np.full(17, 2), np.random.default_rng(0))
@@ -94,7 +94,7 @@ def test_flow_follows_points_on_frames_of_any_size(w, h):
 
 @pytest.mark.parametrize("w,h", SIZES)
 def test_the_onnx_detector_finds_a_person_filling_a_tiny_image(fake_detector, w, h):
-    from simplepose.onnx_detector import OnnxPersonDetector
+    from simplepose.inference.onnx_detector import OnnxPersonDetector
 
     boxes, scores = OnnxPersonDetector(fake_detector)(person_image(w, h))
     assert len(boxes) == 1 and scores[0] == pytest.approx(230 / 255, abs=1e-3)
@@ -106,7 +106,7 @@ def test_the_onnx_detector_finds_a_person_filling_a_tiny_image(fake_detector, w,
 @pytest.mark.parametrize("w,h", SIZES)
 def test_predictor_and_estimator_work_on_tiny_images_and_boxes(tiny_model, fake_detector, w, h):
     from simplepose import PoseEstimator
-    from simplepose.predictor import TopDownPredictor
+    from simplepose.inference.predictor import TopDownPredictor
 
     ckpt = str(tiny_model.out / "last.pth")
     image = person_image(w, h)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from simplepose.config import TrackConfig
-from simplepose.poses import Poses
-from simplepose.skeleton import COCO
+from simplepose.core.poses import Poses
+from simplepose.core.skeleton import COCO
 from simplepose.tracking.similarity import box_iou, oks
 from simplepose.tracking.tracker import PoseTracker, greedy_match
 
@@ -183,7 +183,7 @@ def test_oks_of_identical_and_shifted_poses():
 
 def test_pipeline_frames_folder_to_posetrack_file_scores_perfectly(tmp_path):
     from simplepose.evaluation.posetrack import evaluate_posetrack
-    from simplepose.frames import open_frames
+    from simplepose.core.frames import open_frames
     from simplepose.tracking.pipeline import run_to_posetrack, save_run, track_frames
     from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, read_posetrack
 

@@ -19,8 +19,8 @@ import yaml
 
 from simplepose import engine
 from simplepose.config import load_config
-from simplepose.fileio import STALL_WRITE_ENV
-from simplepose.weights import read_weights_file
+from simplepose.core.fileio import STALL_WRITE_ENV
+from simplepose.nets.weights import read_weights_file
 
 from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
 

@@ -9,7 +9,7 @@ import time
 import pytest
 import yaml
 
-from simplepose.weights import read_weights_file as read_checkpoint  # the safe loader must read them
+from simplepose.nets.weights import read_weights_file as read_checkpoint  # the safe loader must read them
 from simplepose.data.coco import load_coco_keypoints
 
 from conftest import REAL_DATA as REAL

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-import simplepose.engine as engine
-from simplepose.hardware import CpuFeatures
+import simplepose.training.engine as engine
+from simplepose.core.hardware import CpuFeatures
 
 
 @pytest.mark.parametrize("native,want", [(True, "bf16"), (False, "")])

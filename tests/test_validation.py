@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from simplepose.config import ConfigError, load_config
 from simplepose.data.coco import load_coco_keypoints
-from simplepose.detector import DetectionsFile
+from simplepose.inference.detector import DetectionsFile
 from simplepose.evaluation.cocoeval import evaluate_coco_keypoints
-from simplepose.fileio import FileFormatError, OutputError, output_path, prepare_output_dir
+from simplepose.core.fileio import FileFormatError, OutputError, output_path, prepare_output_dir
 from simplepose.formats.check import Skips, outside_image
 from simplepose.formats.detections import load_detections
 from simplepose.formats.posetrack import parse_posetrack
-from simplepose.skeleton import COCO
+from simplepose.core.skeleton import COCO
 
 K = 17
 
@@ -181,7 +181,7 @@ def test_output_folders_are_checked_and_names_kept_inside(tmp_path):
 
 
 def test_atomic_writes_get_the_permissions_of_any_new_file(tmp_path):
-    from simplepose.fileio import atomic_write_json
+    from simplepose.core.fileio import atomic_write_json
 
     atomic_write_json(tmp_path / "results.json", [1])
     (tmp_path / "plain.json").write_text("[1]")

@@ -2,9 +2,9 @@
 import cv2
 import numpy as np
 
-from simplepose.poses import Poses
-from simplepose.skeleton import COCO
-from simplepose.visualize import SIDE_COLORS, VideoWriter, draw_poses
+from simplepose.core.poses import Poses
+from simplepose.core.skeleton import COCO
+from simplepose.core.visualize import SIDE_COLORS, VideoWriter, draw_poses
 
 
 def pose_at(x0, conf):

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from simplepose.checkpoint import save_checkpoint
+from simplepose.nets.checkpoint import save_checkpoint
 from simplepose.cli import main
-from simplepose.complexity import table_rows
+from simplepose.nets.complexity import table_rows
 from simplepose.config import load_config
-from simplepose.model import RESNET_SPECS, PoseResNet
-from simplepose.engine import build_model
-from simplepose.weights import (WeightsError, extract_state_dict, infer_architecture, load_checkpoint,
+from simplepose.nets.model import RESNET_SPECS, PoseResNet
+from simplepose.training.engine import build_model
+from simplepose.nets.weights import (WeightsError, extract_state_dict, infer_architecture, load_checkpoint,
                                 load_imagenet_backbone, read_weights_file)
 
 

@@ -29,7 +29,7 @@ POSE_PATH = "/pose/tiny_coco_64x32-{}_20200709.pth"
 def files():
     """The served files: a tiny mmpose-format pose model and a torchvision-format ResNet-18."""
     pose = mmpose_file_bytes(tiny_pose_state_dict())
-    from simplepose.model import PoseResNet
+    from simplepose.nets.model import PoseResNet
 
     resnet = {k: v for k, v in PoseResNet(depth=18, num_joints=17).state_dict().items()
               if not k.startswith(("deconv_layers", "final_layer"))}
@@ -202,7 +202,7 @@ def test_full_cache_is_one_line(zoo_env, monkeypatch, tmp_path):
 
 def test_imagenet_backbone_by_name(zoo_env):
     from simplepose.config import load_config
-    from simplepose.engine import build_model
+    from simplepose.training.engine import build_model
 
     cfg = load_config(None, ["model.depth=18", "model.pretrained=tiny-resnet18"])
     model = build_model(cfg, 17, resuming=False)

@@ -101,7 +101,7 @@ def sha256(data: bytes) -> str:
 
 def tiny_pose_state_dict(seed: int = 0, joints: int = 17, width: int = 16, filters: int = 32) -> Dict[str, torch.Tensor]:
     """A small ResNet-18 pose network's weights (our key names), random but seeded."""
-    from simplepose.model import PoseResNet
+    from simplepose.nets.model import PoseResNet
 
     torch.manual_seed(seed)
     model = PoseResNet(depth=18, num_joints=joints, width=width, deconv_filters=filters)

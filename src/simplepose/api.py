@@ -9,7 +9,7 @@
 
 It only composes what the commands run: the zoo (`zoo.model_file`), a person detector
 (`detector.open_detector`), `TopDownPredictor` with the paper's rescoring and OKS-NMS
-(`evaluation.runner.postprocess_image`, as `predict` does) and `PoseTracker` (as `track`
+(`inference.postprocess.postprocess_image`, as `predict` does) and `PoseTracker` (as `track`
 does); it has no crop, decode or drawing code of its own.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
 
-from .poses import Poses
-from .predictor import ImageLike, as_image
+from .core.poses import Poses
+from .inference.predictor import ImageLike, as_image
 from .zoo.table import DEFAULT_DETECTOR, DEFAULT_MODEL
 
 
@@ -53,10 +53,10 @@ class PoseEstimator:
                  offline: Optional[bool] = None, overrides: Tuple[str, ...] = (), precision: Optional[str] = None,
                  trusted: bool = False) -> None:
         from .config import resolve_config
-        from .person_boxes import open_detector, require_detector, zoo_detector_name
-        from .predictor import TopDownPredictor
+        from .inference.person_boxes import open_detector, require_detector, zoo_detector_name
+        from .inference.predictor import TopDownPredictor
         from .runtimes import check_inference_settings
-        from .weights import load_checkpoint
+        from .nets.weights import load_checkpoint
         from .zoo import get_row, model_file
 
         # Every name and setting first (ValueError, one line): a typo is named before a
@@ -80,7 +80,7 @@ class PoseEstimator:
 
     def __call__(self, image: ImageLike) -> Poses:
         """The people of one image (path or (H, W, 3) uint8 BGR array), rescored and OKS-NMSed."""
-        from .evaluation.runner import postprocess_image
+        from .inference.postprocess import postprocess_image
 
         frame = as_image(image)
         boxes, scores = self.detector(frame)
@@ -94,8 +94,8 @@ class PoseEstimator:
         is left out, as `simplepose track` does; with `strict` it raises instead."""
         import warnings
 
-        from .fileio import Unreadable
-        from .frames import open_frames
+        from .core.fileio import Unreadable
+        from .core.frames import open_frames
         from .tracking.pipeline import tracked_frames
         from .tracking.tracker import PoseTracker
 
@@ -108,7 +108,7 @@ class PoseEstimator:
 
     def draw(self, image: ImageLike, poses: Poses, kpt_thresh: float = 0.3) -> np.ndarray:
         """A copy of the image with skeletons, joints, boxes, scores and track ids drawn."""
-        from .visualize import draw_poses
+        from .core.visualize import draw_poses
 
         return draw_poses(as_image(image), poses, self.predictor.skeleton, kpt_thresh)
 

@@ -55,7 +55,7 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]
     to: `simplepose predict --chekpoint x` prints predict's usage and the nearest options, not
     the top level's usage (argparse collects a subcommand's unknown options at the top)."""
     from .commands.paths import command_parsers
-    from .suggest import did_you_mean
+    from .core.suggest import did_you_mean
 
     args, extra = parser.parse_known_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
@@ -75,7 +75,7 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]
 
 def main(argv: Optional[List[str]] = None) -> int:
     from .commands.paths import check_paths, command_parsers, name_option
-    from .interrupts import describe, exit_status, raise_on_signals
+    from .core.interrupts import describe, exit_status, raise_on_signals
 
     raise_on_signals()  # Ctrl-C and `kill` take one path: a KeyboardInterrupt (Interrupted)
     parser = build_parser()

@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
 import yaml
 
 from .config_official import official_to_dict
-from .fileio import ConfigError  # re-exported: callers catch `config.ConfigError`
-from .suggest import did_you_mean
+from .core.fileio import ConfigError  # re-exported: callers catch `config.ConfigError`
+from .core.suggest import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable, Dict
 
-from .fileio import ConfigError
-from .per_layer import collapse_per_layer
+from .core.fileio import ConfigError
+from .core.per_layer import collapse_per_layer
 
 Out = Dict[str, Dict[str, Any]]
 

@@ -21,8 +21,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import Config, load_config
 from .evaluation.cocoeval import METRIC_KEYS
-from .fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
-from .words import count, plural
+from .core.fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
+from .core.words import count, plural
 
 
 #: The demo's recipe, shipped inside the package so that `simplepose demo` runs from any folder
@@ -76,7 +76,7 @@ def ensure_data(s: DemoSettings) -> Dict[str, Any]:
 def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> Dict[str, Dict[str, float]]:
     """COCO metrics with ground-truth boxes and with the config's detections file."""
     from .evaluation.runner import evaluate_model
-    from .fileio import join_root
+    from .core.fileio import join_root
 
     gt = evaluate_model(model, cfg, device, out_dir=out / "eval_gt_boxes", detections="gt")
     det_file = join_root(cfg.data.root, cfg.test.detections)
@@ -86,10 +86,10 @@ def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> Dict[str, 
 
 def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device: str) -> Dict[str, Any]:
     """Track every synthetic video, draw the first one, and score all of them."""
-    from .detector import DetectionsFile
+    from .inference.detector import DetectionsFile
     from .evaluation.posetrack import evaluate_dirs
-    from .predictor import TopDownPredictor
-    from .frames import open_frames
+    from .inference.predictor import TopDownPredictor
+    from .core.frames import open_frames
     from .tracking.pipeline import track_video
     from .formats.posetrack import read_posetrack
 
@@ -104,7 +104,7 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
         done = track_video(source, predictor, cfg.track, detector, pred_dir, gt.name, gt,
                            layout="model", draw_video=(i == 0), progress=False)
         if done.run.interrupted is not None:  # track_video stops at Ctrl-C / SIGTERM: so does the demo
-            from .interrupts import Interrupted
+            from .core.interrupts import Interrupted
 
             raise Interrupted.after(done.run.interrupted, f"while tracking video {i + 1} ({gt.name})")
         frames += len(done.run.poses)
@@ -122,10 +122,10 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
     import numpy as np
 
     from .data.coco import load_coco_keypoints
-    from .fileio import join_root, read_image
-    from .geometry import xywh_to_xyxy
-    from .predictor import TopDownPredictor
-    from .visualize import draw_poses, write_image
+    from .core.fileio import join_root, read_image
+    from .core.geometry import xywh_to_xyxy
+    from .inference.predictor import TopDownPredictor
+    from .core.visualize import draw_poses, write_image
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
     coco = load_coco_keypoints(join_root(cfg.data.root, cfg.data.val_ann), join_root(cfg.data.root, cfg.data.val_images),
@@ -146,7 +146,7 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
 def plot_curves(train_dir: Path, out: Path, reference: Optional[Tuple[str, float]] = None) -> List[str]:
     """loss.png (mean loss per epoch) and ap.png (validation AP) from the run's metrics.jsonl;
     `reference` (label, AP) draws another model's level on ap.png (the shipped model's)."""
-    from .train_log import read_metrics
+    from .training.train_log import read_metrics
 
     rows = read_metrics(train_dir / "metrics.jsonl")
     written = []
@@ -196,8 +196,8 @@ def score_model(model, cfg: Config, data_dir: Path, out: Path, device: str) -> D
 def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]]:
     """The shipped model scored on the demo's data (None, said, when the file is absent)."""
     from .config import resolve_config
-    from .release import SHIPPED_MODEL, release_info
-    from .weights import load_checkpoint
+    from .training.release import SHIPPED_MODEL, release_info
+    from .nets.weights import load_checkpoint
 
     if not SHIPPED_MODEL.is_file():
         _log(f"no shipped model at {SHIPPED_MODEL}: only the demo run is reported")
@@ -213,9 +213,9 @@ def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]
 
 def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     """Run every step; returns (and writes to `out_dir/metrics.json`) the figures."""
-    from .engine import train
+    from .training.engine import train
     from .runtimes import check_runtime
-    from .weights import load_checkpoint
+    from .nets.weights import load_checkpoint
 
     start = time.perf_counter()
     timings: Dict[str, float] = {}
@@ -256,7 +256,7 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
 
 def training_speed(train_dir: Path) -> Dict[str, float]:
     """Samples per second and minutes of training, from the run's epoch records."""
-    from .train_log import read_metrics
+    from .training.train_log import read_metrics
 
     epochs = [r for r in read_metrics(train_dir / "metrics.jsonl") if r.get("tag") == "epoch"]
     seconds = sum(float(r.get("seconds", 0.0)) for r in epochs)

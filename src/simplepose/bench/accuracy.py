@@ -9,8 +9,8 @@ import torch
 
 from ..config import Config
 from ..evaluation.runner import evaluate_model, evaluate_predictor
-from ..predictor import TopDownPredictor
-from ..words import count
+from ..inference.predictor import TopDownPredictor
+from ..core.words import count
 from .report import Section
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from ..config import Config
-from ..predictor import TopDownPredictor
+from ..inference.predictor import TopDownPredictor
 from ..runtimes import RuntimeSpec, RuntimeUnavailable, build_runtime
-from ..words import count
+from ..core.words import count
 from .inputs import ModelSpec
 from .report import Section, ratio, times
 from .timing import interleaved_rates

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from ..config import Config, build_model_kwargs, config_from_dict, config_to_dict, load_config, merge
-from ..fileio import atomic_write_bytes
-from ..model import PoseResNet
+from ..core.fileio import atomic_write_bytes
+from ..nets.model import PoseResNet
 
 #: The benchmark's model shapes: name -> (PoseResNet keyword arguments, input (w, h)).
 #: "demo" is read from the demo config instead (see `model_spec`).
@@ -103,7 +103,7 @@ def accuracy_config(base: Config, data_root: Path) -> Config:
 def accuracy_model(checkpoint: str, demo_config: Config) -> Tuple[torch.nn.Module, Config, str]:
     """(model, its config, a note saying what it is) for the accuracy figures."""
     if checkpoint:
-        from ..weights import load_checkpoint
+        from ..nets.weights import load_checkpoint
 
         loaded = load_checkpoint(checkpoint)
         return loaded.model.eval(), loaded.config or demo_config, f"trained checkpoint {checkpoint}"
@@ -118,7 +118,7 @@ def load_val_images(data_root: Path, limit: int) -> Tuple[List[np.ndarray], List
     """Up to `limit` decoded val images (BGR) that show people, and their GT boxes (N, 4) xyxy
     (the boxes evaluation with GT boxes uses)."""
     from ..data.coco import load_coco_keypoints
-    from ..detector import GTBoxes
+    from ..inference.detector import GTBoxes
     from ..evaluation.runner import read_image
 
     coco = load_coco_keypoints(str(data_root / "annotations" / "val.json"), str(data_root / "images" / "val"),

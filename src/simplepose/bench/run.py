@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 
-from ..fileio import atomic_write_bytes, atomic_write_json
-from ..hardware import cpu_features
+from ..core.fileio import atomic_write_bytes, atomic_write_json
+from ..core.hardware import cpu_features
 from ..runtimes import onnx_available
 from ..runtimes.openvino_paths import openvino_version
 from .report import Section, format_report, format_section
@@ -47,7 +47,7 @@ def run_bench(s: BenchSettings) -> str:
     """Run every section, print and write the report; returns its text."""
     from .accuracy import accuracy, summary
     from ..runtimes import RuntimeSpec
-    from ..transforms import Normalize
+    from ..core.transforms import Normalize
     from .inference import build_all, model_speed, predict_speed
     from .inputs import accuracy_config, accuracy_model, demo_config, ensure_synthetic, load_val_images, model_spec
     from .training import loading_speed, training_speed

@@ -8,9 +8,9 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import torch
 
 from ..config import Config, build_model_kwargs
-from ..hardware import cpu_features
-from ..model import PoseResNet
-from ..optim import autocast, build_loss
+from ..core.hardware import cpu_features
+from ..nets.model import PoseResNet
+from ..training.optim import autocast, build_loss
 from ..runtimes import RuntimeUnavailable
 from ..runtimes.torch_paths import require_compiler
 from .report import Section, ratio, times

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Iterable
 
-from ..fileio import OutputClaim, Unreadable
+from ..core.fileio import OutputClaim, Unreadable
 
 
 def add_overwrite_option(p: argparse.ArgumentParser, what: str) -> None:

@@ -18,7 +18,7 @@ def leaves_no_empty_folder(run: Callable[[argparse.Namespace], int]) -> Callable
     made and left empty: a failed command leaves no folder (what it wrote stays)."""
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
-        from ..fileio import made_dirs_mark, remove_empty_made_dirs
+        from ..core.fileio import made_dirs_mark, remove_empty_made_dirs
 
         mark = made_dirs_mark()
         try:
@@ -78,7 +78,7 @@ def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, chec
 def load_model_and_config(args: argparse.Namespace) -> Tuple[Any, Any, str]:
     """(model, config, device) from the options of `add_model_options`."""
     from ..config import resolve_config
-    from ..weights import load_checkpoint
+    from ..nets.weights import load_checkpoint
 
     device = check_model_options(args)
     checkpoint = checkpoint_source(args)
@@ -103,7 +103,7 @@ def check_model_options(args: argparse.Namespace, detector: str = "") -> str:
     other model or the detector starts downloading), and offline, every zoo file the cache
     lacks. Each is one line.
     """
-    from ..person_boxes import require_detector
+    from ..inference.person_boxes import require_detector
     from ..runtimes import check_inference_settings
     from ..zoo import get_row
 
@@ -127,7 +127,7 @@ def _runtime_of_config_file(args: argparse.Namespace) -> List[str]:
 
 def zoo_names(args: argparse.Namespace, detector: str = "") -> List[str]:
     """The zoo names a command will fetch: --model (or its default) and a detector given by name."""
-    from ..person_boxes import zoo_detector_name
+    from ..inference.person_boxes import zoo_detector_name
 
     names = [] if args.checkpoint else [args.model or getattr(args, "default_model", "")]
     return [n for n in names + [zoo_detector_name(detector)] if n]
@@ -136,7 +136,7 @@ def zoo_names(args: argparse.Namespace, detector: str = "") -> List[str]:
 def build_predictor(args: argparse.Namespace, expected_crops: int = 0):
     """(TopDownPredictor, config) from the options of `add_model_options`; `expected_crops`:
     the people the job is expected to hold (0 = unknown, a long job; see `runtimes.auto`)."""
-    from ..predictor import TopDownPredictor
+    from ..inference.predictor import TopDownPredictor
 
     model, cfg, device = load_model_and_config(args)
     return TopDownPredictor.from_config(model, cfg, device=device, precision=args.precision,

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _score_file(args: argparse.Namespace) -> int:
     from ..evaluation.cocoeval import format_table, score_results_file
-    from ..fileio import atomic_write_json, prepare_output_dir
+    from ..core.fileio import atomic_write_json, prepare_output_dir
 
     t0 = time.perf_counter()
     metrics = score_results_file(args.gt, args.results)
@@ -71,8 +71,8 @@ def _score_file(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from ..data.checks import check_data_found
     from ..evaluation.runner import evaluate_model, format_metrics
-    from ..fileio import OutputClaim, prepare_output_dir
-    from ..predictor import TopDownPredictor
+    from ..core.fileio import OutputClaim, prepare_output_dir
+    from ..inference.predictor import TopDownPredictor
 
     model, cfg, device = load_model_and_config(args)
     check_data_found(cfg, "val")  # a wrong data.root is one line, before the output folder

@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..export import check_export_options, export_checkpoint
+    from ..inference.export import check_export_options, export_checkpoint
 
     check_export_options(args.int8, args.calibration)  # before a zoo model downloads
     r = export_checkpoint(checkpoint_source(args), args.onnx, int8=args.int8, calibration=args.calibration,

@@ -3,7 +3,7 @@
 Prints the true multiply-adds (split backbone / deconv head / final conv) and, beside them,
 the paper's "GFLOPs" convention so the figures can be matched with its table.
 `simplepose info --table` prints R18-R152 at 256x192 and 384x288 beside the paper's figures.
-The figures come from `simplepose.complexity`; this module only parses and prints.
+The figures come from `simplepose.nets.complexity`; this module only parses and prints.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..complexity import describe_source, format_table  # torch loads only when a command runs
+    from ..nets.complexity import describe_source, format_table  # torch loads only when a command runs
 
     if args.table:
         print(format_table())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from ..fileio import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from ..core.fileio import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 # What an option expects (`PathArg.kind`).
 FILE, FOLDER, FILE_OR_FOLDER, OUT_FOLDER, OUT_FILE = "file", "folder", "file or folder", "output folder", "output file"

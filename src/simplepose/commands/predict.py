@@ -67,9 +67,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _boxes(args: argparse.Namespace):
-    from ..detector import DEFAULT_DETECTOR
-    from ..person_boxes import open_detector
-    from ..prediction import BoxLookup, boxes_from_file
+    from ..inference.detector import DEFAULT_DETECTOR
+    from ..inference.person_boxes import open_detector
+    from ..inference.prediction import BoxLookup, boxes_from_file
 
     if args.boxes:
         if args.detector:
@@ -84,12 +84,12 @@ def _boxes(args: argparse.Namespace):
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..detector import DEFAULT_DETECTOR
-    from ..fileio import atomic_write_json, prepare_output_dir
-    from ..frames import open_inputs
-    from ..interrupts import Interrupted
-    from ..prediction import predict_sources
-    from ..words import count
+    from ..inference.detector import DEFAULT_DETECTOR
+    from ..core.fileio import atomic_write_json, prepare_output_dir
+    from ..core.frames import open_inputs
+    from ..core.interrupts import Interrupted
+    from ..inference.prediction import predict_sources
+    from ..core.words import count
 
     # Names, device and settings first: a typo is named before any download or model load.
     check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))

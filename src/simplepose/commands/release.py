@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..words import count
+from ..core.words import count
 from .common import leaves_no_empty_folder
 from .paths import CHECKPOINT, OUT
 
@@ -28,8 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..fileio import prepare_output_dir
-    from ..release import make_release
+    from ..core.fileio import prepare_output_dir
+    from ..training.release import make_release
 
     prepare_output_dir(Path(args.out).parent)
     info = make_release(args.checkpoint, args.out, args.dtype, args.train_command)

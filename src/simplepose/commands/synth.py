@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Tuple
 
-from ..words import count, plural
+from ..core.words import count, plural
 from .common import leaves_no_empty_folder
 from .paths import OUT_DIR
 
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..fileio import OutputClaim, prepare_output_dir
+    from ..core.fileio import OutputClaim, prepare_output_dir
 
     for flag, value, low in (("--images", args.images, 0), ("--videos", args.videos, 0), ("--frames", args.frames, 1),
                              ("--max-people", args.max_people, 1), ("--workers", args.workers, 1)):

@@ -63,8 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _detector(args: argparse.Namespace, frame_ids):
-    from ..detector import DEFAULT_DETECTOR, DetectionsFile
-    from ..person_boxes import open_detector
+    from ..inference.detector import DEFAULT_DETECTOR, DetectionsFile
+    from ..inference.person_boxes import open_detector
 
     if args.boxes:
         if args.detector:
@@ -81,13 +81,13 @@ def _detector(args: argparse.Namespace, frame_ids):
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..detector import DEFAULT_DETECTOR
-    from ..fileio import output_path, prepare_output_dir
+    from ..inference.detector import DEFAULT_DETECTOR
+    from ..core.fileio import output_path, prepare_output_dir
     from ..formats.posetrack import read_posetrack
-    from ..frames import open_frames
-    from ..interrupts import Interrupted
+    from ..core.frames import open_frames
+    from ..core.interrupts import Interrupted
     from ..tracking.pipeline import track_video
-    from ..words import count
+    from ..core.words import count
 
     # Names, device and settings first: a typo is named before any download or model load.
     check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))

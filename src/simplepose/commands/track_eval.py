@@ -37,7 +37,7 @@ def _finite(obj):
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack import evaluate_dirs
     from ..evaluation.posetrack_report import format_tables
-    from ..fileio import atomic_write_json, prepare_output_dir
+    from ..core.fileio import atomic_write_json, prepare_output_dir
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
     out = prepare_output_dir(args.out)  # after the files are read: a failed run leaves no folder

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..words import count
+from ..core.words import count
 from .common import leaves_no_empty_folder
 from .paths import OUT_DIR, YAML
 
@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import load_config
     from ..data.checks import check_data_found
-    from ..engine import check_validation_runtime, resolve_amp, train
-    from ..fileio import OutputClaim, prepare_output_dir
-    from ..hardware import check_device, check_precision
-    from ..optim import autocast
+    from ..training.engine import check_validation_runtime, resolve_amp, train
+    from ..core.fileio import OutputClaim, prepare_output_dir
+    from ..core.hardware import check_device, check_precision
+    from ..training.optim import autocast
 
     cfg = load_config(args.config, args.overrides)
     # What this machine runs and where the data is, before the output folder is made.
@@ -76,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _interrupted(exc: KeyboardInterrupt, last, before, epochs: int, resumed: bool) -> KeyboardInterrupt:
     """The interruption again, saying what last.pth holds and how to go on."""
-    from ..interrupts import Interrupted
-    from ..weights import read_weights_file
+    from ..core.interrupts import Interrupted
+    from ..nets.weights import read_weights_file
 
     written = last.exists() and (resumed or before is None or last.stat().st_mtime_ns != before)
     if not written:

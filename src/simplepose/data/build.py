@@ -4,12 +4,12 @@ from __future__ import annotations
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ..codec import HeatmapCodec
+from ..core.codec import HeatmapCodec
 from ..config import DataConfig
-from ..fileio import join_root
+from ..core.fileio import join_root
 from ..formats.check import Skips
-from ..skeleton import Skeleton, get_skeleton
-from ..transforms import Normalize
+from ..core.skeleton import Skeleton, get_skeleton
+from ..core.transforms import Normalize
 from .dataset import TopDownDataset
 from .records import PersonRecord
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import Config
-from ..words import count
+from ..core.words import count
 from .build import data_path, load_records
 from .records import PersonRecord
 

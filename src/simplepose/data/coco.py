@@ -11,10 +11,10 @@ from typing import Dict, List, Optional, Union
 
 import numpy as np
 
-from ..fileio import FileFormatError, read_json
+from ..core.fileio import FileFormatError, read_json
 from ..formats import check
 from ..formats.check import Skips
-from ..skeleton import Skeleton, skeleton_from_category
+from ..core.skeleton import Skeleton, skeleton_from_category
 from .records import ImageInfo, PersonRecord
 
 

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from ..codec import HeatmapCodec
-from ..fileio import read_image
-from ..geometry import MIN_BOX_SIDE, box_to_center_scale, warp_points, widen_to_aspect
-from ..skeleton import Skeleton
-from ..transforms import Normalize, crop_matrix, warp_crop
+from ..core.codec import HeatmapCodec
+from ..core.fileio import read_image
+from ..core.geometry import MIN_BOX_SIDE, box_to_center_scale, warp_points, widen_to_aspect
+from ..core.skeleton import Skeleton
+from ..core.transforms import Normalize, crop_matrix, warp_crop
 from .records import PersonRecord
 
 #: Joint-name fragments of the lower body (hips, knees, ankles and MPII's pelvis); every

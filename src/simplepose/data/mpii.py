@@ -24,9 +24,9 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
-from ..fileio import read_json
-from ..skeleton import MPII, Skeleton
-from ..fileio import FileFormatError
+from ..core.fileio import read_json
+from ..core.skeleton import MPII, Skeleton
+from ..core.fileio import FileFormatError
 from .records import PersonRecord
 
 #: MPII's `scale` field is the person height in units of 200 pixels (its annotation format).

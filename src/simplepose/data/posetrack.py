@@ -14,9 +14,9 @@ from typing import Dict, List, NamedTuple, Optional, Union
 
 import numpy as np
 
-from ..fileio import FileFormatError
+from ..core.fileio import FileFormatError
 from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, read_posetrack
-from ..skeleton import Skeleton
+from ..core.skeleton import Skeleton
 from .coco import clean_box
 from .records import ImageInfo, PersonRecord
 

@@ -10,7 +10,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from ..skeleton import COCO
+from ..core.skeleton import COCO
 
 
 def generated_case(num_images: int, seed: int = 0, max_people: int = 8) -> Tuple[dict, List[dict]]:

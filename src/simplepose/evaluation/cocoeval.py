@@ -15,11 +15,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..fileio import read_json
+from ..core.fileio import read_json
 from ..formats.check import person_category
 from ..formats.coco import check_ground_truth, check_results
-from ..oks import joint_similarity, masked_mean
-from ..skeleton import COCO, skeleton_from_category
+from ..core.oks import joint_similarity, masked_mean
+from ..core.skeleton import COCO, skeleton_from_category
 
 METRIC_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)

@@ -12,11 +12,11 @@ from typing import Dict, List, Optional, Union
 
 import numpy as np
 
-from ..fileio import atomic_write_json, join_root, read_image, read_json
+from ..core.fileio import atomic_write_json, join_root, read_image, read_json
 from ..config import Config
 from ..data.mpii import mpii_box
-from ..geometry import xywh_to_xyxy
-from ..predictor import TopDownPredictor
+from ..core.geometry import xywh_to_xyxy
+from ..inference.predictor import TopDownPredictor
 from .pckh import load_gt_mat, pckh_table
 
 def evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[Union[str, Path]] = None,

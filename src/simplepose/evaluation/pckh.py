@@ -18,8 +18,8 @@ from typing import Dict, Tuple, Union
 
 import numpy as np
 
-from ..fileio import MissingPackageError
-from ..skeleton import MPII, Skeleton
+from ..core.fileio import MissingPackageError
+from ..core.skeleton import MPII, Skeleton
 
 #: Head size = HEAD_SIZE_FACTOR x the head box diagonal: the normaliser of PCKh (MPII) and of
 #: PoseTrack's joint matching (the official MPII code names it SC_BIAS; poseval writes 0.6 inline).

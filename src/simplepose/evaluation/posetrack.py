@@ -46,7 +46,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, read_posetrack
-from ..skeleton import common_joints
+from ..core.skeleton import common_joints
 from .clear_mot import MotAccumulator
 from .pckh import HEAD_SIZE_FACTOR  # head size = 0.6 x head box diagonal, as in PCKh
 from .polygon import points_in_polygon

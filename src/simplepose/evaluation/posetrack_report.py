@@ -5,7 +5,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from ..words import count
+from ..core.words import count
 
 # The official table's columns; a joint falls in the first group whose key its name holds.
 GROUPS = (

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from ..config import Config, TestConfig
-from ..fileio import atomic_write_json, join_root, read_image
-from ..detector import BoxTable, DetectionsFile, GTBoxes
-from ..poses import Poses
-from ..predictor import TopDownPredictor
-from .coco import postprocess, poses_to_results
+from ..core.fileio import atomic_write_json, join_root, read_image
+from ..inference.detector import BoxTable, DetectionsFile, GTBoxes
+from ..core.poses import Poses
+from ..inference.postprocess import postprocess_image, poses_to_results
+from ..inference.predictor import TopDownPredictor
 from .cocoeval import evaluate_coco_keypoints
 from .mpii_runner import evaluate_mpii
 
@@ -52,13 +52,6 @@ def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterat
         yield group
 
 
-def postprocess_image(predictor: TopDownPredictor, poses: Poses, test: TestConfig) -> Poses:
-    """One image's poses rescored and OKS-NMSed as the paper does, with the crop areas as areas."""
-    _, scales = predictor.crop_boxes(poses.boxes)
-    return postprocess(poses, scales.prod(axis=1), test.in_vis_thre, test.oks_thre, test.soft_nms,
-                       predictor.skeleton.sigmas)
-
-
 def predict_coco(
     predictor: TopDownPredictor, coco, boxes: BoxTable, image_ids: Sequence[int], cfg: Config,
     progress: bool = False, on_bad: Optional[Callable[[str, str], None]] = None,
@@ -69,7 +62,7 @@ def predict_coco(
     gets no results (so it counts as missed). A Ctrl-C or SIGTERM raises `Interrupted` saying
     how far the run came.
     """
-    from ..interrupts import Interrupted
+    from ..core.interrupts import Interrupted
 
     results: List[dict] = []
     chunks = list(_chunks(image_ids, boxes, predictor.batch_size))

@@ -16,9 +16,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..fileio import FileFormatError
-from ..geometry import MIN_BOX_SIDE
-from ..words import count
+from ..core.fileio import FileFormatError
+from ..core.geometry import MIN_BOX_SIDE
+from ..core.words import count
 
 
 def _is_number(v: Any) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from ..fileio import FileFormatError
+from ..core.fileio import FileFormatError
 from . import check
 
 

@@ -6,7 +6,7 @@ from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from ..fileio import FileFormatError, read_json
+from ..core.fileio import FileFormatError, read_json
 from .check import Skips, box_xywh, integer, number
 
 

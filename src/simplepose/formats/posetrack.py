@@ -20,8 +20,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..fileio import FileFormatError, atomic_write_json, read_json
-from ..skeleton import Skeleton, skeleton_from_category
+from ..core.fileio import FileFormatError, atomic_write_json, read_json
+from ..core.skeleton import Skeleton, skeleton_from_category
 from . import check
 
 # The 15 joints the official tool (poseval) evaluates, in its own order; PoseTrack's

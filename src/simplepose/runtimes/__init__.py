@@ -26,9 +26,9 @@ import torch
 from torch import nn
 
 from ..config import check_overrides
-from ..hardware import check_device, check_precision, cpu_features
+from ..core.hardware import check_device, check_precision, cpu_features
 from .auto import Builder, auto_order, build_auto
-from ..suggest import did_you_mean
+from ..core.suggest import did_you_mean
 from .base import BuiltRuntime, Runner, RuntimePackageMissing, RuntimeSpec, RuntimeUnavailable
 from .onnx_paths import build_onnx, build_onnx_int8, onnx_available, require_onnx
 from .openvino_paths import build_openvino, build_openvino_int8, openvino_available, require_openvino

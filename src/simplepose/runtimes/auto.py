@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..hardware import CpuFeatures
+from ..core.hardware import CpuFeatures
 from . import cache
 from .base import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, Timer, probe_batch, relative_error
 

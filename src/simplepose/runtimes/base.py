@@ -15,8 +15,8 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 import torch
 
-from ..fileio import MissingPackageError
-from ..transforms import Normalize
+from ..core.fileio import MissingPackageError
+from ..core.transforms import Normalize
 
 Runner = Callable[[torch.Tensor], np.ndarray]
 

@@ -32,8 +32,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 from torch import nn
 
-from ..fileio import atomic_write_json
-from ..hardware import cpu_features
+from ..core.fileio import atomic_write_json
+from ..core.hardware import cpu_features
 
 #: Bumped when the meaning of a cached file changes (it is part of every digest and key).
 CACHE_VERSION = 2
@@ -163,7 +163,7 @@ def load_export(request: Dict[str, object]) -> Optional[Path]:
 
 def save_export(request: Dict[str, object], data: bytes) -> Optional[Path]:
     """Write the export and its manifest (atomically); its path, or None where the cache is not writable."""
-    from ..fileio import atomic_write_bytes
+    from ..core.fileio import atomic_write_bytes
     from ..zoo import ZooError
     from ..zoo.download import record_digest
 

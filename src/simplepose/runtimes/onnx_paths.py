@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..fileio import IMAGE_SUFFIXES
-from ..hardware import cpu_features
+from ..core.fileio import IMAGE_SUFFIXES
+from ..core.hardware import cpu_features
 from .base import BuiltRuntime, RuntimePackageMissing, RuntimeSpec, RuntimeUnavailable, Timer
 from .fold import fold_or_copy
 
@@ -179,8 +179,8 @@ def calibration_batches(folder: "str | Path", input_size: Iterable[int], normali
     """
     import cv2
 
-    from ..geometry import boxes_to_center_scale
-    from ..transforms import crop_people
+    from ..core.geometry import boxes_to_center_scale
+    from ..core.transforms import crop_people
 
     w, h = (int(v) for v in input_size)
     rng = np.random.default_rng(seed)

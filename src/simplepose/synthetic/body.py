@@ -15,7 +15,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from ..skeleton import COCO
+from ..core.skeleton import COCO
 
 NUM_COCO = COCO.num_joints
 # Helper points after the COCO joints.

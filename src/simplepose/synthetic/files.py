@@ -1,6 +1,6 @@
 """File helpers of the synthetic data writer: deterministic JSON, meta.json, COCO records.
 
-All files go through the project's atomic writer (`simplepose.fileio`).
+All files go through the project's atomic writer (`simplepose.core.fileio`).
 """
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
-from ..fileio import atomic_write_json
-from ..skeleton import COCO
+from ..core.fileio import atomic_write_json
+from ..core.skeleton import COCO
 from .scene import PersonAnnotation
 
 

@@ -17,7 +17,7 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
-from ..skeleton import COCO
+from ..core.skeleton import COCO
 from .appearance import Appearance, shade
 from .body import HEAD, L_HAND, L_TOE, NECK, NUM_COCO, R_HAND, R_TOE, Body3D, Proportions, project
 

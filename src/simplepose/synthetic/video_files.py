@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from .detections import detect
-from ..fileio import atomic_write_bytes
+from ..core.fileio import atomic_write_bytes
 from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, write_posetrack
-from ..skeleton import COCO
+from ..core.skeleton import COCO
 from .files import DETERMINISTIC_JSON, person_category, update_meta, write_json_atomic
 from .render import MAX_PEOPLE
 from .video import VideoSettings, head_box_in_image, render_video, track_misses
@@ -105,7 +105,7 @@ def generate_videos(out_dir: Union[str, Path], num_videos: int, frames: int = 60
             # clips before it are whole.
             import shutil
 
-            from ..interrupts import Interrupted
+            from ..core.interrupts import Interrupted
 
             name = video_name(i + 1)
             shutil.rmtree(out_dir / "videos" / name, ignore_errors=True)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .detections import detect
-from ..fileio import atomic_write_bytes
+from ..core.fileio import atomic_write_bytes
 from .files import coco_annotation, coco_file, update_meta, write_json_atomic
 from .scene import SceneSettings, render_scene
 
@@ -97,7 +97,7 @@ def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, 
                     made += 1
             except KeyboardInterrupt as e:
                 # A consistent smaller set: the split's annotations list exactly the images made.
-                from ..interrupts import Interrupted
+                from ..core.interrupts import Interrupted
 
                 if pool:
                     pool.shutdown(cancel_futures=True)

@@ -15,11 +15,11 @@ from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tu
 
 import numpy as np
 
-from ..detector import Detector
-from ..fileio import output_path
-from ..frames import FrameSource
-from ..poses import Poses
-from ..skeleton import Skeleton, get_skeleton
+from ..inference.detector import Detector
+from ..core.fileio import output_path
+from ..core.frames import FrameSource
+from ..core.poses import Poses
+from ..core.skeleton import Skeleton, get_skeleton
 from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, write_posetrack
 from .predictions import poses_to_people, prediction_video
 from .tracker import PoseTracker
@@ -34,7 +34,7 @@ class TrailDrawer:
     def __call__(self, frame: np.ndarray, poses: Poses) -> np.ndarray:
         import cv2
 
-        from ..visualize import draw_poses, id_color, image_diagonal
+        from ..core.visualize import draw_poses, id_color, image_diagonal
 
         out = draw_poses(frame, poses, self.skeleton, self.kpt_thresh, show_ids=True)
         width = max(2, int(round(image_diagonal(frame.shape[1], frame.shape[0]) / 500)))  # as visible as the limbs
@@ -178,7 +178,7 @@ def track_video(
     between frames: the JSON then holds the frames tracked and drawn so far, and
     `run.interrupted` the exception (the caller raises it).
     """
-    from ..visualize import VideoWriter
+    from ..core.visualize import VideoWriter
 
     frame_ids = [f.image_id for f in frames_like.frames] if frames_like else list(range(len(source.names)))
     tracker = PoseTracker(predictor.skeleton, predictor, settings)

@@ -6,8 +6,8 @@ from typing import List, Sequence
 import numpy as np
 
 from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo
-from ..poses import Poses
-from ..skeleton import Skeleton, common_joints
+from ..core.poses import Poses
+from ..core.skeleton import Skeleton, common_joints
 
 
 def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..oks import greedy_nms, joint_similarity, masked_mean
+from ..core.oks import greedy_nms, joint_similarity, masked_mean
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -27,8 +27,8 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..config import TrackConfig
-from ..poses import Poses
-from ..skeleton import Skeleton
+from ..core.poses import Poses
+from ..core.skeleton import Skeleton
 from .flow import box_from_joints, build_flow, propagate_keypoints, to_gray
 from .similarity import box_iou, box_nms, multi_frame_similarity, oks, oks_nms
 

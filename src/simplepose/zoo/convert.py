@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checkpoint import FORMAT, VERSION, atomic_save
+from ..nets.checkpoint import FORMAT, VERSION, atomic_save
 from ..config import config_to_dict
-from ..foreign import pose_config, strip_mmpose_keys
-from ..model import PoseResNet
-from ..weights import extract_state_dict, infer_architecture, load_state_dict_strict, read_weights_file
+from ..nets.foreign import pose_config, strip_mmpose_keys
+from ..nets.model import PoseResNet
+from ..nets.weights import extract_state_dict, infer_architecture, load_state_dict_strict, read_weights_file
 from .table import ModelRow, ZooError
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
 from urllib.parse import urlparse
 
-from ..fileio import atomic_write_json
+from ..core.fileio import atomic_write_json
 from .table import ZooError
 
 HOME_ENV, OFFLINE_ENV, MIRROR_ENV = "SIMPLEPOSE_HOME", "SIMPLEPOSE_OFFLINE", "SIMPLEPOSE_MIRROR"

@@ -150,7 +150,7 @@ def detector_file(name: str, offline: Optional[bool] = None, progress: bool = Tr
 
 def _unpack(row: ModelRow, bundle: Path, dest: Path) -> None:
     """Copy the bundle's `row.member` (at any folder depth) to `dest`, checked and recorded."""
-    from ..fileio import atomic_write
+    from ..core.fileio import atomic_write
 
     try:
         with zipfile.ZipFile(bundle) as z:

@@ -34,8 +34,8 @@ from urllib.parse import urlparse
 
 import yaml
 
-from ..suggest import did_you_mean
-from ..words import plural
+from ..core.suggest import did_you_mean
+from ..core.words import plural
 
 MODELS_ENV = "SIMPLEPOSE_MODELS"
 #: What `predict`, `track` and `PoseEstimator` use when told nothing else.

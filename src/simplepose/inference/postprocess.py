@@ -6,13 +6,17 @@ and the padded crop area (crop width x height in pixels) as each person's area.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
 
-from ..oks import greedy_nms, joint_similarity, masked_mean
-from ..poses import Poses
-from ..skeleton import COCO
+from ..core.oks import greedy_nms, joint_similarity, masked_mean
+from ..core.poses import Poses
+from ..core.skeleton import COCO
+
+if TYPE_CHECKING:  # annotations only: the predictor imports nothing of this module
+    from ..config import TestConfig
+    from .predictor import TopDownPredictor
 
 
 def rescore(keypoints: np.ndarray, box_scores: np.ndarray, in_vis_thre: float = 0.2) -> np.ndarray:
@@ -118,3 +122,12 @@ def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> List[
          "score": float(poses.scores[n])}
         for n in range(len(poses))
     ]
+
+
+def postprocess_image(predictor: "TopDownPredictor", poses: Poses, test: "TestConfig") -> Poses:
+    """One image's poses rescored and OKS-NMSed as the paper does, with the crop areas as areas.
+
+    The one place `predict`, `eval`, `track` and `PoseEstimator` take it from."""
+    _, scales = predictor.crop_boxes(poses.boxes)
+    return postprocess(poses, scales.prod(axis=1), test.in_vis_thre, test.oks_thre, test.soft_nms,
+                       predictor.skeleton.sigmas)

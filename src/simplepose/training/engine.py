@@ -20,18 +20,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from .checkpoint import save_checkpoint
-from .fileio import atomic_write_bytes
-from .weights import extract_state_dict, load_imagenet_backbone, read_weights_file
-from .config import Config, build_model_kwargs, config_to_dict
-from .hardware import cpu_features
-from .foreign import strip_mmpose_keys
+from ..nets.checkpoint import save_checkpoint
+from ..core.fileio import atomic_write_bytes
+from ..nets.weights import extract_state_dict, load_imagenet_backbone, read_weights_file
+from ..config import Config, build_model_kwargs, config_to_dict
+from ..core.hardware import cpu_features
+from ..nets.foreign import strip_mmpose_keys
 from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
-from .runtimes import check_runtime
+from ..runtimes import check_runtime
 from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
 from .train_log import MetricsLog
-from .transforms import Normalize
-from .zoo import backbone_source
+from ..core.transforms import Normalize
+from ..zoo import backbone_source
 from .budget import TimeBudget, set_step_lr, validation_due
 
 StepCallback = Callable[[int, int, float], None]
@@ -60,7 +60,7 @@ LOADER_NICENESS = {"cuda": 10}
 
 def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
     """PoseResNet from the config; ImageNet backbone or a fine-tuning start unless resuming."""
-    from .model import PoseResNet
+    from ..nets.model import PoseResNet
 
     if cfg.model.num_joints != num_joints:
         raise ValueError(f"model.num_joints = {cfg.model.num_joints} but the training data has {num_joints} joints")
@@ -101,7 +101,7 @@ def _write_config(cfg: Config, out_dir: Path) -> None:
 
 def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path) -> Optional[Dict[str, float]]:
     """COCO AP (or PCKh) of the current model, through the evaluation runner."""
-    from .evaluation.runner import evaluate_model  # here, not at the top: only validation needs it
+    from ..evaluation.runner import evaluate_model  # here, not at the top: only validation needs it
 
     model.eval()
     try:
@@ -150,9 +150,9 @@ class _Run:
 
 
 def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
-    from .data.build import build_train_dataset
-    from .data.checks import check_images_exist, check_validation_data
-    from .data.dataset import UserErrorsAsData, collate_or_error, worker_init
+    from ..data.build import build_train_dataset
+    from ..data.checks import check_images_exist, check_validation_data
+    from ..data.dataset import UserErrorsAsData, collate_or_error, worker_init
 
     tc = cfg.train
     autocast(tc.amp, info.device)  # an impossible AMP setting fails before any work
@@ -273,7 +273,7 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
     """One pass over the data -> (mean loss, samples seen by all ranks, seconds)."""
     from tqdm import tqdm
 
-    from .data.dataset import SampleError
+    from ..data.dataset import SampleError
 
     tc, info = run.cfg.train, run.info
     # Progress at the epoch's start: the budget's (time or epochs, whichever is further along)

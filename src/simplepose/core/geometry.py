@@ -108,7 +108,7 @@ def crop_affine(
     turns the person counter-clockwise in the crop, as the paper's augmentation does).
     Built from three point pairs exactly like the official `get_affine_transform`.
     """
-    import cv2  # local: keeps `import simplepose.geometry` light
+    import cv2  # local: keeps `import simplepose.core.geometry` light
 
     center = np.asarray(center, dtype=np.float64)
     src_w = float(np.asarray(scale, dtype=np.float64).reshape(-1)[0])

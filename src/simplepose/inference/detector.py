@@ -14,10 +14,10 @@ from typing import Dict, Optional, Protocol, Tuple, Union
 
 import numpy as np
 
-from .fileio import MissingPackageError
-from .formats.check import Skips, outside_image
-from .geometry import xywh_to_xyxy
-from .zoo.table import DEFAULT_DETECTOR  # noqa: F401  (re-exported: the commands' default)
+from ..core.fileio import MissingPackageError
+from ..formats.check import Skips, outside_image
+from ..core.geometry import xywh_to_xyxy
+from ..zoo.table import DEFAULT_DETECTOR  # noqa: F401  (re-exported: the commands' default)
 
 Boxes = Tuple[np.ndarray, np.ndarray]
 
@@ -80,7 +80,7 @@ class DetectionsFile(BoxTable):
 
     def __init__(self, path: Union[str, Path], score_thresh: float = 0.0, names: Optional[Dict[int, str]] = None,
                  strict: bool = False) -> None:
-        from .formats.detections import load_detections
+        from ..formats.detections import load_detections
 
         skips = Skips()
         dets = load_detections(path, score_thresh, skips=skips, strict=strict)

@@ -15,16 +15,15 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .config import TestConfig
+from ..config import TestConfig
 from .detector import BoxTable, DetectionsFile, GTBoxes
-from .evaluation.coco import poses_to_results
-from .evaluation.runner import postprocess_image
-from .fileio import FileFormatError, output_path, read_json
-from .formats.check import Skips
-from .frames import FrameSource
-from .interrupts import deferred
+from .postprocess import postprocess_image, poses_to_results
+from ..core.fileio import FileFormatError, output_path, read_json
+from ..formats.check import Skips
+from ..core.frames import FrameSource
+from ..core.interrupts import deferred
 from .predictor import TopDownPredictor
-from .words import count
+from ..core.words import count
 
 Boxes = Tuple[np.ndarray, np.ndarray]
 
@@ -84,7 +83,7 @@ def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Option
     """
     data = read_json(path, "boxes file")
     if isinstance(data, dict):
-        from .data.coco import load_coco_keypoints
+        from ..data.coco import load_coco_keypoints
 
         coco = load_coco_keypoints(path, for_training=False)
         return BoxLookup(table=GTBoxes(coco), image_id=_ids_by_name(data.get("images"), str(path)).get)
@@ -166,7 +165,7 @@ def _predict_source(predictor: TopDownPredictor, src: FrameSource, name: str, bo
                     out_dir: Union[str, Path], test: TestConfig, kpt_thresh: float,
                     on_bad: Optional[Callable[[str, str], None]], report: PredictReport, counter: int) -> int:
     """One input's frames into `report`; returns the running image number."""
-    from .visualize import VideoWriter, draw_poses, write_image
+    from ..core.visualize import VideoWriter, draw_poses, write_image
 
     writer = VideoWriter(output_path(out_dir, f"{Path(name).stem}_poses.mp4"), src.fps) if src.is_video else None
     try:

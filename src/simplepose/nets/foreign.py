@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .config import Config, config_from_dict
+from ..config import Config, config_from_dict
 
 StateDict = Dict[str, torch.Tensor]
 _MMPOSE_PREFIXES = ("backbone.", "head.", "keypoint_head.")

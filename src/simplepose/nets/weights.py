@@ -28,10 +28,10 @@ from typing import Any, Dict, List, Optional, Union
 import torch
 
 from .checkpoint import FORMAT
-from .config import Config, build_model_kwargs, config_from_dict
+from ..config import Config, build_model_kwargs, config_from_dict
 from .foreign import input_size_from_name, numpy_globals, pose_config, strip_mmpose_keys
 from .model import RESNET_SPECS, PoseResNet
-from .per_layer import collapse_per_layer
+from ..core.per_layer import collapse_per_layer
 
 PathLike = Union[str, Path]
 StateDict = Dict[str, torch.Tensor]

@@ -13,13 +13,13 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
-from .checkpoint import save_release
+from ..nets.checkpoint import save_release
 from .train_log import read_metrics
-from .weights import read_weights_file
+from ..nets.weights import read_weights_file
 
 #: The model shipped with the package: PoseResNet-18 (width 32, 64-filter head) at 128x96,
 #: trained on synthetic people.
-SHIPPED_MODEL = Path(__file__).parent / "models" / "synthetic_res18_128x96.pth"
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "synthetic_res18_128x96.pth"
 DTYPES = {"fp16": torch.float16, "fp32": torch.float32}
 
 

@@ -13,8 +13,8 @@ from typing import Any, Dict, Union
 
 import torch
 
-from .config import Config, config_to_dict
-from .fileio import atomic_write
+from ..config import Config, config_to_dict
+from ..core.fileio import atomic_write
 
 FORMAT = "simplepose"
 VERSION = 1

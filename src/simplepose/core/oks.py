@@ -8,7 +8,7 @@ Callers differ only in which area is s and which joints count (each is pinned by
 - COCO evaluation (`evaluation.cocoeval`): s = the ground truth's area; the joints labelled
   in the ground truth (a ground truth with none measures the distance to its enlarged box,
   over all K joints); summed in pycocotools' order, so AP stays bit-equal.
-- OKS-NMS of the paper's post-processing (`evaluation.coco.oks_iou`): s = the mean of the two
+- OKS-NMS of the paper's post-processing (`inference.postprocess.oks_iou`): s = the mean of the two
   padded crop areas; all joints (or, with a threshold, the joints confident in both poses).
 - The tracker (`tracking.similarity.oks`): s = the reference pose's box area; the joints of
   the reference scored at or above the tracker's keypoint threshold.

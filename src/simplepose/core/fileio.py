@@ -131,7 +131,7 @@ def read_image(path: PathLike) -> "np.ndarray":
 
     A missing or undecodable file is one clear error naming it.
     """
-    import cv2  # local: keeps `import simplepose.fileio` light
+    import cv2  # local: keeps `import simplepose.core.fileio` light
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:

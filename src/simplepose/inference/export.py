@@ -15,12 +15,12 @@ from typing import Optional, Tuple, Union
 import numpy as np
 import torch
 
-from .config import Config, load_config
-from .fileio import OutputError, atomic_write_bytes, prepare_output_dir
-from .runtimes.onnx_paths import (OnnxRunner, calibration_batches, calibration_images, export_onnx_bytes,
+from ..config import Config, load_config
+from ..core.fileio import OutputError, atomic_write_bytes, prepare_output_dir
+from ..runtimes.onnx_paths import (OnnxRunner, calibration_batches, calibration_images, export_onnx_bytes,
                                   quantize_int8, require_onnx)
-from .runtimes.base import RuntimeSpec, probe_batch
-from .transforms import Normalize
+from ..runtimes.base import RuntimeSpec, probe_batch
+from ..core.transforms import Normalize
 
 PathLike = Union[str, Path]
 
@@ -78,7 +78,7 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, c
     FileNotFoundError for a missing checkpoint or calibration folder, ValueError for an
     unwritable `out` or int8 without calibration images.
     """
-    from .weights import load_checkpoint
+    from ..nets.weights import load_checkpoint
 
     check_export_options(int8, calibration)
     out = Path(out)

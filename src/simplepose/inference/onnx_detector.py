@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from .detector import Boxes
-from .fileio import MissingPackageError
+from ..core.fileio import MissingPackageError
 
 #: The letterbox canvas value (mmdet's YOLOX `Pad` value, which rtmlib copies).
 PAD_VALUE = 114

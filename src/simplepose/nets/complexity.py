@@ -29,9 +29,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from .config import ConfigError, DataConfig, build_model_kwargs, load_config
+from ..config import ConfigError, DataConfig, build_model_kwargs, load_config
 from .model import RESNET_SPECS, PoseResNet
-from .per_layer import collapse_per_layer
+from ..core.per_layer import collapse_per_layer
 from .weights import load_checkpoint
 
 #: Parts of a PoseResNet, by module-name prefix; everything else is the backbone.

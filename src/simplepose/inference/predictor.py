@@ -13,14 +13,14 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .codec import HeatmapCodec, flip_heatmaps_back
-from .config import Config
-from .fileio import read_image
-from .geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
-from .poses import Poses
-from .runtimes import BuiltRuntime, RuntimeSpec, build_runtime
-from .skeleton import COCO, SKELETONS, Skeleton, get_skeleton
-from .transforms import Normalize, crop_people
+from ..core.codec import HeatmapCodec, flip_heatmaps_back
+from ..config import Config
+from ..core.fileio import read_image
+from ..core.geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
+from ..core.poses import Poses
+from ..runtimes import BuiltRuntime, RuntimeSpec, build_runtime
+from ..core.skeleton import COCO, SKELETONS, Skeleton, get_skeleton
+from ..core.transforms import Normalize, crop_people
 
 ImageLike = Union[np.ndarray, str, "os.PathLike[str]"]
 
@@ -144,7 +144,7 @@ class TopDownPredictor:
     def from_checkpoint(cls, path: str, cfg: Optional[Config] = None, trusted: bool = False,
                         **overrides) -> "TopDownPredictor":
         """Load a checkpoint (`weights.load_checkpoint`) and use its stored config (or `cfg`)."""
-        from .weights import load_checkpoint
+        from ..nets.weights import load_checkpoint
 
         loaded = load_checkpoint(path, trusted=trusted)
         config = cfg or loaded.config or Config()

@@ -42,7 +42,7 @@ def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", off
     name = zoo_detector_name(spec)
     if not name:
         return OnnxPersonDetector(spec, score_thresh=score_thresh)
-    from .zoo import detector_file
+    from ..zoo import detector_file
 
     return OnnxPersonDetector(detector_file(name, offline), score_thresh=score_thresh)
 
