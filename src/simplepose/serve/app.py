@@ -155,7 +155,9 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
         return JSONResponse({"status": "alive"})
 
     async def readyz(request):
-        return JSONResponse({"ready": True, **service.labels})
+        sk = service.predictor.skeleton  # the page draws with it: joint names say left and right
+        return JSONResponse({"ready": True, **service.labels,
+                             "skeleton": {"name": sk.name, "joints": list(sk.joints), "limbs": [list(l) for l in sk.limbs]}})
 
     async def metrics(request):
         return PlainTextResponse(service.metrics.text(), media_type="text/plain; version=0.0.4")
