@@ -57,7 +57,7 @@ def start_server(tmp: Path, *extra: object) -> Server:
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
     s = start_server(tmp, "--token", TOKEN, "--max-upload-mb", 1, "--max-pixels", 1_000_000, "--max-queue", 6,
-                     "--batch-wait-ms", 20, "--max-batch", 32)
+                     "--batch-wait-ms", 20, "--max-batch", 32, "--max-video-frames", 6)
     yield s
     if s.proc.poll() is None:
         s.proc.kill()
@@ -202,6 +202,41 @@ def test_bounded_load(server, photos):
         assert set(pool.map(ask, range(24))) == {200}
     metrics = requests.get(f"{server.url}/metrics", headers=AUTH, timeout=5).text
     assert "simplepose_queue_depth 0" in metrics
+
+
+def test_video_job_end_to_end_equals_track(server, synth_set, tmp_path):
+    video = sorted((synth_set.out / "videos").glob("*.mp4"))[0]
+    post = requests.post(f"{server.url}/v1/videos", files={"video": (video.name, video.read_bytes(), "video/mp4")},
+                         headers=AUTH, timeout=30)
+    assert post.status_code == 202, post.text
+    job = post.json()["id"]
+    deadline = time.monotonic() + 90
+    while (status := requests.get(f"{server.url}/v1/videos/{job}", headers=AUTH, timeout=5).json())["state"] in (
+            "queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status["state"] == "done" and status["frames_done"] == status["frames_total"] == 6, status
+    result = requests.get(f"{server.url}/v1/videos/{job}/result", headers=AUTH, timeout=10).json()
+    track = simplepose("track", video, *MODEL_ARGS, "--out", tmp_path / "t", "--no-video", cwd=tmp_path)
+    assert track.returncode == 0, track.stderr[-2000:]
+    assert result == json.loads((tmp_path / "t" / f"{video.stem}.json").read_text())
+    mp4 = requests.get(f"{server.url}/v1/videos/{job}/video", headers=AUTH, timeout=10)
+    assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
+    (tmp_path / "drawn.mp4").write_bytes(mp4.content)
+    cap = cv2.VideoCapture(str(tmp_path / "drawn.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    frame = requests.get(f"{server.url}/v1/videos/{job}/frames/5", headers=AUTH, timeout=10)
+    assert frame.status_code == 200 and cv2.imdecode(np.frombuffer(frame.content, np.uint8), cv2.IMREAD_COLOR) is not None
+    assert requests.delete(f"{server.url}/v1/videos/{job}", headers=AUTH, timeout=5).status_code == 200
+    assert requests.get(f"{server.url}/v1/videos/{job}", headers=AUTH, timeout=5).status_code == 404
+    # Longer than --max-video-frames 6: 413; not a video: 422; both one line.
+    writer = cv2.VideoWriter(str(tmp_path / "long.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 48))
+    for _ in range(7):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    for name, data, status in (("long.mp4", (tmp_path / "long.mp4").read_bytes(), 413), ("x.mp4", b"not a video", 422)):
+        answer = requests.post(f"{server.url}/v1/videos", files={"video": (name, data, "video/mp4")}, headers=AUTH,
+                               timeout=30)
+        assert answer.status_code == status and "video" in answer.json()["error"], answer.text
 
 
 def test_sigterm_answers_the_request_in_flight_and_exits_0(server, photos):

@@ -40,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB", help="largest request body; more gets 413")
     p.add_argument("--max-pixels", type=int, default=40_000_000, metavar="N",
                    help="largest image (width x height, read from its header); more gets 413 without decoding")
+    p.add_argument("--video-workers", type=int, default=1, metavar="N", help="video jobs tracked at once (0: no video jobs)")
+    p.add_argument("--keep-minutes", type=float, default=30.0, metavar="MIN",
+                   help="finished video jobs (their JSON and drawn MP4) are deleted this long after they end")
+    p.add_argument("--max-video-frames", type=int, default=10_000, metavar="N", help="longest video a job takes; more gets 413")
+    p.add_argument("--max-video-mb", type=float, default=200.0, metavar="MB", help="largest video upload; more gets 413")
     p.set_defaults(run=run)
 
 
@@ -92,11 +97,12 @@ def run(args: argparse.Namespace) -> int:
 
     require_serve_extra()
     check_access(args.host, args.token, args.no_auth)
-    for flag in ("max_batch", "max_queue", "max_pixels"):
+    for flag in ("max_batch", "max_queue", "max_pixels", "max_video_frames"):
         if getattr(args, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, not {getattr(args, flag)}")
-    if args.max_upload_mb <= 0 or args.batch_wait_ms < 0:
-        raise ValueError("--max-upload-mb must be above 0 and --batch-wait-ms at least 0")
+    if min(args.max_upload_mb, args.max_video_mb) <= 0 or min(args.batch_wait_ms, args.keep_minutes) < 0:
+        raise ValueError("--max-upload-mb and --max-video-mb must be above 0, --batch-wait-ms and --keep-minutes "
+                         "at least 0")
     args.detector = args.detector or DEFAULT_DETECTOR
     check_model_options(args, args.detector)
     sock = bind(args.host, args.port)
@@ -107,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     batcher = Batcher(predictor, args.max_batch, args.batch_wait_ms, args.max_queue, metrics.batch)
     labels = {"model": model_label(args), "detector": args.detector, "runtime": predictor.runtime.name}
     service = Service(predictor, cfg.test, detector, labels, batcher,
-                      Limits(int(args.max_upload_mb * 2 ** 20), args.max_pixels), args.token, metrics)
+                      Limits(int(args.max_upload_mb * 2 ** 20), args.max_pixels, int(args.max_video_mb * 2 ** 20)),
+                      args.token, metrics, video_jobs(args, predictor, cfg))
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"serving http://{shown}:{port} ; model {labels['model']}; detector {args.detector}; "
@@ -115,6 +122,27 @@ def run(args: argparse.Namespace) -> int:
     serve_until_stopped(build_app(service), sock)
     print("stopped: the requests in flight were answered", flush=True)
     return 0
+
+
+def video_jobs(args: argparse.Namespace, predictor, cfg):
+    """The service's VideoJobs (None with --video-workers 0): `simplepose track`'s pipeline
+    with a predictor of their own (sharing the built runtime: the batcher's flip setting is
+    its own) and the tracker's detector (all boxes; track.det_score_thresh filters them)."""
+    from ..inference.person_boxes import open_detector
+    from ..inference.predictor import TopDownPredictor
+    from ..serve.videos import VideoJobs
+    from ..tracking.pipeline import track_video
+
+    if args.video_workers < 1:
+        return None
+    tracker_predictor = TopDownPredictor.from_config(predictor.model, cfg, device=str(predictor.device), precision=args.precision,
+                                                     runtime=predictor.runtime)
+    detector = open_detector(args.detector, 0.0, device=args.device or "cpu", offline=True if args.offline else None)
+
+    def track(source, job) -> None:
+        track_video(source, tracker_predictor, cfg.track, detector, job.folder, job.name, progress=False)
+
+    return VideoJobs(track, args.video_workers, args.keep_minutes, args.max_video_frames)
 
 
 def serve_until_stopped(app, sock: socket.socket) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from .batcher import Batcher
 from .metrics import Metrics
 from .openapi import describe
+from .videos import VideoJobs
 from .uploads import RequestError, decode_image, image_size, parse_boxes, parse_flag, read_body
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -31,6 +32,7 @@ class Limits:
 
     max_upload_bytes: int = 20 * 2 ** 20
     max_pixels: int = 40_000_000
+    max_video_bytes: int = 200 * 2 ** 20
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Service:
     limits: Limits = field(default_factory=Limits)
     token: str = ""
     metrics: Metrics = field(default_factory=Metrics)
+    videos: Optional[VideoJobs] = None
 
 
 #: Routes open without the token: the page (it asks for the token itself) and the probes.
@@ -83,20 +86,21 @@ def _handled(service: Service, route: str, fn: Callable[[Any], Awaitable[Any]]):
     return endpoint
 
 
-async def _form(request, limits: Limits) -> Dict[str, Any]:
-    """The multipart form, read within --max-upload-mb and held in memory (never spooled to disk)."""
+async def _form(request, limit: int, what: str = "image") -> Dict[str, Any]:
+    """The multipart form, read within `limit` bytes and held in memory (never spooled to disk)."""
     from starlette.formparsers import MultiPartException, MultiPartParser
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise RequestError(415, "send the image as multipart/form-data with a field 'image'")
-    body = await read_body(request.stream(), request.headers.get("content-length"), limits.max_upload_bytes)
+        raise RequestError(415, f"send the {what} as multipart/form-data with a field '{what}'")
+    body = await read_body(request.stream(), request.headers.get("content-length"), limit,
+                           "--max-upload-mb" if what == "image" else "--max-video-mb")
 
     async def once():
         yield body
 
     parser = MultiPartParser(request.headers, once(), max_files=1, max_fields=8,
-                             max_part_size=limits.max_upload_bytes)
-    parser.spool_max_size = limits.max_upload_bytes + 1  # stays in memory: nothing written to disk
+                             max_part_size=limit)
+    parser.spool_max_size = limit + 1  # stays in memory: nothing written to disk
     try:
         form = await parser.parse()
     except MultiPartException as e:
@@ -118,7 +122,7 @@ async def predict(service: Service, request) -> Any:
     from starlette.responses import JSONResponse
     from ..inference.postprocess import poses_to_results, postprocess_image
 
-    form = await _form(request, service.limits)
+    form = await _form(request, service.limits.max_upload_bytes)
     upload = form.get("image")
     if upload is None or isinstance(upload, str):
         raise RequestError(422, "image: missing (a multipart file field named 'image')")
@@ -137,6 +141,41 @@ async def predict(service: Service, request) -> Any:
     service.metrics.answered(len(poses))
     return JSONResponse({"width": width, "height": height, "people": people_json(poses, poses_to_results(0, poses)),
                          **service.labels})
+
+
+def _videos(service: Service):
+    if service.videos is None:
+        raise RequestError(404, "video jobs are off (--video-workers 0)")
+    return service.videos
+
+
+async def add_video(service: Service, request) -> Any:
+    """POST /v1/videos: multipart `video` -> 202 {"id": ...}; tracked in the background."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    videos = _videos(service)
+    form = await _form(request, service.limits.max_video_bytes, "video")
+    upload = form.get("video")
+    if upload is None or isinstance(upload, str):
+        raise RequestError(422, "video: missing (a multipart file field named 'video')")
+    job = await run_in_threadpool(videos.add, upload.filename or "", await upload.read())
+    return JSONResponse({"id": job.id, **job.status()}, 202)
+
+
+def drawn_frame(path: Path, t: int) -> bytes:
+    """Frame `t` of a drawn MP4 as JPEG bytes (for the page, which cannot play mp4v); 404 past its end."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, t)
+        ok, frame = cap.read()
+    finally:
+        cap.release()
+    if not ok:
+        raise RequestError(404, f"frame {t}: past the video's end")
+    return cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
 def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None):
@@ -171,6 +210,31 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
     async def do_predict(request):
         return await predict(service, request)
 
+    async def post_video(request):
+        return await add_video(service, request)
+
+    async def video_status(request):
+        return JSONResponse(_videos(service).get(request.path_params["id"]).status())
+
+    async def video_result(request):
+        path = _videos(service).file(request.path_params["id"], ".json")
+        return FileResponse(path, media_type="application/json", filename="posetrack.json")
+
+    async def video_mp4(request):
+        return FileResponse(_videos(service).file(request.path_params["id"], ".mp4"), media_type="video/mp4",
+                            filename="poses.mp4")
+
+    async def video_frame(request):
+        from starlette.concurrency import run_in_threadpool
+        from starlette.responses import Response
+
+        path = _videos(service).file(request.path_params["id"], ".mp4")
+        return Response(await run_in_threadpool(drawn_frame, path, request.path_params["t"]), media_type="image/jpeg")
+
+    async def video_delete(request):
+        _videos(service).delete(request.path_params["id"])
+        return JSONResponse({"deleted": request.path_params["id"]})
+
     def route(path: str, fn, name: str, methods=("GET",)) -> Route:
         return Route(path, _handled(service, name, fn), methods=list(methods))
 
@@ -178,6 +242,8 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
     async def lifespan(app):
         yield
         service.batcher.close()  # uvicorn has finished the requests in flight
+        if service.videos is not None:
+            service.videos.close()  # running jobs fail with "the service stopped"
         if on_shutdown:
             on_shutdown()
 
@@ -185,6 +251,12 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
         route("/", page, "/"), route("/healthz", healthz, "/healthz"), route("/readyz", readyz, "/readyz"),
         route("/metrics", metrics, "/metrics"), route("/openapi.json", openapi, "/openapi.json"),
         route("/docs", docs, "/docs"), route("/v1/predict", do_predict, "/v1/predict", ("POST",)),
+        route("/v1/videos", post_video, "/v1/videos", ("POST",)),
+        route("/v1/videos/{id}", video_status, "/v1/videos/{id}"),
+        route("/v1/videos/{id}", video_delete, "/v1/videos/{id}", ("DELETE",)),
+        route("/v1/videos/{id}/result", video_result, "/v1/videos/{id}/result"),
+        route("/v1/videos/{id}/video", video_mp4, "/v1/videos/{id}/video"),
+        route("/v1/videos/{id}/frames/{t:int}", video_frame, "/v1/videos/{id}/frames/{t}"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ], lifespan=lifespan)
 

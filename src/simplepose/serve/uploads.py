@@ -25,19 +25,20 @@ class RequestError(ValueError):
         self.headers = headers or {}
 
 
-async def read_body(stream: AsyncIterator[bytes], content_length: Optional[str], limit: int) -> bytes:
+async def read_body(stream: AsyncIterator[bytes], content_length: Optional[str], limit: int,
+                    flag: str = "--max-upload-mb") -> bytes:
     """The whole body, or a 413 as soon as it is known to exceed `limit` bytes: from the
     Content-Length header before reading anything, else while streaming (never past the limit
     by more than one chunk)."""
     mb = limit / 2 ** 20
     if content_length and content_length.isdigit() and int(content_length) > limit:
-        raise RequestError(413, f"upload of {int(content_length)} bytes is over --max-upload-mb {mb:g}")
+        raise RequestError(413, f"upload of {int(content_length)} bytes is over {flag} {mb:g}")
     chunks: List[bytes] = []
     size = 0
     async for chunk in stream:
         size += len(chunk)
         if size > limit:
-            raise RequestError(413, f"upload is over --max-upload-mb {mb:g}")
+            raise RequestError(413, f"upload is over {flag} {mb:g}")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -127,4 +127,56 @@ $("download").addEventListener("click", () => {
   a.click();
   URL.revokeObjectURL(a.href);
 });
+// Video jobs: upload, poll the state, then show the drawn frames one by one at the video's rate
+// (the drawn MP4 is mp4v, which browsers do not play; the server sends each frame as a JPEG).
+let job = null;
+
+async function authed(url) {  // a blob URL of an authorised GET (links cannot send the token)
+  const r = await fetch(url, { headers: headers() });
+  if (!r.ok) throw new Error(`${r.status}`);
+  return URL.createObjectURL(await r.blob());
+}
+
+async function poll(id) {
+  const r = await fetch(`/v1/videos/${id}`, { headers: headers() });
+  const j = await r.json();
+  if (!r.ok) { $("videoStatus").textContent = j.error; return; }
+  $("videoProgress").max = j.frames_total;
+  $("videoProgress").value = j.frames_done;
+  $("videoStatus").textContent = `${j.state}: ${j.frames_done}/${j.frames_total} frames, ${j.frames_per_second} frames/s` +
+    (j.reason ? ` (${j.reason})` : "");
+  if (j.state === "queued" || j.state === "running") { setTimeout(() => poll(id), 300); return; }
+  if (j.state !== "done") return;
+  job = j;
+  $("videoPlay").disabled = false;
+  $("videoJson").href = await authed(`/v1/videos/${id}/result`);
+  $("videoMp4").href = await authed(`/v1/videos/${id}/video`);
+  $("videoJson").hidden = $("videoMp4").hidden = false;
+  play();
+}
+
+async function play() {
+  const img = $("videoFrame");
+  img.hidden = false;
+  for (let t = 0; t < job.frames_total; t++) {
+    const t0 = performance.now();
+    const src = await authed(`/v1/videos/${job.id}/frames/${t}`);
+    await new Promise((ok) => { img.onload = ok; img.src = src; });
+    document.body.dataset.videoFrame = String(t);
+    await new Promise((ok) => setTimeout(ok, Math.max(0, 1000 / job.video_fps - (performance.now() - t0))));
+  }
+}
+
+$("videoFile").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("video", file);
+  $("videoStatus").textContent = "uploading…";
+  const r = await fetch("/v1/videos", { method: "POST", body: form, headers: headers() });
+  const j = await r.json();
+  if (!r.ok) { $("videoStatus").textContent = `${r.status}: ${j.error}`; return; }
+  poll(j.id);
+});
+$("videoPlay").addEventListener("click", () => job && play());
 ready();
