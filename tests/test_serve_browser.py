@@ -66,3 +66,20 @@ def test_page_draws_the_people_of_a_photo(server, browser, synth_set, tmp_path):
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")
+
+
+def test_page_tracks_a_video_and_plays_it(server, browser, synth_set, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    video = sorted((synth_set.out / "videos").glob("*.mp4"))[0]
+    browser.get(server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("ready"))
+    browser.find_element(By.ID, "videoFile").send_keys(str(video))
+    WebDriverWait(browser, 90).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-video-frame") == "5")
+    assert browser.find_element(By.ID, "videoStatus").text.startswith("done: 6/6 frames")
+    assert browser.find_element(By.ID, "videoJson").get_attribute("href").startswith("blob:")
+    assert browser.execute_script("return document.getElementById('videoFrame').naturalWidth") > 0
+    shot = tmp_path / "video.png"
+    browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
