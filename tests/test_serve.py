@@ -262,3 +262,29 @@ def test_access_and_missing_extra_are_one_line(tmp_path):
     path = os.pathsep.join(filter(None, [str(tmp_path / "shadow"), os.environ.get("PYTHONPATH", "")]))
     missing = simplepose("serve", *MODEL_ARGS, "--port", 0, cwd=tmp_path, env={"PYTHONPATH": path})
     assert "pip install 'simplepose[serve]'" in assert_one_clear_error(missing, "serve")
+
+
+def test_a_fault_in_one_job_fails_that_job_alone():
+    """The batcher (in process): a job whose crops make the model raise fails alone; the jobs
+    that shared its batch are answered (each then runs in a pass of its own)."""
+    from simplepose.core.poses import Poses
+    from simplepose.serve.batcher import Batcher
+
+    class Model:
+        flip_test = True
+
+        def predict_batch(self, images, boxes, scores):
+            if any(im[0, 0, 0] == 255 for im in images):
+                raise RuntimeError("the model failed on this image")
+            return [Poses(np.zeros((len(b), 17, 3)), np.asarray(b, float), np.asarray(s, float))
+                    for b, s in zip(boxes, scores)]
+
+    batcher = Batcher(Model(), max_batch=64, wait_ms=200, max_queue=8)
+    box = np.array([[0.0, 0.0, 1.0, 1.0]])
+    good = [batcher.submit(np.zeros((2, 2, 3), np.uint8), box, np.ones(1), True) for _ in range(2)]
+    bad = batcher.submit(np.full((2, 2, 3), 255, np.uint8), box, np.ones(1), True)
+    assert all(len(f.result(timeout=10)) == 1 for f in good)
+    with pytest.raises(RuntimeError, match="this image"):
+        bad.result(timeout=10)
+    assert batcher.pending == 0
+    batcher.close()

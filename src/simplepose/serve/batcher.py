@@ -97,9 +97,9 @@ class Batcher:
                     self._run(group, flip)
 
     def _run(self, group: List[Job], flip: bool) -> None:
-        """One `predict_batch` for the group; each future gets its Poses, or the exception
-        (then every job of the batch fails: one bad job cannot be told apart in a shared pass,
-        but jobs are checked before they are submitted)."""
+        """One `predict_batch` for the group; each future gets its Poses. Where the shared
+        pass fails, each job runs alone, so only the job at fault gets the exception (a 500
+        for that request alone)."""
         try:
             self.predictor.flip_test = flip
             poses = self.predictor.predict_batch([j.image for j in group], [j.boxes for j in group],
@@ -107,10 +107,21 @@ class Batcher:
             self.on_batch(sum(len(j.boxes) for j in group))
             for job, p in zip(group, poses):
                 job.future.set_result(p)
-        except Exception as e:  # reported to each request as a 500, the thread goes on
-            for job in group:
-                if not job.future.done():
-                    job.future.set_exception(e)
+        except Exception as e:
+            if len(group) > 1:
+                for job in group:
+                    if not job.future.done():
+                        self._run_alone(job, flip)
+            elif not group[0].future.done():
+                group[0].future.set_exception(e)
         finally:
             with self._lock:
-                self._pending -= len(group)
+                self._pending -= sum(1 for j in group if j.future.done())
+
+    def _run_alone(self, job: Job, flip: bool) -> None:
+        """`job` in a pass of its own: its Poses, or its exception (the thread goes on)."""
+        try:
+            self.predictor.flip_test = flip
+            job.future.set_result(self.predictor.predict_batch([job.image], [job.boxes], [job.scores])[0])
+        except Exception as e:
+            job.future.set_exception(e)
