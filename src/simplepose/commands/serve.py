@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import signal
 import socket
 
@@ -31,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--det-thresh", type=float, default=0.3, metavar="SCORE", help="detector boxes scoring this or less are dropped")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (not loopback: needs --token or --no-auth)")
     p.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (the startup line says which)")
-    p.add_argument("--token", default="", help="clients must send `Authorization: Bearer TOKEN` (default: none)")
+    p.add_argument("--token", default="", help="clients must send `Authorization: Bearer TOKEN` (also: SIMPLEPOSE_SERVE_TOKEN, which other users "
+                        "cannot read in the process list; default: none)")
     p.add_argument("--no-auth", action="store_true", help="serve a non-loopback --host without a token")
     p.add_argument("--max-batch", type=int, default=64, metavar="CROPS", help="crops per forward pass across requests")
     p.add_argument("--batch-wait-ms", type=float, default=5.0, metavar="MS",
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from ..serve.metrics import Metrics
 
     require_serve_extra()
+    args.token = args.token or os.environ.get("SIMPLEPOSE_SERVE_TOKEN", "")
     check_access(args.host, args.token, args.no_auth)
     for flag in ("max_batch", "max_queue", "max_pixels", "max_video_frames"):
         if getattr(args, flag) < 1:
