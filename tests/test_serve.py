@@ -170,6 +170,10 @@ def test_bad_input_is_one_json_line_and_service_stays_healthy(server, photos):
                 break
             head += chunk
     assert head.startswith("HTTP/1.1 413") and "--max-upload-mb" in head, head
+    # A client gone mid-upload: nothing to answer, and the next request is served.
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                  "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n".encode())
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
     assert server.post({"image": ("a.jpg", photo, "image/jpeg")}).status_code == 200
     metrics = requests.get(f"{server.url}/metrics", headers=AUTH, timeout=5).text
