@@ -292,3 +292,24 @@ def test_a_fault_in_one_job_fails_that_job_alone():
         bad.result(timeout=10)
     assert batcher.pending == 0
     batcher.close()
+
+
+def test_finished_video_jobs_go_after_keep_minutes(synth_set):
+    """VideoJobs (in process): a job done is deleted with its folder once --keep-minutes pass
+    (here 0.01 min), without any client asking."""
+    from simplepose.serve.videos import VideoJobs
+
+    def track(source, job):
+        assert len(list(source.frames())) == 6
+        (job.folder / f"{job.name}.json").write_text("{}")
+
+    jobs = VideoJobs(track, workers=1, keep_minutes=0.01)
+    video = sorted((synth_set.out / "videos").glob("*.mp4"))[0]
+    job = jobs.add(video.name, video.read_bytes())
+    deadline = time.monotonic() + 20
+    while job.id in jobs.jobs and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert job.state == "done" and job.frames_done == 6
+    assert job.id not in jobs.jobs and not job.folder.exists()
+    jobs.close()
+    assert not jobs.root.exists()

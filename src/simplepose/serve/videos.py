@@ -80,6 +80,13 @@ class VideoJobs:
         self.jobs: Dict[str, VideoJob] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="simplepose-video")
+        self._stop = threading.Event()
+        threading.Thread(target=self._sweeper, name="simplepose-video-sweep", daemon=True).start()
+
+    def _sweeper(self, every: float = 10.0) -> None:
+        """Sweep now and then, so finished jobs go even when no client asks about videos."""
+        while not self._stop.wait(min(every, max(self.keep_seconds, 0.5))):
+            self.sweep()
 
     def add(self, filename: str, data: bytes) -> VideoJob:
         """A queued job for an uploaded video; 422 when it does not open or has no frames,
@@ -167,6 +174,7 @@ class VideoJobs:
 
     def close(self) -> None:
         """Stop: running jobs fail with "the service stopped", queued ones never start; files removed."""
+        self._stop.set()
         for job in list(self.jobs.values()):
             job.cancel.set()
             if job.state == "queued":
