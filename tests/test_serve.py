@@ -249,7 +249,10 @@ def test_sigterm_answers_the_request_in_flight_and_exits_0(server, photos):
     t = threading.Thread(target=lambda: answer.setdefault("r", server.post(
         {"image": ("a.jpg", jpeg(photos[0]), "image/jpeg")}, {"boxes": boxes})))
     t.start()
-    time.sleep(0.3)  # the request is in the model now
+    deadline = time.monotonic() + 20  # until the request waits for the model (or is answered)
+    while "r" not in answer and time.monotonic() < deadline and "simplepose_queue_depth 1" not in requests.get(
+            f"{server.url}/metrics", headers=AUTH, timeout=5).text:
+        time.sleep(0.01)
     server.proc.terminate()
     t.join(30)
     assert answer["r"].status_code == 200 and len(answer["r"].json()["people"]) >= 1
