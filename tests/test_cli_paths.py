@@ -40,7 +40,7 @@ NOT_SNIFFED: Tuple[str, ...] = ("",)
 #: Options that take text that is not a path (names, overrides, devices); numbers, choices and
 #: flags are recognised by their action. A new text option goes here or gets a PathArg kind.
 NOT_PATHS = {"--set", "--device", "--runtime", "--name", "--command", "--models", "--runtimes", "--size",
-             "--video-size", "--person-height", "--model"}
+             "--video-size", "--person-height", "--model", "--host", "--token"}
 
 SUFFIX = {"checkpoint": ".pth", "yaml": ".yaml", "coco": ".json", "results": ".json", "json": ".json",
           "posetrack": ".json", "config or checkpoint": ".pth", "image": ".jpg", "video": ".mp4", "media": ".jpg"}

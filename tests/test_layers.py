@@ -21,7 +21,7 @@ PARTS = {
     1: {"core", "formats", "config", "config_official"},
     2: {"nets", "data", "evaluation", "synthetic", "zoo"},
     3: {"runtimes", "inference", "training", "tracking"},
-    4: {"commands", "cli", "demo", "bench", "__main__", "api"},
+    4: {"commands", "cli", "demo", "bench", "__main__", "api", "serve"},
 }
 #: Modules placed apart from their package: they drive a predictor over a validation set.
 RUNNERS = {"simplepose.evaluation.runner", "simplepose.evaluation.mpii_runner"}

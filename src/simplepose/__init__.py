@@ -5,7 +5,7 @@
 
 The package's parts, from the bottom (imports go only downward; `tests/test_layers.py`):
 `core/`, `formats/`, `config` -> `nets/`, `data/`, `evaluation/`, `synthetic/`, `zoo/` ->
-`runtimes/`, `inference/`, `training/`, `tracking/` -> `commands/`, `cli`, `api`, `demo`, `bench/`.
+`runtimes/`, `inference/`, `training/`, `tracking/` -> `commands/`, `cli`, `api`, `demo`, `bench/`, `serve/`.
 """
 from __future__ import annotations
 

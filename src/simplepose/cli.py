@@ -12,7 +12,7 @@ import os
 import sys
 from typing import List, Optional
 
-COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "release", "export", "bench", "models")
+COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "release", "export", "bench", "models", "serve")
 
 
 class HelpWithDefaults(argparse.HelpFormatter):
