@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,docs]'
 	@# The browser test of `simplepose serve`'s page drives Debian's headless Chromium (it skips without).
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v chromedriver >/dev/null; then \
-		apt-get install -y -q chromium chromium-driver >/dev/null || echo "install: chromium not installed (the browser test will skip)"; fi
+		(apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null) || echo "install: chromium not installed (the browser test will skip)"; fi
 	touch $(STAMP)
 
 install: $(STAMP)
