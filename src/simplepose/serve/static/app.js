@@ -100,7 +100,8 @@ async function send(file) {
   answer = j;
   $("json").textContent = JSON.stringify(j, null, 1);
   $("download").disabled = false;
-  $("status").textContent = `${file.name}: ${j.people.length} people in ${(performance.now() - t0).toFixed(0)} ms`;
+  const n = j.people.length;
+  $("status").textContent = `${file.name}: ${n} ${n === 1 ? "person" : "people"} in ${(performance.now() - t0).toFixed(0)} ms`;
   list();
   draw();
   document.body.dataset.drawn = String(j.people.length);  // for tests: the drawing is done
