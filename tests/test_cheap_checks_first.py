@@ -35,8 +35,8 @@ def device_command(case: str, device: str, f: dict) -> list:
     }[case] + ["--device", device, "--out", f["out"]]
 
 
-# Each kind of missing device, and each command with --device, at least once. (The tests run with CUDA_VISIBLE_DEVICES="", so cuda is missing
-# on a GPU machine too.)
+# Each kind of missing device, and each command with --device, at least once. (The tests run with
+# CUDA_VISIBLE_DEVICES="", so cuda is missing on a GPU machine too.)
 DEVICE_CASES = [("predict", "cuda"), ("predict", "gpu"), ("track", "cuda:3"), ("eval", "mps"), ("train", "cuda"),
                 ("train", "gpu"), ("demo", "mps")]
 

@@ -106,7 +106,8 @@ class TestConfig:
     in_vis_thre: float = 0.2  # joints above this count in the rescoring mean
     oks_thre: float = 0.9
     soft_nms: bool = False
-    # How the network runs (simplepose.runtimes): auto | eager | fast | compile | onnx | onnx-int8 | openvino | openvino-int8.
+    # How the network runs (simplepose.runtimes):
+    # auto | eager | fast | compile | onnx | onnx-int8 | openvino | openvino-int8.
     # auto = the fastest path that matches eager fp32 on this machine (ONNX Runtime fp32 on a
     # CPU without native bf16 when installed, else BN folded + channels-last).
     runtime: str = "auto"

@@ -286,7 +286,8 @@ def print_summary(m: Dict[str, Any], out: Path) -> None:
         print(f"    all epochs fitted in the {budget:g}-minute budget; the learning rate followed the epochs")
     elif budget:
         print(f"    the {budget:g}-minute budget ended first and the learning rate followed the clock to its end: "
-              f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, so a lower AP than a faster machine reaches")
+              f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, "
+              "so a lower AP than a faster machine reaches")
     for label, r in (("demo run (trained just now)", m["demo_run"]), ("shipped model", m["shipped_model"])):
         if r is None:
             continue

@@ -12,8 +12,9 @@ Four kinds of file are understood:
     their config.
 
 Reading is safe by default (`torch.load(..., weights_only=True)`, with numpy's array
-rebuilding allowed for the arrays in mmpose's `meta`): a file that needs full unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
-(`--trusted` on the command line).
+rebuilding allowed for the arrays in mmpose's `meta`): a file that needs full unpickling, which
+can run arbitrary code, is refused unless the caller passes `trusted=True` (`--trusted` on the
+command line).
 
 `load_checkpoint(path)` is the one entry point that predict, eval, track and info use.
 """
@@ -137,7 +138,8 @@ def backbone_depth(sd: StateDict, source: str = "<state dict>") -> int:
 def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<state dict>") -> Dict[str, Any]:
     """PoseResNet keyword arguments that fit a pose state dict (keys without `module.`).
 
-    Depth comes from the blocks, the width from conv1's output channels, the head from `deconv_layers.*` (ConvTranspose2d weights are
+    Depth comes from the blocks, the width from conv1's output channels, the head from
+    `deconv_layers.*` (ConvTranspose2d weights are
     (in, out, k, k); every layer is weight/BN/ReLU, so layer i sits at index 3i) and the joints
     and final kernel from `final_layer.weight` (K, C, k, k). `style` cannot be inferred: the
     two styles have identical keys and shapes and differ only in where a Bottleneck strides,

@@ -142,7 +142,7 @@ def file_lock(path: Path) -> Iterator[None]:
     folder = path.parent
     with cache_writes(folder):
         folder.mkdir(parents=True, exist_ok=True)
-        handle = open(path.with_name(path.name + ".lock"), "a+b")
+        handle = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 (held across the yield below)
     try:
         try:
             import fcntl

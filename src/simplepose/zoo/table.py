@@ -173,7 +173,7 @@ BUILTIN: Tuple[ModelRow, ...] = (
              reported=_MMPOSE_ZOO + "posetrack18/resnet_posetrack18.yml", approx_mb=_MB[50]),
     *(ModelRow(name=f"resnet{d}", urls=(f"{_TV}resnet{d}-{h}.pth",), sha256=h, format="torchvision",
                skeleton="", decoder="", input_size=(224, 224), metric=f"ImageNet top-1 {t}",
-               reported="torchvision ResNet{0}_Weights.IMAGENET1K_V1".format(d), approx_mb=mb)
+               reported=f"torchvision ResNet{d}_Weights.IMAGENET1K_V1", approx_mb=mb)
       for d, h, t, mb in ((18, "f37072fd", 69.758, 45), (34, "b627a593", 73.314, 84), (50, "0676ba61", 76.130, 98),
                           (101, "63fe2227", 77.374, 171), (152, "394f9c45", 78.312, 231))),
     _official("coco", 50, (192, 256), "COCO val AP 70.4"),
