@@ -16,7 +16,9 @@ import sys
 from types import ModuleType
 from typing import Optional, Sequence
 
-__version__ = "0.1.0"
+from .core.version import package_version
+
+__version__ = package_version()  # pyproject.toml's, the one place it is written
 __all__ = ["PoseEstimator", "Poses", "TopDownPredictor", "load_checkpoint"]
 
 #: Public names, imported when first used: `import simplepose` (and `simplepose --help`) stays
