@@ -91,10 +91,9 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
 
 
 def extract_state_dict(obj: Any, source: str = "<object>") -> StateDict:
-    """The state dict inside a loaded file, without the `module.` (DataParallel, DDP) and
-    `_orig_mod.` (torch.compile) prefixes wrappers add.
+    """The state dict inside a loaded file, without the prefixes wrappers add.
 
-    Accepts a bare state dict, or a dict holding one under `state_dict` or `model` (a
+    The prefixes are `module.` (DataParallel, DDP) and `_orig_mod.` (torch.compile). Accepts a bare state dict, or a dict holding one under `state_dict` or `model` (a
     non-mapping `model` entry, such as the official trainer's model-name string, is skipped).
     """
     sd = obj
@@ -176,6 +175,7 @@ class BackboneReport:
     ignored: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
+        """One line: the file, how many tensors loaded, which were ignored."""
         ignored = ", ".join(self.ignored) if self.ignored else "nothing"
         return f"{self.source}: loaded {len(self.loaded)} ResNet-{self.depth} tensors; ignored {ignored}"
 
@@ -217,8 +217,14 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
 
 @dataclass
 class LoadedCheckpoint:
-    """`load_checkpoint`'s result. `config` is None for files that carry none (official ones);
-    `payload` is the whole loaded object (training state of project checkpoints included)."""
+    """`load_checkpoint`'s result.
+
+    Attributes:
+        model: the rebuilt network, in eval mode.
+        config: the file's config; None for files that carry none (the official ones).
+        format: "simplepose", "mmpose" or "state_dict".
+        payload: the whole loaded object (the training state of project checkpoints included).
+    """
 
     model: PoseResNet
     config: Optional[Config]
@@ -232,10 +238,25 @@ def load_checkpoint(path: PathLike, trusted: bool = False, style: Optional[str] 
 
     Project checkpoints rebuild from their stored config; any other pose state dict (the
     official checkpoints, bare or wrapped, `module.` prefixed or not; mmpose's, which also get
-    mmpose's input config) from its keys and shapes, with `style` ("pytorch" when None) as
-    the one thing keys cannot tell. Loading is
-    strict: a missing or unexpected key is an error. Old files without BatchNorm's
-    `num_batches_tracked` counters load (the counter only matters for momentum=None).
+    mmpose's input config) from its keys and shapes. Loading is strict: a missing or
+    unexpected key is an error. Old files without BatchNorm's `num_batches_tracked` counters
+    load (the counter only matters for momentum=None).
+
+    Args:
+        path: the checkpoint file (simplepose, official or mmpose; `.pth`, `.pth.tar`).
+        trusted: allow full unpickling (it can run code), as `--trusted`; by default only
+            tensors, numpy arrays and plain containers load.
+        style: "pytorch" or "caffe" (where a Bottleneck strides), the one thing keys cannot
+            tell; None: a project checkpoint's stored config, else "pytorch". A style that
+            contradicts the stored config is an error.
+        map_location: the device the model is moved to (the file is always read on the CPU).
+
+    Returns:
+        LoadedCheckpoint: `.model`, `.config`, `.format` and `.payload`.
+
+    Raises:
+        WeightsError: one line naming the file, for a missing, truncated or untrusted file or
+            for weights that fit no architecture.
     """
     obj = read_weights_file(path, trusted, map_location="cpu")
     source = str(path)

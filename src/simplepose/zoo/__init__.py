@@ -22,7 +22,15 @@ __all__ = ["ModelRow", "ZooError", "backbone_file", "cache_dir", "detector_file"
 
 
 def backbone_source(value: str | Path, offline: bool | None = None) -> Path:
-    """`model.pretrained`: a file path as it is, else a zoo name (`resnet50`) fetched."""
+    """The ImageNet weights `model.pretrained` names: a file path as it is, else a zoo name fetched.
+
+    Args:
+        value: a path, or a backbone of the zoo such as "resnet50".
+        offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); the file must be cached.
+
+    Returns:
+        The path to load; a path that does not exist is returned as it is, and the loader says so.
+    """
     path = Path(value)
     if path.exists() or any(sep in str(value) for sep in ("/", "\\")) or path.suffix:
         return path  # a path: weights.load_imagenet_backbone reports it if it is missing

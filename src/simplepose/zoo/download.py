@@ -65,6 +65,7 @@ def candidate_urls(urls: Sequence[str]) -> List[str]:
 
 # ---------------------------------------------------------------- the verified-file record
 def sha256_of(path: Path) -> str:
+    """The file's SHA-256, as lowercase hex."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(_CHUNK), b""):
