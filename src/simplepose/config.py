@@ -210,7 +210,7 @@ def config_from_dict(data: Dict[str, Any], source: str = "<dict>") -> Config:
         if sec not in sections:
             raise ConfigError(f"{source}: unknown section {sec!r}{did_you_mean(str(sec), sections)} "
                               f"(known: {sorted(sections)})")
-        cls = sections[sec].default_factory  # type: ignore[misc]
+        cls: Any = sections[sec].default_factory  # every section is a field(default_factory=its class)
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
         fields_ = {}

@@ -149,7 +149,8 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
     if final is None or final.dim() != 4:
         raise WeightsError(f"{source}: no final_layer.weight, so not a pose model "
                            "(an ImageNet backbone loads with load_imagenet_backbone or model.pretrained)")
-    filters, kernels = [], []
+    filters: List[int] = []
+    kernels: List[int] = []
     while f"deconv_layers.{3 * len(filters)}.weight" in sd:
         i = 3 * len(filters)
         w = sd[f"deconv_layers.{i}.weight"]

@@ -122,7 +122,7 @@ _SIZES = {(192, 256): "256x192", (288, 384): "384x288", (256, 256): "256x256"}
 
 
 def _mm(depth: int, size: Tuple[int, int], url: str, ap: float, dark: bool = False) -> ModelRow:
-    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]
+    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]  # every mmpose URL ends so
     tag = "-dark" if dark else ""
     return ModelRow(
         name=f"coco-res{depth}{tag}-{_SIZES[size]}", urls=(url,), sha256=digest, input_size=size,
