@@ -3,8 +3,8 @@
 PoseTrack evaluation of per-video prediction files against the GT files of the same names:
 per-joint AP (mAP) and CLEAR-MOT MOTA, MOTP, precision, recall, in percent. Writes
 `metrics.json` under --out (default `track-evaluation/` in the current folder) with the totals
-(mAP, MOTA, MOTP, precision, recall) and the per-joint values. `--compat poseval` reproduces the official tool's numbers, quirks included
-(see evaluation/posetrack.py).
+(mAP, MOTA, MOTP, precision, recall) and the per-joint values. `--compat poseval` reproduces the
+official tool's numbers, quirks included (see evaluation/posetrack.py).
 """
 from __future__ import annotations
 

@@ -93,8 +93,9 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
 def extract_state_dict(obj: Any, source: str = "<object>") -> StateDict:
     """The state dict inside a loaded file, without the prefixes wrappers add.
 
-    The prefixes are `module.` (DataParallel, DDP) and `_orig_mod.` (torch.compile). Accepts a bare state dict, or a dict holding one under `state_dict` or `model` (a
-    non-mapping `model` entry, such as the official trainer's model-name string, is skipped).
+    The prefixes are `module.` (DataParallel, DDP) and `_orig_mod.` (torch.compile). Accepts a
+    bare state dict, or a dict holding one under `state_dict` or `model` (a non-mapping `model`
+    entry, such as the official trainer's model-name string, is skipped).
     """
     sd = obj
     if isinstance(obj, dict) and not _all_tensors(obj):
