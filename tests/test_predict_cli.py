@@ -62,7 +62,7 @@ def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, t
     ev = tmp_path / "ev"
     assert main(["eval", str(cfg_file), "--checkpoint", str(checkpoint), "--boxes", "gt", "--out", str(ev), "--device", "cpu"]) == 0
     ev_results = json.loads((ev / "results.json").read_text())
-    strip = lambda rs: sorted((r["image_id"], r["score"], tuple(r["keypoints"])) for r in rs)  # noqa: E731
+    strip = lambda rs: sorted((r["image_id"], r["score"], tuple(r["keypoints"])) for r in rs)  # noqa: E731 (a one-line sort key)
     assert strip(ev_results) == strip(results)
     assert json.loads((ev / "metrics.json").read_text()) == {**metrics, "simplepose_version": simplepose.__version__}
 
