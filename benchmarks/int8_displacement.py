@@ -89,7 +89,8 @@ def compare(model, cfg_kwargs, images, boxes, calibration, label, seeds=1):
         c, s = ref.crop_boxes(b)
         crops.append(crop_people(im, c, s, ref.input_size)[0])
     m = margins(ref.heatmaps(np.concatenate(crops)))
-    print(f"{label}: peak margin / range quantiles 0/5/25/50%: {np.round(np.quantile(m, [0, .05, .25, .5]), 4).tolist()}")
+    quantiles = np.round(np.quantile(m, [0, .05, .25, .5]), 4).tolist()
+    print(f"{label}: peak margin / range quantiles 0/5/25/50%: {quantiles}")
     for name in ("onnx-int8", "openvino-int8"):
         try:
             p = TopDownPredictor(model, runtime=name, calibration=str(calibration), **cfg_kwargs)

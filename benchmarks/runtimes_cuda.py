@@ -33,4 +33,5 @@ for depth in (18, 50):
                 rt.runner(x)
                 n += 1
             rate = n * b / (time.perf_counter() - t)
-            print(f"R{depth} {name} ({rt.name}, {rt.precision}) b{b}: {rate:.0f} img/s; max rel err vs eager fp32 {err:.1e}", flush=True)
+            print(f"R{depth} {name} ({rt.name}, {rt.precision}) b{b}: {rate:.0f} img/s; "
+                  f"max rel err vs eager fp32 {err:.1e}", flush=True)

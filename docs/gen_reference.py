@@ -58,10 +58,7 @@ def _options_table(parser: argparse.ArgumentParser) -> List[str]:
         else:
             written = formatter._metavar_formatter(action, action.dest)(1)[0]
         text = formatter._expand_help(action) if action.help else ""
-        if action.required and action.option_strings:
-            text = "**required**; " + _escape(text)
-        else:
-            text = _escape(text)
+        text = ("**required**; " if action.required and action.option_strings else "") + _escape(text)
         if action.choices and action.metavar is not None and not isinstance(action.choices, dict):
             # A metavar hides the choices from the usage; say them here.
             text = text.rstrip(".") + ". Choices: " + ", ".join(f"`{c}`" for c in action.choices) + "."

@@ -94,6 +94,16 @@ def video_frames(path: PathLike) -> List[np.ndarray]:
         cap.release()
 
 
+def read_record(path: Path) -> dict:
+    """A metrics.json (or other record) the commands wrote: strict JSON, made by this simplepose
+    (its `simplepose_version`, taken out, is the running package's)."""
+    import simplepose
+
+    record = read_strict_json(path)
+    assert record.pop("simplepose_version") == simplepose.__version__, path
+    return record
+
+
 def coco_metrics_valid(metrics: dict) -> bool:
     """The ten COCO keypoint numbers, each a fraction in [0, 1] or -1 (no such objects)."""
     keys = {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}

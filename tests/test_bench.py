@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import simplepose
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -21,6 +23,7 @@ def test_installed_bench_quick_writes_every_table(tmp_path):
                           capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "bench.json").read_text())
+    assert report["simplepose_version"] == simplepose.__version__
     titles = [s["title"] for s in report["sections"]]
     for start in ("Network alone: demo", "Predictor end to end", "Training step", "Data loading", "Accuracy"):
         assert any(t.startswith(start) for t in titles), (start, titles)

@@ -35,8 +35,8 @@ def device_command(case: str, device: str, f: dict) -> list:
     }[case] + ["--device", device, "--out", f["out"]]
 
 
-# Each kind of missing device, and each command with --device, at least once. (The tests run with CUDA_VISIBLE_DEVICES="", so cuda is missing
-# on a GPU machine too.)
+# Each kind of missing device, and each command with --device, at least once. (The tests run with
+# CUDA_VISIBLE_DEVICES="", so cuda is missing on a GPU machine too.)
 DEVICE_CASES = [("predict", "cuda"), ("predict", "gpu"), ("track", "cuda:3"), ("eval", "mps"), ("train", "cuda"),
                 ("train", "gpu"), ("demo", "mps")]
 
@@ -102,10 +102,16 @@ def test_an_unknown_option_shows_the_subcommands_usage(tmp_path):
     assert run.returncode == 2 and "simplepose: error: unrecognized arguments: --bogus" in run.stderr
 
 
-def test_version_comes_from_the_package_metadata(tmp_path):
+def test_version_is_the_one_in_pyproject(tmp_path):
+    """--version and simplepose.__version__ say pyproject.toml's version (the one place it is
+    written; an installed wheel reads the same from its metadata)."""
+    tomllib = pytest.importorskip("tomllib")
+    import simplepose as package
+
+    written = tomllib.loads((Path(package.__file__).parents[2] / "pyproject.toml").read_text())["project"]["version"]
     run = simplepose("--version", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == f"simplepose {importlib.metadata.version('simplepose')}"
+    assert run.stdout.strip() == f"simplepose {written}" and package.__version__ == written
 
 
 def test_eval_writes_into_the_current_folder_never_beside_the_checkpoint(tiny_model, tmp_path):

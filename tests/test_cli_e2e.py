@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY_INPUT
-from e2e_helpers import (assert_one_clear_error, coco_metrics_valid, decode_image, read_strict_json, simplepose,
+from e2e_helpers import (assert_one_clear_error, coco_metrics_valid, decode_image, read_record, read_strict_json, simplepose,
                          video_frames)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def test_train_writes_checkpoints_that_rebuild_the_model_and_a_log(tiny_model):
 
 def check_eval_outputs(out: Path, stdout: str, allowed_ids: set) -> list:
     """metrics.json and results.json of `eval --checkpoint`, and its printed table."""
-    metrics = read_strict_json(out / "metrics.json")
+    metrics = read_record(out / "metrics.json")
     assert coco_metrics_valid(metrics), metrics
     printed = re.search(r"Average Precision \(AP\) @\[ IoU=0.50:0.95 \| area=   all .* = (-?[\d.]+)$", stdout, re.M)
     assert printed and float(printed.group(1)) == pytest.approx(metrics["AP"], abs=5e-4), stdout
@@ -109,7 +109,7 @@ def test_eval_scores_a_results_file_perfect_results_give_ap_1(synth_set, tmp_pat
     r = simplepose("eval", "--gt", gt_path, "--results", tmp_path / "results.json", "--out", tmp_path / "m",
                    cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    metrics = read_strict_json(tmp_path / "m" / "metrics.json")
+    metrics = read_record(tmp_path / "m" / "metrics.json")
     assert coco_metrics_valid(metrics) and metrics["AP"] == pytest.approx(1.0) and metrics["AR"] == pytest.approx(1.0)
     assert f"wrote {tmp_path / 'm' / 'metrics.json'}" in r.stdout
 
@@ -202,6 +202,8 @@ def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_
     assert f"wrote {rel}" in r.stdout and rel.stat().st_size < ckpt.stat().st_size / 2  # no optimizer, fp16
     raw = read_weights_file(rel)  # the safe loader
     assert raw["release"]["epochs"] == 1 and raw["release"]["command"] == "simplepose train tiny.yaml"
+    version = simplepose("--version", cwd=tmp_path).stdout.split()[-1]  # pyproject.toml's, as `pip show` says
+    assert raw["release"]["simplepose_version"] == read_weights_file(ckpt)["simplepose_version"] == version
     assert all(v.dtype == torch.float16 for v in raw["state_dict"].values() if v.is_floating_point())
     assert "optimizer" not in raw
     full, small = load_checkpoint(ckpt).model, load_checkpoint(rel).model
@@ -234,7 +236,7 @@ def test_demo_writes_the_whole_report(tmp_path):
                    "--set", "train.val_every=1", "--set", "data.workers=0", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "report"
-    report = read_strict_json(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
+    report = read_record(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
     m = report["demo_run"]
     assert set(report) == {"demo_run", "shipped_model", "timings"}
     assert coco_metrics_valid(m["coco_gt_boxes"]) and coco_metrics_valid(m["coco_detections"])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 
+import simplepose
 from simplepose.cli import main
 from simplepose.evaluation.cocoeval import METRIC_KEYS
 from simplepose.formats.posetrack import read_posetrack
@@ -45,6 +46,7 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
             "--set", "train.epochs=1", "--set", "train.val_every=1"]
     assert main(args) == 0
     report = json.loads((out / "metrics.json").read_text())
+    assert report["simplepose_version"] == simplepose.__version__
     m = report["demo_run"]
     check_metrics(m)
     assert m["train"]["epochs"] == 1 and math.isfinite(m["train"]["final_loss"])

@@ -39,7 +39,7 @@ def test_whole_image_box():
 
 def test_torchvision_detector_explains_what_is_missing(tmp_path):
     try:
-        import torchvision  # noqa: F401
+        import torchvision  # noqa: F401 (whether it imports decides the test)
     except ImportError:
         from simplepose.core.fileio import MissingPackageError
 

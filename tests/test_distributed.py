@@ -30,10 +30,10 @@ def test_two_process_gloo_run(tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "last.pth", "metrics.jsonl"]
-    lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
-    steps = [l for l in lines if l["tag"] == "train"]
+    lines = [json.loads(rec) for rec in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [rec for rec in lines if rec["tag"] == "train"]
     # 12 trainable people over 2 ranks = 6 each = 2 batches (4 + 2); one line per step, from rank 0 only
-    assert [l["step"] for l in steps] == [1, 2]
+    assert [rec["step"] for rec in steps] == [1, 2]
     done = lines[-1]
     assert done["tag"] == "done" and done["world_size"] == 2 and done["ranks_in_sync"] is True
     assert proc.stdout.count("trained 1 epoch,") == 1

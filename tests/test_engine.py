@@ -36,13 +36,13 @@ def tiny_config(side=64, **train):
 
 def test_overfitting_drives_the_loss_down_steadily(tmp_path):
     losses = []
-    result = engine.train(tiny_config(epochs=8), tmp_path, step_callback=lambda e, i, l: losses.append(l))
+    result = engine.train(tiny_config(epochs=8), tmp_path, step_callback=lambda e, i, loss: losses.append(loss))
     assert len(losses) == 8 and result["epochs"] == 8
     rises = sum(b > a for a, b in zip(losses, losses[1:]))
     assert rises <= 1, losses
     assert losses[-1] < 0.75 * losses[0], losses
-    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [l["loss"] for l in lines if l["tag"] == "train"] == pytest.approx(losses)
+    lines = [json.loads(rec) for rec in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [rec["loss"] for rec in lines if rec["tag"] == "train"] == pytest.approx(losses)
     assert {"loss", "lr", "samples_per_s"} <= set(lines[0]) and lines[-1]["tag"] == "done"
     assert (tmp_path / "last.pth").exists() and (tmp_path / "config.yaml").exists()
 
@@ -67,14 +67,14 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tmp_path):
     assert all(s["step"] == 2 for s in ckpt["optimizer"]["state"].values())  # Adam's step counts
 
     resumed = []
-    engine.train(cfg, tmp_path / "run", resume=True, step_callback=lambda e, i, l: resumed.append((e, l)))
+    engine.train(cfg, tmp_path / "run", resume=True, step_callback=lambda e, i, loss: resumed.append((e, loss)))
     assert [e for e, _ in resumed] == [1, 1]
     ref, run = read_checkpoint(tmp_path / "ref" / "last.pth"), read_checkpoint(tmp_path / "run" / "last.pth")
     for k, v in ref["state_dict"].items():
         assert torch.allclose(v.float(), run["state_dict"][k].float(), atol=1e-6), k
     assert run["scheduler"]["last_epoch"] == 2 and run["optimizer"]["param_groups"][0]["lr"] == pytest.approx(5e-4)
-    lines = [json.loads(l) for l in (tmp_path / "ref" / "metrics.jsonl").read_text().splitlines()]
-    lrs = [l["lr"] for l in lines if l["tag"] == "train"]
+    lines = [json.loads(rec) for rec in (tmp_path / "ref" / "metrics.jsonl").read_text().splitlines()]
+    lrs = [rec["lr"] for rec in lines if rec["tag"] == "train"]
     assert lrs == pytest.approx([5e-4, 1e-3, 5e-4, 5e-4])  # warm-up over epoch 1, then x0.5 at epoch 2
 
 
@@ -107,9 +107,9 @@ def test_loss_read_a_step_late_changes_only_when_it_is_read(tmp_path, monkeypatc
 
     def run(out):
         seen = []
-        engine.train(cfg, out, step_callback=lambda e, i, l: seen.append((e, i, l)))
-        lines = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
-        return seen, [(l["step"], l["loss"], l["lr"]) for l in lines if l["tag"] == "train"]
+        engine.train(cfg, out, step_callback=lambda e, i, loss: seen.append((e, i, loss)))
+        lines = [json.loads(rec) for rec in (out / "metrics.jsonl").read_text().splitlines()]
+        return seen, [(rec["step"], rec["loss"], rec["lr"]) for rec in lines if rec["tag"] == "train"]
 
     now = run(tmp_path / "now")
     monkeypatch.setattr(engine, "LOSS_READ_LAG", {"cpu": 1})
@@ -122,7 +122,7 @@ def test_loss_read_a_step_late_changes_only_when_it_is_read(tmp_path, monkeypatc
 
     monkeypatch.setattr(engine, "build_loss", lambda tc: nan_at_second)
     with pytest.raises(FloatingPointError, match=r"non-finite loss nan at epoch 1, step 2 of \d+ \(step 2 of the run\)"):
-        engine.train(cfg, tmp_path / "nan", step_callback=lambda e, i, l: seen.append(i))
+        engine.train(cfg, tmp_path / "nan", step_callback=lambda e, i, loss: seen.append(i))
     assert seen == [0] and len(calls) == 3  # step 3 was queued before step 2's loss was read
 
 
@@ -176,12 +176,12 @@ def test_a_time_budget_anneals_the_schedule_on_the_clock_and_validates_four_time
     cfg = tiny_config(32, epochs=40, max_minutes=0.1, lr=1e-3, lr_schedule="cosine", val_every=1)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json", val_images="."))
     result = engine.train(cfg, tmp_path)
-    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    lrs = [l["lr"] for l in lines if l["tag"] == "train"]
+    lines = [json.loads(rec) for rec in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lrs = [rec["lr"] for rec in lines if rec["tag"] == "train"]
     assert 3 <= result["epochs"] < 40  # the clock, not the epoch count, ended it
     assert lrs == sorted(lrs, reverse=True) and lrs[0] > 0.9e-3 and lrs[-1] < 0.1e-3  # annealed in time
-    assert len([l for l in lines if l["tag"] == "val"]) == 4  # at 1/4, 1/2, 3/4 and the end
-    assert [l["progress"] for l in lines if l["tag"] == "epoch"][-1] == 1.0
+    assert len([rec for rec in lines if rec["tag"] == "val"]) == 4  # at 1/4, 1/2, 3/4 and the end
+    assert [rec["progress"] for rec in lines if rec["tag"] == "epoch"][-1] == 1.0
     last = read_checkpoint(tmp_path / "last.pth")
     assert last["epoch"] == result["epochs"] and last["spent_s"] >= 6.0
 
@@ -217,20 +217,20 @@ def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     assert result["best"] == {"metric": "AP", "value": 0.3, "epoch": 2}
     assert read_checkpoint(tmp_path / "best.pth")["epoch"] == 2
     assert read_checkpoint(tmp_path / "last.pth")["epoch"] == 3
-    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [l["AP"] for l in lines if l["tag"] == "val"] == [0.1, 0.3, 0.2]
+    lines = [json.loads(rec) for rec in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [rec["AP"] for rec in lines if rec["tag"] == "val"] == [0.1, 0.3, 0.2]
 
 
 def test_cosine_schedule_and_channels_last_training(tmp_path):
     cfg = tiny_config(32, epochs=3, batch_size=4, lr=1e-3, lr_schedule="cosine")
     plain = []
-    engine.train(cfg, tmp_path / "plain", step_callback=lambda e, i, l: plain.append(l))
-    lines = [json.loads(l) for l in (tmp_path / "plain" / "metrics.jsonl").read_text().splitlines()]
-    lrs = {l["epoch"]: l["lr"] for l in lines if l["tag"] == "train"}
+    engine.train(cfg, tmp_path / "plain", step_callback=lambda e, i, loss: plain.append(loss))
+    lines = [json.loads(rec) for rec in (tmp_path / "plain" / "metrics.jsonl").read_text().splitlines()]
+    lrs = {rec["epoch"]: rec["lr"] for rec in lines if rec["tag"] == "train"}
     assert [lrs[e] for e in (1, 2, 3)] == pytest.approx([1e-3, 0.75e-3, 0.25e-3])  # (1 + cos(pi e / 3)) / 2
     nhwc = []
     engine.train(tiny_config(32, epochs=3, batch_size=4, lr=1e-3, lr_schedule="cosine", channels_last=True),
-                 tmp_path / "nhwc", step_callback=lambda e, i, l: nhwc.append(l))
+                 tmp_path / "nhwc", step_callback=lambda e, i, loss: nhwc.append(loss))
     # The same arithmetic in another memory layout: the same run up to float rounding, which
     # Adam's normalised steps let grow a little over the run.
     assert nhwc[:3] == pytest.approx(plain[:3], rel=1e-3)
@@ -244,8 +244,8 @@ def test_a_finished_run_resumed_with_more_epochs_follows_the_longer_schedule(tmp
     result = engine.train(tiny_config(32, epochs=4, batch_size=8, lr=1e-3, lr_schedule="cosine"), tmp_path,
                           resume=True)
     assert result["epochs"] == 4
-    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    lrs = {l["epoch"]: l["lr"] for l in lines if l["tag"] == "train"}
+    lines = [json.loads(rec) for rec in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lrs = {rec["epoch"]: rec["lr"] for rec in lines if rec["tag"] == "train"}
     # Epochs 1-2 on the 2-epoch cosine (1, 0.5), then epochs 3-4 on the 4-epoch one at its
     # epochs 2 and 3 (0.5, 0.146), not at the old schedule's end (0).
     half_cos = [(1 + math.cos(math.pi * e / 4)) / 2 for e in (2, 3)]

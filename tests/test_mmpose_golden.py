@@ -20,7 +20,7 @@ import torch
 from zoo_helpers import FileServer, sha256, write_rows
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
-from mmpose_weights import state_dict_digest, write_mmpose_checkpoint  # noqa: E402
+from mmpose_weights import state_dict_digest, write_mmpose_checkpoint  # noqa: E402 (after the sys.path line above)
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "mmpose_res50_coco_golden.json").read_text())
 FILE_NAME = "td-hm_res50_8xb64-210e_coco-256x192-{}_20220923.pth"

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from simplepose.inference.onnx_detector import OnnxPersonDetector  # noqa: E402
-from yolox_fake import CODES, expected_boxes, make_yolox_bundle, make_yolox_onnx, paint_people  # noqa: E402
+from simplepose.inference.onnx_detector import OnnxPersonDetector  # noqa: E402 (after the skips)
+from yolox_fake import CODES, expected_boxes, make_yolox_bundle, make_yolox_onnx, paint_people  # noqa: E402 (after the skips)
 
 GOLDEN = Path(__file__).parent / "golden" / "rtmlib_yolox_boxes.json"
 #: Four people fitting the 7x7 cells that odd portrait and landscape images leave at 416.

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+import simplepose
+
 from simplepose.evaluation.pckh import pckh_table
 from simplepose.core.skeleton import MPII
 
@@ -76,7 +78,7 @@ def test_evaluate_model_on_mpii_sample_with_head_boxes(real_data, tmp_path):
     table = evaluate_model(model, cfg, "cpu", out_dir=tmp_path)
     assert set(table) >= {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1"}
     assert 0.0 <= table["Mean@0.1"] <= table["Mean@0.11_compat"] <= 100.0
-    assert json.loads((tmp_path / "metrics.json").read_text()) == table
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {**table, "simplepose_version": simplepose.__version__}
 
 
 def test_an_unknown_dataset_fails_before_any_predictor_is_built(monkeypatch):

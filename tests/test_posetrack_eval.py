@@ -39,7 +39,9 @@ A, B = ((100, 100), (100, 140)), ((400, 100), (400, 140))
 
 def test_id_switch_default_and_compat():
     gt = video(POSETRACK, [[person(POSETRACK, 1, *A), person(POSETRACK, 2, *B)]] * 3)
-    p = lambda tid, pos: person(POSETRACK, tid, *pos, gt=False)
+    def p(tid, pos):
+        return person(POSETRACK, tid, *pos, gt=False)
+
     pr = video(POSETRACK, [[p(10, A), p(20, B)], [p(10, A), p(20, B)], [p(10, B), p(20, A)]])
     m = evaluate_posetrack([(gt, pr)])
     # 6 objects per joint, both GT people switch ids on the third frame: MOTA = 1 - 2/6.
@@ -57,7 +59,9 @@ def test_id_switch_default_and_compat():
 def _toy2(pred_skel=POSETRACK):
     s = POSETRACK
     gt = video(s, [[person(s, 1, *A)]] * 4, regions={1: [np.array([[450, 450], [550, 450], [550, 550], [450, 550.0]])]})
-    q = lambda tid, nose, wrist, sc: person(pred_skel, tid, nose, wrist, sc, gt=False)
+    def q(tid, nose, wrist, sc):
+        return person(pred_skel, tid, nose, wrist, sc, gt=False)
+
     pr = video(pred_skel, [
         [q(5, (103, 100), A[1], (0.9, 0.9))],  # nose 3 px off: distance 0.1 head sizes
         [q(5, *A, (0.8, 0.8)),

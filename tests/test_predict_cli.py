@@ -5,6 +5,8 @@ import json
 import cv2
 import numpy as np
 import pytest
+
+import simplepose
 import torch
 
 from simplepose.nets.checkpoint import save_checkpoint
@@ -50,7 +52,7 @@ def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, t
     # `eval --gt --results` scores it and writes metrics.json with the ten keys.
     assert main(["eval", "--gt", str(gt_file), "--results", str(out / "results.json"), "--out", str(tmp_path / "m")]) == 0
     written = json.loads((tmp_path / "m" / "metrics.json").read_text())
-    assert written == metrics
+    assert written == {**metrics, "simplepose_version": simplepose.__version__}
     assert "Average Precision" in capsys.readouterr().out
 
     # `eval CONFIG --checkpoint` with GT boxes runs the same predictor: the same results.
@@ -60,9 +62,9 @@ def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, t
     ev = tmp_path / "ev"
     assert main(["eval", str(cfg_file), "--checkpoint", str(checkpoint), "--boxes", "gt", "--out", str(ev), "--device", "cpu"]) == 0
     ev_results = json.loads((ev / "results.json").read_text())
-    strip = lambda rs: sorted((r["image_id"], r["score"], tuple(r["keypoints"])) for r in rs)  # noqa: E731
+    strip = lambda rs: sorted((r["image_id"], r["score"], tuple(r["keypoints"])) for r in rs)  # noqa: E731 (a one-line sort key)
     assert strip(ev_results) == strip(results)
-    assert json.loads((ev / "metrics.json").read_text()) == metrics
+    assert json.loads((ev / "metrics.json").read_text()) == {**metrics, "simplepose_version": simplepose.__version__}
 
 
 def test_predict_on_a_video_writes_a_video(real_data, checkpoint, tmp_path):

@@ -22,7 +22,7 @@ def run_probes(tiny_config: Path, out: Path) -> subprocess.CompletedProcess:
 def test_probes_train_each_setting_and_a_second_run_reads_them_back(tiny_config, tmp_path):
     done = run_probes(tiny_config, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = [l for l in done.stdout.splitlines() if l.startswith("| base ") or l.startswith("| low_lr ")]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| base ") or line.startswith("| low_lr ")]
     assert len(rows) == 2, done.stdout
     probes = json.loads((tmp_path / "probes.json").read_text())["probes"]
     assert [p["name"] for p in probes] == ["base", "low_lr"]

@@ -88,7 +88,7 @@ def _val_of_16_joints(data: Path) -> None:
     coco = json.loads(path.read_text())
     category = coco["categories"][0]
     category["keypoints"] = category["keypoints"][:16]
-    category["skeleton"] = [l for l in category["skeleton"] if max(l) <= 16]
+    category["skeleton"] = [limb for limb in category["skeleton"] if max(limb) <= 16]
     for a in coco["annotations"]:
         a["keypoints"] = a["keypoints"][:48]
     path.write_text(json.dumps(coco))

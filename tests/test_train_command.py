@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples no
 
 
 def lines(path):
-    return [json.loads(l) for l in path.read_text().splitlines()] if path.exists() else []
+    return [json.loads(rec) for rec in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_resume_after_sigkill(tmp_path):
@@ -38,7 +38,7 @@ def test_resume_after_sigkill(tmp_path):
     try:
         deadline = time.monotonic() + 120
         # kill in epoch 2 after its 3rd step, once epoch 1's checkpoint exists
-        while not any(l["tag"] == "train" and l["step"] >= per_epoch + 3 for l in lines(metrics)):
+        while not any(rec["tag"] == "train" and rec["step"] >= per_epoch + 3 for rec in lines(metrics)):
             assert proc.poll() is None and time.monotonic() < deadline, "training ended or stalled"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
@@ -50,6 +50,6 @@ def test_resume_after_sigkill(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     ckpt = read_checkpoint(out / "last.pth")
     assert ckpt["epoch"] == 3 and ckpt["step"] == 3 * per_epoch and ckpt["scheduler"]["last_epoch"] == 3
-    epochs = [l for l in lines(metrics) if l["tag"] == "epoch"]
-    assert [l["step"] for l in epochs] == [1, 2, 3]  # epoch 2 ran again from its start, once to the end
-    assert [round(l["lr"], 8) for l in epochs] == [1e-4, 1e-5, 1e-5]
+    epochs = [rec for rec in lines(metrics) if rec["tag"] == "epoch"]
+    assert [rec["step"] for rec in epochs] == [1, 2, 3]  # epoch 2 ran again from its start, once to the end
+    assert [round(rec["lr"], 8) for rec in epochs] == [1e-4, 1e-5, 1e-5]

@@ -14,9 +14,11 @@ import importlib.abc
 import importlib.machinery
 import sys
 from types import ModuleType
-from typing import Optional, Sequence
+from typing import Sequence
 
-__version__ = "0.1.0"
+from .core.version import package_version
+
+__version__ = package_version()  # pyproject.toml's, the one place it is written
 __all__ = ["PoseEstimator", "Poses", "TopDownPredictor", "load_checkpoint"]
 
 #: Public names, imported when first used: `import simplepose` (and `simplepose --help`) stays
@@ -50,8 +52,8 @@ def __getattr__(name: str):
 class _MovedModule(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """`import simplepose.OLD` gives the very module now at its new place (one object, two names)."""
 
-    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
-                  target: Optional[ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         old = fullname[len("simplepose."):] if fullname.startswith("simplepose.") else ""
         if old not in MOVED:
             return None

@@ -33,9 +33,10 @@ class PoseEstimator:
             covering the whole image; in `track`, every frame, the tracker's flow-propagated
             boxes joining it, as `simplepose track --detector none`).
         checkpoint: a local checkpoint file instead of `model` (simplepose, official, mmpose).
-        device: "cpu", "cuda", ... (default: cuda when available); runtime: see
-            `TopDownPredictor` ("auto" by default); precision: "bf16" / "fp16" for a
-            reduced-precision forward pass (default: fp32), as the commands' --precision.
+        device: "cpu", "cuda", ... (default: cuda when available).
+        runtime: how the network runs, see `TopDownPredictor` ("auto" by default).
+        precision: "bf16" / "fp16" for a reduced-precision forward pass (default: fp32), as the
+            commands' --precision.
         det_thresh: detector boxes scoring this or less are dropped (rtmlib's 0.3, as `predict`);
             `track` also keeps only boxes at or above `track.det_score_thresh` (0.5), as
             `simplepose track` does.
@@ -43,9 +44,10 @@ class PoseEstimator:
         overrides: `--set`-style config overrides, e.g. ["test.flip_test=false"].
         trusted: allow pickled objects in the checkpoint (they can run code), as --trusted.
 
-    Raises a ValueError of one line, before anything downloads or loads, for a device or
-    runtime this machine cannot run (naming what is here) and for an unknown model, detector
-    or config key (naming the nearest ones).
+    Raises:
+        ValueError: one line, before anything downloads or loads, for a device or runtime this
+            machine cannot run (naming what is here) and for an unknown model, detector or
+            config key (naming the nearest ones).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
@@ -79,7 +81,14 @@ class PoseEstimator:
         self.detector_name = detector
 
     def __call__(self, image: ImageLike) -> Poses:
-        """The people of one image (path or (H, W, 3) uint8 BGR array), rescored and OKS-NMSed."""
+        """The people of one image, rescored and OKS-NMSed.
+
+        Args:
+            image: an image file's path or an (H, W, 3) uint8 BGR array.
+
+        Returns:
+            Poses: keypoints (N, K, 3) as (x, y, score) in image pixels, boxes (N, 4) xyxy, scores (N,).
+        """
         from .inference.postprocess import postprocess_image
 
         frame = as_image(image)
@@ -87,11 +96,18 @@ class PoseEstimator:
         return postprocess_image(self.predictor, self.predictor(frame, boxes, scores), self.config.test)
 
     def track(self, video: Union[str, Path], strict: bool = False) -> Iterator[Tuple[np.ndarray, Poses]]:
-        """(frame, poses with track ids) for each frame of a video file or folder of frames,
-        with the paper's flow-based tracker and the config's `track` settings.
+        """The people of each frame of a video, with track ids from the paper's flow tracker.
 
-        A frame that cannot be read (or a video cut short) gives a `UserWarning` naming it and
-        is left out, as `simplepose track` does; with `strict` it raises instead."""
+        The config's `track` settings apply. A frame that cannot be read (or a video cut short)
+        gives a `UserWarning` naming it and is left out, as `simplepose track` does.
+
+        Args:
+            video: a video file or a folder of frames.
+            strict: raise on the first frame that cannot be read instead of warning.
+
+        Yields:
+            (frame, poses): the (H, W, 3) uint8 BGR frame and its `Poses`, `track_ids` set.
+        """
         import warnings
 
         from .core.fileio import Unreadable
@@ -107,12 +123,22 @@ class PoseEstimator:
                 yield frame, poses
 
     def draw(self, image: ImageLike, poses: Poses, kpt_thresh: float = 0.3) -> np.ndarray:
-        """A copy of the image with skeletons, joints, boxes, scores and track ids drawn."""
+        """A copy of the image with skeletons, joints, boxes, scores and track ids drawn.
+
+        Args:
+            image: an image file's path or an (H, W, 3) uint8 BGR array.
+            poses: what `__call__` or `track` gave for it.
+            kpt_thresh: joints scoring below this are not drawn.
+
+        Returns:
+            The drawn (H, W, 3) uint8 BGR copy.
+        """
         from .core.visualize import draw_poses
 
         return draw_poses(as_image(image), poses, self.predictor.skeleton, kpt_thresh)
 
     def __repr__(self) -> str:
+        """The model, detector, runtime and device in one line."""
         rt = self.predictor.runtime
         return (f"PoseEstimator(model={self.model_name!r}, detector={self.detector_name!r}, "
                 f"runtime={rt.name} {rt.precision}, device={self.device})")

@@ -41,13 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def package_version() -> str:
-    """The installed package's version, from its metadata (what pip and bug reports go by)."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The version being run (`simplepose.__version__`): pyproject.toml's, via core.version."""
+    from .core.version import package_version as version
 
-    try:
-        return version("simplepose")
-    except PackageNotFoundError:  # a source tree on PYTHONPATH, never installed
-        return "unknown (not installed)"
+    return version()
 
 
 def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:

@@ -106,7 +106,8 @@ class TestConfig:
     in_vis_thre: float = 0.2  # joints above this count in the rescoring mean
     oks_thre: float = 0.9
     soft_nms: bool = False
-    # How the network runs (simplepose.runtimes): auto | eager | fast | compile | onnx | onnx-int8 | openvino | openvino-int8.
+    # How the network runs (simplepose.runtimes):
+    # auto | eager | fast | compile | onnx | onnx-int8 | openvino | openvino-int8.
     # auto = the fastest path that matches eager fp32 on this machine (ONNX Runtime fp32 on a
     # CPU without native bf16 when installed, else BN folded + channels-last).
     runtime: str = "auto"
@@ -209,7 +210,7 @@ def config_from_dict(data: Dict[str, Any], source: str = "<dict>") -> Config:
         if sec not in sections:
             raise ConfigError(f"{source}: unknown section {sec!r}{did_you_mean(str(sec), sections)} "
                               f"(known: {sorted(sections)})")
-        cls = sections[sec].default_factory  # type: ignore[misc]
+        cls: Any = sections[sec].default_factory  # every section is a field(default_factory=its class)
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
         fields_ = {}

@@ -132,7 +132,7 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
     ds = data.get("DATASET") or {}
     out.setdefault("data", {}).update(_dataset_paths(ds, source))
     if (data.get("TRAIN") or {}).get("BEGIN_EPOCH", 0):
-        warnings.warn(f"{source}: TRAIN.BEGIN_EPOCH is ignored; resume a run with --resume")
+        warnings.warn(f"{source}: TRAIN.BEGIN_EPOCH is ignored; resume a run with --resume", stacklevel=2)
     if optimizer not in ("adam", "sgd"):
         raise ConfigError(f"{source}: TRAIN.OPTIMIZER = {optimizer!r} is not 'adam' or 'sgd'")
     return out

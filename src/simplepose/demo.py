@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .config import Config, load_config
 from .evaluation.cocoeval import METRIC_KEYS
 from .core.fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
+from .core.version import VERSION_KEY, package_version
 from .core.words import count, plural
 
 
@@ -248,7 +249,7 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     reference = ("shipped model", shipped["coco_gt_boxes"]["AP"]) if shipped else None
     demo_run["curves"] = plot_curves(out / "train", out, reference)
     timings["total_s"] = time.perf_counter() - start
-    metrics = {"demo_run": demo_run, "shipped_model": shipped, "timings": timings}
+    metrics = {VERSION_KEY: package_version(), "demo_run": demo_run, "shipped_model": shipped, "timings": timings}
     atomic_write_json(out / "metrics.json", _nan_to_none(metrics), indent=1)
     print_summary(metrics, out)
     return metrics
@@ -286,7 +287,8 @@ def print_summary(m: Dict[str, Any], out: Path) -> None:
         print(f"    all epochs fitted in the {budget:g}-minute budget; the learning rate followed the epochs")
     elif budget:
         print(f"    the {budget:g}-minute budget ended first and the learning rate followed the clock to its end: "
-              f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, so a lower AP than a faster machine reaches")
+              f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, "
+              "so a lower AP than a faster machine reaches")
     for label, r in (("demo run (trained just now)", m["demo_run"]), ("shipped model", m["shipped_model"])):
         if r is None:
             continue

@@ -21,8 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # a script, not a package: tests/yolox_fake.py beside it
 
-from rtmlib import YOLOX  # noqa: E402
-from yolox_fake import make_yolox_onnx, paint_people  # noqa: E402
+from rtmlib import YOLOX  # noqa: E402 (after the sys.path line above)
+from yolox_fake import make_yolox_onnx, paint_people  # noqa: E402 (after the sys.path line above)
 
 # (input size, width, height, people: (slot, cell box (i0, j0, i1, j1), green)).
 PEOPLE = [[0, [0, 0, 2, 1], 230], [3, [1, 3, 5, 4], 200], [7, [4, 6, 6, 6], 180], [5, [5, 0, 6, 1], 60]]

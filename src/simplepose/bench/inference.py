@@ -43,7 +43,7 @@ def model_speed(spec: ModelSpec, names: Sequence[str], batches: Sequence[int], c
     rates: Dict[int, Dict[str, float]] = {}
     for b in batches:
         x = torch.randn(b, 3, h, w, generator=torch.Generator().manual_seed(b))
-        calls: Dict[str, Callable[[], object]] = {n: (lambda r=r: r.runner(x)) for n, r in built.items()}
+        calls: Dict[str, Callable[[], object]] = {n: (lambda r=r, x=x: r.runner(x)) for n, r in built.items()}
         rates[b] = interleaved_rates(calls, b, rounds, seconds)
     rows = []
     for name, r in built.items():

@@ -124,7 +124,8 @@ def load_val_images(data_root: Path, limit: int) -> Tuple[List[np.ndarray], List
     coco = load_coco_keypoints(str(data_root / "annotations" / "val.json"), str(data_root / "images" / "val"),
                                for_training=False)
     table = GTBoxes(coco)
-    images, boxes = [], []
+    images: List[np.ndarray] = []
+    boxes: List[np.ndarray] = []
     for image_id in sorted(coco.images):
         found = table(None, image_id)[0]
         if len(found) and len(images) < limit:

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Tuple
 import torch
 
 from ..core.fileio import atomic_write_bytes, atomic_write_json
+from ..core.version import VERSION_KEY, package_version
 from ..core.hardware import cpu_features
 from ..runtimes import onnx_available
 from ..runtimes.openvino_paths import openvino_version
@@ -85,10 +86,11 @@ def run_bench(s: BenchSettings) -> str:
     acc_cfg = accuracy_config(acc_cfg, root)
     _log("predictor end to end ...")
     # Each runtime is built once for this model and shared by the end-to-end and accuracy tables.
-    spec = RuntimeSpec(tuple(acc_cfg.data.input_size), calibration=calibration,
+    width, height = acc_cfg.data.input_size
+    runtime_spec = RuntimeSpec((width, height), calibration=calibration,
                        normalize=Normalize(acc_cfg.data.color, acc_cfg.data.mean, acc_cfg.data.std),
                        batch_size=acc_cfg.test.batch_size * (2 if acc_cfg.test.flip_test else 1))  # as the predictor builds auto
-    built, not_built = build_all(model, names, spec)
+    built, not_built = build_all(model, names, runtime_spec)
     images, boxes = load_val_images(root, plan.e2e_images)
     add(predict_speed(model, acc_cfg, images, boxes, built, plan.rounds, plan.seconds, plan.flips))
     sections[-1].notes += not_built
@@ -109,7 +111,7 @@ def run_bench(s: BenchSettings) -> str:
     header = report_header(s, time.perf_counter() - start, summary(acc), sections)
     text = format_report(header, sections)
     atomic_write_bytes(out / "bench.txt", text.encode())
-    atomic_write_json(out / "bench.json", {"settings": asdict(s), "header": header,
+    atomic_write_json(out / "bench.json", {VERSION_KEY: package_version(), "settings": asdict(s), "header": header,
                                            "sections": [x.to_dict() for x in sections]}, indent=1)
     print("\n".join(header))
     print(f"wrote {out / 'bench.txt'} and {out / 'bench.json'}")

@@ -68,8 +68,8 @@ def add_model_options(p: argparse.ArgumentParser, config_flag: bool = True, chec
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--precision", choices=("bf16", "fp16"), default=None, help="reduced-precision forward pass (default: fp32)")
     p.add_argument("--runtime", metavar="NAME",
-                   help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8, openvino, openvino-int8 (sets test.runtime; default: the "
-                        "config's test.runtime, auto)")
+                   help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8, openvino, openvino-int8 "
+                        "(sets test.runtime; default: the config's test.runtime, auto)")
     p.add_argument("--no-flip", action="store_true", help="turn the flip test off")
     p.add_argument("--trusted", action="store_true",
                    help="allow pickled objects in the checkpoint (they can run code: only for files you trust)")

@@ -21,8 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=d.frames, help="frames per video clip")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed of the data and the training")
     p.add_argument("--device", default=d.device, help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--runtime", dest="overrides", action="append", default=[], type=lambda v: f"test.runtime={v}", metavar="NAME", help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8, openvino, openvino-int8 (sets test.runtime; "
-                        "default: the config's, auto)")
+    p.add_argument("--runtime", dest="overrides", action="append", default=[], type=lambda v: f"test.runtime={v}", metavar="NAME",
+                   help="inference runtime: auto, eager, fast, compile, onnx, onnx-int8, openvino, openvino-int8 "
+                        "(sets test.runtime; default: the config's, auto)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config override, e.g. --set train.max_minutes=2 (repeatable; default: none)")
     p.set_defaults(run=run)

@@ -57,13 +57,14 @@ def run(args: argparse.Namespace) -> int:
 def _score_file(args: argparse.Namespace) -> int:
     from ..evaluation.cocoeval import format_table, score_results_file
     from ..core.fileio import atomic_write_json, prepare_output_dir
+    from ..core.version import VERSION_KEY, package_version
 
     t0 = time.perf_counter()
     metrics = score_results_file(args.gt, args.results)
     out = prepare_output_dir(args.out)  # after the files are read: a failed run leaves no folder
     print(format_table(metrics))
     print(f"evaluated in {time.perf_counter() - t0:.2f} s")
-    atomic_write_json(out / "metrics.json", metrics)
+    atomic_write_json(out / "metrics.json", {**metrics, VERSION_KEY: package_version()})
     print(f"wrote {out / 'metrics.json'}")
     return 0
 

@@ -1,4 +1,5 @@
-"""`simplepose predict INPUT... [--model NAME | --checkpoint CKPT] [--detector NAME|FILE.onnx|none | --boxes FILE] [--out DIR]`
+"""`simplepose predict INPUT... [--model NAME | --checkpoint CKPT]
+[--detector NAME|FILE.onnx|none | --boxes FILE] [--out DIR]`
 
 With nothing but the input, the default pose model (COCO ResNet-50 256x192 of the model zoo)
 and the default person detector (YOLOX-m) are used, each downloaded once into the cache.

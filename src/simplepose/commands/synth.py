@@ -82,7 +82,8 @@ def _write(args: argparse.Namespace) -> int:
     if args.images > 0:
         s = generate_dataset(args.out, args.images, args.seed, args.val_fraction, scene, args.workers)
         print(f"{count(args.images, 'image')} ({s['train']['people']} + {s['val']['people']} "
-              f"{plural(s['train']['people'] + s['val']['people'], 'person')}, train + val) in {args.out}: {s['images_per_second']} images/s")
+              f"{plural(s['train']['people'] + s['val']['people'], 'person')}, train + val) in {args.out}: "
+              f"{s['images_per_second']} images/s")
     if args.videos > 0:
         video = VideoSettings(clutter=min(args.clutter, VideoSettings().clutter))
         if args.video_size:

@@ -2,9 +2,9 @@
 
 PoseTrack evaluation of per-video prediction files against the GT files of the same names:
 per-joint AP (mAP) and CLEAR-MOT MOTA, MOTP, precision, recall, in percent. Writes
-`metrics.json` under --out (default `track-evaluation/` in the current folder) with the totals (mAP, MOTA, MOTP, precision, recall) and the
-per-joint values. `--compat poseval` reproduces the official tool's numbers, quirks included
-(see evaluation/posetrack.py).
+`metrics.json` under --out (default `track-evaluation/` in the current folder) with the totals
+(mAP, MOTA, MOTP, precision, recall) and the per-joint values. `--compat poseval` reproduces the
+official tool's numbers, quirks included (see evaluation/posetrack.py).
 """
 from __future__ import annotations
 
@@ -38,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.posetrack import evaluate_dirs
     from ..evaluation.posetrack_report import format_tables
     from ..core.fileio import atomic_write_json, prepare_output_dir
+    from ..core.version import VERSION_KEY, package_version
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
     out = prepare_output_dir(args.out)  # after the files are read: a failed run leaves no folder
     print(format_tables(metrics))
     path = out / "metrics.json"
-    atomic_write_json(path, _finite(metrics))
+    atomic_write_json(path, {**_finite(metrics), VERSION_KEY: package_version()})
     print(f"wrote {path}")
     return 0

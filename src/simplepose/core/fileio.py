@@ -8,6 +8,7 @@ either the old file or the new one.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -185,10 +186,8 @@ def remove_empty_made_dirs(mark: int) -> None:
     failed command leaves no folder behind); a folder holding anything stays."""
     made, _MADE_DIRS[mark:] = _MADE_DIRS[mark:], []
     for folder in made:
-        try:
+        with contextlib.suppress(OSError):
             folder.rmdir()  # only an empty folder goes
-        except OSError:
-            pass
 
 
 def output_path(out_dir: PathLike, name: str) -> Path:

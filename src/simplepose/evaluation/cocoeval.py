@@ -254,7 +254,7 @@ def _summarize(precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
 
     out = {}
     for prefix, arr in (("AP", precision), ("AR", recall)):
-        sel = (lambda t, a: arr[t][:, :, :, a, 0]) if prefix == "AP" else (lambda t, a: arr[t][:, :, a, 0])
+        sel = (lambda t, a, arr=arr: arr[t][:, :, :, a, 0]) if prefix == "AP" else (lambda t, a, arr=arr: arr[t][:, :, a, 0])
         full = slice(None)
         out[prefix] = mean(sel(full, [0]))
         out[prefix + "50"] = mean(sel([0], [0]))

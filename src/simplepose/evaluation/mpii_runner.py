@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Union
 import numpy as np
 
 from ..core.fileio import atomic_write_json, join_root, read_image, read_json
+from ..core.version import VERSION_KEY, package_version
 from ..config import Config
 from ..data.mpii import mpii_box
 from ..core.geometry import xywh_to_xyxy
@@ -46,5 +47,5 @@ def evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[Un
     table = pckh_table(preds, gt, visible, heads, predictor.skeleton)
     if out_dir is not None:
         atomic_write_json(Path(out_dir) / "results.json", {"preds": preds.tolist()})
-        atomic_write_json(Path(out_dir) / "metrics.json", table)
+        atomic_write_json(Path(out_dir) / "metrics.json", {**table, VERSION_KEY: package_version()})
     return table

@@ -23,7 +23,7 @@ def nanmean(values: Sequence[float]) -> float:
 def group_means(joints: Sequence[str], values: Sequence[float]) -> Dict[str, float]:
     """The official table's columns (Head, Shou, ..., Ankl) as means of their joints, and Total."""
     out = {}
-    for group, keys in GROUPS:
+    for group, _keys in GROUPS:
         out[group] = nanmean([v for n, v in zip(joints, values) if _group(n) == group])
     out["Total"] = nanmean(values)
     return out

@@ -13,6 +13,7 @@ import torch
 
 from ..config import Config, TestConfig
 from ..core.fileio import atomic_write_json, join_root, read_image
+from ..core.version import VERSION_KEY, package_version
 from ..inference.detector import BoxTable, DetectionsFile, GTBoxes
 from ..core.poses import Poses
 from ..inference.postprocess import postprocess_image, poses_to_results
@@ -174,7 +175,7 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
         metrics = evaluate_coco_keypoints(coco.data, results, predictor.skeleton.sigmas)
         if out_dir is not None:
             atomic_write_json(Path(out_dir) / "results.json", results)
-            atomic_write_json(Path(out_dir) / "metrics.json", metrics)
+            atomic_write_json(Path(out_dir) / "metrics.json", {**metrics, VERSION_KEY: package_version()})
     if world > 1:
         box = [metrics]
         torch.distributed.broadcast_object_list(box, src=0)

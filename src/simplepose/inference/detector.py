@@ -103,7 +103,7 @@ def require_torchvision() -> None:
     """Raise MissingPackageError (one line) where torchvision does not import: absent, or a
     CUDA build beside CPU torch (its import then fails with a RuntimeError)."""
     try:
-        from torchvision.models import detection  # noqa: F401
+        from torchvision.models import detection  # noqa: F401 (whether it imports is the check)
     except (ImportError, RuntimeError) as e:
         raise MissingPackageError(
             "the torchvision person detector (a .pth --detector)", "torchvision",

@@ -1,5 +1,7 @@
-"""TopDownPredictor: image + person boxes -> Poses. Evaluation, `predict` and tracking all
-run this one class, so the numbers we report come from the code a user runs.
+"""TopDownPredictor: image + person boxes -> Poses.
+
+Evaluation, `predict` and tracking all run this one class, so the numbers we report come from
+the code a user runs.
 
 Box convention: boxes given to the predictor are xyxy in image pixels (like `Poses.boxes`
 and the `Detector` protocol); COCO files store xywh, convert with `geometry.xywh_to_xyxy`.
@@ -26,8 +28,12 @@ ImageLike = Union[np.ndarray, str, "os.PathLike[str]"]
 
 
 def as_image(image: ImageLike, what: str = "image") -> np.ndarray:
-    """An (H, W, 3) uint8 BGR array from an array or an image file's path; ValueError otherwise
-    (FileNotFoundError for a path that is missing or does not decode), naming `what`."""
+    """An (H, W, 3) uint8 BGR array from an array or an image file's path.
+
+    Raises:
+        ValueError: for anything else, naming `what`.
+        FileNotFoundError: for a path that is missing or does not decode.
+    """
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if not isinstance(image, np.ndarray):
@@ -207,8 +213,13 @@ class TopDownPredictor:
         return out
 
     def _check_heatmaps(self, shape: Sequence[int]) -> None:
-        """A ValueError when the network's heatmaps (N, K, h, w) are not `data.heatmap_size`:
-        decoding them as another size would put every joint in the wrong place, silently."""
+        """Refuse heatmaps (N, K, h, w) of another size than `data.heatmap_size`.
+
+        Decoding them as another size would put every joint in the wrong place, silently.
+
+        Raises:
+            ValueError: naming both sizes and the `--set` that fits the network.
+        """
         got = (int(shape[-1]), int(shape[-2]))
         if got != self.codec.heatmap_size:
             (w, h), (iw, ih), (cw, ch) = got, self.input_size, self.codec.heatmap_size

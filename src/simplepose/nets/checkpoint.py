@@ -15,6 +15,7 @@ import torch
 
 from ..config import Config, config_to_dict
 from ..core.fileio import atomic_write
+from ..core.version import VERSION_KEY, package_version
 
 FORMAT = "simplepose"
 VERSION = 1
@@ -31,6 +32,7 @@ def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Conf
     payload: Dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
+        VERSION_KEY: package_version(),  # which simplepose wrote it
         "config": config_to_dict(config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
@@ -55,7 +57,7 @@ def save_release(path: Union[str, Path], checkpoint: Dict[str, Any], dtype: torc
         "version": VERSION,
         "config": checkpoint["config"],
         "state_dict": {k: v.to(dtype) if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()},
-        "release": info,
+        "release": {**info, VERSION_KEY: package_version()},
     }
     atomic_save(payload, path)
     return payload

@@ -37,7 +37,7 @@ def numpy_globals() -> List[Any]:
     try:
         from numpy._core import multiarray
     except ImportError:  # numpy < 2
-        from numpy.core import multiarray  # type: ignore[no-redef]
+        from numpy.core import multiarray  # type: ignore[no-redef]  # the same module, numpy 1's name
     allowed: List[Any] = [np.ndarray, np.dtype]
     for fn in (multiarray._reconstruct, multiarray.scalar):
         allowed += [fn, (fn, f"numpy.core.multiarray.{fn.__name__}"), (fn, f"numpy._core.multiarray.{fn.__name__}")]

@@ -12,8 +12,9 @@ Four kinds of file are understood:
     their config.
 
 Reading is safe by default (`torch.load(..., weights_only=True)`, with numpy's array
-rebuilding allowed for the arrays in mmpose's `meta`): a file that needs full unpickling, which can run arbitrary code, is refused unless the caller passes `trusted=True`
-(`--trusted` on the command line).
+rebuilding allowed for the arrays in mmpose's `meta`): a file that needs full unpickling, which
+can run arbitrary code, is refused unless the caller passes `trusted=True` (`--trusted` on the
+command line).
 
 `load_checkpoint(path)` is the one entry point that predict, eval, track and info use.
 """
@@ -90,11 +91,11 @@ def read_weights_file(path: PathLike, trusted: bool = False, map_location: Any =
 
 
 def extract_state_dict(obj: Any, source: str = "<object>") -> StateDict:
-    """The state dict inside a loaded file, without the `module.` (DataParallel, DDP) and
-    `_orig_mod.` (torch.compile) prefixes wrappers add.
+    """The state dict inside a loaded file, without the prefixes wrappers add.
 
-    Accepts a bare state dict, or a dict holding one under `state_dict` or `model` (a
-    non-mapping `model` entry, such as the official trainer's model-name string, is skipped).
+    The prefixes are `module.` (DataParallel, DDP) and `_orig_mod.` (torch.compile). Accepts a
+    bare state dict, or a dict holding one under `state_dict` or `model` (a non-mapping `model`
+    entry, such as the official trainer's model-name string, is skipped).
     """
     sd = obj
     if isinstance(obj, dict) and not _all_tensors(obj):
@@ -137,7 +138,8 @@ def backbone_depth(sd: StateDict, source: str = "<state dict>") -> int:
 def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<state dict>") -> Dict[str, Any]:
     """PoseResNet keyword arguments that fit a pose state dict (keys without `module.`).
 
-    Depth comes from the blocks, the width from conv1's output channels, the head from `deconv_layers.*` (ConvTranspose2d weights are
+    Depth comes from the blocks, the width from conv1's output channels, the head from
+    `deconv_layers.*` (ConvTranspose2d weights are
     (in, out, k, k); every layer is weight/BN/ReLU, so layer i sits at index 3i) and the joints
     and final kernel from `final_layer.weight` (K, C, k, k). `style` cannot be inferred: the
     two styles have identical keys and shapes and differ only in where a Bottleneck strides,
@@ -148,7 +150,8 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
     if final is None or final.dim() != 4:
         raise WeightsError(f"{source}: no final_layer.weight, so not a pose model "
                            "(an ImageNet backbone loads with load_imagenet_backbone or model.pretrained)")
-    filters, kernels = [], []
+    filters: List[int] = []
+    kernels: List[int] = []
     while f"deconv_layers.{3 * len(filters)}.weight" in sd:
         i = 3 * len(filters)
         w = sd[f"deconv_layers.{i}.weight"]
@@ -174,6 +177,7 @@ class BackboneReport:
     ignored: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
+        """One line: the file, how many tensors loaded, which were ignored."""
         ignored = ", ".join(self.ignored) if self.ignored else "nothing"
         return f"{self.source}: loaded {len(self.loaded)} ResNet-{self.depth} tensors; ignored {ignored}"
 
@@ -215,8 +219,14 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
 
 @dataclass
 class LoadedCheckpoint:
-    """`load_checkpoint`'s result. `config` is None for files that carry none (official ones);
-    `payload` is the whole loaded object (training state of project checkpoints included)."""
+    """`load_checkpoint`'s result.
+
+    Attributes:
+        model: the rebuilt network, in eval mode.
+        config: the file's config; None for files that carry none (the official ones).
+        format: "simplepose", "mmpose" or "state_dict".
+        payload: the whole loaded object (the training state of project checkpoints included).
+    """
 
     model: PoseResNet
     config: Optional[Config]
@@ -230,10 +240,25 @@ def load_checkpoint(path: PathLike, trusted: bool = False, style: Optional[str] 
 
     Project checkpoints rebuild from their stored config; any other pose state dict (the
     official checkpoints, bare or wrapped, `module.` prefixed or not; mmpose's, which also get
-    mmpose's input config) from its keys and shapes, with `style` ("pytorch" when None) as
-    the one thing keys cannot tell. Loading is
-    strict: a missing or unexpected key is an error. Old files without BatchNorm's
-    `num_batches_tracked` counters load (the counter only matters for momentum=None).
+    mmpose's input config) from its keys and shapes. Loading is strict: a missing or
+    unexpected key is an error. Old files without BatchNorm's `num_batches_tracked` counters
+    load (the counter only matters for momentum=None).
+
+    Args:
+        path: the checkpoint file (simplepose, official or mmpose; `.pth`, `.pth.tar`).
+        trusted: allow full unpickling (it can run code), as `--trusted`; by default only
+            tensors, numpy arrays and plain containers load.
+        style: "pytorch" or "caffe" (where a Bottleneck strides), the one thing keys cannot
+            tell; None: a project checkpoint's stored config, else "pytorch". A style that
+            contradicts the stored config is an error.
+        map_location: the device the model is moved to (the file is always read on the CPU).
+
+    Returns:
+        LoadedCheckpoint: `.model`, `.config`, `.format` and `.payload`.
+
+    Raises:
+        WeightsError: one line naming the file, for a missing, truncated or untrusted file or
+            for weights that fit no architecture.
     """
     obj = read_weights_file(path, trusted, map_location="cpu")
     source = str(path)

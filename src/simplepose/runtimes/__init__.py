@@ -20,7 +20,7 @@ than the base install, an entry in `check_runtime`.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -34,7 +34,7 @@ from .onnx_paths import build_onnx, build_onnx_int8, onnx_available, require_onn
 from .openvino_paths import build_openvino, build_openvino_int8, openvino_available, require_openvino
 from .torch_paths import build_compiled, build_eager, build_fast, require_compiler
 
-RUNTIMES: Dict[str, Builder] = {
+RUNTIMES: dict[str, Builder] = {
     "eager": build_eager,
     "fast": build_fast,
     "compile": build_compiled,
@@ -43,7 +43,7 @@ RUNTIMES: Dict[str, Builder] = {
     "openvino": build_openvino,
     "openvino-int8": build_openvino_int8,
 }
-RUNTIME_CHOICES: Tuple[str, ...] = ("auto", *RUNTIMES)
+RUNTIME_CHOICES: tuple[str, ...] = ("auto", *RUNTIMES)
 
 __all__ = ["RUNTIMES", "RUNTIME_CHOICES", "BuiltRuntime", "Runner", "RuntimePackageMissing", "RuntimeSpec",
            "RuntimeUnavailable", "auto_order", "build_runtime", "check_inference_settings", "check_runtime",
@@ -68,7 +68,7 @@ def unknown_runtime_hint(name: str) -> str:
     return f"{near} (choose one of {choices})" if near else f"; choose one of {choices}"
 
 
-def check_runtime(name: str, device: str, precision: Optional[str] = None, what: str = "--runtime",
+def check_runtime(name: str, device: str, precision: str | None = None, what: str = "--runtime",
                   onnx_model: str = "") -> None:
     """Raise (one line, `what NAME: ...`) when runtime `name` cannot run here: an unknown name
     (with the nearest ones), an optional package or a compiler that is not installed (with how
@@ -92,8 +92,8 @@ def check_runtime(name: str, device: str, precision: Optional[str] = None, what:
         raise RuntimeUnavailable(f"{what} {name}: OpenVINO on a CPU runs fp32 or bf16, not fp16; use fast")
 
 
-def check_inference_settings(device: Optional[str], precision: Optional[str], overrides: Sequence[str],
-                             spelled: Tuple[str, str, str] = ("--device", "--precision", "--runtime")) -> str:
+def check_inference_settings(device: str | None, precision: str | None, overrides: Sequence[str],
+                             spelled: tuple[str, str, str] = ("--device", "--precision", "--runtime")) -> str:
     """The device (None: the default), precision and `--set`-style overrides an inference is
     asked to run with, checked before any download or model load; returns the device.
 

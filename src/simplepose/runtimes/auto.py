@@ -101,14 +101,16 @@ def build_checked(names: Sequence[str], runtimes: Dict[str, Builder], model: nn.
         except RuntimeUnavailable:
             continue  # e.g. onnxruntime not installed: quietly the next one
         except Exception as e:  # noqa: BLE001 - any failure to export/trace a user's model must not stop prediction
-            warnings.warn(f"runtime auto: {name} could not be built ({type(e).__name__}: {e}); trying the next")
+            warnings.warn(f"runtime auto: {name} could not be built ({type(e).__name__}: {e}); trying the next",
+                          stacklevel=2)
             continue
         tolerance = AUTO_TOLERANCE["fp32" if built.precision == "fp32" else "reduced"]
         start = time.perf_counter()
         error = relative_error(built.runner(x), want)
         seconds = time.perf_counter() - start
         if error > tolerance:
-            warnings.warn(f"runtime auto: {name} differs from eager fp32 by {error:.2e} (> {tolerance}); not used")
+            warnings.warn(f"runtime auto: {name} differs from eager fp32 by {error:.2e} (> {tolerance}); not used",
+                          stacklevel=2)
             continue
         built.detail += f"; auto, checked against eager fp32 (rel. error {error:.1e})"
         passed.append((built, seconds))

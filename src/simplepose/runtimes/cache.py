@@ -137,7 +137,7 @@ def export_request(digest: str, input_size: Sequence[int], opset: int) -> Dict[s
 
 def export_file(request: Dict[str, object]) -> Path:
     """Where the export answering `request` lives (its manifest: the same name, `.json`)."""
-    w, h = request["input_size"]  # type: ignore[misc]
+    w, h = request["input_size"]  # type: ignore[misc]  # a (w, h) pair, typed object in the dict
     key = _hash(json.dumps(request, sort_keys=True))
     return runtimes_dir() / str(request["weights"]) / f"export-{w}x{h}-{key}.onnx"
 

@@ -2,10 +2,10 @@
 as `onnx` (the BN-folded model, input "image" (N, 3, in_h, in_w), output "heatmaps" (N, K, h, w)).
 
 `openvino` and `nncf` are optional (`pip install 'simplepose[openvino]'`); without them these
-runtimes raise RuntimePackageMissing (one line naming the extra) and `auto` leaves them out. Precision: OpenVINO's CPU plugin
-runs bf16 by default where the CPU has it natively (AMX / avx512_bf16), which moves joints
-(see `torch_paths`), so `INFERENCE_PRECISION_HINT` is set to f32 unless bf16 is asked for
-(`--precision bf16`), as `fast` does.
+runtimes raise RuntimePackageMissing (one line naming the extra) and `auto` leaves them out.
+Precision: OpenVINO's CPU plugin runs bf16 by default where the CPU has it natively (AMX /
+avx512_bf16), which moves joints (see `torch_paths`), so `INFERENCE_PRECISION_HINT` is set to
+f32 unless bf16 is asked for (`--precision bf16`), as `fast` does.
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def random_color(rng: np.random.Generator, sat: Tuple[float, float], val: Tuple[
 
 
 def _jitter(rng: np.random.Generator, c: np.ndarray, amount: float) -> Color:
-    return tuple(int(x) for x in np.clip(c + rng.normal(0, amount, 3), 0, 255))  # type: ignore[return-value]
+    return tuple(int(x) for x in np.clip(c + rng.normal(0, amount, 3), 0, 255))  # type: ignore[return-value]  # 3 channels; tuple() cannot say so
 
 
 def sample_appearance(rng: np.random.Generator) -> Appearance:

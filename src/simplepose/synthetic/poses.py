@@ -83,7 +83,10 @@ def sample_pose(rng: np.random.Generator) -> Dict[str, float]:
     else:
         a = neutral()
     for side in ("left", "right"):
-        g = lambda k, lo, hi: a.__setitem__(f"{side}_{k}", rng.uniform(lo, hi))  # noqa: E731
+        def g(k: str, lo: float, hi: float, side: str = side) -> float:  # one angle of this side, uniform
+            a[f"{side}_{k}"] = angle = rng.uniform(lo, hi)
+            return angle
+
         if family == "stand":
             g("sh_flex", -20, 30), g("sh_abd", 0, 35), g("elbow", 0, 60), g("sh_twist", -40, 20)
             g("hip_flex", -8, 15), g("hip_abd", 0, 15), g("knee", 0, 20)

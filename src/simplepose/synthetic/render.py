@@ -248,7 +248,7 @@ def build_person(index: int, body: Body3D, prop: Proportions, look: Appearance, 
 def draw(primitives: List[tuple], image: np.ndarray, codes: np.ndarray) -> None:
     """Draw primitives far to near into `image` (H, W, 3) uint8 and `codes` (H, W) uint8."""
     aa = cv2.LINE_AA
-    for depth, kind, code, colour, outline, g in sorted(primitives, key=lambda p: -p[0]):
+    for _depth, kind, code, colour, outline, g in sorted(primitives, key=lambda p: -p[0]):
         if kind == "capsule":
             a, b, r = g  # end points already in fixed point
             t = max(1, int(round(2 * r)))

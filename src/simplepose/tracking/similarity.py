@@ -92,7 +92,8 @@ def box_nms(boxes: np.ndarray, scores: np.ndarray, thresh: float) -> np.ndarray:
 
 
 def oks_nms(keypoints: np.ndarray, boxes: np.ndarray, scores: np.ndarray, sigmas: np.ndarray, kpt_thresh: float, thresh: float) -> np.ndarray:
-    """Greedy pose NMS by the tracker's OKS: indices kept, best score first; OKS > thresh to a kept pose drops a pose."""
+    """Greedy pose NMS by the tracker's OKS: indices kept, best score first; OKS > thresh to a kept
+    pose drops a pose."""
     def overlap(i: int, rest: np.ndarray) -> np.ndarray:
         return oks(keypoints[rest], keypoints[i:i + 1], boxes[i:i + 1], sigmas, kpt_thresh)[:, 0]
 

@@ -102,7 +102,7 @@ SIMILARITIES: Dict[str, SimilarityKind] = {
 
 def greedy_match(sim: np.ndarray, min_similarity: float) -> List[Tuple[int, int]]:
     """(row, col) pairs taken highest similarity first, each row and column once, down to the minimum."""
-    pairs = []
+    pairs: List[Tuple[int, int]] = []
     if sim.size == 0:
         return pairs
     used_r, used_c = set(), set()

@@ -6,6 +6,7 @@ NCCL is used on CUDA, Gloo on CPU.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -71,10 +72,8 @@ def cleanup() -> None:
         # Every rank reaches here before any tears the group down: a rank that destroyed it while
         # a peer was still in its last collective was seen to abort the peer at exit (gloo,
         # "terminate called without an active exception", exit -6).
-        try:
+        with contextlib.suppress(RuntimeError):  # a peer already failed: tear down all the same
             dist.barrier()
-        except RuntimeError:  # a peer already failed: tear down all the same
-            pass
         dist.destroy_process_group()
 
 

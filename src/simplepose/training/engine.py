@@ -177,7 +177,7 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         if info.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         elif info.is_main:  # PyTorch's SyncBatchNorm runs on GPUs only
-            warnings.warn("train.sync_bn is ignored on CPU: SyncBatchNorm needs CUDA")
+            warnings.warn("train.sync_bn is ignored on CPU: SyncBatchNorm needs CUDA", stacklevel=2)
     model.to(info.device)
     if tc.channels_last:  # weights in NHWC; convolutions then keep activations NHWC too
         model.to(memory_format=torch.channels_last)

@@ -51,4 +51,4 @@ class MetricsLog:
 
 def read_metrics(path: Path) -> list:
     """All lines of a metrics.jsonl file as dicts."""
-    return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

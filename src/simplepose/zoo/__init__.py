@@ -12,7 +12,6 @@ hashes; the network itself is built by `weights.load_checkpoint` like every othe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Union
 
 from .download import cache_dir, is_offline
 from .files import backbone_file, detector_file, fetch, final_path, is_cached, model_file
@@ -22,8 +21,16 @@ __all__ = ["ModelRow", "ZooError", "backbone_file", "cache_dir", "detector_file"
            "get_row", "is_cached", "is_offline", "model_file", "rows", "backbone_source"]
 
 
-def backbone_source(value: Union[str, Path], offline: Optional[bool] = None) -> Path:
-    """`model.pretrained`: a file path as it is, else a zoo name (`resnet50`) fetched."""
+def backbone_source(value: str | Path, offline: bool | None = None) -> Path:
+    """The ImageNet weights `model.pretrained` names: a file path as it is, else a zoo name fetched.
+
+    Args:
+        value: a path, or a backbone of the zoo such as "resnet50".
+        offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); the file must be cached.
+
+    Returns:
+        The path to load; a path that does not exist is returned as it is, and the loader says so.
+    """
     path = Path(value)
     if path.exists() or any(sep in str(value) for sep in ("/", "\\")) or path.suffix:
         return path  # a path: weights.load_imagenet_backbone reports it if it is missing

@@ -65,6 +65,7 @@ def candidate_urls(urls: Sequence[str]) -> List[str]:
 
 # ---------------------------------------------------------------- the verified-file record
 def sha256_of(path: Path) -> str:
+    """The file's SHA-256, as lowercase hex."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(_CHUNK), b""):
@@ -142,7 +143,7 @@ def file_lock(path: Path) -> Iterator[None]:
     folder = path.parent
     with cache_writes(folder):
         folder.mkdir(parents=True, exist_ok=True)
-        handle = open(path.with_name(path.name + ".lock"), "a+b")
+        handle = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 (held across the yield below)
     try:
         try:
             import fcntl

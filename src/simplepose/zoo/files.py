@@ -52,12 +52,15 @@ def final_path(row: ModelRow) -> Path:
 
 
 def download_path(row: ModelRow) -> Path:
+    """Where the row's published file is kept once downloaded: `downloads/` of the cache."""
     return cache_dir() / "downloads" / row.filename
 
 
 def is_cached(row: ModelRow) -> bool:
-    """Whether the row's file is in the cache (not re-verified: that happens when it is used);
-    for a converted or unpacked file, its download counts too (deriving it needs no network)."""
+    """Whether the row's file is in the cache (not re-verified: that happens when it is used).
+
+    For a converted or unpacked file, its download counts too (deriving it needs no network).
+    """
     return final_path(row).is_file() or (is_derived(row) and download_path(row).is_file())
 
 
@@ -101,7 +104,21 @@ def _hand_placed(row: ModelRow, dest: Path, problem: str) -> Path:
 
 
 def model_file(name: str, offline: Optional[bool] = None, progress: bool = True) -> Path:
-    """A pose model of the zoo as a checkpoint that `weights.load_checkpoint` reads safely."""
+    """A pose model of the zoo as a checkpoint that `weights.load_checkpoint` reads safely.
+
+    Downloaded and verified once; an official or mmpose file is converted once into the cache.
+
+    Args:
+        name: the zoo's name for it (`simplepose models` lists them).
+        offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); the file must be cached.
+        progress: show a progress bar while downloading.
+
+    Returns:
+        The checkpoint's path in the cache.
+
+    Raises:
+        ZooError: an unknown name (with the nearest ones) or a row that is not a pose model.
+    """
     row = get_row(name)
     if row.kind != "pose":
         use = "as model.pretrained in a training config" if row.kind == "backbone" else "with --detector"
@@ -124,7 +141,19 @@ def model_file(name: str, offline: Optional[bool] = None, progress: bool = True)
 
 
 def backbone_file(name: str, offline: Optional[bool] = None, progress: bool = True) -> Path:
-    """An ImageNet ResNet of the zoo (torchvision format), for `model.pretrained`."""
+    """An ImageNet ResNet of the zoo (torchvision format), for `model.pretrained`.
+
+    Args:
+        name: the zoo's name for it (`simplepose models` lists them).
+        offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); the file must be cached.
+        progress: show a progress bar while downloading.
+
+    Returns:
+        The weights file's path in the cache.
+
+    Raises:
+        ZooError: an unknown name or a row that is not a backbone.
+    """
     row = get_row(name)
     if row.kind != "backbone":
         raise ZooError(f"{name} is a {row.kind} model, not an ImageNet backbone (e.g. resnet50)")
@@ -132,7 +161,19 @@ def backbone_file(name: str, offline: Optional[bool] = None, progress: bool = Tr
 
 
 def detector_file(name: str, offline: Optional[bool] = None, progress: bool = True) -> Path:
-    """A person detector of the zoo as an .onnx file (unpacked once from its zip bundle)."""
+    """A person detector of the zoo as an .onnx file (unpacked once from its zip bundle).
+
+    Args:
+        name: the zoo's name for it (`simplepose models` lists them).
+        offline: open no connection (None: `$SIMPLEPOSE_OFFLINE`); the file must be cached.
+        progress: show a progress bar while downloading.
+
+    Returns:
+        The .onnx file's path in the cache.
+
+    Raises:
+        ZooError: an unknown name or a row that is not a person detector.
+    """
     row = get_row(name)
     if row.kind != "detector":
         raise ZooError(f"{name} is a {row.kind} model, not a person detector (e.g. yolox-m)")

@@ -122,7 +122,7 @@ _SIZES = {(192, 256): "256x192", (288, 384): "384x288", (256, 256): "256x256"}
 
 
 def _mm(depth: int, size: Tuple[int, int], url: str, ap: float, dark: bool = False) -> ModelRow:
-    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]
+    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]  # every mmpose URL ends so
     tag = "-dark" if dark else ""
     return ModelRow(
         name=f"coco-res{depth}{tag}-{_SIZES[size]}", urls=(url,), sha256=digest, input_size=size,
@@ -173,7 +173,7 @@ BUILTIN: Tuple[ModelRow, ...] = (
              reported=_MMPOSE_ZOO + "posetrack18/resnet_posetrack18.yml", approx_mb=_MB[50]),
     *(ModelRow(name=f"resnet{d}", urls=(f"{_TV}resnet{d}-{h}.pth",), sha256=h, format="torchvision",
                skeleton="", decoder="", input_size=(224, 224), metric=f"ImageNet top-1 {t}",
-               reported="torchvision ResNet{0}_Weights.IMAGENET1K_V1".format(d), approx_mb=mb)
+               reported=f"torchvision ResNet{d}_Weights.IMAGENET1K_V1", approx_mb=mb)
       for d, h, t, mb in ((18, "f37072fd", 69.758, 45), (34, "b627a593", 73.314, 84), (50, "0676ba61", 76.130, 98),
                           (101, "63fe2227", 77.374, 171), (152, "394f9c45", 78.312, 231))),
     _official("coco", 50, (192, 256), "COCO val AP 70.4"),
