@@ -109,7 +109,13 @@ def cli_page() -> str:
             os.environ.pop("COLUMNS", None)
         else:
             os.environ["COLUMNS"] = old
-    return "\n".join(out).rstrip() + "\n"
+    # A default inside the package (the demo's config) is shown where it lies in any install,
+    # not where this checkout happens to be.
+    import simplepose
+
+    package = str(Path(simplepose.__file__).resolve().parent)
+    text = "\n".join(out).rstrip() + "\n"
+    return text.replace(_escape(package), "SITE-PACKAGES/simplepose").replace(package, "SITE-PACKAGES/simplepose")
 
 
 def _anchor(command: str) -> str:
