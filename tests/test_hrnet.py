@@ -1,0 +1,112 @@
+"""HRNet (`model.backbone: hrnet`) on the same pipeline: structure, weights files, and a tiny
+one trained, predicting (runtime auto), exported to ONNX and described by `info`, each by the
+installed command."""
+import json
+
+import pytest
+import torch
+import yaml
+
+from e2e_helpers import simplepose
+from simplepose.config import build_model_kwargs, load_config
+from simplepose.nets.build import build_network
+from simplepose.nets.hrnet import PoseHighResolutionNet
+from simplepose.nets.weights import infer_architecture, load_imagenet_backbone, WeightsError
+from simplepose.runtimes.fold import count_batchnorms, fold_batchnorm
+
+TINY = dict(backbone="hrnet", hrnet_width=8, hrnet_modules=[1, 1, 1], hrnet_blocks=1)
+
+
+def _randomise_bn(model: torch.nn.Module) -> None:
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g))
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+            m.weight.data.copy_(torch.randn(m.weight.shape, generator=g))
+
+
+def test_published_shapes_key_count_and_names():
+    with torch.device("meta"):
+        w32 = PoseHighResolutionNet(32)
+    sd = w32.state_dict()
+    assert len(sd) == 1754  # mmpose's W32 backbone + head, without the prefixes
+    for key in ("conv2.weight", "layer1.0.downsample.0.weight", "transition1.0.0.weight", "transition3.3.0.0.weight",
+                "stage2.0.fuse_layers.0.1.0.weight", "stage4.2.fuse_layers.0.3.0.weight",
+                "stage4.1.fuse_layers.3.0.2.0.weight", "final_layer.weight"):
+        assert key in sd, key
+    assert "stage4.2.fuse_layers.1.0.0.0.weight" not in sd  # the last module makes only the 1/4 output
+    assert infer_architecture(sd) == dict(w32.architecture())
+
+
+def test_tiny_hrnet_gives_quarter_heatmaps_folds_and_infers_its_architecture():
+    model = build_network(**build_model_kwargs(load_config(None, [f"model.{k}={v}" for k, v in TINY.items()]).model))
+    assert isinstance(model, PoseHighResolutionNet)
+    _randomise_bn(model)
+    model.eval()
+    x = torch.randn(2, 3, 64, 32)
+    folded = fold_batchnorm(model)
+    with torch.no_grad():
+        out, out_folded = model(x), folded(x)
+    assert out.shape == (2, 17, 16, 8)
+    assert count_batchnorms(folded) == 0 and count_batchnorms(model) > 0
+    assert torch.allclose(out, out_folded, atol=1e-5 * out.abs().max().item())
+    rebuilt = build_network(**infer_architecture(model.state_dict()))
+    rebuilt.load_state_dict(model.state_dict())
+
+
+def test_imagenet_file_loads_only_the_pretrained_layers(tmp_path):
+    model = PoseHighResolutionNet(8, stage_modules=(1, 1, 1), stage_blocks=1)
+    sd = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    sd["final_layer.weight"] = torch.randn(2048, 8, 1, 1)  # the classifier's namesake of another shape
+    sd["incre_modules.0.0.conv1.weight"] = torch.randn(4, 8, 1, 1)
+    torch.save(sd, tmp_path / "hrnet_w8.pth")
+    report = load_imagenet_backbone(model, tmp_path / "hrnet_w8.pth")
+    assert sorted(report.ignored) == ["final_layer.bias", "final_layer.weight", "incre_modules.0.0.conv1.weight"]
+    assert "ignored 3 (final_layer, incre_modules)" in str(report)
+    assert torch.equal(model.state_dict()["stage4.0.branches.3.0.conv2.weight"], sd["stage4.0.branches.3.0.conv2.weight"])
+    with pytest.raises(WeightsError, match="W8 but the model is W16"):
+        load_imagenet_backbone(PoseHighResolutionNet(16, stage_modules=(1, 1, 1), stage_blocks=1),
+                               tmp_path / "hrnet_w8.pth")
+
+
+@pytest.fixture(scope="module")
+def hrnet_run(tiny_config, tmp_path_factory):
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["model"] = {"num_joints": 17, **TINY}
+    cfg["test"]["runtime"] = "auto"
+    root = tmp_path_factory.mktemp("hrnet")
+    (root / "hrnet.yaml").write_text(yaml.safe_dump(cfg))
+    run = simplepose("train", root / "hrnet.yaml", "--out", root / "run", cwd=root)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return root
+
+
+def test_tiny_hrnet_trains_predicts_with_auto_exports_and_is_described(hrnet_run, synth_set):
+    ckpt = hrnet_run / "run" / "last.pth"
+    image = synth_set.out / "images" / "val" / "000000.jpg"
+    run = simplepose("predict", image, "--checkpoint", ckpt, "--detector", "none", "--runtime", "auto",
+                     "--out", hrnet_run / "p", cwd=hrnet_run)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads((hrnet_run / "p" / "results.json").read_text())
+    assert results and len(results[0]["keypoints"]) == 17 * 3
+    made = simplepose("export", "--checkpoint", ckpt, "--onnx", hrnet_run / "m.onnx", cwd=hrnet_run)
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert (hrnet_run / "m.onnx").stat().st_size > 0
+    info = simplepose("info", ckpt, cwd=hrnet_run)
+    assert info.returncode == 0 and "HRNet-W8 (modules 1/1/1, 1 blocks per branch)" in info.stdout, info.stderr
+
+
+@pytest.mark.parametrize("name, params, gflops", [("hrnet_w32_256x192", "28.5", "7.1"),
+                                                  ("hrnet_w48_384x288", "63.6", "32.9")])
+def test_info_of_the_shipped_configs_gives_the_published_size(name, params, gflops, tmp_path):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "coco" / f"{name}.yaml"
+    run = simplepose("info", config, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("parameters") and f"{float(params):.1f}" == f"{float(line.split()[1]):.1f}"
+               for line in lines), run.stdout
+    assert any(line.startswith("paper convention") and f"{float(line.split()[2]):.1f}" == gflops
+               for line in lines), run.stdout
