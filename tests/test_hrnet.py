@@ -110,3 +110,33 @@ def test_info_of_the_shipped_configs_gives_the_published_size(name, params, gflo
                for line in lines), run.stdout
     assert any(line.startswith("paper convention") and f"{float(line.split()[2]):.1f}" == gflops
                for line in lines), run.stdout
+
+
+def test_mmpose_hrnet_file_through_the_zoo_and_checkpoint(synth_set, tmp_path):
+    """An HRNet file in mmpose's layout (backbone.* / head.final_layer.*, legacy pickle, numpy
+    meta), served on 127.0.0.1: `models download` converts it, `predict --model` and
+    `predict --checkpoint` (the raw file) run it."""
+    from zoo_helpers import FileServer, mmpose_file_bytes, sha256, write_rows
+
+    model = PoseHighResolutionNet(8, stage_modules=(1, 1, 1), stage_blocks=1)
+    _randomise_bn(model)
+    data = mmpose_file_bytes(model.state_dict())
+    name = f"/hrnet/hrnet_w8_coco_64x32-{sha256(data)[:8]}_20200708.pth"
+    (tmp_path / "raw.pth").write_bytes(data)
+    image = synth_set.out / "images" / "val" / "000000.jpg"
+    with FileServer({name: data}) as server:
+        rows = write_rows(tmp_path / "rows.yaml", [{
+            "name": "tiny-hrnet", "urls": [server.url + name], "sha256": sha256(data)[:8], "format": "mmpose",
+            "input_size": [32, 64], "decoder": "dark"}])
+        env = {"SIMPLEPOSE_HOME": str(tmp_path / "cache"), "SIMPLEPOSE_MODELS": str(rows)}
+        got = simplepose("models", "download", "tiny-hrnet", cwd=tmp_path, env=env)
+        assert got.returncode == 0, got.stderr[-2000:]
+    converted = torch.load(got.stdout.strip().split(": ", 1)[1], weights_only=True)
+    assert converted["config"]["model"]["backbone"] == "hrnet" and converted["config"]["model"]["hrnet_width"] == 8
+    assert converted["config"]["test"]["decoder"] == "dark" and converted["config"]["data"]["color"] == "rgb"
+    for how in (("--model", "tiny-hrnet", "--offline"), ("--checkpoint", tmp_path / "raw.pth")):
+        run = simplepose("predict", image, *how, "--detector", "none", "--runtime", "eager", "--out",
+                         tmp_path / how[0].strip("-"), cwd=tmp_path, env=env)
+        assert run.returncode == 0, run.stderr[-2000:]
+        results = json.loads((tmp_path / how[0].strip("-") / "results.json").read_text())
+        assert len(results) == 1 and len(results[0]["keypoints"]) == 51

@@ -197,9 +197,11 @@ class BackboneReport:
     ignored: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        ignored = _preview(sorted({k.split(".")[0] for k in self.ignored})) if self.ignored else "nothing"
-        net = f"ResNet-{self.depth}" if self.depth else "HRNet"
-        return f"{self.source}: loaded {len(self.loaded)} {net} tensors; ignored {len(self.ignored)} ({ignored})"
+        if not self.depth:  # an HRNet file's head is hundreds of tensors: name its modules
+            modules = _preview(sorted({k.split(".")[0] for k in self.ignored}))
+            return f"{self.source}: loaded {len(self.loaded)} HRNet tensors; ignored {len(self.ignored)} ({modules})"
+        ignored = ", ".join(self.ignored) if self.ignored else "nothing"
+        return f"{self.source}: loaded {len(self.loaded)} ResNet-{self.depth} tensors; ignored {ignored}"
 
 
 def load_imagenet_backbone(model: torch.nn.Module, path: PathLike, trusted: bool = False,

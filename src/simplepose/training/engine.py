@@ -76,7 +76,9 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
         except RuntimeError as e:
             raise ValueError(f"train.init_from {cfg.train.init_from}: weights do not fit the model: {e}") from None
     elif cfg.model.pretrained:
-        load_imagenet_backbone(model, backbone_source(cfg.model.pretrained), layers=cfg.model.pretrained_layers)
+        report = load_imagenet_backbone(model, backbone_source(cfg.model.pretrained), layers=cfg.model.pretrained_layers)
+        if not report.depth:  # an HRNet file: say which of its modules (the classifier's) were skipped
+            print(report)
     return model
 
 
