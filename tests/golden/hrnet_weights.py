@@ -65,3 +65,44 @@ def official_extra(width: int, final_conv_kernel: int = 1) -> dict:
 
     return dict(PRETRAINED_LAYERS=["*"], FINAL_CONV_KERNEL=final_conv_kernel,
                 STAGE2=stage(2, 1), STAGE3=stage(3, 4), STAGE4=stage(4, 3))
+
+
+# ---------------------------------------------------------------- an mmpose-format HRNet-W32 file
+MMPOSE_CONFIG = "td-hm_hrnet-w32_8xb64-210e_coco-256x192"
+MMPOSE_FINAL_LAYER_FILE = __import__("os").path.join(__import__("os").path.dirname(__file__),
+                                                     "mmpose_hrnet_final_layer.npz")
+
+
+def mmpose_hrnet_state_dict(shapes: Iterable[Tuple[str, torch.Size, torch.dtype]], seed: int = SEED,
+                            final_layer: Dict[str, "object"] = None) -> Dict[str, torch.Tensor]:
+    """mmpose's keys (`backbone.*`, `head.final_layer.*`) for our/official HRNet `shapes`, values
+    from `seeded_state_dict`; `final_layer` (numpy weight (17, 32), bias (17,)) replaces the head,
+    by default the fitted one in `mmpose_hrnet_final_layer.npz`. Keys sorted, so the order the
+    shapes came in does not matter."""
+    import numpy as np
+
+    sd = seeded_state_dict(sorted(shapes, key=lambda s: s[0]), seed)
+    if final_layer is None:
+        with np.load(MMPOSE_FINAL_LAYER_FILE) as f:
+            final_layer = {"weight": f["weight"], "bias": f["bias"]}
+    w = torch.from_numpy(np.asarray(final_layer["weight"], dtype=np.float32))
+    sd["final_layer.weight"] = w.reshape(sd["final_layer.weight"].shape).clone()
+    sd["final_layer.bias"] = torch.from_numpy(np.asarray(final_layer["bias"], dtype=np.float32)).clone()
+    return OrderedDict((("head." if k.startswith("final_layer.") else "backbone.") + k, v) for k, v in sd.items())
+
+
+def write_mmpose_hrnet_checkpoint(path: str, shapes, seed: int = SEED, final_layer=None) -> Dict[str, torch.Tensor]:
+    """Write `mmpose_hrnet_state_dict` as mmpose publishes files (legacy pickle, numpy 1.x
+    globals, `meta.dataset_meta`: `mmpose_weights`' writer); returns the state dict."""
+    import io
+
+    from mmpose_weights import _PickleModule, coco_dataset_meta
+
+    sd = mmpose_hrnet_state_dict(shapes, seed, final_layer)
+    obj = {"meta": {"mmengine_version": "0.10.7", "epoch": 210, "iter": 0, "seed": int(seed),
+                    "experiment_name": MMPOSE_CONFIG, "dataset_meta": coco_dataset_meta()}, "state_dict": sd}
+    buf = io.BytesIO()
+    torch.save(obj, buf, pickle_module=_PickleModule, pickle_protocol=2, _use_new_zipfile_serialization=False)
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+    return sd
