@@ -140,3 +140,36 @@ def test_mmpose_hrnet_file_through_the_zoo_and_checkpoint(synth_set, tmp_path):
         assert run.returncode == 0, run.stderr[-2000:]
         results = json.loads((tmp_path / how[0].strip("-") / "results.json").read_text())
         assert len(results) == 1 and len(results[0]["keypoints"]) == 51
+
+
+def test_an_official_hrnet_experiment_file_is_read(tmp_path):
+    """The layout of experiments/coco/hrnet/w48_384x288_adam_lr1e-3.yaml (MODEL.NAME pose_hrnet,
+    MODEL.EXTRA.STAGE2..4, COLOR_RGB, the *_PER_GPU batch keys); a stage we cannot build is named."""
+    def stage(n, modules):
+        return {"NUM_MODULES": modules, "NUM_BRANCHES": n, "BLOCK": "BASIC", "NUM_BLOCKS": [4] * n,
+                "NUM_CHANNELS": [48 * 2 ** b for b in range(n)], "FUSE_METHOD": "SUM"}
+
+    official = {
+        "AUTO_RESUME": True, "GPUS": "(0,1,2,3)", "WORKERS": 24,
+        "DATASET": {"COLOR_RGB": True, "DATASET": "coco", "ROOT": "data/coco/", "PROB_HALF_BODY": 0.3,
+                    "NUM_JOINTS_HALF_BODY": 8, "ROT_FACTOR": 45, "SCALE_FACTOR": 0.35},
+        "MODEL": {"NAME": "pose_hrnet", "NUM_JOINTS": 17, "PRETRAINED": "models/hrnet_w48-8ef0771d.pth",
+                  "TARGET_TYPE": "gaussian", "IMAGE_SIZE": [288, 384], "HEATMAP_SIZE": [72, 96], "SIGMA": 3,
+                  "EXTRA": {"PRETRAINED_LAYERS": ["conv1", "bn1", "stage4"], "FINAL_CONV_KERNEL": 1,
+                            "STAGE2": stage(2, 1), "STAGE3": stage(3, 4), "STAGE4": stage(4, 3)}},
+        "TRAIN": {"BATCH_SIZE_PER_GPU": 24, "END_EPOCH": 210, "OPTIMIZER": "adam", "LR": 0.001, "LR_STEP": [170, 200]},
+        "TEST": {"BATCH_SIZE_PER_GPU": 24, "FLIP_TEST": True, "SHIFT_HEATMAP": True},
+    }
+    path = tmp_path / "w48_384x288_adam_lr1e-3.yaml"
+    path.write_text(yaml.safe_dump(official))
+    cfg = load_config(path)
+    assert (cfg.model.backbone, cfg.model.hrnet_width, cfg.model.hrnet_modules, cfg.model.hrnet_blocks) == \
+        ("hrnet", 48, (1, 4, 3), 4)
+    assert cfg.model.pretrained_layers == ("conv1", "bn1", "stage4") and cfg.data.color == "rgb"
+    assert cfg.data.half_body and tuple(cfg.data.input_size) == (288, 384) and cfg.train.batch_size == 24
+    official["MODEL"]["EXTRA"]["STAGE3"]["NUM_CHANNELS"] = [48, 96, 200]
+    path.write_text(yaml.safe_dump(official))
+    from simplepose.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"MODEL.EXTRA.STAGE3: NUM_BRANCHES 3 with NUM_CHANNELS \[48, 96, 200\]"):
+        load_config(path)
