@@ -173,3 +173,26 @@ def test_an_official_hrnet_experiment_file_is_read(tmp_path):
 
     with pytest.raises(ConfigError, match=r"MODEL.EXTRA.STAGE3: NUM_BRANCHES 3 with NUM_CHANNELS \[48, 96, 200\]"):
         load_config(path)
+
+
+def test_a_small_hrnet_overfits_the_real_photos(real_data, tmp_path):
+    """Eight steps on the 14 people of the real COCO photos: the loss falls (the engine as
+    tests/test_engine.py drives it, with `model.backbone: hrnet`)."""
+    from simplepose import engine
+    from simplepose.config import config_from_dict
+
+    cfg = config_from_dict({
+        "model": {"num_joints": 17, **TINY},
+        "data": {"root": str(real_data / "coco"), "train_ann": "test_coco.json", "train_images": ".",
+                 "input_size": [64, 64], "heatmap_size": [16, 16], "workers": 0, "cache_images": True,
+                 "scale_factor": 0.0, "rotation_prob": 0.0, "flip": False},
+        "train": {"epochs": 8, "batch_size": 16, "val_every": 0, "log_every": 1, "lr": 3e-3},
+    })
+    losses = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        engine.train(cfg, tmp_path, step_callback=lambda e, i, loss: losses.append(loss))
+    finally:
+        torch.set_num_threads(threads)
+    assert len(losses) == 8 and losses[-1] < 0.75 * losses[0], losses
