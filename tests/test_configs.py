@@ -88,8 +88,13 @@ def test_paper_configs_exist_and_load():
         w, h = cfg.data.input_size
         assert tuple(cfg.data.heatmap_size) == (w // 4, h // 4), path
         assert cfg.data.sigma == (3.0 if h >= 384 else 2.0), path
-        assert str(cfg.model.depth) in path.stem and f"{h}x{w}" in path.stem, path
         assert cfg.train.optimizer == "adam" and cfg.train.weight_decay == 0.0
+        if cfg.model.backbone == "hrnet":  # the HRNet authors' recipe: RGB, 210 epochs
+            assert f"hrnet_w{cfg.model.hrnet_width}_{h}x{w}" == path.stem, path
+            assert cfg.data.color == "rgb" and cfg.data.half_body and cfg.model.pretrained == path.stem[:9]
+            assert (cfg.train.lr, cfg.train.lr_steps, cfg.train.epochs) == (1e-3, (170, 200), 210)
+            continue
+        assert str(cfg.model.depth) in path.stem and f"{h}x{w}" in path.stem, path
         assert cfg.data.color == "bgr"  # the official checkpoints' pixel order
         if path.parent.name == "posetrack":
             assert (cfg.train.lr, cfg.train.lr_steps, cfg.train.epochs) == (1e-4, (10, 15), 20) and cfg.train.init_from

@@ -235,6 +235,11 @@ def test_builtin_rows_are_complete():
             assert {f"coco-res{depth}-{size}", f"coco-res{depth}-dark-{size}", f"official-coco-res{depth}-{size}"} <= names
         assert {f"mpii-res{depth}-256x256", f"resnet{depth}"} <= names
     assert {"posetrack18-res50-256x192", "resnet18", "resnet34", "yolox-m", "yolox-tiny"} <= names
+    for w in (32, 48):
+        for size in ("256x192", "384x288"):
+            assert {f"coco-hrnet-w{w}{v}-{size}" for v in ("", "-dark", "-udp")} <= names
+        assert {f"hrnet_w{w}", f"mpii-hrnet-w{w}-256x256", f"official-coco-hrnet-w{w}-256x192"} <= names
+    assert zoo.get_row("hrnet_w32").kind == "backbone" and zoo.get_row("coco-hrnet-w48-udp-384x288").decoder == "udp"
     row = zoo.get_row("coco-res101-384x288")
     assert row.urls[0].endswith("/top_down/resnet/res101_coco_384x288-8c71bdc9_20200709.pth")  # not the 1.x link
     for r in zoo.rows():

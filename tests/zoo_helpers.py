@@ -115,8 +115,8 @@ def tiny_pose_state_dict(seed: int = 0, joints: int = 17, width: int = 16, filte
 def mmpose_file_bytes(sd: Dict[str, torch.Tensor], version: int = 1) -> bytes:
     """`sd` as mmpose publishes it: prefixed keys, numpy arrays in `meta`, legacy pickle."""
     head = "head." if version == 1 else "keypoint_head."
-    backbone = ("conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4.")
-    state = {("backbone." if k.startswith(backbone) else head) + k: v for k, v in sd.items()}
+    heads = ("deconv_layers.", "final_layer.")  # mmpose's head; the rest (ResNet or HRNet) is its backbone
+    state = {(head if k.startswith(heads) else "backbone.") + k: v for k, v in sd.items()}
     state["data_preprocessor.mean"] = torch.tensor([123.675, 116.28, 103.53])
     meta = {"dataset_meta": {"dataset_name": "coco", "num_keypoints": 17,
                              "sigmas": np.linspace(0.025, 0.107, 17).astype(np.float32),

@@ -33,6 +33,15 @@ class ModelConfig:
     pretrained: str = ""  # ImageNet ResNet weights: a torchvision-format file, a zoo name (resnet50), or ""
     width: int = 64  # stem/first-stage channels: 64 = standard ResNet (ImageNet weights); 32 for the CPU demo
     output_stride: int = 32  # 32 (paper) or 16: the last stage unstrided (dilated); give it one deconv layer fewer
+    # "resnet" (the paper's PoseResNet: depth, width, deconv_* above) or "hrnet" (HRNet: the hrnet_* keys,
+    # num_joints and final_conv_kernel; no deconvolutions, heatmaps at 1/4 of the input)
+    backbone: str = "resnet"
+    hrnet_width: int = 32  # channels of the 1/4 branch: 32 or 48 published; branches have x1, x2, x4, x8
+    hrnet_modules: Tuple[int, int, int] = (1, 4, 3)  # HighResolutionModules in stages 2, 3, 4 (published)
+    hrnet_blocks: int = 4  # BasicBlocks per branch in every module (published)
+    # Top-level modules an ImageNet file (model.pretrained) initialises: the official PRETRAINED_LAYERS;
+    # empty = every HRNet module but final_layer; ["*"] = every key the file shares with the model
+    pretrained_layers: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,7 +296,14 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
 
 
 def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
-    """`PoseResNet(**build_model_kwargs(cfg.model))`."""
+    """`nets.build.build_network(**build_model_kwargs(cfg.model))`: a PoseResNet's arguments,
+    or with `model.backbone: hrnet` a PoseHighResolutionNet's (`backbone="hrnet"` included)."""
+    if model.backbone == "hrnet":
+        return dict(backbone="hrnet", width=model.hrnet_width, num_joints=model.num_joints,
+                    final_conv_kernel=model.final_conv_kernel, stage_modules=list(model.hrnet_modules),
+                    stage_blocks=model.hrnet_blocks)
+    if model.backbone != "resnet":
+        raise ConfigError(f"model.backbone = {model.backbone!r} is not one of 'resnet', 'hrnet'")
     return dict(
         depth=model.depth, num_joints=model.num_joints, num_deconv_layers=model.num_deconv_layers,
         deconv_filters=model.deconv_filters, deconv_kernels=model.deconv_kernels,

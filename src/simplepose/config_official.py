@@ -18,7 +18,7 @@ Out = Dict[str, Dict[str, Any]]
 
 #: Keys accepted and ignored, with why.
 IGNORED = {
-    "GPUS": "devices come from torchrun / CUDA_VISIBLE_DEVICES",
+    "GPUS": "devices come from torchrun / CUDA_VISIBLE_DEVICES", "AUTO_RESUME": "use --resume",
     "DATA_DIR": "paths are relative to the working directory",
     "OUTPUT_DIR": "use --out", "LOG_DIR": "logs go to --out", "PRINT_FREQ": "see train.log_every",
     "CUDNN": "cuDNN flags", "DEBUG": "debug images",
@@ -68,6 +68,38 @@ def _dataset_paths(ds: Dict[str, Any], source: str) -> Dict[str, Any]:
     raise ConfigError(f"{source}: DATASET.DATASET = {name!r} is not one of 'coco', 'mpii'")
 
 
+def _hrnet_stages(out: Out, extra: Dict[str, Any], source: str) -> None:
+    """HRNet's MODEL.EXTRA.STAGE2..4 -> model.hrnet_width / hrnet_modules / hrnet_blocks.
+
+    Our HRNet has the published shape: stage s has s branches of BASIC blocks with channels
+    width x 1, 2, 4, 8 summed (FUSE_METHOD SUM), the same block count everywhere; anything else
+    is an error naming the key.
+    """
+    modules, blocks, width = [], set(), None
+    for s in (2, 3, 4):
+        where = f"{source}: MODEL.EXTRA.STAGE{s}"
+        st = extra.get(f"STAGE{s}")
+        if not isinstance(st, dict):
+            raise ConfigError(f"{where} is missing (an HRNet needs STAGE2, STAGE3 and STAGE4)")
+        unknown = sorted(set(st) - {"NUM_MODULES", "NUM_BRANCHES", "BLOCK", "NUM_BLOCKS", "NUM_CHANNELS", "FUSE_METHOD"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {unknown}")
+        channels = list(st.get("NUM_CHANNELS") or [])
+        width = width or (channels[0] if channels else None)
+        if st.get("NUM_BRANCHES") != s or channels != [int(width or 0) * 2 ** b for b in range(s)]:
+            raise ConfigError(f"{where}: NUM_BRANCHES {st.get('NUM_BRANCHES')} with NUM_CHANNELS {channels} is not "
+                              f"supported (only {s} branches of width x 1, 2, 4, 8 channels)")
+        if str(st.get("BLOCK", "BASIC")).upper() != "BASIC" or str(st.get("FUSE_METHOD", "SUM")).upper() != "SUM":
+            raise ConfigError(f"{where}: only BLOCK BASIC and FUSE_METHOD SUM are supported")
+        blocks.update(st.get("NUM_BLOCKS") or [])
+        modules.append(int(st.get("NUM_MODULES", 1)))
+    if len(blocks) != 1:
+        raise ConfigError(f"{source}: MODEL.EXTRA NUM_BLOCKS differ across branches ({sorted(blocks)}); only one count "
+                          "for all is supported")
+    out.setdefault("model", {}).update(backbone="hrnet", hrnet_width=int(width), hrnet_modules=modules,
+                                       hrnet_blocks=int(blocks.pop()))
+
+
 def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
     """Map an official experiment config (nested upper-case dicts) onto our sections."""
     out: Out = {}
@@ -80,10 +112,23 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
         "DATASET.SCALE_FACTOR": _set(out, "data.scale_factor"),
         "DATASET.DATA_FORMAT": _require("jpg", f"{source}: DATASET.DATA_FORMAT"),
         "DATASET.SELECT_DATA": _require(False, f"{source}: DATASET.SELECT_DATA"),
-        "MODEL.NAME": _require("pose_resnet", f"{source}: MODEL.NAME"),
+        # pose_hrnet: the HRNet experiment files (deep-high-resolution-net.pytorch), the same layout
+        "MODEL.NAME": lambda v: _require("pose_resnet", f"{source}: MODEL.NAME")(v) if v != "pose_hrnet" else None,
         "MODEL.PRETRAINED": _set(out, "model.pretrained"),
         "MODEL.IMAGE_SIZE": lambda v: _set(out, "data.input_size")(v if isinstance(v, list) else [v, v]),
         "MODEL.NUM_JOINTS": _set(out, "model.num_joints"),
+        # The HRNet files give these at MODEL level, the Simple Baselines ones under MODEL.EXTRA.
+        "MODEL.TARGET_TYPE": _require("gaussian", f"{source}: MODEL.TARGET_TYPE"),
+        "MODEL.HEATMAP_SIZE": lambda v: _set(out, "data.heatmap_size")(v if isinstance(v, list) else [v, v]),
+        "MODEL.SIGMA": _set(out, "data.sigma"),
+        "MODEL.EXTRA.PRETRAINED_LAYERS": lambda v: _set(out, "model.pretrained_layers")(list(v)),
+        "MODEL.EXTRA.STAGE2": lambda v: None, "MODEL.EXTRA.STAGE3": lambda v: None,
+        "MODEL.EXTRA.STAGE4": lambda v: None,  # read together by _hrnet_stages
+        "DATASET.COLOR_RGB": lambda v: _set(out, "data.color")("rgb" if v else "bgr"),
+        "DATASET.PROB_HALF_BODY": lambda v: (_set(out, "data.half_body")(float(v) > 0), _set(out, "data.half_body_prob")(v)),
+        "DATASET.NUM_JOINTS_HALF_BODY": _set(out, "data.half_body_min_joints"),
+        "TRAIN.BATCH_SIZE_PER_GPU": _set(out, "train.batch_size"),
+        "TEST.BATCH_SIZE_PER_GPU": _set(out, "test.batch_size"),
         "MODEL.STYLE": _set(out, "model.style"),
         "MODEL.EXTRA.TARGET_TYPE": _require("gaussian", f"{source}: MODEL.EXTRA.TARGET_TYPE"),
         "MODEL.EXTRA.HEATMAP_SIZE": lambda v: _set(out, "data.heatmap_size")(v if isinstance(v, list) else [v, v]),
@@ -129,6 +174,9 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
                 raise ConfigError(f"{source}: unknown key {dotted} in an official experiment file")
 
     walk(data, "")
+    model = data.get("MODEL") or {}
+    if model.get("NAME") == "pose_hrnet":
+        _hrnet_stages(out, model.get("EXTRA") or {}, source)
     ds = data.get("DATASET") or {}
     out.setdefault("data", {}).update(_dataset_paths(ds, source))
     if (data.get("TRAIN") or {}).get("BEGIN_EPOCH", 0):

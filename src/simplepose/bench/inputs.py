@@ -17,13 +17,15 @@ import torch
 
 from ..config import Config, build_model_kwargs, config_from_dict, config_to_dict, load_config, merge
 from ..core.fileio import atomic_write_bytes
+from ..nets.build import build_network
 from ..nets.model import PoseResNet
 
-#: The benchmark's model shapes: name -> (PoseResNet keyword arguments, input (w, h)).
+#: The benchmark's model shapes: name -> (`build_network` keyword arguments, input (w, h)).
 #: "demo" is read from the demo config instead (see `model_spec`).
 PAPER_MODELS: Dict[str, Tuple[dict, Tuple[int, int]]] = {
     "r18": (dict(depth=18), (192, 256)),
     "r50": (dict(depth=50), (192, 256)),
+    "hrnet-w32": (dict(backbone="hrnet", width=32), (192, 256)),  # HRNet: many small branches
 }
 
 
@@ -35,7 +37,7 @@ class ModelSpec:
 
 
 def model_spec(key: str, demo_config: Config, seed: int = 0) -> ModelSpec:
-    """A random-weight model for speed figures: "r18", "r50" (256x192) or "demo"."""
+    """A random-weight model for speed figures: "r18", "r50", "hrnet-w32" (256x192) or "demo"."""
     torch.manual_seed(seed)
     if key == "demo":
         w, h = demo_config.data.input_size
@@ -44,8 +46,9 @@ def model_spec(key: str, demo_config: Config, seed: int = 0) -> ModelSpec:
     if key not in PAPER_MODELS:
         raise ValueError(f"unknown bench model {key!r}; choose from {sorted(PAPER_MODELS) + ['demo']}")
     kwargs, (w, h) = PAPER_MODELS[key]
-    model = PoseResNet(num_joints=17, **kwargs)
-    return ModelSpec(f"R{kwargs['depth']} {h}x{w}", randomize_batchnorm(model).eval(), (w, h))
+    model = build_network(num_joints=17, **kwargs)
+    name = f"HRNet-W{kwargs['width']}" if kwargs.get("backbone") == "hrnet" else f"R{kwargs['depth']}"
+    return ModelSpec(f"{name} {h}x{w}", randomize_batchnorm(model).eval(), (w, h))
 
 
 def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

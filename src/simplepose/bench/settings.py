@@ -21,7 +21,7 @@ class BenchSettings:
     checkpoint: str = ""  # trained model for the accuracy figures (demo-like config), else random weights
     data_dir: str = ""  # an existing `simplepose synth` folder, else a small set is generated
     demo_config: str = DemoSettings().config
-    models: Tuple[str, ...] = ("r18", "r50", "demo")
+    models: Tuple[str, ...] = ("r18", "r50", "hrnet-w32", "demo")
     runtimes: Tuple[str, ...] = ALL_RUNTIMES
     compile: bool = True  # measure torch.compile (tens of seconds of warm-up per model)
     seed: int = 0

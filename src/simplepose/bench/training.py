@@ -9,7 +9,7 @@ import torch
 
 from ..config import Config, build_model_kwargs
 from ..core.hardware import cpu_features
-from ..nets.model import PoseResNet
+from ..nets.build import build_network
 from ..training.optim import autocast, build_loss
 from ..runtimes import RuntimeUnavailable
 from ..runtimes.torch_paths import require_compiler
@@ -28,7 +28,7 @@ SETUPS: Dict[str, Tuple[bool, str, bool]] = {
 def make_step(cfg: Config, channels_last: bool, amp: str, compiled: bool, batch: int) -> Callable[[], float]:
     """A closure running one training step (forward, loss, backward, Adam) on a fixed batch."""
     torch.manual_seed(0)
-    model = PoseResNet(**build_model_kwargs(cfg.model)).train()
+    model = build_network(**build_model_kwargs(cfg.model)).train()
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     net = torch.compile(model) if compiled else model

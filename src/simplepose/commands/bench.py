@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=d.out_dir, type=OUT_DIR, metavar="DIR", help="report folder")
     # choices: a misspelt name stops at once, not after the synthetic set is generated.
     p.add_argument("--models", nargs="+", default=None, choices=d.models, metavar="M",
-                   help="network tables: r18 r50 demo (default all; --quick: demo)")
+                   help="network tables: r18 r50 hrnet-w32 demo (default all; --quick: demo)")
     p.add_argument("--runtimes", nargs="+", default=list(d.runtimes), choices=d.runtimes, metavar="R",
                    help="runtimes to measure (default all and auto)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (its warm-up takes tens of seconds per model)")

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError, DataConfig, build_model_kwargs, load_config
+from .build import build_network
 from .model import RESNET_SPECS, PoseResNet
 from ..core.per_layer import collapse_per_layer
 from .weights import load_checkpoint
@@ -138,7 +139,7 @@ def model_from_source(source: Optional[str] = None, overrides: Iterable[str] = (
     if source is None or Path(source).suffix.lower() in CONFIG_SUFFIXES:
         cfg = load_config(source, overrides)
         with torch.device("meta"):  # shapes only: nothing to allocate or initialise for real
-            model = PoseResNet(**build_model_kwargs(cfg.model))
+            model = build_network(**build_model_kwargs(cfg.model))
         return model, tuple(cfg.data.input_size), source or "default config"
     if list(overrides):
         raise ConfigError("--set applies to configs; a checkpoint's architecture comes from the file")
@@ -149,7 +150,22 @@ def model_from_source(source: Optional[str] = None, overrides: Iterable[str] = (
     return loaded.model, tuple(DataConfig().input_size), f"{source} (no stored config)"
 
 
-def describe(model: PoseResNet, input_hw: Tuple[int, int], what: str = "") -> str:
+def _title(arch: Dict[str, object]) -> str:
+    """The architecture line's opening: "PoseResNet-50 (pytorch style" or "HRNet-W32 (modules 1/4/3"."""
+    if arch.get("backbone") == "hrnet":
+        modules = "/".join(str(m) for m in arch["stage_modules"])  # type: ignore[union-attr]
+        return (f"HRNet-W{arch['width']} (modules {modules}, {arch['stage_blocks']} blocks per branch), "
+                f"{arch['num_joints']} joints, no deconv, final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}")
+    return (f"PoseResNet-{arch['depth']} ({arch['style']} style"
+            f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}"
+            f"{'' if arch.get('output_stride', 32) == 32 else ', output stride ' + str(arch['output_stride'])}), "
+            f"{arch['num_joints']} joints, "
+            f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
+            f"k{collapse_per_layer(arch['deconv_kernels'])}, "
+            f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}")
+
+
+def describe(model: nn.Module, input_hw: Tuple[int, int], what: str = "") -> str:
     """Several lines: architecture, parameters, true MACs by part, the paper's convention."""
     c = count_cost(model, input_hw)
     arch = model.architecture()
@@ -157,13 +173,7 @@ def describe(model: PoseResNet, input_hw: Tuple[int, int], what: str = "") -> st
     head_p = c.params.get("deconv_layers", 0) + c.params.get("final_layer", 0)
     head_m = c.macs.get("deconv_layers", 0) + c.macs.get("final_layer", 0)
     lines = [
-        f"{what}: PoseResNet-{arch['depth']} ({arch['style']} style"
-        f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}"
-        f"{'' if arch.get('output_stride', 32) == 32 else ', output stride ' + str(arch['output_stride'])}), "
-        f"{arch['num_joints']} joints, "
-        f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
-        f"k{collapse_per_layer(arch['deconv_kernels'])}, "
-        f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}",
+        f"{what}: {_title(arch)}",
         f"input {w}x{h} (w x h) -> heatmaps {c.output_shape[3]}x{c.output_shape[2]}",
         f"parameters        {c.total_params / 1e6:8.3f} M  (backbone {c.params.get('backbone', 0) / 1e6:.3f} M, "
         f"head {head_p / 1e6:.3f} M)",

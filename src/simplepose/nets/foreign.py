@@ -86,9 +86,14 @@ def pose_config(model_kwargs: Dict[str, Any], input_size: Sequence[int], color: 
     w, h = int(input_size[0]), int(input_size[1])
     joints = int(model_kwargs["num_joints"])
     skeleton = skeleton or _DATASETS.get(joints, "")
-    model = {k: v for k, v in model_kwargs.items() if k in
-             ("depth", "num_joints", "num_deconv_layers", "deconv_filters", "deconv_kernels", "final_conv_kernel",
-              "style", "width")}
+    if model_kwargs.get("backbone") == "hrnet":
+        model = dict(backbone="hrnet", num_joints=joints, final_conv_kernel=model_kwargs["final_conv_kernel"],
+                     hrnet_width=model_kwargs["width"], hrnet_modules=list(model_kwargs["stage_modules"]),
+                     hrnet_blocks=model_kwargs["stage_blocks"])
+    else:
+        model = {k: v for k, v in model_kwargs.items() if k in
+                 ("depth", "num_joints", "num_deconv_layers", "deconv_filters", "deconv_kernels", "final_conv_kernel",
+                  "style", "width")}
     data = {"input_size": [w, h], "heatmap_size": [w // 4, h // 4], "sigma": 3.0 if h >= 384 else 2.0,
             "color": color, "skeleton": skeleton,
             "dataset": skeleton if skeleton in ("mpii", "posetrack") else "coco"}

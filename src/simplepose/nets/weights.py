@@ -24,13 +24,15 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 
 from .checkpoint import FORMAT
 from ..config import Config, build_model_kwargs, config_from_dict
 from .foreign import input_size_from_name, numpy_globals, pose_config, strip_mmpose_keys
+from .build import build_network
+from .hrnet import PRETRAINED_LAYERS, PoseHighResolutionNet
 from .model import RESNET_SPECS, PoseResNet
 from ..core.per_layer import collapse_per_layer
 
@@ -145,6 +147,8 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
     two styles have identical keys and shapes and differ only in where a Bottleneck strides,
     so it is the caller's to give (the official COCO/MPII releases are "pytorch").
     """
+    if "transition1.0.0.weight" in sd:
+        return hrnet_architecture(sd, source)
     depth = backbone_depth(sd, source)
     final = sd.get("final_layer.weight")
     if final is None or final.dim() != 4:
@@ -167,28 +171,54 @@ def infer_architecture(sd: StateDict, style: str = "pytorch", source: str = "<st
     )
 
 
+def hrnet_architecture(sd: StateDict, source: str = "<state dict>") -> Dict[str, Any]:
+    """PoseHighResolutionNet keyword arguments that fit an HRNet pose state dict.
+
+    The width is `transition1.0.0`'s output channels (the 1/4 branch), modules per stage the
+    distinct `stage{s}.{m}.` indices, blocks per branch those of `stage2.0.branches.0`; the
+    joints and final kernel come from `final_layer.weight` (K, C, k, k).
+    """
+    final = sd.get("final_layer.weight")
+    if final is None or final.dim() != 4 or final.shape[1] != sd["transition1.0.0.weight"].shape[0]:
+        raise WeightsError(f"{source}: an HRNet without a pose final_layer (K, width, k, k); an ImageNet HRNet "
+                           "loads with model.pretrained")
+    modules = []
+    for stage in (2, 3, 4):
+        modules.append(len({int(m.group(1)) for k in sd for m in [re.match(rf"stage{stage}\.(\d+)\.", k)] if m}))
+    blocks = len({int(m.group(1)) for k in sd for m in [re.match(r"stage2\.0\.branches\.0\.(\d+)\.", k)] if m})
+    return dict(backbone="hrnet", width=int(sd["transition1.0.0.weight"].shape[0]), num_joints=int(final.shape[0]),
+                final_conv_kernel=int(final.shape[2]), stage_modules=modules, stage_blocks=blocks)
+
+
 @dataclass
 class BackboneReport:
     """What `load_imagenet_backbone` did: keys loaded, keys ignored (the classifier)."""
 
     source: str
-    depth: int
+    depth: int  # 0 for an HRNet
     loaded: List[str] = field(default_factory=list)
     ignored: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         """One line: the file, how many tensors loaded, which were ignored."""
+        if not self.depth:  # an HRNet file's head is hundreds of tensors: name its modules
+            modules = _preview(sorted({k.split(".")[0] for k in self.ignored}))
+            return f"{self.source}: loaded {len(self.loaded)} HRNet tensors; ignored {len(self.ignored)} ({modules})"
         ignored = ", ".join(self.ignored) if self.ignored else "nothing"
         return f"{self.source}: loaded {len(self.loaded)} ResNet-{self.depth} tensors; ignored {ignored}"
 
 
-def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = False) -> BackboneReport:
-    """Copy an ImageNet ResNet (torchvision format) into `model`'s backbone; the head is untouched.
+def load_imagenet_backbone(model: torch.nn.Module, path: PathLike, trusted: bool = False,
+                           layers: Sequence[str] = ()) -> BackboneReport:
+    """Copy an ImageNet ResNet (torchvision format) or HRNet into `model`'s backbone; the head is untouched.
 
-    The classifier (`fc.*`) is ignored and listed in the report. A file of another depth,
-    a tensor of another shape or any other unexpected key is an error naming it.
+    ResNet: the classifier (`fc.*`) is ignored and listed in the report; a file of another depth,
+    a tensor of another shape or any other unexpected key is an error naming it. HRNet: see
+    `load_imagenet_hrnet` (`layers` is the official PRETRAINED_LAYERS, empty = all but the head).
     """
     sd = extract_state_dict(read_weights_file(path, trusted), str(path))
+    if isinstance(model, PoseHighResolutionNet):
+        return load_imagenet_hrnet(model, sd, str(path), layers)
     depth = backbone_depth(sd, str(path))
     if depth != model.depth:
         raise WeightsError(f"{path}: the file is a ResNet-{depth} but the model is a ResNet-{model.depth}; "
@@ -217,6 +247,40 @@ def load_imagenet_backbone(model: PoseResNet, path: PathLike, trusted: bool = Fa
     return report
 
 
+def load_imagenet_hrnet(model: PoseHighResolutionNet, sd: StateDict, source: str,
+                       layers: Sequence[str] = ()) -> BackboneReport:
+    """Load the keys of an ImageNet HRNet file whose first name is in `layers`, as the official
+    `init_weights` does (`["*"]`: every key the model has); the rest (the classification head:
+    `incre_modules`, `downsamp_modules`, `final_layer`, `classifier`) is skipped and reported.
+
+    A file of another width, or a named layer the file lacks, is an error naming it.
+    """
+    layers = tuple(layers) or PRETRAINED_LAYERS
+    own = model.state_dict()
+    if "transition1.0.0.weight" not in sd:
+        raise WeightsError(f"{source}: not an HRNet file (no transition1.0.0.weight; keys: {_preview(sd)})")
+    width = int(sd["transition1.0.0.weight"].shape[0])
+    if width != model.width:
+        raise WeightsError(f"{source}: the file is an HRNet-W{width} but the model is W{model.width}; "
+                           f"set model.hrnet_width={width}")
+    report = BackboneReport(source, 0)
+    for key, value in sd.items():
+        take = (layers[0] == "*" and key in own) or key.split(".")[0] in layers
+        if not take:
+            report.ignored.append(key)
+            continue
+        if key not in own or value.shape != own[key].shape:
+            raise WeightsError(f"{source}: {key} {tuple(value.shape)} does not fit the model "
+                               f"({tuple(own[key].shape) if key in own else 'no such key'})")
+        own[key] = value
+        report.loaded.append(key)
+    missing = [k for k in own if k.split(".")[0] in layers and k not in sd and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise WeightsError(f"{source}: missing backbone tensors {_preview(missing)}")
+    model.load_state_dict(own, strict=True)
+    return report
+
+
 @dataclass
 class LoadedCheckpoint:
     """`load_checkpoint`'s result.
@@ -228,7 +292,7 @@ class LoadedCheckpoint:
         payload: the whole loaded object (the training state of project checkpoints included).
     """
 
-    model: PoseResNet
+    model: torch.nn.Module  # PoseResNet or PoseHighResolutionNet
     config: Optional[Config]
     format: str  # "simplepose", "mmpose" or "state_dict"
     payload: Any
@@ -278,7 +342,7 @@ def load_checkpoint(path: PathLike, trusted: bool = False, style: Optional[str] 
     else:
         kwargs = infer_architecture(sd, style or "pytorch", source)
         fmt = "state_dict"
-    model = PoseResNet(**kwargs)
+    model = build_network(**kwargs)
     load_state_dict_strict(model, sd, source)
     return LoadedCheckpoint(model.to(map_location).eval(), config, fmt, obj)
 

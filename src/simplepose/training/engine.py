@@ -59,12 +59,12 @@ LOADER_NICENESS = {"cuda": 10}
 
 
 def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
-    """PoseResNet from the config; ImageNet backbone or a fine-tuning start unless resuming."""
-    from ..nets.model import PoseResNet
+    """PoseResNet or HRNet from the config; ImageNet backbone or a fine-tuning start unless resuming."""
+    from ..nets.build import build_network
 
     if cfg.model.num_joints != num_joints:
         raise ValueError(f"model.num_joints = {cfg.model.num_joints} but the training data has {num_joints} joints")
-    model = PoseResNet(**build_model_kwargs(cfg.model))
+    model = build_network(**build_model_kwargs(cfg.model))
     if resuming:
         return model
     if cfg.train.init_from:
@@ -76,7 +76,9 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
         except RuntimeError as e:
             raise ValueError(f"train.init_from {cfg.train.init_from}: weights do not fit the model: {e}") from None
     elif cfg.model.pretrained:
-        load_imagenet_backbone(model, backbone_source(cfg.model.pretrained))
+        report = load_imagenet_backbone(model, backbone_source(cfg.model.pretrained), layers=cfg.model.pretrained_layers)
+        if not report.depth:  # an HRNet file: say which of its modules (the classifier's) were skipped
+            print(report)
     return model
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..nets.checkpoint import FORMAT, VERSION, atomic_save
 from ..config import config_to_dict
 from ..nets.foreign import pose_config, strip_mmpose_keys
-from ..nets.model import PoseResNet
+from ..nets.build import build_network
 from ..nets.weights import extract_state_dict, infer_architecture, load_state_dict_strict, read_weights_file
 from .table import ModelRow, ZooError
 
@@ -29,7 +29,7 @@ def convert_pose_file(row: ModelRow, raw: Path, dest: Path, key: str = "") -> No
     kwargs = infer_architecture(sd, "pytorch", source)
     cfg = pose_config(kwargs, row.input_size, row.color, row.decoder or "paper", row.skeleton or None,
                       source=f"zoo row {row.name}")
-    load_state_dict_strict(PoseResNet(**kwargs), sd, source)  # the weights fit the network they describe
+    load_state_dict_strict(build_network(**kwargs), sd, source)  # the weights fit the network they describe
     atomic_save({"format": FORMAT, "version": VERSION, "config": config_to_dict(cfg),
                  "state_dict": {k: v.contiguous() for k, v in sd.items()},
                  "zoo": {"model": row.name, "file": row.filename, "format": row.format, "sha256": row.sha256,

@@ -12,6 +12,12 @@ Rows are data, read from the places that publish the files (2026-12-03):
     OneDrive / Google Drive folder links with no file URL or hash: rows without URLs that say
     where to get them by hand.
   * rtmlib's YOLOX person detectors (mmdeploy ONNX bundles, zipped).
+  * HRNet (2026-12-06): mmpose's COCO rows (`.../coco/hrnet_coco.yml`, `hrnet_dark_coco.yml`,
+    `hrnet_udp_coco.yml`; the UDP-regress row needs another head and is left out) and MPII rows
+    (`.../mpii/hrnet_mpii.yml`); the ImageNet HRNet files mmpose's configs start from
+    (`pretrain_models/hrnet_w32-36af842e.pth`, `hrnet_w48-8ef0771d.pth`: format "imagenet",
+    loaded through `model.pretrained`); the authors' checkpoints (leoxiaobin/deep-high-resolution-net.pytorch
+    README, RGB input) as hand-placed rows.
 
 `sha256` is what the publisher gives: the first 8 hex digits in the file name (mmpose,
 torchvision). The YOLOX zips' names carry the hash of the .pth they were exported from, not
@@ -40,9 +46,9 @@ from ..core.words import plural
 MODELS_ENV = "SIMPLEPOSE_MODELS"
 #: What `predict`, `track` and `PoseEstimator` use when told nothing else.
 DEFAULT_MODEL, DEFAULT_DETECTOR = "coco-res50-256x192", "yolox-m"
-FORMATS = ("mmpose", "official", "torchvision", "simplepose", "onnx-zip", "onnx")
+FORMATS = ("mmpose", "official", "torchvision", "imagenet", "simplepose", "onnx-zip", "onnx")
 KINDS = {"mmpose": "pose", "official": "pose", "simplepose": "pose", "torchvision": "backbone",
-         "onnx-zip": "detector", "onnx": "detector"}
+         "imagenet": "backbone", "onnx-zip": "detector", "onnx": "detector"}
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")
 
 
@@ -151,6 +157,32 @@ def _yolox(size: str, digest: str, side: int, member_sha256: str = "", mb: float
     )
 
 
+_HRNET_OLD = _MMPOSE + "top_down/hrnet/"
+#: Approximate fp32 file sizes (MB) of the HRNet pose networks (28.5M and 63.6M parameters).
+_HRNET_MB = {32: 110, 48: 244}
+_HRNET_OFFICIAL = ("the official HRNet release (github.com/leoxiaobin/deep-high-resolution-net.pytorch, README "
+                   "'Download pretrained models': GoogleDrive / OneDrive folder models/pytorch/")
+
+
+def _hrnet(width: int, size: Tuple[int, int], url: str, ap: float, variant: str = "") -> ModelRow:
+    """An mmpose HRNet COCO row; `variant` "" (plain), "dark" or "udp" (its decoder and metafile)."""
+    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]
+    return ModelRow(
+        name=f"coco-hrnet-w{width}{'-' + variant if variant else ''}-{_SIZES[size]}", urls=(url,), sha256=digest,
+        input_size=size, decoder=variant or "mmpose", metric=f"COCO val AP {ap:.1f}",
+        reported=_MMPOSE_ZOO + f"coco/hrnet{'_' + variant if variant else ''}_coco.yml", approx_mb=_HRNET_MB[width],
+    )
+
+
+def _hrnet_official(dataset: str, width: int, size: Tuple[int, int], metric: str) -> ModelRow:
+    return ModelRow(
+        name=f"official-{dataset}-hrnet-w{width}-{_SIZES[size]}", format="official", color="rgb", decoder="paper",
+        input_size=size, skeleton=dataset, metric=metric, approx_mb=_HRNET_MB[width],
+        reported="github.com/leoxiaobin/deep-high-resolution-net.pytorch README",
+        manual=_HRNET_OFFICIAL + f"pose_{dataset}/pose_hrnet_w{width}_{_SIZES[size]}.pth)",
+    )
+
+
 BUILTIN: Tuple[ModelRow, ...] = (
     _mm(50, (192, 256), _COCO1 + "td-hm_res50_8xb64-210e_coco-256x192-04af38ce_20220923.pth", 71.8),
     _mm(50, (288, 384), _COCO1 + "td-hm_res50_8xb64-210e_coco-384x288-7b8db90e_20220923.pth", 73.1),
@@ -185,6 +217,32 @@ BUILTIN: Tuple[ModelRow, ...] = (
     _official("mpii", 50, (256, 256), "MPII val PCKh@0.5 88.5"),
     _official("mpii", 101, (256, 256), "MPII val PCKh@0.5 89.1"),
     _official("mpii", 152, (256, 256), "MPII val PCKh@0.5 89.6"),
+    _hrnet(32, (192, 256), _HRNET_OLD + "hrnet_w32_coco_256x192-c78dce93_20200708.pth", 74.6),
+    _hrnet(32, (288, 384), _HRNET_OLD + "hrnet_w32_coco_384x288-d9f0d786_20200708.pth", 76.0),
+    _hrnet(48, (192, 256), _HRNET_OLD + "hrnet_w48_coco_256x192-b9e0b3ab_20200708.pth", 75.6),
+    _hrnet(48, (288, 384), _HRNET_OLD + "hrnet_w48_coco_384x288-314c8528_20200708.pth", 76.7),
+    _hrnet(32, (192, 256), _COCO1 + "td-hm_hrnet-w32_dark-8xb64-210e_coco-256x192-0e00bf12_20220914.pth", 75.7, "dark"),
+    _hrnet(32, (288, 384), _COCO1 + "td-hm_hrnet-w32_dark-8xb64-210e_coco-384x288-9bab4c9b_20220917.pth", 76.6, "dark"),
+    _hrnet(48, (192, 256), _COCO1 + "td-hm_hrnet-w48_dark-8xb32-210e_coco-256x192-e1ebdd6f_20220913.pth", 76.4, "dark"),
+    _hrnet(48, (288, 384), _COCO1 + "td-hm_hrnet-w48_dark-8xb32-210e_coco-384x288-39c3c381_20220916.pth", 77.2, "dark"),
+    _hrnet(32, (192, 256), _COCO1 + "td-hm_hrnet-w32_udp-8xb64-210e_coco-256x192-73ede547_20220914.pth", 76.2, "udp"),
+    _hrnet(32, (288, 384), _COCO1 + "td-hm_hrnet-w32_udp-8xb64-210e_coco-384x288-9a3f7c85_20220914.pth", 76.8, "udp"),
+    _hrnet(48, (192, 256), _COCO1 + "td-hm_hrnet-w48_udp-8xb32-210e_coco-256x192-3feaef8f_20220913.pth", 76.8, "udp"),
+    _hrnet(48, (288, 384), _COCO1 + "td-hm_hrnet-w48_udp-8xb32-210e_coco-384x288-70d7ab01_20220913.pth", 77.3, "udp"),
+    *(ModelRow(name=f"mpii-hrnet-w{w}-256x256", urls=(f"{_HRNET_OLD}hrnet_w{w}_mpii_256x256-{h}_20200812.pth",),
+               sha256=h, input_size=(256, 256), skeleton="mpii", metric=f"MPII val PCKh@0.5 {p}",
+               reported=_MMPOSE_ZOO + "mpii/hrnet_mpii.yml", approx_mb=_HRNET_MB[w])
+      for w, h, p in ((32, "6c4f923f", 90.0), (48, "92cab7bd", 90.1))),
+    *(ModelRow(name=f"hrnet_w{w}", urls=(f"{_MMPOSE}pretrain_models/hrnet_w{w}-{h}.pth",), sha256=h, format="imagenet",
+               skeleton="", decoder="", input_size=(224, 224), metric="ImageNet-pretrained HRNet (classification head "
+               "skipped)", reported="mmpose configs' init_cfg (open-mmlab pretrain_models)", approx_mb=mb)
+      for w, h, mb in ((32, "36af842e", 164), (48, "8ef0771d", 310))),
+    _hrnet_official("coco", 32, (192, 256), "COCO val AP 74.4"),
+    _hrnet_official("coco", 32, (288, 384), "COCO val AP 75.8"),
+    _hrnet_official("coco", 48, (192, 256), "COCO val AP 75.1"),
+    _hrnet_official("coco", 48, (288, 384), "COCO val AP 76.3"),
+    _hrnet_official("mpii", 32, (256, 256), "MPII val PCKh@0.5 90.3"),
+    _hrnet_official("mpii", 48, (256, 256), "MPII val PCKh@0.5 (not in the README's table)"),
     _yolox("nano", "40f6f0d0", 416),
     _yolox("tiny", "6f3252f9", 416, "ceb11c07298f95c50d7c5abeb906d03340c85f23aa79e3e66966e7fb6c307250", 20),
     _yolox("s", "3ef259a7", 640),
