@@ -7,6 +7,7 @@ through the CLI) and pycocotools on the same two files, and prints both tables, 
 ten numbers are equal, and the wall time of each (file reading included for both).
 Run it alone: on a shared 2-core machine anything else running distorts the times.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,10 @@ def main() -> None:
         d = Path(tmp)
         (d / "gt.json").write_text(json.dumps(gt))
         (d / "results.json").write_text(json.dumps(results))
-        print(f"case: {len(gt['images'])} images, {len(gt['annotations'])} people "
-              f"({sum(a['iscrowd'] for a in gt['annotations'])} crowd regions), {len(results)} predictions")
+        print(
+            f"case: {len(gt['images'])} images, {len(gt['annotations'])} people "
+            f"({sum(a['iscrowd'] for a in gt['annotations'])} crowd regions), {len(results)} predictions"
+        )
         print("\n== simplepose eval --gt gt.json --results results.json")
         t0 = time.perf_counter()
         cli_main(["eval", "--gt", str(d / "gt.json"), "--results", str(d / "results.json"), "--out", str(d)])

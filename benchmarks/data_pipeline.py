@@ -7,6 +7,7 @@ heatmap encoding. Run it alone: other processes on the machine distort the figur
 
     PYTHONPATH=src python benchmarks/data_pipeline.py [--samples 400] [--images 40]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,10 +20,10 @@ import numpy as np
 import torch
 
 from simplepose.core.codec import HeatmapCodec
-from simplepose.data.dataset import TopDownDataset
 from simplepose.core.fileio import read_image
-from simplepose.data.records import PersonRecord
 from simplepose.core.skeleton import COCO
+from simplepose.data.dataset import TopDownDataset
+from simplepose.data.records import PersonRecord
 
 
 def make_images(folder: Path, count: int, rng: np.random.Generator) -> list:
@@ -63,8 +64,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_images(Path(tmp), args.images, rng)
         records = make_records(paths, 3, rng)
-        ds = TopDownDataset(records, COCO, HeatmapCodec((192, 256), (48, 64), 2.0), (192, 256), train=True,
-                            half_body=True)
+        ds = TopDownDataset(
+            records, COCO, HeatmapCodec((192, 256), (48, 64), 2.0), (192, 256), train=True, half_body=True
+        )
         for i in range(20):  # warm-up
             ds[i]
         n = args.samples

@@ -6,6 +6,7 @@ Both networks at 256x192 (17 joints), eager and BatchNorm-folded (`runtimes.fold
 for `--seconds` after one warm-up pass; prints img/s per network and path, and HRNet's speed
 relative to ResNet-50's in the same run (the figure to trust when other jobs share the cores).
 """
+
 from __future__ import annotations
 
 import argparse

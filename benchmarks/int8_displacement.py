@@ -25,6 +25,7 @@ runtime's speed (img/s at batch 1 and 16, random crops) is printed beside its di
 Usage: python benchmarks/int8_displacement.py --real ../shared/data/real --synthetic DIR [--fitted runs/r50fit/last.pth]
        [--seeds 3] [--front-stride 8]
 """
+
 import argparse
 import json
 import os
@@ -48,7 +49,7 @@ def margins(heatmaps: np.ndarray) -> np.ndarray:
     out = []
     for h in heatmaps.reshape(-1, *heatmaps.shape[2:]):
         i = np.unravel_index(h.argmax(), h.shape)
-        yy, xx = np.mgrid[:h.shape[0], :h.shape[1]]
+        yy, xx = np.mgrid[: h.shape[0], : h.shape[1]]
         far = (np.abs(yy - i[0]) > 3) | (np.abs(xx - i[1]) > 3)
         out.append((h.max() - h[far].max()) / (h.max() - h.min()))
     return np.array(out)
@@ -57,8 +58,10 @@ def margins(heatmaps: np.ndarray) -> np.ndarray:
 def report(label, got, want):
     d = np.linalg.norm(got[..., :2] - want[..., :2], axis=-1)
     sure = want[..., 2] >= 0.3
-    print(f"{label}: mean {d.mean():.3f} px, max {d.max():.1f} px, max among conf>=0.3 "
-          f"{d[sure].max():.1f} px, joints > 8 px (conf>=0.3): {int((d[sure] > 8).sum())} of {int(sure.sum())}")
+    print(
+        f"{label}: mean {d.mean():.3f} px, max {d.max():.1f} px, max among conf>=0.3 "
+        f"{d[sure].max():.1f} px, joints > 8 px (conf>=0.3): {int((d[sure] > 8).sum())} of {int(sure.sum())}"
+    )
 
 
 def speed(predictor: TopDownPredictor) -> str:
@@ -81,15 +84,19 @@ def compare(model, cfg_kwargs, images, boxes, calibration, label, seeds=1):
     want = np.concatenate([p.keypoints for p in ref.predict_batch(images, boxes)])
     # The floor any reduced precision is judged against: fp32 itself on noisy images.
     for seed in range(seeds):
-        report(f"{label} eager fp32, input +-1 grey level (draw {seed})",
-               np.concatenate([p.keypoints for p in ref.predict_batch(grey_noise(images, seed), boxes)]), want)
+        report(
+            f"{label} eager fp32, input +-1 grey level (draw {seed})",
+            np.concatenate([p.keypoints for p in ref.predict_batch(grey_noise(images, seed), boxes)]),
+            want,
+        )
     crops = []
     for im, b in zip(images, boxes):
         from simplepose.core.transforms import crop_people
+
         c, s = ref.crop_boxes(b)
         crops.append(crop_people(im, c, s, ref.input_size)[0])
     m = margins(ref.heatmaps(np.concatenate(crops)))
-    quantiles = np.round(np.quantile(m, [0, .05, .25, .5]), 4).tolist()
+    quantiles = np.round(np.quantile(m, [0, 0.05, 0.25, 0.5]), 4).tolist()
     print(f"{label}: peak margin / range quantiles 0/5/25/50%: {quantiles}")
     for name in ("onnx-int8", "openvino-int8"):
         try:
@@ -108,12 +115,18 @@ def main() -> None:
     ap.add_argument("--synthetic", default="")
     ap.add_argument("--fitted", default="", help="also a checkpoint fine-tuned on the real photos (see above)")
     ap.add_argument("--seeds", type=int, default=1, help="draws of the floor's noise")
-    ap.add_argument("--front-stride", type=int, default=onnx_paths.FRONT_STRIDE,
-                    help="int8 leaves in fp32 the layers at 1/N of the input or finer")
+    ap.add_argument(
+        "--front-stride",
+        type=int,
+        default=onnx_paths.FRONT_STRIDE,
+        help="int8 leaves in fp32 the layers at 1/N of the input or finer",
+    )
     args = ap.parse_args()
     torch.set_num_threads(2)
     onnx_paths.FRONT_STRIDE = args.front_stride
-    print(f"int8 front in fp32: layers at 1/{args.front_stride} of the input or finer; {torch.get_num_threads()} threads")
+    print(
+        f"int8 front in fp32: layers at 1/{args.front_stride} of the input or finer; {torch.get_num_threads()} threads"
+    )
     from simplepose.config import Config
     from simplepose.core.transforms import Normalize
     from simplepose.nets.weights import load_checkpoint
@@ -128,16 +141,24 @@ def main() -> None:
         write_mmpose_checkpoint(str(ck), seed=0)
         loaded = load_checkpoint(str(ck))
     cfg = loaded.config or Config()
-    kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
-              normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std))
+    kw = dict(
+        input_size=cfg.data.input_size,
+        heatmap_size=cfg.data.heatmap_size,
+        decoder=cfg.test.decoder,
+        normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std),
+    )
     images = [cv2.imread(str(coco / im["file_name"])) for im in golden["images"]]
     boxes = [np.array(im["boxes_xyxy"]) for im in golden["images"]]
     compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50, real COCO photos", args.seeds)
     if args.fitted:
         loaded = load_checkpoint(args.fitted)
         cfg = loaded.config
-        kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
-                  normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std))
+        kw = dict(
+            input_size=cfg.data.input_size,
+            heatmap_size=cfg.data.heatmap_size,
+            decoder=cfg.test.decoder,
+            normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std),
+        )
         compare(loaded.model.eval(), kw, images, boxes, coco, "golden R50 fitted to the real photos", args.seeds)
     if args.synthetic:
         from simplepose.bench.inputs import accuracy_config, load_val_images
@@ -146,10 +167,22 @@ def main() -> None:
         for size in ("96x64", "128x96"):
             loaded = load_checkpoint(str(ROOT / "src" / "simplepose" / "models" / f"synthetic_res18_{size}.pth"))
             cfg = accuracy_config(loaded.config, Path(args.synthetic))
-            kw = dict(input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, decoder=cfg.test.decoder,
-                      normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), sigma=cfg.data.sigma)
-            compare(loaded.model.eval(), kw, images, boxes, Path(args.synthetic) / "images" / "train",
-                    f"shipped {size} model, synthetic val", args.seeds)
+            kw = dict(
+                input_size=cfg.data.input_size,
+                heatmap_size=cfg.data.heatmap_size,
+                decoder=cfg.test.decoder,
+                normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std),
+                sigma=cfg.data.sigma,
+            )
+            compare(
+                loaded.model.eval(),
+                kw,
+                images,
+                boxes,
+                Path(args.synthetic) / "images" / "train",
+                f"shipped {size} model, synthetic val",
+                args.seeds,
+            )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ as ratios to eager fp32 (the script behind `simplepose bench`; same arguments).
 
 Run it alone: with 2 threads on 2 cores anything else running slows torch many times over.
 """
+
 from __future__ import annotations
 
 import sys

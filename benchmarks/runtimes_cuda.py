@@ -7,8 +7,11 @@ relative heatmap difference from eager fp32 (random weights).
 `simplepose bench` measures the CPU runtimes only; this is its CUDA counterpart for the network.
 Each figure is one 1.5-second window after 5 warm-up calls: run it alone on the GPU.
 """
+
 import time
+
 import torch
+
 from simplepose.nets.model import PoseResNet
 from simplepose.runtimes import RuntimeSpec, build_runtime
 
@@ -33,5 +36,8 @@ for depth in (18, 50):
                 rt.runner(x)
                 n += 1
             rate = n * b / (time.perf_counter() - t)
-            print(f"R{depth} {name} ({rt.name}, {rt.precision}) b{b}: {rate:.0f} img/s; "
-                  f"max rel err vs eager fp32 {err:.1e}", flush=True)
+            print(
+                f"R{depth} {name} ({rt.name}, {rt.precision}) b{b}: {rate:.0f} img/s; "
+                f"max rel err vs eager fp32 {err:.1e}",
+                flush=True,
+            )

@@ -11,6 +11,7 @@ in-process figure runs `TopDownPredictor.predict_batch` on batches of 16 such im
 the same rescoring, with the runtime the server reports it runs. Prints a table: clients,
 people/s, ratio to in-process, latency p50 / p95 / p99 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Tuple
 
 import cv2
 import numpy as np
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("SIMPLEPOSE_REAL_DATA") or ROOT.parent / "shared" / "data" / "real") / "coco"
 
 
-def photos() -> List[bytes]:
+def photos() -> list[bytes]:
     """JPEG bytes of the real samples, else of four random 640x480 pictures."""
     found = sorted(REAL.glob("*.jpg"))
     if found:
@@ -40,16 +40,30 @@ def photos() -> List[bytes]:
     return [cv2.imencode(".jpg", rng.integers(0, 255, (480, 640, 3), np.uint8))[1].tobytes() for _ in range(4)]
 
 
-def boxes_for(image: np.ndarray, people: int) -> List[List[float]]:
+def boxes_for(image: np.ndarray, people: int) -> list[list[float]]:
     """`people` boxes side by side across the image."""
     h, w = image.shape[:2]
     step = (w - 1) / people
     return [[i * step, 0.0, (i + 1) * step, h - 1.0] for i in range(people)]
 
 
-def start(args) -> Tuple[subprocess.Popen, str, str]:
-    cmd = [sys.executable, "-m", "simplepose", "serve", "--checkpoint", args.checkpoint, "--detector", "none",
-           "--port", "0", "--runtime", args.runtime, "--max-queue", "256"]
+def start(args) -> tuple[subprocess.Popen, str, str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "simplepose",
+        "serve",
+        "--checkpoint",
+        args.checkpoint,
+        "--detector",
+        "none",
+        "--port",
+        "0",
+        "--runtime",
+        args.runtime,
+        "--max-queue",
+        "256",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("serving "):
@@ -58,16 +72,18 @@ def start(args) -> Tuple[subprocess.Popen, str, str]:
     return proc, line.split()[1], line.strip()
 
 
-def load(url: str, bodies, clients: int, n: int) -> Tuple[float, int, np.ndarray]:
+def load(url: str, bodies, clients: int, n: int) -> tuple[float, int, np.ndarray]:
     """(seconds, people answered, latencies) of `n` requests from `clients` threads."""
+
     def client(k: int):
         s = requests.Session()
         out = []
         for i in range(k, n, clients):
             data, boxes = bodies[i % len(bodies)]
             t0 = time.perf_counter()
-            r = s.post(f"{url}/v1/predict", files={"image": ("p.jpg", data, "image/jpeg")}, data={"boxes": boxes},
-                       timeout=120)
+            r = s.post(
+                f"{url}/v1/predict", files={"image": ("p.jpg", data, "image/jpeg")}, data={"boxes": boxes}, timeout=120
+            )
             r.raise_for_status()
             out.append((time.perf_counter() - t0, len(r.json()["people"])))
         return out
@@ -78,7 +94,7 @@ def load(url: str, bodies, clients: int, n: int) -> Tuple[float, int, np.ndarray
     return time.perf_counter() - t0, sum(p for _, p in results), np.array([s for s, _ in results])
 
 
-def in_process(args, runtime: str, images: List[np.ndarray], people: int, n: int) -> float:
+def in_process(args, runtime: str, images: list[np.ndarray], people: int, n: int) -> float:
     """People per second of the predictor itself (batches of 16 images) with the same rescoring."""
     from simplepose.inference.postprocess import postprocess_image
     from simplepose.inference.predictor import TopDownPredictor
@@ -122,20 +138,26 @@ def main() -> None:
         load(url, bodies, 4, 16)  # warm
         rows = [(c, *load(url, bodies, c, args.requests)) for c in (1, 4, 16)]
         base = in_process(args, runtime, images, args.people, args.requests)
-        print(f"{args.requests} requests per level, {args.people} people each, runtime {runtime}, "
-              f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
+        print(
+            f"{args.requests} requests per level, {args.people} people each, runtime {runtime}, "
+            f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}"
+        )
         print(f"{'clients':>16} {'people/s':>9} {'x in-proc':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
         print(f"{'in-process':>16} {base:9.1f} {1.0:9.2f}")
         for clients, seconds, people, lat in rows:
             label = "1 (sequential)" if clients == 1 else str(clients)
             p50, p95, p99 = (np.percentile(lat, q) * 1000 for q in (50, 95, 99))
-            print(f"{label:>16} {people / seconds:9.1f} {people / seconds / base:9.2f} {p50:8.1f} {p95:8.1f} {p99:8.1f}")
+            print(
+                f"{label:>16} {people / seconds:9.1f} {people / seconds / base:9.2f} {p50:8.1f} {p95:8.1f} {p99:8.1f}"
+            )
         if args.soak:
             before = rss_mb(proc.pid)
             seconds, people, _ = load(url, bodies, 8, args.soak)
             after = rss_mb(proc.pid)
-            print(f"soak: {args.soak} requests in {seconds:.1f} s; server RSS {before:.0f} MB before, {after:.0f} MB after "
-                  f"({after - before:+.0f} MB)")
+            print(
+                f"soak: {args.soak} requests in {seconds:.1f} s; server RSS {before:.0f} MB before, "
+                f"{after:.0f} MB after ({after - before:+.0f} MB)"
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=30)

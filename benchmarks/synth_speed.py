@@ -7,6 +7,7 @@ work, annotations included), and video frames (rendering, JPEG, mp4, PoseTrack f
 Each figure is given per wall-clock second and per CPU second of this process (the second
 is the per-core rate, and the one to trust when other processes share the cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,10 +54,11 @@ def main() -> None:
         dets = json.loads((Path(tmp) / "annotations/val_detections.json").read_text())
         val = json.loads((Path(tmp) / "annotations/val.json").read_text())
         gt = [a for a in val["annotations"] if a["num_keypoints"] > 0]
-        found = sum(any(_iou(a["bbox"], d["bbox"]) >= 0.5 for d in dets if d["image_id"] == a["image_id"])
-                    for a in gt)
-        print(f"val detections: {len(dets)} boxes for {len(gt)} people with keypoints; "
-              f"{1 - found / max(1, len(gt)):.1%} of them missed (no box at IoU >= 0.5)")
+        found = sum(any(_iou(a["bbox"], d["bbox"]) >= 0.5 for d in dets if d["image_id"] == a["image_id"]) for a in gt)
+        print(
+            f"val detections: {len(dets)} boxes for {len(gt)} people with keypoints; "
+            f"{1 - found / max(1, len(gt)):.1%} of them missed (no box at IoU >= 0.5)"
+        )
 
         start, cpu = time.perf_counter(), time.process_time()
         generate_videos(tmp, 1, frames=args.frames, seed=123)

@@ -16,6 +16,7 @@ the estimates and only the first run of each box set is timed.
 pose with Gaussian noise (and nothing usable on a box that covers nobody): a check of the
 tracking logic and of the script itself without a trained model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,16 +24,15 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
 
 from simplepose.config import TrackConfig, load_config
-from simplepose.evaluation.posetrack import evaluate_posetrack
 from simplepose.core.poses import Poses
-from simplepose.tracking.pipeline import TrackingRun, run_to_posetrack
+from simplepose.evaluation.posetrack import evaluate_posetrack
 from simplepose.formats.posetrack import PoseTrackVideo, read_posetrack
+from simplepose.tracking.pipeline import TrackingRun, run_to_posetrack
 from simplepose.tracking.similarity import box_iou
 from simplepose.tracking.tracker import PoseTracker
 
@@ -90,7 +90,9 @@ class CachedEstimator:
         return self.cache[key]
 
 
-def load_videos(data: Path, limit: int) -> List[Tuple[PoseTrackVideo, Dict[int, Tuple[np.ndarray, np.ndarray]], List[np.ndarray]]]:
+def load_videos(
+    data: Path, limit: int
+) -> list[tuple[PoseTrackVideo, dict[int, tuple[np.ndarray, np.ndarray]], list[np.ndarray]]]:
     from simplepose.formats.detections import load_detections
 
     gt_files = sorted((data / "posetrack" / "annotations" / "val").glob("*.json"))[: limit or None]
@@ -111,7 +113,7 @@ def load_videos(data: Path, limit: int) -> List[Tuple[PoseTrackVideo, Dict[int, 
     return out
 
 
-def run_row(videos, settings: TrackConfig, estimators, skeleton) -> Tuple[List[PoseTrackVideo], float, int]:
+def run_row(videos, settings: TrackConfig, estimators, skeleton) -> tuple[list[PoseTrackVideo], float, int]:
     """Track every video with `settings`; returns predictions, tracking seconds, frames."""
     preds, seconds, count = [], 0.0, 0
     for (gt, dets, frames), est in zip(videos, estimators):
@@ -158,10 +160,14 @@ def main() -> None:
     estimators = [CachedEstimator(b) for b in bases]
     base = load_config(None, args.overrides).track
     frames = sum(len(f) for _, _, f in videos)
-    print(f"{len(videos)} videos, {frames} frames, {'fake GT estimator' if args.fake else args.checkpoint}, "
-          f"flow {base.flow}/{base.dis_preset} at max side {base.flow_max_side}")
+    print(
+        f"{len(videos)} videos, {frames} frames, {'fake GT estimator' if args.fake else args.checkpoint}, "
+        f"flow {base.flow}/{base.dis_preset} at max side {base.flow_max_side}"
+    )
     # IDsw: identity switches summed over the joint types (CLEAR-MOT counts them per joint).
-    header = f"{'row':36s} {'mAP':>6s} {'MOTA':>6s} {'MOTP':>6s} {'IDsw':>6s}" + ("  poseval mAP  MOTA" if args.compat else "")
+    header = f"{'row':36s} {'mAP':>6s} {'MOTA':>6s} {'MOTP':>6s} {'IDsw':>6s}" + (
+        "  poseval mAP  MOTA" if args.compat else ""
+    )
     print(header)
     print("-" * len(header))
     # The default tracker (last row) runs first, so that its poses are estimated (and timed)
@@ -180,8 +186,16 @@ def main() -> None:
         pairs = [(gt, p) for (gt, _, _), p in zip(videos, preds)]
         m = evaluate_posetrack(pairs)
         sw = sum(j["switches"] for j in m["joints"].values())
-        row = {"row": name, "mAP": m["mAP"], "MOTA": m["MOTA"], "MOTP": m["MOTP"], "id_switches": sw,
-               "seconds": seconds, "estimation_seconds_uncached": est_new, "frames": count}
+        row = {
+            "row": name,
+            "mAP": m["mAP"],
+            "MOTA": m["MOTA"],
+            "MOTP": m["MOTP"],
+            "id_switches": sw,
+            "seconds": seconds,
+            "estimation_seconds_uncached": est_new,
+            "frames": count,
+        }
         line = f"{name:36s} {m['mAP']:6.1f} {m['MOTA']:6.1f} {m['MOTP']:6.1f} {sw:6d}"
         if args.compat:
             try:
@@ -196,8 +210,10 @@ def main() -> None:
     r = table[-1]
     track_only = r["seconds"] - r["estimation_seconds_uncached"]
     print()
-    print(f"{r['row']}: {r['frames'] / r['seconds']:.1f} frames/s end to end ({args.device}); "
-          f"without pose estimation (flow, boxes, matching): {r['frames'] / max(track_only, 1e-9):.1f} frames/s")
+    print(
+        f"{r['row']}: {r['frames'] / r['seconds']:.1f} frames/s end to end ({args.device}); "
+        f"without pose estimation (flow, boxes, matching): {r['frames'] / max(track_only, 1e-9):.1f} frames/s"
+    )
     if args.out:
         args.out.write_text(json.dumps(table, indent=1))
 

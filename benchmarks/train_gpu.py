@@ -19,25 +19,26 @@ later (1: the host queues the next step while the GPU runs this one). The
 projection multiplies out the paper's schedule: 140 epochs of COCO train2017's 149,813 people.
 Run it alone on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
 import functools
 import os
 import time
-from typing import Dict, Iterator
+from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader
 
 from simplepose.config import load_config
+from simplepose.core.transforms import Normalize
 from simplepose.data.build import build_train_dataset
 from simplepose.data.dataset import worker_init
+from simplepose.nets.model import PoseResNet
 from simplepose.training.engine import network_input
 from simplepose.training.loss import JointsMSELoss
-from simplepose.nets.model import PoseResNet
 from simplepose.training.optim import autocast
-from simplepose.core.transforms import Normalize
 
 COCO_TRAIN_PEOPLE = 149_813  # person instances with keypoints in COCO train2017 (the paper's set)
 PAPER_EPOCHS = 140
@@ -46,16 +47,24 @@ PAPER_EPOCHS = 140
 class Step:
     """One engine-like optimizer step of `model` on a device batch; `__call__` returns the loss."""
 
-    def __init__(self, model: torch.nn.Module, amp: str, channels_last: bool, device: torch.device,
-                 normalize: Normalize, compiled: bool = False) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        amp: str,
+        channels_last: bool,
+        device: torch.device,
+        normalize: Normalize,
+        compiled: bool = False,
+    ) -> None:
         self.model = torch.compile(model) if compiled else model
         self.amp, self.channels_last, self.device = amp, channels_last, device
         self.normalize = normalize
         self.optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         self.criterion = JointsMSELoss()
 
-    def __call__(self, images: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-                 read: bool = True) -> float | torch.Tensor:
+    def __call__(
+        self, images: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, read: bool = True
+    ) -> float | torch.Tensor:
         images = network_input(images, self.device, self.normalize, self.channels_last)
         with autocast(self.amp, self.device):
             loss = self.criterion(self.model(images), target, weight)
@@ -91,7 +100,7 @@ def model_only(step: Step, batch: int, size: tuple, heat: tuple, joints: int, st
     return batch * steps / (time.perf_counter() - start)
 
 
-def batches(loader: DataLoader) -> Iterator[Dict[str, torch.Tensor]]:
+def batches(loader: DataLoader) -> Iterator[dict[str, torch.Tensor]]:
     while True:
         yield from loader
 
@@ -118,8 +127,14 @@ def together_lagged(step: Step, loader: DataLoader, steps: int, lag: int) -> flo
     n, start = 0, time.perf_counter()
     for _ in range(steps):
         b = next(it)
-        pending.append(step(b["image"], b["target"].to(dev, non_blocking=True),
-                            b["target_weight"].to(dev, non_blocking=True), read=False))
+        pending.append(
+            step(
+                b["image"],
+                b["target"].to(dev, non_blocking=True),
+                b["target_weight"].to(dev, non_blocking=True),
+                read=False,
+            )
+        )
         if len(pending) > lag:
             float(pending.pop(0))
         n += b["image"].shape[0]
@@ -131,21 +146,38 @@ def together_lagged(step: Step, loader: DataLoader, steps: int, lag: int) -> flo
 def variants(args: argparse.Namespace, step: Step, dataset, ceiling: float) -> None:
     """Each `--variant WORKERS:NICE:LAG` at the last batch size, uint8 crops, on `step`."""
     b = args.batches[-1]
-    print(f"variants at b{b}, uint8 crops, {args.amp} channels-last{' compiled' if args.compile else ''} "
-          f"(ceiling {ceiling:.0f}/s):", flush=True)
+    print(
+        f"variants at b{b}, uint8 crops, {args.amp} channels-last{' compiled' if args.compile else ''} "
+        f"(ceiling {ceiling:.0f}/s):",
+        flush=True,
+    )
     for v in args.variant:
         workers, nice, lag = (int(p) for p in v.split(":"))
-        loader = DataLoader(dataset, batch_size=b, shuffle=True, num_workers=workers, pin_memory=True,
-                            worker_init_fn=functools.partial(worker_init, nice=nice), drop_last=True,
-                            persistent_workers=True)
+        loader = DataLoader(
+            dataset,
+            batch_size=b,
+            shuffle=True,
+            num_workers=workers,
+            pin_memory=True,
+            worker_init_fn=functools.partial(worker_init, nice=nice),
+            drop_last=True,
+            persistent_workers=True,
+        )
         start = time.perf_counter()
-        rate = together_lagged(step, loader, args.steps, lag) if lag else together(step, loader, args.steps)["samples_per_s"]
-        print(f"  {workers} workers, nice {nice}, loss read {lag} steps later: {rate:.0f}/s = {rate / ceiling:.2f} "
-              f"of the ceiling ({time.perf_counter() - start:.0f} s with warm-up)", flush=True)
+        rate = (
+            together_lagged(step, loader, args.steps, lag)
+            if lag
+            else together(step, loader, args.steps)["samples_per_s"]
+        )
+        print(
+            f"  {workers} workers, nice {nice}, loss read {lag} steps later: {rate:.0f}/s = {rate / ceiling:.2f} "
+            f"of the ceiling ({time.perf_counter() - start:.0f} s with warm-up)",
+            flush=True,
+        )
         del loader
 
 
-def together(step: Step, loader: DataLoader, steps: int) -> Dict[str, float]:
+def together(step: Step, loader: DataLoader, steps: int) -> dict[str, float]:
     """Loader + host-to-device copy + step, as `simplepose train` runs them; seconds per part."""
     dev, it = step.device, batches(loader)
     for _ in range(2 * max(loader.num_workers, 1)):
@@ -177,22 +209,31 @@ def main() -> None:
     parser.add_argument("--amp", default="bf16")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--device", default="cuda", help="cuda (cpu only to try the script)")
-    parser.add_argument("--variant", action="append", default=[], metavar="WORKERS:NICE:LAG",
-                        help="only these loader variants at the last batch size (see above); repeatable")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="WORKERS:NICE:LAG",
+        help="only these loader variants at the last batch size (see above); repeatable",
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (variants only)")
     args = parser.parse_args()
     dev = torch.device(args.device)
     torch.backends.cudnn.benchmark = True
-    cfg = load_config(args.config, [f"data.root={args.data}", "data.train_ann=annotations/train.json",
-                                    "data.train_images=images/train"])
+    cfg = load_config(
+        args.config,
+        [f"data.root={args.data}", "data.train_ann=annotations/train.json", "data.train_images=images/train"],
+    )
     size, heat, depth = tuple(cfg.data.input_size), tuple(cfg.data.heatmap_size), cfg.model.depth
     skeleton, dataset = build_train_dataset(cfg.data, raw_images=True)
     _, float_dataset = build_train_dataset(cfg.data)
     joints = skeleton.num_joints
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
-    print(f"{name}, torch {torch.__version__}, {os.cpu_count()} CPU cores; "
-          f"R{depth} {size[0]}x{size[1]} (w x h), {len(dataset)} training people, {args.workers} loader workers",
-          flush=True)
+    print(
+        f"{name}, torch {torch.__version__}, {os.cpu_count()} CPU cores; "
+        f"R{depth} {size[0]}x{size[1]} (w x h), {len(dataset)} training people, {args.workers} loader workers",
+        flush=True,
+    )
 
     if args.variant:
         step = Step(make_model(depth, joints, True, dev), args.amp, True, dev, dataset.normalize, args.compile)
@@ -202,7 +243,7 @@ def main() -> None:
     ceiling = {}
     for amp, cl in ((args.amp, True), ("", False)):
         step = Step(make_model(depth, joints, cl, dev), amp, cl, dev, dataset.normalize)
-        for b in (args.batches if amp else args.batches[1:2]):
+        for b in args.batches if amp else args.batches[1:2]:
             rate = model_only(step, b, size, heat, joints, args.steps)
             if amp:
                 ceiling[b] = rate
@@ -214,17 +255,30 @@ def main() -> None:
     step = Step(make_model(depth, joints, True, dev), args.amp, True, dev, dataset.normalize)
     print(f"real loader ({args.workers} workers, pinned) and {args.amp} channels-last step:", flush=True)
     for b in args.batches:
-        for name, data in (("uint8 crops, normalised on the device", dataset),
-                           ("float crops, normalised in the workers", float_dataset)):
-            loader = DataLoader(data, batch_size=b, shuffle=True, num_workers=args.workers, pin_memory=True,
-                                worker_init_fn=worker_init, drop_last=True, persistent_workers=True)
+        for name, data in (
+            ("uint8 crops, normalised on the device", dataset),
+            ("float crops, normalised in the workers", float_dataset),
+        ):
+            loader = DataLoader(
+                data,
+                batch_size=b,
+                shuffle=True,
+                num_workers=args.workers,
+                pin_memory=True,
+                worker_init_fn=worker_init,
+                drop_last=True,
+                persistent_workers=True,
+            )
             alone = loader_alone(loader, args.steps)
             r = together(step, loader, args.steps)
             hours = PAPER_EPOCHS * COCO_TRAIN_PEOPLE / r["samples_per_s"] / 3600
-            print(f"  b{b}, {name}: loader alone {alone:.0f}/s ({alone / args.workers:.0f} per worker); with the "
-                  f"step {r['samples_per_s']:.0f}/s = {r['samples_per_s'] / ceiling[b]:.2f} of the ceiling "
-                  f"{ceiling[b]:.0f}; time: waiting for the loader {r['wait']:.0%}, host-to-device {r['copy']:.0%}, "
-                  f"step {r['step']:.0%}; paper schedule (140 x {COCO_TRAIN_PEOPLE:,}) {hours:.1f} h", flush=True)
+            print(
+                f"  b{b}, {name}: loader alone {alone:.0f}/s ({alone / args.workers:.0f} per worker); with the "
+                f"step {r['samples_per_s']:.0f}/s = {r['samples_per_s'] / ceiling[b]:.2f} of the ceiling "
+                f"{ceiling[b]:.0f}; time: waiting for the loader {r['wait']:.0%}, host-to-device {r['copy']:.0%}, "
+                f"step {r['step']:.0%}; paper schedule (140 x {COCO_TRAIN_PEOPLE:,}) {hours:.1f} h",
+                flush=True,
+            )
             del loader
 
 

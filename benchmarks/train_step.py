@@ -5,6 +5,7 @@
 Synthetic inputs at 256x192 (the paper's COCO size) and random targets, so only the model
 and optimizer are timed (see data_pipeline.py for the data side). Run it alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,9 +13,9 @@ import time
 
 import torch
 
+from simplepose.nets.model import PoseResNet
 from simplepose.training.engine import autocast
 from simplepose.training.loss import JointsMSELoss
-from simplepose.nets.model import PoseResNet
 
 
 def main() -> None:
@@ -56,9 +57,11 @@ def main() -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = (time.perf_counter() - t) / args.steps
-    print(f"PoseResNet-{args.depth} 256x192 train step, batch {args.batch}, {device.type}, "
-          f"{torch.get_num_threads()} threads, amp={args.amp or 'off'}: "
-          f"{seconds:.2f} s/step, {args.batch / seconds:.1f} samples/s")
+    print(
+        f"PoseResNet-{args.depth} 256x192 train step, batch {args.batch}, {device.type}, "
+        f"{torch.get_num_threads()} threads, amp={args.amp or 'off'}: "
+        f"{seconds:.2f} s/step, {args.batch / seconds:.1f} samples/s"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared test fixtures: where the real data samples live; a tiny synthetic set and model."""
+
 import os
 import subprocess
 from dataclasses import dataclass
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from e2e_helpers import simplepose
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -19,7 +19,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 #: ../shared/data/real beside the checkout (see its README).
 #: SIMPLEPOSE_REAL_DATA overrides it (e.g. for a checkout in a nested worktree folder).
-REAL_DATA = Path(os.environ.get("SIMPLEPOSE_REAL_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real")
+REAL_DATA = Path(
+    os.environ.get("SIMPLEPOSE_REAL_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,8 +43,22 @@ def real_data() -> Path:
 # One tiny synthetic set and one tiny model per test session, made by the installed
 # `simplepose` command; the end-to-end tests of every other command reuse them.
 #: 12 images of 160x120 (10 train, 2 val: 000000.jpg is image id 1) and one 6-frame video.
-SYNTH_ARGS = ("--images", 12, "--videos", 1, "--frames", 6, "--size", "160x120", "--video-size", "160x120",
-              "--max-people", 2, "--seed", 0)
+SYNTH_ARGS = (
+    "--images",
+    12,
+    "--videos",
+    1,
+    "--frames",
+    6,
+    "--size",
+    "160x120",
+    "--video-size",
+    "160x120",
+    "--max-people",
+    2,
+    "--seed",
+    0,
+)
 #: The tiny model's input (w, h): R18 at width 16 with a 32-filter head, heatmaps 8x16.
 TINY_INPUT = (32, 64)
 
@@ -69,13 +85,27 @@ def tiny_config(synth_set, tmp_path_factory) -> Path:
     """A YAML config of a model small enough to train on the tiny set in a few seconds."""
     cfg = {
         "model": {"depth": 18, "width": 16, "num_joints": 17, "deconv_filters": 32},
-        "data": {"dataset": "coco", "root": str(synth_set.out), "train_ann": "annotations/train.json",
-                 "train_images": "images/train", "val_ann": "annotations/val.json", "val_images": "images/val",
-                 "input_size": list(TINY_INPUT), "heatmap_size": [TINY_INPUT[0] // 4, TINY_INPUT[1] // 4],
-                 "encoding": "udp", "rotation_prob": 0.0, "workers": 0},
+        "data": {
+            "dataset": "coco",
+            "root": str(synth_set.out),
+            "train_ann": "annotations/train.json",
+            "train_images": "images/train",
+            "val_ann": "annotations/val.json",
+            "val_images": "images/val",
+            "input_size": list(TINY_INPUT),
+            "heatmap_size": [TINY_INPUT[0] // 4, TINY_INPUT[1] // 4],
+            "encoding": "udp",
+            "rotation_prob": 0.0,
+            "workers": 0,
+        },
         "train": {"epochs": 1, "batch_size": 8, "val_every": 1, "log_every": 1},
-        "test": {"batch_size": 16, "decoder": "udp", "shift_heatmap": False, "use_gt_boxes": True,
-                 "detections": "annotations/val_detections.json"},
+        "test": {
+            "batch_size": 16,
+            "decoder": "udp",
+            "shift_heatmap": False,
+            "use_gt_boxes": True,
+            "detections": "annotations/val_detections.json",
+        },
     }
     path = tmp_path_factory.mktemp("config") / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))

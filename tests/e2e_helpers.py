@@ -3,6 +3,7 @@
 Shared by the end-to-end tests (test_cli_e2e.py, test_cli_bad_input.py) and their session
 fixtures in conftest.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -25,24 +26,26 @@ _PROGRESS = re.compile(r".*\[\d+:\d+(?:<[^\]]*)?, [^\]]*\]")
 PathLike = Union[str, Path]
 
 
-def simplepose(*args: object, cwd: PathLike, timeout: float = 300, env: Optional[Dict[str, str]] = None
-               ) -> subprocess.CompletedProcess:
+def simplepose(
+    *args: object, cwd: PathLike, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run `simplepose ARGS...` in `cwd` on the CPU with one thread; capture its text output.
 
     `env` adds to (or replaces) this process's environment variables.
     """
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", **(env or {}))
     env.pop("OPENCV_LOG_LEVEL", None)  # the command has to keep OpenCV quiet by itself
-    return subprocess.run([str(SIMPLEPOSE), *(str(a) for a in args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(SIMPLEPOSE), *(str(a) for a in args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
-def stderr_segments(text: str) -> List[str]:
+def stderr_segments(text: str) -> list[str]:
     """Non-blank pieces of `text` split at newlines and carriage returns, ANSI codes removed."""
     return [s.strip() for s in re.split(r"[\r\n]", _ANSI.sub("", text)) if s.strip()]
 
 
-def message_lines(text: str) -> List[str]:
+def message_lines(text: str) -> list[str]:
     """What stderr says besides tqdm's progress redraws (warnings, errors, tracebacks)."""
     return [s for s in stderr_segments(text) if not _PROGRESS.fullmatch(s)]
 
@@ -77,7 +80,7 @@ def decode_image(path: PathLike) -> np.ndarray:
     return image
 
 
-def video_frames(path: PathLike) -> List[np.ndarray]:
+def video_frames(path: PathLike) -> list[np.ndarray]:
     """Every frame OpenCV decodes from the video file `path`."""
     import cv2
 

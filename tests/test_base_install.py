@@ -13,6 +13,7 @@ The last tests run the development install: each optional part asked for where i
 missing (OpenVINO, compile's C++ compiler, a torchvision .pth detector, TensorBoard) is one
 line naming what to install, said before the zoo server sees a request.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -27,7 +28,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from e2e_helpers import assert_one_clear_error, decode_image, simplepose, video_frames
 from yolox_fake import expected_boxes, paint_people
 from zoo_helpers import default_rows
@@ -77,9 +77,24 @@ def base_venv(tmp_path_factory):
     # --no-compile: bytecode is written when a module is first imported instead of for all of
     # torch up front (that halves the install); nothing else differs from a user's install.
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-compile",
-         "-c", str(ROOT / "constraints.txt"), str(source)],
-        capture_output=True, text=True, env=clean_env(), timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-compile",
+            "-c",
+            str(ROOT / "constraints.txt"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=900,
+    )
     seconds = time.perf_counter() - start
     assert install.returncode == 0, install.stderr[-3000:]
     print(f"\nfresh virtual environment: `pip install -c constraints.txt CHECKOUT` took {seconds:.1f} s")
@@ -89,14 +104,22 @@ def base_venv(tmp_path_factory):
 
 
 def run_venv(bin_dir: Path, *args: object, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([str(bin_dir / str(args[0])), *(str(a) for a in args[1:])], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(bin_dir / str(args[0])), *(str(a) for a in args[1:])],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_base_install_has_the_default_path_and_no_optional_package(base_venv, tmp_path):
     # What the default path imports (the detector's and auto's onnxruntime, the export's onnx) imports.
-    probe = ("import importlib.util, onnx, onnxruntime, cv2, yaml, torch, simplepose; print(simplepose.__file__); "
-             f"print(','.join(m for m in {OPTIONAL!r} if importlib.util.find_spec(m)))")
+    probe = (
+        "import importlib.util, onnx, onnxruntime, cv2, yaml, torch, simplepose; print(simplepose.__file__); "
+        f"print(','.join(m for m in {OPTIONAL!r} if importlib.util.find_spec(m)))"
+    )
     run = run_venv(base_venv, "python", "-c", probe, cwd=tmp_path, env=clean_env())
     assert run.returncode == 0, run.stderr[-2000:]
     where, present = run.stdout.splitlines()
@@ -131,13 +154,15 @@ def test_predict_with_nothing_but_the_photo_in_the_base_install(base_venv, zoo, 
 
     est = simplepose.PoseEstimator(runtime="eager")
     want = est(image)
-    np.testing.assert_allclose(np.sort(want.boxes, axis=0), np.sort(expected_boxes(*SIZE, 416, PEOPLE[:2]), axis=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.sort(want.boxes, axis=0), np.sort(expected_boxes(*SIZE, 416, PEOPLE[:2]), axis=0), atol=1e-6
+    )
     got = sorted(results, key=lambda r: -r["score"])
     order = np.argsort(-want.scores)
     np.testing.assert_allclose([r["score"] for r in got], want.scores[order], rtol=1e-4)
-    np.testing.assert_allclose(np.array([r["keypoints"] for r in got]).reshape(-1, 17, 3),
-                               want.keypoints[order], atol=1e-2)
+    np.testing.assert_allclose(
+        np.array([r["keypoints"] for r in got]).reshape(-1, 17, 3), want.keypoints[order], atol=1e-2
+    )
 
 
 def test_track_with_nothing_but_the_frames_in_the_base_install(base_venv, zoo, tmp_path):
@@ -151,7 +176,9 @@ def test_track_with_nothing_but_the_frames_in_the_base_install(base_venv, zoo, t
     run = run_venv(base_venv, "simplepose", "track", "clip", cwd=tmp_path, env=env)
     print(f"\n$ simplepose track clip\n{run.stdout}")
     assert run.returncode == 0, run.stderr[-3000:]
-    setup = next(line for line in run.stdout.splitlines() if line.startswith("model coco-res50-256x192; detector yolox-m"))
+    setup = next(
+        line for line in run.stdout.splitlines() if line.startswith("model coco-res50-256x192; detector yolox-m")
+    )
     assert "onnx" in setup, setup  # ONNX Runtime built from the export: chosen, or timed against fast
     assert "could not be built" not in run.stderr, run.stderr[-2000:]
     assert "3 frames" in run.stdout
@@ -175,6 +202,7 @@ def test_missing_openvino_is_one_line_before_any_download_in_the_base_install(ba
 
 # --- the development install: each optional part, missing, is one line before any download ---
 
+
 @pytest.fixture
 def served(zoo, tmp_path):
     """(env with the served default rows and an empty cache, server, request count so far)."""
@@ -185,10 +213,13 @@ def served(zoo, tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("openvino") is not None, reason="openvino is installed here")
-@pytest.mark.parametrize("command,args", [  # predict: in the base install above
-    ("track", ["photo.png", "--set", "test.runtime=openvino-int8"]),
-    ("eval", ["--model", "coco-res50-256x192", "--runtime", "openvino"]),
-])
+@pytest.mark.parametrize(
+    "command,args",
+    [  # predict: in the base install above
+        ("track", ["photo.png", "--set", "test.runtime=openvino-int8"]),
+        ("eval", ["--model", "coco-res50-256x192", "--runtime", "openvino"]),
+    ],
+)
 def test_missing_openvino_is_one_line_before_any_download(served, tmp_path, command, args):
     env, server, before = served
     line = assert_one_clear_error(simplepose(command, *args, cwd=tmp_path, env=env), command)
@@ -198,8 +229,9 @@ def test_missing_openvino_is_one_line_before_any_download(served, tmp_path, comm
 
 def test_missing_compiler_is_one_line_before_any_download(served, tmp_path):
     env, server, before = served
-    run = simplepose("predict", "photo.png", "--runtime", "compile", cwd=tmp_path,
-                     env={**env, "CXX": str(tmp_path / "no-such-c++")})
+    run = simplepose(
+        "predict", "photo.png", "--runtime", "compile", cwd=tmp_path, env={**env, "CXX": str(tmp_path / "no-such-c++")}
+    )
     line = assert_one_clear_error(run, "predict")
     assert "runtime compile" in line and "no-such-c++ is not found" in line and "runtime fast" in line, line
     assert sum(server.requests.values()) == before

@@ -1,12 +1,13 @@
 """`simplepose bench --quick`: the installed command runs every section on generated data
 and writes its tables. (Speed itself is never asserted: it goes in the printed ratios.)"""
-import json
 
-import numpy as np
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 import simplepose
 
@@ -19,8 +20,14 @@ def test_installed_bench_quick_writes_every_table(tmp_path):
     # One thread: a smoke test needs no speed, and two torch threads on two busy cores run
     # many times slower (the suite and other work share them).
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([str(exe), "bench", "--quick", "--out", str(out), "--runtimes", "auto", "eager", "fast"],
-                          capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+    done = subprocess.run(
+        [str(exe), "bench", "--quick", "--out", str(out), "--runtimes", "auto", "eager", "fast"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((out / "bench.json").read_text())
     assert report["simplepose_version"] == simplepose.__version__
@@ -76,14 +83,20 @@ def test_acceptance_judges_auto_and_its_choice_against_the_best_candidate():
     from simplepose.bench.run import acceptance
 
     columns = ["model", "runtime", "precision", "build s", "img/s b1", "vs eager b1", "img/s b16", "vs eager b16"]
-    rows = [["demo", "auto = openvino", "fp32", 0.2, 90.0, "", 880.0, ""],
-            ["demo", "onnx", "fp32", 1.0, 80.0, "", 700.0, ""],
-            ["demo", "openvino", "fp32", 0.2, 100.0, "", 1000.0, ""],
-            ["demo", "onnx-int8", "int8", 2.0, 300.0, "", 3000.0, ""]]  # int8 is never the best fp32
-    lines = acceptance([Section("Network alone: demo R18, images/s", columns, rows)],
-                       {"mean_px": 0.0, "ap_points": 0.0, "int8": [("onnx-int8", 0.5, 40.0, -0.1)]})
-    assert lines[0] == ("- demo R18, img/s b1: auto 90 vs best of onnx/openvino/fast fp32 100 (0.90x), auto = openvino; "
-                        "openvino as a candidate 100 (1.00x: auto's choice)")
+    rows = [
+        ["demo", "auto = openvino", "fp32", 0.2, 90.0, "", 880.0, ""],
+        ["demo", "onnx", "fp32", 1.0, 80.0, "", 700.0, ""],
+        ["demo", "openvino", "fp32", 0.2, 100.0, "", 1000.0, ""],
+        ["demo", "onnx-int8", "int8", 2.0, 300.0, "", 3000.0, ""],
+    ]  # int8 is never the best fp32
+    lines = acceptance(
+        [Section("Network alone: demo R18, images/s", columns, rows)],
+        {"mean_px": 0.0, "ap_points": 0.0, "int8": [("onnx-int8", 0.5, 40.0, -0.1)]},
+    )
+    assert lines[0] == (
+        "- demo R18, img/s b1: auto 90 vs best of onnx/openvino/fast fp32 100 (0.90x), auto = openvino; "
+        "openvino as a candidate 100 (1.00x: auto's choice)"
+    )
     assert lines[1].startswith("- demo R18, img/s b16: auto 880 vs best of onnx/openvino/fast fp32 1e+03 (0.88x)")
     assert "onnx-int8: mean keypoint displacement 0.5 px, max 40 px" in lines[-1]
 
@@ -101,12 +114,24 @@ def test_the_noise_floor_is_one_grey_level_and_stays_out_of_the_runtimes_worst_c
     assert noisy.dtype == np.uint8 and noisy.shape == image.shape and np.abs(change).max() == 1
     assert 0.55 < np.abs(change[2:]).mean() < 0.78  # two thirds of the pixels move by one level
     assert (change[0] >= 0).all() and (change[1] <= 0).all()  # clipped, never wrapped
-    rows = [["eager", "fp32", 0.0, 0.0, 0.41, 0.0], [NOISE_ROW, "fp32", 30.0, 0.2, 0.405, -0.5],
-            ["fast", "fp32", 0.01, 0.001, 0.41, 0.0], ["onnx-int8", "int8", 40.0, 0.3, 0.40, -1.0]]
-    got = summary(Section("Accuracy against eager fp32", ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"], rows))
+    rows = [
+        ["eager", "fp32", 0.0, 0.0, 0.41, 0.0],
+        [NOISE_ROW, "fp32", 30.0, 0.2, 0.405, -0.5],
+        ["fast", "fp32", 0.01, 0.001, 0.41, 0.0],
+        ["onnx-int8", "int8", 40.0, 0.3, 0.40, -1.0],
+    ]
+    got = summary(
+        Section(
+            "Accuracy against eager fp32",
+            ["runtime", "precision", "max px", "mean px", "AP", "AP change (points)"],
+            rows,
+        )
+    )
     assert got["mean_px"] == 0.001 and got["ap_points"] == 0.0 and got["noise"] == (0.2, 30.0, -0.5)
-    assert acceptance([], got)[-1] == ("- for scale, eager fp32 on the same images with +-1 grey level of noise: "
-                                       "mean 0.2 px, max 30 px, AP change -0.5 points")
+    assert acceptance([], got)[-1] == (
+        "- for scale, eager fp32 on the same images with +-1 grey level of noise: "
+        "mean 0.2 px, max 30 px, AP change -0.5 points"
+    )
 
 
 def test_the_floor_ap_comes_from_noisy_images_a_new_draw_per_batch():

@@ -5,12 +5,12 @@ checkpoint's says so: through the installed `simplepose eval` / `predict`, as a 
 evaluated at two input sizes must run each size on a graph of that size, a damaged or old entry
 must be rebuilt, and the heatmaps must equal eager's either way.
 """
+
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from e2e_helpers import message_lines, simplepose
 
 #: A second input size the tiny model (R18, stride 32, 3 deconvs) can run: heatmaps at 1/4.
@@ -19,8 +19,18 @@ OTHER_INPUT, OTHER_HEATMAP = (64, 128), (16, 32)
 
 def _eval(model, out: Path, home: Path, *extra) -> tuple:
     """`simplepose eval` of the tiny model on its val set with GT boxes; (run, results)."""
-    run = simplepose("eval", "--checkpoint", model.out / "last.pth", "--boxes", "gt", "--out", out, *extra,
-                     cwd=model.out, env={"SIMPLEPOSE_HOME": str(home)})
+    run = simplepose(
+        "eval",
+        "--checkpoint",
+        model.out / "last.pth",
+        "--boxes",
+        "gt",
+        "--out",
+        out,
+        *extra,
+        cwd=model.out,
+        env={"SIMPLEPOSE_HOME": str(home)},
+    )
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-3000:]
     return run, json.loads((out / "results.json").read_text())
 
@@ -35,8 +45,12 @@ def _exports(home: Path) -> list:
 
 def test_auto_exports_once_per_input_size_and_each_size_runs_its_own_graph(tiny_model, tmp_path):
     home = tmp_path / "cache"
-    at_other = ("--set", f"data.input_size=[{OTHER_INPUT[0]},{OTHER_INPUT[1]}]",
-                "--set", f"data.heatmap_size=[{OTHER_HEATMAP[0]},{OTHER_HEATMAP[1]}]")
+    at_other = (
+        "--set",
+        f"data.input_size=[{OTHER_INPUT[0]},{OTHER_INPUT[1]}]",
+        "--set",
+        f"data.heatmap_size=[{OTHER_HEATMAP[0]},{OTHER_HEATMAP[1]}]",
+    )
     _, own = _eval(tiny_model, tmp_path / "own", home)
     assert [n.split("-")[1] for n in _exports(home)] == ["32x64"]
     run, other = _eval(tiny_model, tmp_path / "other", home, *at_other)
@@ -61,8 +75,9 @@ def test_a_damaged_or_old_cache_entry_is_rebuilt(tiny_model, tmp_path):
     folder = export.parent
     export.write_bytes(b"not an onnx graph")  # damaged: its recorded digest no longer matches
     for decision in folder.glob("[0-9a-f]*.json"):  # cache version 1's decision: no stored signature
-        decision.write_text(json.dumps({"kept": ["onnx"], "threshold": 0, "rates": {}, "eager_rate": 0.0,
-                                        "load_seconds": {}}))
+        decision.write_text(
+            json.dumps({"kept": ["onnx"], "threshold": 0, "rates": {}, "eager_rate": 0.0, "load_seconds": {}})
+        )
     (folder / "model.onnx").write_bytes(b"cache version 1's export")  # the old layout, beside the new
     run, second = _eval(tiny_model, tmp_path / "second", home)
     assert not any(line.startswith("warning") for line in message_lines(run.stderr)), run.stderr[-2000:]
@@ -74,24 +89,38 @@ def test_a_damaged_or_old_cache_entry_is_rebuilt(tiny_model, tmp_path):
     assert manifest["request"]["input_size"] == [32, 64]
 
 
-def test_predict_at_another_size_warns_once_and_an_impossible_heatmap_size_is_refused(tiny_model, synth_set,
-                                                                                      tmp_path):
+def test_predict_at_another_size_warns_once_and_an_impossible_heatmap_size_is_refused(tiny_model, synth_set, tmp_path):
     image = synth_set.out / "images" / "val" / "000000.jpg"
     ckpt = tiny_model.out / "last.pth"
     size = ("--set", "data.input_size=[64,128]", "--set", "data.heatmap_size=[16,32]")
-    run = simplepose("predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "p", *size,
-                     cwd=tmp_path)
+    run = simplepose(
+        "predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "p", *size, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     said = [line for line in message_lines(run.stderr) if "checkpoint's" in line]
     assert len(said) == 1 and said[0].startswith("warning: ") and "64x128" in said[0] and "16x32" in said[0]
     assert (tmp_path / "p" / "results.json").is_file()
     # The checkpoint's own sizes: no word.
-    quiet = simplepose("predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "q",
-                       cwd=tmp_path)
+    quiet = simplepose(
+        "predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "q", cwd=tmp_path
+    )
     assert quiet.returncode == 0 and "checkpoint's" not in quiet.stderr, quiet.stderr[-2000:]
     # 48 wide: the stride-32 backbone rounds up (48 -> 2), so the head gives 16x16, not 12x16.
-    bad = simplepose("predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "b",
-                     "--set", "data.input_size=[48,64]", "--set", "data.heatmap_size=[12,16]", cwd=tmp_path)
+    bad = simplepose(
+        "predict",
+        image,
+        "--checkpoint",
+        ckpt,
+        "--detector",
+        "none",
+        "--out",
+        tmp_path / "b",
+        "--set",
+        "data.input_size=[48,64]",
+        "--set",
+        "data.heatmap_size=[12,16]",
+        cwd=tmp_path,
+    )
     lines = [line for line in message_lines(bad.stderr) if not line.startswith("warning: ")]
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr[-3000:]
     assert len(lines) == 1 and lines[0].startswith("simplepose predict: error: "), lines
@@ -103,9 +132,25 @@ def test_a_given_onnx_file_of_another_size_is_one_clear_error(tiny_model, synth_
     made = simplepose("export", "--checkpoint", tiny_model.out / "last.pth", "--onnx", graph, cwd=tmp_path)
     assert made.returncode == 0, made.stderr[-3000:]
     image = synth_set.out / "images" / "val" / "000000.jpg"
-    run = simplepose("predict", image, "--checkpoint", tiny_model.out / "last.pth", "--detector", "none",
-                     "--runtime", "onnx", "--set", f"test.onnx_model={graph}", "--set", "data.input_size=[64,128]",
-                     "--set", "data.heatmap_size=[16,32]", "--out", tmp_path / "p", cwd=tmp_path)
+    run = simplepose(
+        "predict",
+        image,
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        "--detector",
+        "none",
+        "--runtime",
+        "onnx",
+        "--set",
+        f"test.onnx_model={graph}",
+        "--set",
+        "data.input_size=[64,128]",
+        "--set",
+        "data.heatmap_size=[16,32]",
+        "--out",
+        tmp_path / "p",
+        cwd=tmp_path,
+    )
     assert run.returncode == 2, run.stderr[-3000:]
     error = [line for line in message_lines(run.stderr) if not line.startswith("warning: ")]
     assert "Traceback" not in run.stderr and len(error) == 1, error
@@ -117,14 +162,20 @@ def test_estimator_warns_once_of_another_size_and_refuses_heatmaps_it_cannot_dec
 
     ckpt = str(tiny_model.out / "last.pth")
     image = np.zeros((60, 40, 3), np.uint8)
-    est = PoseEstimator(checkpoint=ckpt, detector="none", runtime="eager",
-                        overrides=("data.input_size=[64,128]", "data.heatmap_size=[16,32]"))
+    est = PoseEstimator(
+        checkpoint=ckpt,
+        detector="none",
+        runtime="eager",
+        overrides=("data.input_size=[64,128]", "data.heatmap_size=[16,32]"),
+    )
     assert len(est(image)) == 1
     said = [line for line in capfd.readouterr().err.splitlines() if line.startswith("warning: ")]
     assert len(said) == 1 and "data.input_size 64x128 (the checkpoint's: 32x64)" in said[0], said
     wrong = PoseEstimator(checkpoint=ckpt, detector="none", runtime="eager", overrides=("data.heatmap_size=[16,32]",))
 
-    with pytest.raises(ValueError, match=r"the network gives 8x16 heatmaps for 32x64 crops .*data\.heatmap_size=\[8,16\]"):
+    with pytest.raises(
+        ValueError, match=r"the network gives 8x16 heatmaps for 32x64 crops .*data\.heatmap_size=\[8,16\]"
+    ):
         wrong(image)
 
 

@@ -5,6 +5,7 @@ option: one line naming it (and the nearest names, or what is here instead), bef
 download, model load or output folder. Outputs default to the current folder, never beside an
 input; a failed command leaves no folder it made.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -13,7 +14,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from e2e_helpers import assert_one_clear_error, read_strict_json, simplepose
 from zoo_helpers import FileServer
 
@@ -37,15 +37,28 @@ def device_command(case: str, device: str, f: dict) -> list:
 
 # Each kind of missing device, and each command with --device, at least once. (The tests run with
 # CUDA_VISIBLE_DEVICES="", so cuda is missing on a GPU machine too.)
-DEVICE_CASES = [("predict", "cuda"), ("predict", "gpu"), ("track", "cuda:3"), ("eval", "mps"), ("train", "cuda"),
-                ("train", "gpu"), ("demo", "mps")]
+DEVICE_CASES = [
+    ("predict", "cuda"),
+    ("predict", "gpu"),
+    ("track", "cuda:3"),
+    ("eval", "mps"),
+    ("train", "cuda"),
+    ("train", "gpu"),
+    ("demo", "mps"),
+]
 
 
 @pytest.mark.parametrize("case,device", DEVICE_CASES, ids=[f"{c}-{d}" for c, d in DEVICE_CASES])
-def test_a_device_the_machine_lacks_is_one_line_and_leaves_no_folder(case, device, tiny_model, tiny_config,
-                                                                     synth_set, tmp_path):
-    f = {"image": image(synth_set), "ckpt": tiny_model.out / "best.pth", "config": tiny_config,
-         "video": synth_set.out / "videos" / f"{VIDEO}.mp4", "out": tmp_path / "out"}
+def test_a_device_the_machine_lacks_is_one_line_and_leaves_no_folder(
+    case, device, tiny_model, tiny_config, synth_set, tmp_path
+):
+    f = {
+        "image": image(synth_set),
+        "ckpt": tiny_model.out / "best.pth",
+        "config": tiny_config,
+        "video": synth_set.out / "videos" / f"{VIDEO}.mp4",
+        "out": tmp_path / "out",
+    }
     line = assert_one_clear_error(simplepose(*device_command(case, device, f), cwd=tmp_path), case)
     assert f"--device {device}: " in line and line.endswith("devices here: cpu"), line
     kind = device.split(":")[0]
@@ -54,8 +67,16 @@ def test_a_device_the_machine_lacks_is_one_line_and_leaves_no_folder(case, devic
 
 
 def test_runtime_names_and_missing_extras_are_one_line_before_the_model_loads(tiny_model, synth_set, tmp_path):
-    base = ["predict", image(synth_set), "--checkpoint", tiny_model.out / "best.pth", "--detector", "none",
-            "--out", tmp_path / "out"]
+    base = [
+        "predict",
+        image(synth_set),
+        "--checkpoint",
+        tiny_model.out / "best.pth",
+        "--detector",
+        "none",
+        "--out",
+        tmp_path / "out",
+    ]
     line = assert_one_clear_error(simplepose(*base, "--runtime", "onnx-in8", cwd=tmp_path), "predict")
     assert "--runtime onnx-in8: unknown runtime; did you mean onnx-int8?" in line
     line = assert_one_clear_error(simplepose(*base, "--set", "test.runtime=eagr", cwd=tmp_path), "predict")
@@ -141,8 +162,7 @@ def test_track_eval_writes_into_the_current_folder_not_into_pred(synth_set, tmp_
 @pytest.mark.parametrize("command", ["train", "eval"])
 def test_a_wrong_data_root_leaves_no_output_folder(command, tiny_model, tiny_config, tmp_path):
     args = [tiny_config] + (["--checkpoint", tiny_model.out / "best.pth"] if command == "eval" else [])
-    run = simplepose(command, *args, "--set", "data.root=nowhere", "--out", tmp_path / "out" / "run",
-                     cwd=tmp_path)
+    run = simplepose(command, *args, "--set", "data.root=nowhere", "--out", tmp_path / "out" / "run", cwd=tmp_path)
     assert "data.root: folder not found: nowhere" in assert_one_clear_error(run, command)
     assert list(tmp_path.iterdir()) == []
 
@@ -201,8 +221,16 @@ def test_pose_estimator_names_the_device_and_the_model_before_loading(tmp_path, 
 def test_export_and_bench_check_their_options_before_any_download_or_folder(tmp_path):
     with FileServer({}) as server:
         env = {"SIMPLEPOSE_HOME": str(tmp_path / "cache"), "SIMPLEPOSE_MIRROR": server.url}
-        run = simplepose("export", "--model", "coco-res50-256x192", "--onnx", tmp_path / "out" / "m.onnx", "--int8",
-                         cwd=tmp_path, env=env)
+        run = simplepose(
+            "export",
+            "--model",
+            "coco-res50-256x192",
+            "--onnx",
+            tmp_path / "out" / "m.onnx",
+            "--int8",
+            cwd=tmp_path,
+            env=env,
+        )
         line = assert_one_clear_error(run, "export")
         assert "--int8 needs --calibration DIR" in line or "pip install 'simplepose[onnx]'" in line
         assert sum(server.requests.values()) == 0
@@ -220,12 +248,18 @@ def test_device_messages_on_a_cuda_build(monkeypatch):
     monkeypatch.setattr(torch.version, "cuda", "12.4")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    with pytest.raises(DeviceError, match=r"^--device cuda: no CUDA GPU visible \(CUDA_VISIBLE_DEVICES=''\); "
-                                          r"devices here: cpu"):
+    with pytest.raises(
+        DeviceError,
+        match=r"^--device cuda: no CUDA GPU visible \(CUDA_VISIBLE_DEVICES=''\); "
+        r"devices here: cpu",
+    ):
         check_device("cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert check_device("cuda:0") == "cuda:0" and check_device(None) == "cuda"
-    with pytest.raises(DeviceError, match=r"^--device cuda:3: there is no GPU 3 \(1 CUDA GPU\(s\) here\); "
-                                          r"devices here: cpu, cuda:0"):
+    with pytest.raises(
+        DeviceError,
+        match=r"^--device cuda:3: there is no GPU 3 \(1 CUDA GPU\(s\) here\); "
+        r"devices here: cpu, cuda:0",
+    ):
         check_device("cuda:3")

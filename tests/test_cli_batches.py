@@ -7,6 +7,7 @@
 - a second run into a used --out folder is refused (or replaces it with --overwrite); two runs
   at once into one folder do not both succeed.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import List
 
 import pytest
 import yaml
-
 from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, message_lines, read_strict_json, simplepose, video_frames
 
 VIDEO = "000001_synth"
@@ -87,14 +86,24 @@ def frames_folder(synth_set, tmp_path) -> Path:
     return folder
 
 
-def _track(model: Path, source: Path, *args: object, cwd: Path) -> List[object]:
-    return ["track", source, "--checkpoint", model, "--boxes", cwd / "boxes.json",
-            "--set", "track.min_pose_score=0", *args]
+def _track(model: Path, source: Path, *args: object, cwd: Path) -> list[object]:
+    return [
+        "track",
+        source,
+        "--checkpoint",
+        model,
+        "--boxes",
+        cwd / "boxes.json",
+        "--set",
+        "track.min_pose_score=0",
+        *args,
+    ]
 
 
 def test_track_frames_folder_skips_an_unreadable_frame(tiny_model, frames_folder, tmp_path):
-    r = simplepose(*_track(tiny_model.out / "last.pth", frames_folder, "--out", tmp_path / "out", cwd=tmp_path),
-                   cwd=tmp_path)
+    r = simplepose(
+        *_track(tiny_model.out / "last.pth", frames_folder, "--out", tmp_path / "out", cwd=tmp_path), cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     lines = message_lines(r.stderr)
     assert any(x.startswith("warning: skipped") and "000002.jpg: does not decode" in x for x in lines), lines
@@ -109,8 +118,9 @@ def test_track_frames_folder_skips_an_unreadable_frame(tiny_model, frames_folder
     assert bad_id not in people and len(people) == 5  # ... without people; the others have theirs
     assert len(video_frames(tmp_path / "out" / "frames.mp4")) == 5  # only frames read are drawn
     # a second run of the same name into the folder is refused; --overwrite replaces it
-    again = simplepose(*_track(tiny_model.out / "last.pth", frames_folder, "--out", tmp_path / "out", cwd=tmp_path),
-                       cwd=tmp_path)
+    again = simplepose(
+        *_track(tiny_model.out / "last.pth", frames_folder, "--out", tmp_path / "out", cwd=tmp_path), cwd=tmp_path
+    )
     message = [x for x in message_lines(again.stderr) if not x.startswith("warning: ")]
     assert again.returncode == 2 and len(message) == 1 and "--overwrite" in message[0], again.stderr[-2000:]
     assert "frames.json" in message[0] and "Traceback" not in again.stderr
@@ -156,12 +166,17 @@ def test_eval_skips_an_unreadable_image_and_strict_refuses_it(tiny_model, config
 
 
 # ------------------------------------------------------------------ interruptions
-def _start(args: List[object], cwd: Path) -> subprocess.Popen:
+def _start(args: list[object], cwd: Path) -> subprocess.Popen:
     """`simplepose ARGS` started in the background; stdout and stderr go to files in cwd."""
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
     env.pop("OPENCV_LOG_LEVEL", None)
-    return subprocess.Popen([str(SIMPLEPOSE), *(str(a) for a in args)], cwd=cwd, env=env,
-                            stdout=open(cwd / "stdout.txt", "w"), stderr=open(cwd / "stderr.txt", "w"))
+    return subprocess.Popen(
+        [str(SIMPLEPOSE), *(str(a) for a in args)],
+        cwd=cwd,
+        env=env,
+        stdout=open(cwd / "stdout.txt", "w"),
+        stderr=open(cwd / "stderr.txt", "w"),
+    )
 
 
 def _interrupt_when(proc: subprocess.Popen, ready, signum: int, timeout: float = 120) -> None:
@@ -194,8 +209,9 @@ def test_predict_interrupted_leaves_results_of_exactly_the_pictures_drawn(tiny_m
     for i in range(2000):  # far more than a run gets through before the signal
         (many / f"{i:05d}.jpg").symlink_to(picture)
     out = tmp_path / "out"
-    proc = _start(["predict", "--checkpoint", tiny_model.out / "last.pth", "--detector", "none", many,
-                   "--out", out], tmp_path)
+    proc = _start(
+        ["predict", "--checkpoint", tiny_model.out / "last.pth", "--detector", "none", many, "--out", out], tmp_path
+    )
     _interrupt_when(proc, lambda: out.is_dir() and len(list(out.glob("*.jpg"))) >= 3, signum)
     line = _one_interrupted_line(proc, tmp_path, "predict", signum)
     drawn = sorted(p.name for p in out.glob("*.jpg"))
@@ -216,8 +232,9 @@ def test_track_interrupted_leaves_the_frames_tracked(tiny_model, synth_set, tmp_
     (tmp_path / "boxes.json").write_text(json.dumps(boxes))
     out = tmp_path / "out"
     proc = _start(_track(tiny_model.out / "last.pth", frames, "--out", out, cwd=tmp_path), tmp_path)
-    _interrupt_when(proc, lambda: (out / "frames.mp4").exists() and (out / "frames.mp4").stat().st_size > 2000,
-                    signal.SIGINT)
+    _interrupt_when(
+        proc, lambda: (out / "frames.mp4").exists() and (out / "frames.mp4").stat().st_size > 2000, signal.SIGINT
+    )
     line = _one_interrupted_line(proc, tmp_path, "track", signal.SIGINT)
     tracked = read_strict_json(out / "frames.json")["images"]
     assert 0 < len(tracked) < 1200 and f"after {len(tracked)} of 1200 frames" in line, line
@@ -229,8 +246,11 @@ def test_eval_interrupted_writes_nothing(tiny_model, tiny_config, synth_set, tmp
     val = read_strict_json(synth_set.out / "annotations" / "val.json")
     first = val["images"][0]
     images = [dict(first, id=i + 1, file_name=f"{i:05d}.jpg") for i in range(600)]
-    anns = [dict(a, id=k + 1, image_id=i + 1) for i in range(600)
-            for k, a in enumerate(x for x in val["annotations"] if x["image_id"] == first["id"])]
+    anns = [
+        dict(a, id=k + 1, image_id=i + 1)
+        for i in range(600)
+        for k, a in enumerate(x for x in val["annotations"] if x["image_id"] == first["id"])
+    ]
     for k, a in enumerate(anns):
         a["id"] = k + 1
     (tmp_path / "val.json").write_text(json.dumps(dict(val, images=images, annotations=anns)))
@@ -260,8 +280,18 @@ def test_train_interrupted_keeps_a_resumable_checkpoint_and_says_so(tiny_config,
     assert f"{out / 'last.pth'} holds epoch" in line and "--resume" in line, line
     epoch = int(line.split("holds epoch ")[1].split()[0])
     assert 1 <= epoch < 200
-    r = simplepose("train", tiny_config, "--out", out, "--resume", "--set", f"train.epochs={epoch + 1}",
-                   "--set", "train.val_every=0", cwd=tmp_path)
+    r = simplepose(
+        "train",
+        tiny_config,
+        "--out",
+        out,
+        "--resume",
+        "--set",
+        f"train.epochs={epoch + 1}",
+        "--set",
+        "train.val_every=0",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"trained {epoch + 1} epochs" in r.stdout, r.stdout
 
@@ -292,8 +322,13 @@ def test_two_predicts_at_once_into_one_folder_do_not_both_succeed(tiny_model, sy
     for i, picture in enumerate(("000000.jpg", "000001.jpg")):
         cwd = tmp_path / f"run{i}"
         cwd.mkdir()
-        runs.append((_start(["predict", "--checkpoint", model, "--detector", "none", images / picture,
-                             "--out", out], cwd), cwd, picture))
+        runs.append(
+            (
+                _start(["predict", "--checkpoint", model, "--detector", "none", images / picture, "--out", out], cwd),
+                cwd,
+                picture,
+            )
+        )
     for proc, _, _ in runs:
         proc.wait(timeout=300)
     codes = sorted(proc.returncode for proc, _, _ in runs)

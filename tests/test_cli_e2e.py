@@ -4,16 +4,23 @@ on generated data, and what it wrote (files that parse, decode and hold the righ
 The tiny synthetic set and the tiny model come from session fixtures in conftest.py
 (`synth_set`, `tiny_config`, `tiny_model`).
 """
+
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import TINY_INPUT
-from e2e_helpers import (assert_one_clear_error, coco_metrics_valid, decode_image, read_record, read_strict_json, simplepose,
-                         video_frames)
+from e2e_helpers import (
+    assert_one_clear_error,
+    coco_metrics_valid,
+    decode_image,
+    read_record,
+    read_strict_json,
+    simplepose,
+    video_frames,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEO = "000001_synth"
@@ -36,8 +43,9 @@ def test_synth_writes_images_annotations_detections_and_a_video(synth_set):
         for im in coco["images"]:
             assert decode_image(data / "images" / split / im["file_name"]).shape == (120, 160, 3)
         ids = {im["id"] for im in coco["images"]}
-        assert coco["annotations"] and all(a["image_id"] in ids and len(a["keypoints"]) == 51
-                                           for a in coco["annotations"])
+        assert coco["annotations"] and all(
+            a["image_id"] in ids and len(a["keypoints"]) == 51 for a in coco["annotations"]
+        )
         images += len(coco["images"])
     assert images == 12
     dets = read_strict_json(data / "annotations" / "val_detections.json")
@@ -84,8 +92,17 @@ def check_eval_outputs(out: Path, stdout: str, allowed_ids: set) -> list:
 
 
 def test_eval_checkpoint_with_ground_truth_boxes(tiny_config, tiny_model, synth_set, tmp_path):
-    r = simplepose("eval", tiny_config, "--checkpoint", tiny_model.out / "best.pth", "--boxes", "gt",
-                   "--out", tmp_path / "ev", cwd=tmp_path)
+    r = simplepose(
+        "eval",
+        tiny_config,
+        "--checkpoint",
+        tiny_model.out / "best.pth",
+        "--boxes",
+        "gt",
+        "--out",
+        tmp_path / "ev",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     results = check_eval_outputs(tmp_path / "ev", r.stdout, set(val_ids(synth_set.out).values()))
     people = len(read_strict_json(synth_set.out / "annotations" / "val.json")["annotations"])
@@ -94,8 +111,17 @@ def test_eval_checkpoint_with_ground_truth_boxes(tiny_config, tiny_model, synth_
 
 def test_eval_checkpoint_with_a_detections_file(tiny_config, tiny_model, synth_set, tmp_path):
     dets = synth_set.out / "annotations" / "val_detections.json"
-    r = simplepose("eval", tiny_config, "--checkpoint", tiny_model.out / "last.pth", "--boxes", dets,
-                   "--out", tmp_path / "ev", cwd=tmp_path)
+    r = simplepose(
+        "eval",
+        tiny_config,
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        "--boxes",
+        dets,
+        "--out",
+        tmp_path / "ev",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     check_eval_outputs(tmp_path / "ev", r.stdout, {d["image_id"] for d in read_strict_json(dets)})
 
@@ -103,11 +129,15 @@ def test_eval_checkpoint_with_a_detections_file(tiny_config, tiny_model, synth_s
 def test_eval_scores_a_results_file_perfect_results_give_ap_1(synth_set, tmp_path):
     gt_path = synth_set.out / "annotations" / "val.json"
     gt = read_strict_json(gt_path)
-    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-               for a in gt["annotations"] if a["num_keypoints"] > 0]
+    results = [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+        for a in gt["annotations"]
+        if a["num_keypoints"] > 0
+    ]
     (tmp_path / "results.json").write_text(json.dumps(results))
-    r = simplepose("eval", "--gt", gt_path, "--results", tmp_path / "results.json", "--out", tmp_path / "m",
-                   cwd=tmp_path)
+    r = simplepose(
+        "eval", "--gt", gt_path, "--results", tmp_path / "results.json", "--out", tmp_path / "m", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = read_record(tmp_path / "m" / "metrics.json")
     assert coco_metrics_valid(metrics) and metrics["AP"] == pytest.approx(1.0) and metrics["AR"] == pytest.approx(1.0)
@@ -116,7 +146,9 @@ def test_eval_scores_a_results_file_perfect_results_give_ap_1(synth_set, tmp_pat
 
 def test_predict_images_and_a_video_whole_image_boxes(tiny_model, synth_set, tmp_path):
     images, video = synth_set.out / "images" / "val", synth_set.out / "videos" / f"{VIDEO}.mp4"
-    r = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", images, video, "--detector", "none", cwd=tmp_path)
+    r = simplepose(
+        "predict", "--checkpoint", tiny_model.out / "last.pth", images, video, "--detector", "none", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "predictions"  # the default --out, beside the user
     results = read_strict_json(out / "results.json")
@@ -131,8 +163,17 @@ def test_predict_images_and_a_video_whole_image_boxes(tiny_model, synth_set, tmp
 
 
 def test_predict_with_a_coco_keypoints_file_uses_its_image_ids(tiny_model, synth_set, tmp_path):
-    r = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", synth_set.out / "images" / "val",
-                   "--boxes", synth_set.out / "annotations" / "val.json", "--out", tmp_path / "p", cwd=tmp_path)
+    r = simplepose(
+        "predict",
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        synth_set.out / "images" / "val",
+        "--boxes",
+        synth_set.out / "annotations" / "val.json",
+        "--out",
+        tmp_path / "p",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     ids = val_ids(synth_set.out)
     results = read_strict_json(tmp_path / "p" / "results.json")
@@ -144,11 +185,23 @@ def tracked(tiny_model, synth_set, tmp_path_factory):
     """`simplepose track` of the synthetic video; every pose kept, so the output has tracks."""
     cwd = tmp_path_factory.mktemp("track")
     data = synth_set.out
-    r = simplepose("track", data / "videos" / f"{VIDEO}.mp4", "--checkpoint", tiny_model.out / "last.pth",
-                   "--detections", data / "posetrack" / "detections" / f"{VIDEO}.json",
-                   "--frames-like", data / "posetrack" / "annotations" / "val" / f"{VIDEO}.json",
-                   "--set", "track.min_pose_score=0", "--set", "track.keypoint_thresh=0", "--out", cwd / "pred",
-                   cwd=cwd)
+    r = simplepose(
+        "track",
+        data / "videos" / f"{VIDEO}.mp4",
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        "--detections",
+        data / "posetrack" / "detections" / f"{VIDEO}.json",
+        "--frames-like",
+        data / "posetrack" / "annotations" / "val" / f"{VIDEO}.json",
+        "--set",
+        "track.min_pose_score=0",
+        "--set",
+        "track.keypoint_thresh=0",
+        "--out",
+        cwd / "pred",
+        cwd=cwd,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return cwd / "pred", r
 
@@ -159,8 +212,9 @@ def test_track_writes_posetrack_json_with_ids_and_a_drawn_video(tracked, synth_s
     out = read_strict_json(pred / f"{VIDEO}.json")
     assert [im["id"] for im in out["images"]] == [im["id"] for im in gt["images"]]
     frame_ids = {im["id"] for im in out["images"]}
-    assert out["annotations"] and all(a["image_id"] in frame_ids and isinstance(a["track_id"], int)
-                                      for a in out["annotations"])
+    assert out["annotations"] and all(
+        a["image_id"] in frame_ids and isinstance(a["track_id"], int) for a in out["annotations"]
+    )
     tracks = {a["track_id"] for a in out["annotations"]}
     assert re.search(rf"^6 frames, {len(tracks)} tracks, \d+\.\d frames/s", r.stdout, re.M), r.stdout
     frames = video_frames(pred / f"{VIDEO}.mp4")
@@ -180,8 +234,16 @@ def test_track_eval_of_the_ground_truth_itself_is_perfect(synth_set, tmp_path):
 
 def test_track_eval_of_the_tracker_output(tracked, synth_set, tmp_path):
     pred, _ = tracked
-    r = simplepose("track-eval", "--gt", synth_set.out / "posetrack" / "annotations" / "val", "--pred", pred,
-                   "--out", tmp_path, cwd=tmp_path)
+    r = simplepose(
+        "track-eval",
+        "--gt",
+        synth_set.out / "posetrack" / "annotations" / "val",
+        "--pred",
+        pred,
+        "--out",
+        tmp_path,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     m = read_strict_json(tmp_path / "metrics.json")  # NaN is written as null, never as a bare NaN
     assert 0 <= m["mAP"] <= 100 and m["MOTA"] <= 100 and 0 <= m["recall"] <= 100
@@ -195,8 +257,16 @@ def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_
     from simplepose.nets.weights import load_checkpoint, read_weights_file
 
     ckpt = tiny_model.out / "last.pth"
-    r = simplepose("release", "--checkpoint", ckpt, "--out", tmp_path / "rel" / "m.pth",
-                   "--command", "simplepose train tiny.yaml", cwd=tmp_path)
+    r = simplepose(
+        "release",
+        "--checkpoint",
+        ckpt,
+        "--out",
+        tmp_path / "rel" / "m.pth",
+        "--command",
+        "simplepose train tiny.yaml",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     rel = tmp_path / "rel" / "m.pth"
     assert f"wrote {rel}" in r.stdout and rel.stat().st_size < ckpt.stat().st_size / 2  # no optimizer, fp16
@@ -231,9 +301,28 @@ def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path)
 
 
 def test_demo_writes_the_whole_report(tmp_path):
-    r = simplepose("demo", "--out", "report", "--data", "data", "--images", 12, "--videos", 1, "--frames", 6,
-                   "--config", REPO / "configs" / "synthetic" / "res18_96x64.yaml", "--set", "train.epochs=1",
-                   "--set", "train.val_every=1", "--set", "data.workers=0", cwd=tmp_path)
+    r = simplepose(
+        "demo",
+        "--out",
+        "report",
+        "--data",
+        "data",
+        "--images",
+        12,
+        "--videos",
+        1,
+        "--frames",
+        6,
+        "--config",
+        REPO / "configs" / "synthetic" / "res18_96x64.yaml",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.val_every=1",
+        "--set",
+        "data.workers=0",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path / "report"
     report = read_record(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
@@ -257,10 +346,22 @@ def test_demo_writes_the_whole_report(tmp_path):
 def _predicted(tmp_path: Path, name: str, tiny_model, synth_set, *options) -> np.ndarray:
     """Keypoints (people x 51) that `simplepose predict OPTIONS` writes for the val images."""
     out = tmp_path / name
-    r = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", synth_set.out / "images" / "val",
-                   "--boxes", synth_set.out / "annotations" / "val.json", "--out", out, *options, cwd=tmp_path)
+    r = simplepose(
+        "predict",
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        synth_set.out / "images" / "val",
+        "--boxes",
+        synth_set.out / "annotations" / "val.json",
+        "--out",
+        out,
+        *options,
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
-    results = sorted(read_strict_json(out / "results.json"), key=lambda p: p["file_name"])  # stable: boxes in file order
+    results = sorted(
+        read_strict_json(out / "results.json"), key=lambda p: p["file_name"]
+    )  # stable: boxes in file order
     return np.array([p["keypoints"] for p in results], dtype=float)
 
 
@@ -268,14 +369,38 @@ def test_the_shared_model_options_reach_the_predictor(tiny_config, tiny_model, s
     """--config, --set, --device, --runtime, --no-flip, --precision and --trusted, as eval, predict
     and track take them (commands/common.py), in the installed command."""
     default = _predicted(tmp_path, "default", tiny_model, synth_set)
-    eager = _predicted(tmp_path, "eager", tiny_model, synth_set, "--runtime", "eager", "--device", "cpu", "--trusted",
-                       "--config", tiny_config, "--set", "test.batch_size=3")
+    eager = _predicted(
+        tmp_path,
+        "eager",
+        tiny_model,
+        synth_set,
+        "--runtime",
+        "eager",
+        "--device",
+        "cpu",
+        "--trusted",
+        "--config",
+        tiny_config,
+        "--set",
+        "test.batch_size=3",
+    )
     # Another runtime and batch size, the same arithmetic: the same joints to float rounding.
     np.testing.assert_allclose(eager, default, atol=1e-2)
     no_flip = _predicted(tmp_path, "no_flip", tiny_model, synth_set, "--runtime", "eager", "--no-flip")
     assert no_flip.shape == default.shape and np.abs(no_flip - default).max() > 0.1  # the mirror pass is gone
     bf16 = _predicted(tmp_path, "bf16", tiny_model, synth_set, "--runtime", "eager", "--no-flip", "--precision", "bf16")
     assert np.isfinite(bf16).all() and not np.array_equal(bf16, no_flip)  # another precision ran
-    bad = simplepose("predict", "--checkpoint", tiny_model.out / "last.pth", synth_set.out / "images" / "val",
-                     "--runtime", "bogus", "--detector", "none", "--out", tmp_path / "bad", cwd=tmp_path)
+    bad = simplepose(
+        "predict",
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        synth_set.out / "images" / "val",
+        "--runtime",
+        "bogus",
+        "--detector",
+        "none",
+        "--out",
+        tmp_path / "bad",
+        cwd=tmp_path,
+    )
     assert "bogus" in assert_one_clear_error(bad, "predict")

@@ -9,26 +9,35 @@ but declares no kind). The other options of a case get good-looking values that 
 check (a file that starts like a checkpoint, `[]` as results ...): the check comes before any
 work, so no model is trained or loaded and each case costs one start of the command.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
-
 from e2e_helpers import assert_one_clear_error, simplepose
+
 from simplepose.cli import HelpWithDefaults, build_parser
-from simplepose.commands.paths import (FILE, FILE_OR_FOLDER, FOLDER, OUT_FILE, OUT_FOLDER, PathArg, command_parsers,
-                                       option_name, path_options)
+from simplepose.commands.paths import (
+    FILE,
+    FILE_OR_FOLDER,
+    FOLDER,
+    OUT_FILE,
+    OUT_FOLDER,
+    PathArg,
+    command_parsers,
+    option_name,
+    path_options,
+)
 
 PARSERS = command_parsers(build_parser())
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root reads a chmod 000 file: no "unreadable" case
 
 #: Wrong kinds of path for each kind of option.
-WRONG: Dict[str, Tuple[str, ...]] = {
+WRONG: dict[str, tuple[str, ...]] = {
     FILE: ("missing", "folder", "empty", "unreadable", "wrong-content"),
     FOLDER: ("missing", "file", "empty", "unreadable", "wrong-content"),
     FILE_OR_FOLDER: ("missing", "empty", "empty-folder", "unreadable", "wrong-content", "wrong-suffix"),
@@ -36,17 +45,40 @@ WRONG: Dict[str, Tuple[str, ...]] = {
     OUT_FILE: ("under-a-file", "folder"),
 }
 #: Contents that a file's first bytes cannot betray: none today (every FILE content is sniffed).
-NOT_SNIFFED: Tuple[str, ...] = ("",)
+NOT_SNIFFED: tuple[str, ...] = ("",)
 #: Options that take text that is not a path (names, overrides, devices); numbers, choices and
 #: flags are recognised by their action. A new text option goes here or gets a PathArg kind.
-NOT_PATHS = {"--set", "--device", "--runtime", "--name", "--command", "--models", "--runtimes", "--size",
-             "--video-size", "--person-height", "--model", "--host", "--token"}
+NOT_PATHS = {
+    "--set",
+    "--device",
+    "--runtime",
+    "--name",
+    "--command",
+    "--models",
+    "--runtimes",
+    "--size",
+    "--video-size",
+    "--person-height",
+    "--model",
+    "--host",
+    "--token",
+}
 
-SUFFIX = {"checkpoint": ".pth", "yaml": ".yaml", "coco": ".json", "results": ".json", "json": ".json",
-          "posetrack": ".json", "config or checkpoint": ".pth", "image": ".jpg", "video": ".mp4", "media": ".jpg"}
+SUFFIX = {
+    "checkpoint": ".pth",
+    "yaml": ".yaml",
+    "coco": ".json",
+    "results": ".json",
+    "json": ".json",
+    "posetrack": ".json",
+    "config or checkpoint": ".pth",
+    "image": ".jpg",
+    "video": ".mp4",
+    "media": ".jpg",
+}
 
 
-def _cases() -> List[Tuple[str, str, str]]:
+def _cases() -> list[tuple[str, str, str]]:
     cases = []
     for command, parser in PARSERS.items():
         for action in path_options(parser):
@@ -107,41 +139,60 @@ def _good(arg: PathArg, files: Path, cwd: Path, dest: str) -> str:
         return str(cwd / f"out_{dest}.bin")
     if arg.kind == FOLDER:
         return str(files / ("posetrack" if arg.content == "posetrack" else "images"))
-    return str(files / {"yaml": "good.yaml", "coco": "good.json", "json": "good.json", "results": "results.json",
-                        "posetrack": "good.json", "image": "good.jpg", "video": "good.mp4",
-                        "media": "good.jpg"}.get(arg.content, "good.pth"))
+    return str(
+        files
+        / {
+            "yaml": "good.yaml",
+            "coco": "good.json",
+            "json": "good.json",
+            "results": "results.json",
+            "posetrack": "good.json",
+            "image": "good.jpg",
+            "video": "good.mp4",
+            "media": "good.jpg",
+        }.get(arg.content, "good.pth")
+    )
 
 
 def _wrong(arg: PathArg, wrong: str, files: Path) -> str:
     suffix = SUFFIX.get(arg.content, ".bin")
-    return str({
-        "missing": files / f"nothere{suffix}",
-        "folder": files / "images",
-        "file": files / "a_file",
-        "empty": files / ("empty_dir" if arg.kind == FOLDER else f"empty{suffix}"),
-        "empty-folder": files / "empty_dir",
-        "unreadable": files / ("locked_dir" if arg.kind == FOLDER else f"locked{suffix}"),
-        "wrong-content": files / ("full" if arg.kind == FOLDER else f"garbage{suffix}"),
-        "wrong-suffix": files / "notes.txt",
-        "under-a-file": files / "a_file" / "out",
-    }[wrong])
+    return str(
+        {
+            "missing": files / f"nothere{suffix}",
+            "folder": files / "images",
+            "file": files / "a_file",
+            "empty": files / ("empty_dir" if arg.kind == FOLDER else f"empty{suffix}"),
+            "empty-folder": files / "empty_dir",
+            "unreadable": files / ("locked_dir" if arg.kind == FOLDER else f"locked{suffix}"),
+            "wrong-content": files / ("full" if arg.kind == FOLDER else f"garbage{suffix}"),
+            "wrong-suffix": files / "notes.txt",
+            "under-a-file": files / "a_file" / "out",
+        }[wrong]
+    )
 
 
-def _argv(command: str, name: str, bad: str, files: Path, cwd: Path) -> List[str]:
+def _argv(command: str, name: str, bad: str, files: Path, cwd: Path) -> list[str]:
     """The command's required arguments with good values, and option `name` with `bad`."""
-    positionals: List[str] = []
-    options: List[str] = []
+    positionals: list[str] = []
+    options: list[str] = []
     parser = PARSERS[command]
     # A required group (--checkpoint | --model) is met by its path option, unless one is the target.
-    needed = [next(a for a in g._group_actions if isinstance(a.type, PathArg)) for g in parser._mutually_exclusive_groups
-              if g.required and not any(option_name(a) == name for a in g._group_actions)]
+    needed = [
+        next(a for a in g._group_actions if isinstance(a.type, PathArg))
+        for g in parser._mutually_exclusive_groups
+        if g.required and not any(option_name(a) == name for a in g._group_actions)
+    ]
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction):
             continue
         target = isinstance(action.type, PathArg) and option_name(action) == name
         # a path default (demo --config configs/...) may hold only in the repository's root
-        path_default = isinstance(action.type, PathArg) and isinstance(action.default, str) and action.default \
+        path_default = (
+            isinstance(action.type, PathArg)
+            and isinstance(action.default, str)
+            and action.default
             and not action.type.is_output
+        )
         if not (target or action.required or path_default or action in needed):
             continue
         if not isinstance(action.type, PathArg):
@@ -154,7 +205,7 @@ def _argv(command: str, name: str, bad: str, files: Path, cwd: Path) -> List[str
     return positionals + options
 
 
-def _tree(path: Path) -> List[str]:
+def _tree(path: Path) -> list[str]:
     return sorted(str(p.relative_to(path)) for p in path.rglob("*") if "locked_dir" not in p.parts)
 
 
@@ -180,8 +231,16 @@ def test_the_matrix_covers_every_command_with_a_path():
 
 
 def _takes_text(action: argparse.Action) -> bool:
-    if isinstance(action, (argparse._HelpAction, argparse._StoreConstAction, argparse._StoreTrueAction,
-                           argparse._StoreFalseAction, argparse._CountAction)):
+    if isinstance(
+        action,
+        (
+            argparse._HelpAction,
+            argparse._StoreConstAction,
+            argparse._StoreTrueAction,
+            argparse._StoreFalseAction,
+            argparse._CountAction,
+        ),
+    ):
         return False
     return action.choices is None and action.type in (None, str)
 
@@ -189,8 +248,7 @@ def _takes_text(action: argparse.Action) -> bool:
 @pytest.mark.parametrize("command", sorted(PARSERS))
 def test_every_option_is_a_path_or_says_why_not(command):
     """A text option is either a declared path (it gets the matrix) or named in NOT_PATHS."""
-    unknown = [option_name(a) for a in PARSERS[command]._actions
-               if _takes_text(a) and option_name(a) not in NOT_PATHS]
+    unknown = [option_name(a) for a in PARSERS[command]._actions if _takes_text(a) and option_name(a) not in NOT_PATHS]
     assert not unknown, f"{command}: declare these as paths (type=PathArg) or add them to NOT_PATHS: {unknown}"
 
 

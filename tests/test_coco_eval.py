@@ -1,4 +1,5 @@
 """Our COCO keypoint AP/AR against pycocotools on the real sample and on generated cases."""
+
 import contextlib
 import copy
 import io
@@ -45,8 +46,14 @@ def perturbed(gt, seed, scale=0.06):
         kp = np.asarray(a["keypoints"], dtype=float).reshape(-1, 3)
         kp[:, :2] += rng.normal(0, scale * np.sqrt(a["area"]), (len(kp), 2))
         kp[:, 2] = rng.uniform(0, 1, len(kp))
-        out.append({"image_id": a["image_id"], "category_id": 1, "keypoints": kp.reshape(-1).tolist(),
-                    "score": float(rng.uniform(0.1, 1))})
+        out.append(
+            {
+                "image_id": a["image_id"],
+                "category_id": 1,
+                "keypoints": kp.reshape(-1).tolist(),
+                "score": float(rng.uniform(0.1, 1)),
+            }
+        )
     return out
 
 
@@ -59,8 +66,11 @@ def test_real_sample_perturbed_equals_pycocotools(real_data, tmp_path):
 
 def test_ground_truth_as_predictions_gives_ap_one(real_data, tmp_path):
     gt = json.loads((real_data / "coco" / "test_coco.json").read_text())
-    res = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-           for a in gt["annotations"] if a["num_keypoints"] > 0 and not a.get("iscrowd")]
+    res = [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+        for a in gt["annotations"]
+        if a["num_keypoints"] > 0 and not a.get("iscrowd")
+    ]
     ours, theirs = both(tmp_path, gt, res)
     assert ours == theirs
     assert ours["AP"] == 1.0 and ours["AP50"] == 1.0 and ours["AR"] == 1.0
@@ -72,7 +82,7 @@ def test_generated_cases_equal_pycocotools(tmp_path, seed):
     # The case really holds what it is meant to exercise.
     assert any(a["iscrowd"] for a in gt["annotations"])
     assert any(a["num_keypoints"] == 0 and not a["iscrowd"] for a in gt["annotations"])
-    assert any(a["area"] < 32 ** 2 for a in gt["annotations"]) and any(a["area"] > 96 ** 2 for a in gt["annotations"])
+    assert any(a["area"] < 32**2 for a in gt["annotations"]) and any(a["area"] > 96**2 for a in gt["annotations"])
     ours, theirs = both(tmp_path, gt, res)
     assert ours == theirs
     assert 0.0 < ours["AP"] < 1.0

@@ -2,8 +2,13 @@ import numpy as np
 import pytest
 
 from simplepose.core.codec import HeatmapCodec
-from simplepose.core.geometry import (box_to_center_scale, boxes_to_center_scale, crop_affine, warp_points,
-                                 widen_to_aspect)
+from simplepose.core.geometry import (
+    box_to_center_scale,
+    boxes_to_center_scale,
+    crop_affine,
+    warp_points,
+    widen_to_aspect,
+)
 
 
 def test_affine_round_trip_and_centre():

@@ -112,7 +112,12 @@ def test_official_experiment_file_is_mapped(tmp_path):
     p = tmp_path / "256x192_d256x3_adam_lr1e-3.yaml"
     p.write_text(OFFICIAL)
     cfg = load_config(p, ["train.epochs=3"])
-    assert (cfg.model.depth, cfg.model.num_joints, cfg.model.deconv_filters, cfg.model.deconv_kernels) == (101, 17, 256, 4)
+    assert (cfg.model.depth, cfg.model.num_joints, cfg.model.deconv_filters, cfg.model.deconv_kernels) == (
+        101,
+        17,
+        256,
+        4,
+    )
     assert cfg.model.pretrained.endswith("resnet101-5d3b4d8f.pth")
     assert cfg.data.input_size == (288, 384) and cfg.data.heatmap_size == (72, 96) and cfg.data.sigma == 3.0
     assert (cfg.data.rotation_factor, cfg.data.scale_factor, cfg.data.workers) == (35.0, 0.25, 6)
@@ -126,18 +131,29 @@ def test_official_experiment_file_is_mapped(tmp_path):
 
 
 def test_official_mpii_layout(tmp_path):
-    text = OFFICIAL.replace("DATASET: 'coco'", "DATASET: mpii").replace("'val2017'", "valid").replace("'train2017'", "train")
+    text = (
+        OFFICIAL.replace("DATASET: 'coco'", "DATASET: mpii")
+        .replace("'val2017'", "valid")
+        .replace("'train2017'", "train")
+    )
     p = tmp_path / "mpii.yaml"
     p.write_text(text.replace("NUM_JOINTS: 17", "NUM_JOINTS: 16"))
     cfg = load_config(p)
-    assert cfg.data.dataset == "mpii" and cfg.data.train_ann == "annot/train.json" and cfg.data.val_ann == "annot/valid.json"
+    assert (
+        cfg.data.dataset == "mpii"
+        and cfg.data.train_ann == "annot/train.json"
+        and cfg.data.val_ann == "annot/valid.json"
+    )
 
 
-@pytest.mark.parametrize("old,new,message", [
-    ("LOSS:\n", "LOSS:\n  SURPRISE: 1\n", "unknown key LOSS.SURPRISE"),
-    ("TARGET_TYPE: 'gaussian'", "TARGET_TYPE: 'offset'", "TARGET_TYPE"),
-    ("NUM_DECONV_FILTERS: [256, 256, 256]", "NUM_DECONV_FILTERS: [256, 128, 256]", "differ"),
-])
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        ("LOSS:\n", "LOSS:\n  SURPRISE: 1\n", "unknown key LOSS.SURPRISE"),
+        ("TARGET_TYPE: 'gaussian'", "TARGET_TYPE: 'offset'", "TARGET_TYPE"),
+        ("NUM_DECONV_FILTERS: [256, 256, 256]", "NUM_DECONV_FILTERS: [256, 128, 256]", "differ"),
+    ],
+)
 def test_official_file_errors(tmp_path, old, new, message):
     p = tmp_path / "x.yaml"
     p.write_text(OFFICIAL.replace(old, new))
@@ -164,7 +180,10 @@ def test_collapse_per_layer():
 
 def test_official_per_layer_lists_become_one_value(tmp_path):
     p = tmp_path / "x.yaml"
-    p.write_text(OFFICIAL.replace("NUM_DECONV_FILTERS: [256, 256, 256]", "NUM_DECONV_FILTERS: [128, 128, 128]")
-                 .replace("NUM_DECONV_KERNELS: [4, 4, 4]", "NUM_DECONV_KERNELS: 3"))  # a scalar is one layer's value
+    p.write_text(
+        OFFICIAL.replace("NUM_DECONV_FILTERS: [256, 256, 256]", "NUM_DECONV_FILTERS: [128, 128, 128]").replace(
+            "NUM_DECONV_KERNELS: [4, 4, 4]", "NUM_DECONV_KERNELS: 3"
+        )
+    )  # a scalar is one layer's value
     cfg = load_config(p)
     assert cfg.model.deconv_filters == 128 and cfg.model.deconv_kernels == 3

@@ -1,17 +1,16 @@
 import numpy as np
 import pytest
 import torch
+from conftest import REAL_DATA as REAL
 from torch.utils.data import DataLoader
 
 from simplepose.core.codec import HeatmapCodec
-from simplepose.data.coco import load_coco_keypoints
-from simplepose.data.dataset import TopDownDataset, lower_body_mask
 from simplepose.core.fileio import read_image
 from simplepose.core.geometry import box_to_center_scale, crop_affine, warp_points
 from simplepose.core.skeleton import COCO, MPII
 from simplepose.core.transforms import Normalize, crop_matrix
-
-from conftest import REAL_DATA as REAL
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.data.dataset import TopDownDataset, lower_body_mask
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
 
@@ -52,7 +51,8 @@ def test_raw_images_are_the_uint8_crops_that_normalise_to_the_float_items(coco):
     for channels_last in (False, True):
         x = network_input(batch_r["image"], torch.device("cpu"), raws.normalize, channels_last)
         assert torch.equal(x, batch_f["image"]) and x.is_contiguous(
-            memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format
+        )
     assert network_input(batch_f["image"], torch.device("cpu"), raws.normalize, False) is batch_f["image"]
     rgb = Normalize("rgb")
     assert torch.equal(rgb(batch_r["image"]), rgb(batch_r["image"].numpy()))
@@ -90,6 +90,7 @@ def test_flipped_sample_equals_warping_the_mirrored_image(coco):
         src = np.ascontiguousarray(image[:, ::-1]) if item["flipped"] else image
         m = crop_affine(mirrored_c, item["scale"].numpy().astype(np.float64), 0.0, SIZE)
         import cv2
+
         crop = cv2.warpAffine(src, m, SIZE, flags=cv2.INTER_LINEAR)
         ref = Normalize()(crop)[0]
         assert (item["image"] - ref).abs().max() < 0.05  # <= 1 grey level of rounding
@@ -160,6 +161,7 @@ def test_paper_normalisation_is_bgr_with_rgb_stats():
 
 def test_missing_image_names_the_record(coco, tmp_path):
     import copy
+
     r = copy.copy(coco.records[0])
     r.image_path = str(tmp_path / "nope.jpg")
     with pytest.raises(FileNotFoundError, match="record 0 .*nope.jpg"):
@@ -196,6 +198,7 @@ class Niceness(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         import os
+
         return os.nice(0)  # this process's niceness
 
 
@@ -203,6 +206,7 @@ def test_worker_niceness_is_raised_in_the_workers_only():
     """What the engine asks of workers on CUDA (engine.LOADER_NICENESS), and not of the trainer."""
     import functools
     import os
+
     from simplepose.data.dataset import worker_init
 
     mine = os.nice(0)
@@ -255,8 +259,14 @@ def test_every_target_peaks_where_its_joint_is(coco, encoding):
             target, weight = item["target"].numpy(), item["target_weight"][:, 0].numpy()
             kp = item["keypoints"][:, :2].numpy().astype(np.float64)
             width = read_image(r.image_path).shape[1]
-            matrix = crop_matrix(item["center"].double().numpy(), item["scale"].double().numpy(), item["rotation"],
-                                 SIZE, flip_width=width if flip else 0.0, udp=encoding == "udp")
+            matrix = crop_matrix(
+                item["center"].double().numpy(),
+                item["scale"].double().numpy(),
+                item["rotation"],
+                SIZE,
+                flip_width=width if flip else 0.0,
+                udp=encoding == "udp",
+            )
             back = cv2.invertAffineTransform(matrix)
             image_kp = r.keypoints[COCO.flip_index] if flip else r.keypoints  # a mirrored left joint is the right one
             visible = r.visible[COCO.flip_index] if flip else r.visible
@@ -296,8 +306,9 @@ def test_a_flipped_sample_swaps_left_and_right_joints(coco, encoding):
     """Same crop window (no scale or rotation augmentation) with and without the flip: the
     flipped sample's left wrist is where the plain sample's right wrist is, mirrored."""
     codec = HeatmapCodec(SIZE, HM, 2.0, encoding=encoding)
-    ds = TopDownDataset(coco.records, COCO, codec, SIZE, train=True, scale_factor=0.0, rotation_prob=0.0,
-                        cache_images=True)
+    ds = TopDownDataset(
+        coco.records, COCO, codec, SIZE, train=True, scale_factor=0.0, rotation_prob=0.0, cache_images=True
+    )
     index = 3
     items = {}
     for epoch in range(20):

@@ -1,4 +1,5 @@
 """Decoding golden values on hand-made heatmaps, flip-back, inverse affine, DARK / UDP."""
+
 import numpy as np
 import pytest
 
@@ -36,8 +37,18 @@ def test_quarter_offset_direction(neigh, expected):
     assert score[0, 0] == pytest.approx(0.8)
 
 
-@pytest.mark.parametrize("x,y,stepped", [(1, 20, False), (2, 20, True), (W - 1, 20, False), (W - 2, 20, True),
-                                         (10, 1, False), (10, H - 1, False), (0, 0, False)])
+@pytest.mark.parametrize(
+    "x,y,stepped",
+    [
+        (1, 20, False),
+        (2, 20, True),
+        (W - 1, 20, False),
+        (W - 2, 20, True),
+        (10, 1, False),
+        (10, H - 1, False),
+        (0, 0, False),
+    ],
+)
 def test_quarter_offset_only_inside_official_bounds(x, y, stepped):
     # The official test is 1 < px < w - 1 and 1 < py < h - 1: a peak on column 1 gets no step.
     kp, _ = HeatmapCodec((192, 256), (W, H)).decode(one_peak(x, y, right=0.5, down=0.5))

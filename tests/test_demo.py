@@ -1,4 +1,5 @@
 """The demo end to end on a tiny synthetic set: every step runs and the report is complete."""
+
 import json
 import math
 from pathlib import Path
@@ -42,8 +43,23 @@ def check_metrics(m: dict) -> None:
 
 def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
     out, data = tmp_path / "demo", tmp_path / "data"
-    args = ["demo", "--out", str(out), "--data", str(data), "--images", "30", "--videos", "1", "--frames", "6",
-            "--set", "train.epochs=1", "--set", "train.val_every=1"]
+    args = [
+        "demo",
+        "--out",
+        str(out),
+        "--data",
+        str(data),
+        "--images",
+        "30",
+        "--videos",
+        "1",
+        "--frames",
+        "6",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "train.val_every=1",
+    ]
     assert main(args) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["simplepose_version"] == simplepose.__version__
@@ -55,7 +71,9 @@ def test_tiny_demo_writes_the_whole_report(tmp_path, capsys):
     if SHIPPED_MODEL.is_file():
         check_metrics(shipped)
         assert shipped["training"]["epochs"] > 0 and shipped["training"]["command"].startswith("simplepose train")
-        assert [Path(p).parent for p in shipped["pictures"]] == [out / "shipped_model" / "pictures"] * len(m["pictures"])
+        assert [Path(p).parent for p in shipped["pictures"]] == [out / "shipped_model" / "pictures"] * len(
+            m["pictures"]
+        )
         assert list((out / "shipped_model" / "tracking").glob("*.mp4"))
     else:
         assert shipped is None
@@ -114,7 +132,9 @@ def test_a_fine_tuned_release_records_the_training_it_started_from(tmp_path):
 
     parent = SHIPPED_MODEL.parent / "synthetic_res18_96x64.pth"
     assert started_from({"train": {"init_from": str(parent)}}) == {
-        "file": parent.name, **{k: release_info(parent)[k] for k in ("epochs", "train_minutes", "val_AP")}}
+        "file": parent.name,
+        **{k: release_info(parent)[k] for k in ("epochs", "train_minutes", "val_AP")},
+    }
     assert started_from({"train": {"init_from": ""}}) == {} and started_from({}) == {}
     assert started_from({"train": {"init_from": str(tmp_path / "gone.pth")}}) == {}
     record = release_info()
@@ -126,13 +146,25 @@ def test_the_summary_says_whether_the_budget_or_the_epochs_ended_the_run(tmp_pat
     from simplepose.demo import print_summary
 
     coco = {key: 0.5 for key in METRIC_KEYS}
-    run = {"coco_gt_boxes": coco, "coco_detections": coco, "posetrack": {"mAP": 40.0, "MOTA": 1.0, "frames_per_second": 30.0}}
-    for epochs, expected in ((18, "all epochs fitted in the 11-minute budget"),
-                             (7, "the 11-minute budget ended first")):
-        train = {"samples_per_s": 63.0, "epochs": epochs, "planned_epochs": 18, "budget_minutes": 11.0,
-                 "train_minutes": 10.5}
-        print_summary({"demo_run": {**run, "train": train}, "shipped_model": None, "timings": {"total_s": 720.0}},
-                      tmp_path)
+    run = {
+        "coco_gt_boxes": coco,
+        "coco_detections": coco,
+        "posetrack": {"mAP": 40.0, "MOTA": 1.0, "frames_per_second": 30.0},
+    }
+    for epochs, expected in (
+        (18, "all epochs fitted in the 11-minute budget"),
+        (7, "the 11-minute budget ended first"),
+    ):
+        train = {
+            "samples_per_s": 63.0,
+            "epochs": epochs,
+            "planned_epochs": 18,
+            "budget_minutes": 11.0,
+            "train_minutes": 10.5,
+        }
+        print_summary(
+            {"demo_run": {**run, "train": train}, "shipped_model": None, "timings": {"total_s": 720.0}}, tmp_path
+        )
         printed = capsys.readouterr().out
         assert f"trained at 63 samples/s: {epochs} of 18 epochs in 10.5 min" in printed
         assert expected in printed and ("fewer samples than the 18 planned epochs hold" in printed) == (epochs < 18)

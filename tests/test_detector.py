@@ -1,4 +1,5 @@
 """Person box sources behind the Detector protocol."""
+
 import json
 
 import numpy as np
@@ -10,11 +11,15 @@ from simplepose.inference.detector import DetectionsFile, GTBoxes, TorchvisionDe
 
 def test_detections_file_boxes_are_xyxy_and_found_by_id_or_name(tmp_path):
     path = tmp_path / "dets.json"
-    path.write_text(json.dumps([
-        {"image_id": 7, "category_id": 1, "bbox": [10, 20, 30, 40], "score": 0.9},
-        {"image_id": 7, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.1},
-        {"image_id": 7, "category_id": 2, "bbox": [0, 0, 5, 5], "score": 0.9},  # not a person
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {"image_id": 7, "category_id": 1, "bbox": [10, 20, 30, 40], "score": 0.9},
+                {"image_id": 7, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.1},
+                {"image_id": 7, "category_id": 2, "bbox": [0, 0, 5, 5], "score": 0.9},  # not a person
+            ]
+        )
+    )
     det = DetectionsFile(path, score_thresh=0.5, names={7: "000000000007.jpg"})
     boxes, scores = det(None, 7)
     np.testing.assert_array_equal(boxes, [[10, 20, 40, 60]])

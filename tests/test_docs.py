@@ -4,6 +4,7 @@ docs/cli.md and docs/zoo.md are written by docs/gen_reference.py from the argpar
 the zoo's table; a new option or row without `make docs-reference` fails here. The site itself
 is built with `mkdocs build --strict` by `make test` (broken links, anchors, API references).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,9 @@ def test_cli_page_has_every_command_option_and_default():
             if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue
             for option in action.option_strings:
-                assert re.search(rf"[` ]{re.escape(option)}[ ,`]", page), f"{parser.prog} {option} missing from docs/cli.md"
+                assert re.search(rf"[` ]{re.escape(option)}[ ,`]", page), (
+                    f"{parser.prog} {option} missing from docs/cli.md"
+                )
                 checked += 1
     assert checked > 50
     # A default that argparse adds to the help (HelpWithDefaults) reaches the page too.

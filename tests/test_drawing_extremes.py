@@ -1,19 +1,20 @@
 """Pictures at the extremes: line widths follow the person and the image, boxes show on any
 background, labels never cover each other, training curves of a 1-epoch run have whole-epoch
 ticks, and printed counts say "1 person" / "2 people", never "frame(s)"."""
+
 import ast
 import re
 from pathlib import Path
 
 import numpy as np
 
-from simplepose.demo import curve_figure, plot_curves
-from simplepose.formats.check import Skips
 from simplepose.core.poses import Poses
 from simplepose.core.skeleton import COCO
-from simplepose.training.train_log import read_metrics
 from simplepose.core.visualize import draw_poses, image_diagonal, place_labels
 from simplepose.core.words import count
+from simplepose.demo import curve_figure, plot_curves
+from simplepose.formats.check import Skips
+from simplepose.training.train_log import read_metrics
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 
@@ -54,7 +55,7 @@ def test_a_box_stays_visible_on_white_and_on_black():
     for background in (255, 0):
         image = np.full((300, 400, 3), background, np.uint8)
         out = draw_poses(image, poses, COCO)
-        edge = out[60:220, x1 - 3:x1 + 4].astype(int).sum(axis=2)  # across the box's left edge
+        edge = out[60:220, x1 - 3 : x1 + 4].astype(int).sum(axis=2)  # across the box's left edge
         if background == 255:
             assert (edge < 100).any(), "no dark outline on a white image"
         else:
@@ -73,7 +74,7 @@ def test_labels_of_a_crowd_never_overlap_and_stay_inside():
     assert len(placed) >= n // 2  # most find a spot
     for i, a in enumerate(placed):
         assert 0 <= a[0] <= a[2] < w and 0 <= a[1] <= a[3] < h, a
-        for b in placed[i + 1:]:
+        for b in placed[i + 1 :]:
             assert a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1], (a, b)
     for r, (sw, sh) in zip(rects, sizes):
         assert r is None or (r[2] - r[0] + 1, r[3] - r[1] + 1) == (sw, sh)
@@ -124,9 +125,14 @@ def test_no_message_says_frame_s():
     found = []
     for path in SRC.rglob("*.py"):
         tree = ast.parse(path.read_text())
-        docs = {id(n.body[0].value) for n in ast.walk(tree)
-                if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        docs = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                 text = node.value.replace("http(s)", "")

@@ -1,6 +1,7 @@
 """The heatmap encoder, vectorised over joints (no per-joint Python loop in the data hot
 path), against the dense UDP definition; the paper's targets have golden tests in
 test_targets.py."""
+
 import numpy as np
 
 from simplepose.core.codec import HeatmapCodec
@@ -18,7 +19,7 @@ def udp_definition(keypoints, input_size, heatmap_size, sigma):
         exact = k / stride
         mu = np.trunc(exact + 0.5)
         inside = (np.abs(xs - mu[0]) <= r) & (np.abs(ys - mu[1]) <= r)
-        maps[j] = np.exp(-((xs - exact[0]) ** 2 + (ys - exact[1]) ** 2) / (2 * sigma ** 2)) * inside
+        maps[j] = np.exp(-((xs - exact[0]) ** 2 + (ys - exact[1]) ** 2) / (2 * sigma**2)) * inside
     return maps
 
 

@@ -1,15 +1,15 @@
 """Training engine on the 4 real COCO images: overfitting, resume after a kill, AMP, failures."""
+
 import json
 import math
 
 import pytest
 import torch
-
-from simplepose.nets.weights import read_weights_file as read_checkpoint  # the safe loader must read them
-from simplepose.config import config_from_dict
-from simplepose import engine
-
 from conftest import REAL_DATA as REAL
+
+from simplepose import engine
+from simplepose.config import config_from_dict
+from simplepose.nets.weights import read_weights_file as read_checkpoint  # the safe loader must read them
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
 
@@ -25,13 +25,25 @@ def one_thread():
 
 def tiny_config(side=64, **train):
     """R18 with a narrow head at side x side input: a second or so per epoch on CPU, no augmentation."""
-    return config_from_dict({
-        "model": {"depth": 18, "num_joints": 17, "deconv_filters": 64},
-        "data": {"root": str(REAL / "coco"), "train_ann": "test_coco.json", "train_images": ".",
-                 "input_size": [side, side], "heatmap_size": [side // 4, side // 4], "sigma": 2.0, "workers": 0,
-                 "cache_images": True, "scale_factor": 0.0, "rotation_prob": 0.0, "flip": False},
-        "train": {"batch_size": 16, "val_every": 0, "log_every": 1, **train},
-    })
+    return config_from_dict(
+        {
+            "model": {"depth": 18, "num_joints": 17, "deconv_filters": 64},
+            "data": {
+                "root": str(REAL / "coco"),
+                "train_ann": "test_coco.json",
+                "train_images": ".",
+                "input_size": [side, side],
+                "heatmap_size": [side // 4, side // 4],
+                "sigma": 2.0,
+                "workers": 0,
+                "cache_images": True,
+                "scale_factor": 0.0,
+                "rotation_prob": 0.0,
+                "flip": False,
+            },
+            "train": {"batch_size": 16, "val_every": 0, "log_every": 1, **train},
+        }
+    )
 
 
 def test_overfitting_drives_the_loss_down_steadily(tmp_path):
@@ -93,8 +105,10 @@ def test_bf16_autocast_on_cpu(tmp_path):
 
 
 def test_non_finite_loss_fails_loudly(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "build_loss", lambda tc: (lambda p, t, w: p.float().mean() * float("nan")))
-    with pytest.raises(FloatingPointError, match=r"non-finite loss nan at epoch 1, step 1 of 1 \(step 1 of the run\)") as e:
+    monkeypatch.setattr(engine, "build_loss", lambda tc: lambda p, t, w: p.float().mean() * float("nan"))
+    with pytest.raises(
+        FloatingPointError, match=r"non-finite loss nan at epoch 1, step 1 of 1 \(step 1 of the run\)"
+    ) as e:
         engine.train(tiny_config(32, epochs=1), tmp_path)
     assert isinstance(e.value, ValueError)  # what the command line reports as one line
 
@@ -121,18 +135,24 @@ def test_loss_read_a_step_late_changes_only_when_it_is_read(tmp_path, monkeypatc
         return p.float().mean() * (float("nan") if len(calls) == 2 else 1.0)
 
     monkeypatch.setattr(engine, "build_loss", lambda tc: nan_at_second)
-    with pytest.raises(FloatingPointError, match=r"non-finite loss nan at epoch 1, step 2 of \d+ \(step 2 of the run\)"):
+    with pytest.raises(
+        FloatingPointError, match=r"non-finite loss nan at epoch 1, step 2 of \d+ \(step 2 of the run\)"
+    ):
         engine.train(cfg, tmp_path / "nan", step_callback=lambda e, i, loss: seen.append(i))
     assert seen == [0] and len(calls) == 3  # step 3 was queued before step 2's loss was read
 
 
 def test_augmentation_starts_at_its_fraction_of_the_run(tmp_path, monkeypatch):
     import dataclasses
+
     from simplepose.data.dataset import TopDownDataset
 
     calls, set_epoch = [], TopDownDataset.set_epoch
-    monkeypatch.setattr(TopDownDataset, "set_epoch",
-                        lambda self, e, augment=True: (calls.append((e, augment)), set_epoch(self, e, augment)))
+    monkeypatch.setattr(
+        TopDownDataset,
+        "set_epoch",
+        lambda self, e, augment=True: (calls.append((e, augment)), set_epoch(self, e, augment)),
+    )
     cfg = tiny_config(32, epochs=4, batch_size=8)
     engine.train(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, augment_from=0.5)), tmp_path / "a")
     assert calls == [(0, False), (1, False), (2, True), (3, True)]
@@ -143,6 +163,7 @@ def test_augmentation_starts_at_its_fraction_of_the_run(tmp_path, monkeypatch):
 def test_joint_count_mismatch_is_an_error(tmp_path):
     cfg = tiny_config(epochs=1)
     import dataclasses
+
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_joints=16))
     with pytest.raises(ValueError, match="num_joints = 16 but the training data has 17"):
         engine.train(cfg, tmp_path)
@@ -211,6 +232,7 @@ def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "simplepose.evaluation.runner", fake)
     cfg = tiny_config(32, epochs=3, val_every=1)
     import dataclasses
+
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json", val_images="."))
     result = engine.train(cfg, tmp_path)
     assert calls == [(False, "cpu")] * 3  # evaluated in eval mode
@@ -229,8 +251,11 @@ def test_cosine_schedule_and_channels_last_training(tmp_path):
     lrs = {rec["epoch"]: rec["lr"] for rec in lines if rec["tag"] == "train"}
     assert [lrs[e] for e in (1, 2, 3)] == pytest.approx([1e-3, 0.75e-3, 0.25e-3])  # (1 + cos(pi e / 3)) / 2
     nhwc = []
-    engine.train(tiny_config(32, epochs=3, batch_size=4, lr=1e-3, lr_schedule="cosine", channels_last=True),
-                 tmp_path / "nhwc", step_callback=lambda e, i, loss: nhwc.append(loss))
+    engine.train(
+        tiny_config(32, epochs=3, batch_size=4, lr=1e-3, lr_schedule="cosine", channels_last=True),
+        tmp_path / "nhwc",
+        step_callback=lambda e, i, loss: nhwc.append(loss),
+    )
     # The same arithmetic in another memory layout: the same run up to float rounding, which
     # Adam's normalised steps let grow a little over the run.
     assert nhwc[:3] == pytest.approx(plain[:3], rel=1e-3)
@@ -241,8 +266,7 @@ def test_cosine_schedule_and_channels_last_training(tmp_path):
 
 def test_a_finished_run_resumed_with_more_epochs_follows_the_longer_schedule(tmp_path):
     engine.train(tiny_config(32, epochs=2, batch_size=8, lr=1e-3, lr_schedule="cosine"), tmp_path)
-    result = engine.train(tiny_config(32, epochs=4, batch_size=8, lr=1e-3, lr_schedule="cosine"), tmp_path,
-                          resume=True)
+    result = engine.train(tiny_config(32, epochs=4, batch_size=8, lr=1e-3, lr_schedule="cosine"), tmp_path, resume=True)
     assert result["epochs"] == 4
     lines = [json.loads(rec) for rec in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     lrs = {rec["epoch"]: rec["lr"] for rec in lines if rec["tag"] == "train"}
@@ -260,8 +284,8 @@ def test_unknown_lr_schedule_is_an_error(tmp_path):
 def test_init_from_takes_an_mmpose_checkpoint_as_predict_does(tmp_path):
     """mmpose's files prefix the keys (`backbone.`, `head.`); fine-tuning from one starts from
     exactly its weights, as `predict --checkpoint` reads them."""
-    from simplepose.nets.model import PoseResNet
     from simplepose.config import build_model_kwargs
+    from simplepose.nets.model import PoseResNet
 
     path = tmp_path / "mmpose_style.pth"
     cfg = tiny_config(init_from=str(path))

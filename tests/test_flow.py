@@ -1,4 +1,5 @@
 """Optical-flow propagation: a synthetic translation moves joints by the true shift."""
+
 import cv2
 import numpy as np
 import pytest
@@ -12,8 +13,11 @@ def _textured(h=240, w=320, seed=0):
     return cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)
 
 
-@pytest.mark.parametrize("flow", [DenseFlow("medium"), DenseFlow("fast"), DenseFlow("medium", max_side=160), SparseFlow()],
-                         ids=["dis-medium", "dis-fast", "dis-downscaled", "lk"])
+@pytest.mark.parametrize(
+    "flow",
+    [DenseFlow("medium"), DenseFlow("fast"), DenseFlow("medium", max_side=160), SparseFlow()],
+    ids=["dis-medium", "dis-fast", "dis-downscaled", "lk"],
+)
 @pytest.mark.parametrize("shift", [(3.4, -2.3), (-6.0, 4.5)])
 def test_translation_moves_joints_by_the_shift(flow, shift):
     prev = _textured()

@@ -6,6 +6,7 @@ golden/make_hrnet_golden.py in a side run with the official file).
 The suite runs both widths at 256x192 (a few seconds each on one core);
 SIMPLEPOSE_FULL_GOLDEN=1 adds 384x288.
 """
+
 from __future__ import annotations
 
 import json

@@ -9,10 +9,10 @@ still a dependency). The layers are the package's parts (docs/architecture.md), 
   4. commands/, cli, api, demo, bench/ (they orchestrate the rest)
 A module may import its own layer or a lower one.
 """
+
 import ast
 import importlib
 from pathlib import Path
-from typing import Dict, Set
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "simplepose"
 
@@ -46,13 +46,13 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imports() -> Dict[str, Set[tuple]]:
+def _imports() -> dict[str, set[tuple]]:
     """module -> {(imported module, imported name or None)} for the project's own modules."""
-    out: Dict[str, Set[tuple]] = {}
+    out: dict[str, set[tuple]] = {}
     for path in SRC.rglob("*.py"):
         mod = _module_name(path)
         package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
-        found: Set[tuple] = set()
+        found: set[tuple] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 found |= {(a.name, None) for a in node.names if a.name.startswith("simplepose")}
@@ -66,22 +66,27 @@ def _imports() -> Dict[str, Set[tuple]]:
                 if target.startswith("simplepose"):
                     for a in node.names:
                         sub = f"{target}.{a.name}"
-                        is_module = (SRC.parent / Path(*sub.split("."))).with_suffix(".py").exists() or \
-                            (SRC.parent / Path(*sub.split("."))).is_dir()
+                        is_module = (SRC.parent / Path(*sub.split("."))).with_suffix(".py").exists() or (
+                            SRC.parent / Path(*sub.split("."))
+                        ).is_dir()
                         found.add((sub, None) if is_module else (target, a.name))
         out[mod] = found
     return out
 
 
 def test_no_private_names_across_modules():
-    bad = [f"{mod} imports {name} from {target}" for mod, found in _imports().items()
-           for target, name in found if name and name.startswith("_") and target != mod]
+    bad = [
+        f"{mod} imports {name} from {target}"
+        for mod, found in _imports().items()
+        for target, name in found
+        if name and name.startswith("_") and target != mod
+    ]
     assert not bad, "\n".join(sorted(bad))
 
 
 def test_no_import_cycles():
     graph = {mod: {t for t, _ in found if t != mod and t in _imports_cache} for mod, found in _imports_cache.items()}
-    state: Dict[str, int] = {}
+    state: dict[str, int] = {}
     stack: list = []
 
     def visit(node: str) -> None:
@@ -89,7 +94,7 @@ def test_no_import_cycles():
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt)
@@ -112,8 +117,10 @@ def test_imports_go_down_the_layers():
 
 def test_the_checks_see_real_imports():
     # Guards the tests above against passing vacuously (e.g. a parser that finds nothing).
-    assert ("simplepose.core.oks", None) in _imports_cache["simplepose.evaluation.cocoeval"] or \
-        ("simplepose.core.oks", "masked_mean") in _imports_cache["simplepose.evaluation.cocoeval"]
+    assert ("simplepose.core.oks", None) in _imports_cache["simplepose.evaluation.cocoeval"] or (
+        "simplepose.core.oks",
+        "masked_mean",
+    ) in _imports_cache["simplepose.evaluation.cocoeval"]
     assert _layer("simplepose.commands.eval") == 4 and _layer("simplepose.core.fileio") == 1
     assert len(_imports_cache) > 40
 

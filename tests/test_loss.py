@@ -37,8 +37,9 @@ def test_ohkm_averages_the_hardest_joints_per_sample():
     gt[0, :, 0, 0] = torch.tensor([1.0, 2.0, 3.0, 4.0])  # joint losses 0.5 * v^2 / 4
     gt[1, 0, 0, 0] = 2.0
     w = torch.ones(2, 4, 1)
+
     def per(v):
-        return 0.5 * v ** 2 / 4
+        return 0.5 * v**2 / 4
 
     expected = ((per(4.0) + per(3.0)) / 2 + (per(2.0) + 0) / 2) / 2
     assert torch.allclose(JointsOHKMLoss(topk=2)(pred, gt, w), torch.tensor(expected))

@@ -7,6 +7,7 @@ SimpleBaseline that `golden/mmpose_weights.py` writes exactly as mmpose publishe
 same file goes through the zoo (served from 127.0.0.1, verified, converted) and through
 `--checkpoint FILE`, and must match mmpose; each wrong convention must not.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from zoo_helpers import FileServer, sha256, write_rows
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
@@ -70,9 +70,21 @@ def test_the_seeded_weights_are_the_golden_ones(mmpose_file):
 def test_zoo_row_matches_mmpose_on_real_photos(mmpose_file, photos, tmp_path, monkeypatch):
     data = mmpose_file.read_bytes()
     with FileServer({f"/v1/{mmpose_file.name}": data}) as server:
-        rows = write_rows(tmp_path / "rows.yaml", [
-            {"name": "golden-res50", "urls": [f"{server.url}/v1/{mmpose_file.name}"], "sha256": sha256(data)[:8],
-             "format": "mmpose", "color": "rgb", "input_size": [192, 256], "skeleton": "coco", "decoder": "mmpose"}])
+        rows = write_rows(
+            tmp_path / "rows.yaml",
+            [
+                {
+                    "name": "golden-res50",
+                    "urls": [f"{server.url}/v1/{mmpose_file.name}"],
+                    "sha256": sha256(data)[:8],
+                    "format": "mmpose",
+                    "color": "rgb",
+                    "input_size": [192, 256],
+                    "skeleton": "coco",
+                    "decoder": "mmpose",
+                }
+            ],
+        )
         monkeypatch.setenv("SIMPLEPOSE_MODELS", str(rows))
         monkeypatch.setenv("SIMPLEPOSE_HOME", str(tmp_path / "cache"))
         from simplepose import zoo
@@ -85,11 +97,13 @@ def test_zoo_row_matches_mmpose_on_real_photos(mmpose_file, photos, tmp_path, mo
     np.testing.assert_allclose(got[..., 2], scores, atol=0.03)
     # A local file in mmpose's format (--checkpoint FILE) is read the same way.
     local = predict(mmpose_file, photos, images=[0, 1])
-    np.testing.assert_array_equal(local, got[:len(local)])
+    np.testing.assert_array_equal(local, got[: len(local)])
 
 
-@pytest.mark.parametrize("wrong", [dict(normalize="bgr"), dict(shift_heatmap=False), dict(flip_test=False),
-                                   dict(padding=1.2), dict(decoder="paper")])
+@pytest.mark.parametrize(
+    "wrong",
+    [dict(normalize="bgr"), dict(shift_heatmap=False), dict(flip_test=False), dict(padding=1.2), dict(decoder="paper")],
+)
 def test_each_wrong_convention_is_caught(mmpose_file, photos, wrong):
     """BGR input, no flip shift, no flip test or padding 1.2 move joints by tens of pixels; the
     paper's border rule moves the joints that peak next to the heatmap's border."""

@@ -2,6 +2,7 @@
 COCO photos (tests/golden/mmpose_hrnet_coco_golden.json, made by
 golden/make_mmpose_hrnet_golden.py in a side mmpose 1.3.2 environment): the file is written
 from the seed in mmpose's layout, served on 127.0.0.1 as a zoo row, converted, and run."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from zoo_helpers import FileServer, sha256, write_rows
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
@@ -43,8 +43,17 @@ def test_zoo_row_of_an_mmpose_hrnet_file_matches_mmpose_on_real_photos(real_data
     data = tmp.read_bytes()
     name = f"td-hm_hrnet-w32_8xb64-210e_coco-256x192-{sha256(data)[:8]}_20220909.pth"
     with FileServer({f"/v1/{name}": data}) as server:
-        rows = write_rows(tmp_path / "rows.yaml", [{"name": "golden-hrnet", "urls": [f"{server.url}/v1/{name}"],
-                                                    "sha256": sha256(data)[:8], "format": "mmpose"}])
+        rows = write_rows(
+            tmp_path / "rows.yaml",
+            [
+                {
+                    "name": "golden-hrnet",
+                    "urls": [f"{server.url}/v1/{name}"],
+                    "sha256": sha256(data)[:8],
+                    "format": "mmpose",
+                }
+            ],
+        )
         monkeypatch.setenv("SIMPLEPOSE_MODELS", str(rows))
         monkeypatch.setenv("SIMPLEPOSE_HOME", str(tmp_path / "cache"))
         converted = zoo.model_file("golden-hrnet", progress=False)

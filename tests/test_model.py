@@ -1,4 +1,5 @@
 """PoseResNet architecture, initialisation, key names, and the parameter / multiply-add counts."""
+
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,7 @@ def meta_model(**kwargs) -> PoseResNet:
         return PoseResNet(**kwargs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def meta_pose(depth: int, style: str = "pytorch") -> PoseResNet:
     """A shared meta-device model (shapes only, nothing to mutate) of the paper's head, K=17."""
     return meta_model(depth=depth, num_joints=17, style=style).eval()
@@ -111,8 +112,9 @@ def test_head_layers_and_initialisation_follow_the_paper():
 
 @pytest.mark.parametrize("kernel", [2, 3, 4])
 def test_each_deconv_kernel_doubles_the_size(kernel):
-    model = meta_model(depth=18, num_joints=3, num_deconv_layers=2, deconv_filters=[64, 32],
-                       deconv_kernels=kernel, final_conv_kernel=3)
+    model = meta_model(
+        depth=18, num_joints=3, num_deconv_layers=2, deconv_filters=[64, 32], deconv_kernels=kernel, final_conv_kernel=3
+    )
     out = model(torch.empty(1, 3, 256, 192, device="meta"))
     assert tuple(out.shape) == (1, 3, 32, 24)
 
@@ -145,9 +147,17 @@ def test_paper_convention_charges_deconvs_per_output_pixel():
     assert cost.paper_macs == backbone_and_final + 4 * cost.macs["deconv_layers"]
 
 
-@pytest.mark.parametrize("depth, size, paper", [
-    (50, (256, 192), 8.9), (101, (256, 192), 12.4), (152, (256, 192), 15.7),
-    (50, (384, 288), 20.0), (101, (384, 288), 27.9), (152, (384, 288), 35.3)])
+@pytest.mark.parametrize(
+    "depth, size, paper",
+    [
+        (50, (256, 192), 8.9),
+        (101, (256, 192), 12.4),
+        (152, (256, 192), 15.7),
+        (50, (384, 288), 20.0),
+        (101, (384, 288), 27.9),
+        (152, (384, 288), 35.3),
+    ],
+)
 def test_paper_convention_is_close_to_the_papers_table(depth, size, paper):
     # The table's figures are not all reproducible: R50->R101 and R101->R152 both add 17 blocks
     # of identical cost, yet the table's steps are 3.5 and 3.3. We land within 1.2% of each.
@@ -178,8 +188,8 @@ def test_width_scales_every_stage_and_keeps_the_output_shape():
 
 def test_output_stride_16_unstrides_the_last_stage_with_the_same_weights(tmp_path):
     """The demo's option: layer4 at stride 1 (3x3 convs dilated 2), one deconv fewer, heatmaps 1/4."""
-    from simplepose.nets.checkpoint import save_checkpoint
     from simplepose.config import build_model_kwargs, config_from_dict
+    from simplepose.nets.checkpoint import save_checkpoint
     from simplepose.nets.weights import load_checkpoint
 
     plain = PoseResNet(depth=18, width=8, deconv_filters=16, num_deconv_layers=3)
@@ -195,8 +205,9 @@ def test_output_stride_16_unstrides_the_last_stage_with_the_same_weights(tmp_pat
     with pytest.raises(ValueError, match="output_stride"):
         PoseResNet(depth=18, output_stride=8)
     # A checkpoint's config says the stride: it loads back as the model that was saved.
-    cfg = config_from_dict({"model": {"depth": 18, "width": 8, "deconv_filters": 16, "num_deconv_layers": 2,
-                                      "output_stride": 16}})
+    cfg = config_from_dict(
+        {"model": {"depth": 18, "width": 8, "deconv_filters": 16, "num_deconv_layers": 2, "output_stride": 16}}
+    )
     model = PoseResNet(**build_model_kwargs(cfg.model))
     save_checkpoint(tmp_path / "m.pth", model, cfg)
     loaded = load_checkpoint(tmp_path / "m.pth").model

@@ -1,11 +1,12 @@
 """Rescoring, OKS, OKS-NMS and soft OKS-NMS on hand-made cases."""
+
 import math
 
 import numpy as np
 import pytest
 
-from simplepose.inference.postprocess import oks_iou, oks_nms, postprocess, rescore, soft_oks_nms
 from simplepose.core.poses import Poses
+from simplepose.inference.postprocess import oks_iou, oks_nms, postprocess, rescore, soft_oks_nms
 
 
 def test_rescore_means_confident_joints_only():
@@ -57,7 +58,7 @@ def test_soft_oks_nms_decays_duplicates_below_others():
     keep = soft_oks_nms(kp, scores, areas, 0.9)
     # b's score decays to 0.8 * exp(-oks^2 / 0.9) < 0.5, so c comes before it.
     oks_ab = oks_iou(kp[0], kp[1][None], areas[0], areas[1:2])[0]
-    assert 0.8 * math.exp(-oks_ab ** 2 / 0.9) < 0.5
+    assert 0.8 * math.exp(-(oks_ab**2) / 0.9) < 0.5
     assert keep.tolist() == [0, 2, 1]
     assert soft_oks_nms(kp, scores, areas, 0.9, max_dets=1).tolist() == [0]
 

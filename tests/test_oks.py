@@ -3,15 +3,16 @@
 The callers agree where their rules agree (same area, all joints counted) and differ exactly
 where the rules say they should.
 """
+
 import math
 
 import numpy as np
 import pytest
 
-from simplepose.inference.postprocess import oks_iou, oks_nms
-from simplepose.evaluation.cocoeval import compute_oks
 from simplepose.core.oks import greedy_nms, joint_similarity, masked_mean
 from simplepose.core.skeleton import COCO
+from simplepose.evaluation.cocoeval import compute_oks
+from simplepose.inference.postprocess import oks_iou, oks_nms
 from simplepose.tracking.similarity import box_nms, oks
 from simplepose.tracking.similarity import oks_nms as track_oks_nms
 
@@ -50,20 +51,25 @@ def test_each_callers_rule():
     g, d = _pair(1)
     g[:5, 2] = 0  # five joints unlabelled in the ground truth / unconfident in the reference
     # COCO evaluation: the ground truth's area, only its labelled joints.
-    assert compute_oks(d[None], g[None], np.array([[0, 0, 10, 10.0]]), np.array([400.0]), SIG)[0] == \
-        pytest.approx(_expected(g, d, 400.0, np.arange(5, 17)), rel=1e-12)
+    assert compute_oks(d[None], g[None], np.array([[0, 0, 10, 10.0]]), np.array([400.0]), SIG)[0] == pytest.approx(
+        _expected(g, d, 400.0, np.arange(5, 17)), rel=1e-12
+    )
     # The paper's OKS-NMS: the mean of the two areas, every joint (no threshold) ...
-    assert oks_iou(g, d[None], 400.0, np.array([1600.0]), SIG)[0] == \
-        pytest.approx(_expected(g, d, 1000.0, np.arange(17)), rel=1e-12)
+    assert oks_iou(g, d[None], 400.0, np.array([1600.0]), SIG)[0] == pytest.approx(
+        _expected(g, d, 1000.0, np.arange(17)), rel=1e-12
+    )
     # ... or, with a threshold, the joints confident in both poses.
     both = np.flatnonzero((g[:, 2] > 0.3) & (d[:, 2] > 0.3))
-    assert oks_iou(g, d[None], 400.0, np.array([1600.0]), SIG, in_vis_thre=0.3)[0] == \
-        pytest.approx(_expected(g, d, 1000.0, both), rel=1e-12)
+    assert oks_iou(g, d[None], 400.0, np.array([1600.0]), SIG, in_vis_thre=0.3)[0] == pytest.approx(
+        _expected(g, d, 1000.0, both), rel=1e-12
+    )
     # The tracker: the reference's box area, the reference's joints scored >= thresh.
     ref = g.copy()
     ref[:, 2] = np.where(g[:, 2] > 0, 0.9, 0.1)
     box = np.array([[5.0, 5.0, 25.0, 45.0]])  # area 800
-    assert oks(d[None], ref[None], box, SIG, 0.5)[0, 0] == pytest.approx(_expected(g, d, 800.0, np.arange(5, 17)), rel=1e-12)
+    assert oks(d[None], ref[None], box, SIG, 0.5)[0, 0] == pytest.approx(
+        _expected(g, d, 800.0, np.arange(5, 17)), rel=1e-12
+    )
 
 
 def test_no_counted_joint_gives_zero_and_unlabelled_gt_uses_its_box():

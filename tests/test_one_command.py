@@ -2,6 +2,7 @@
 detector come from the zoo (here: a tiny mmpose-format model and a fake YOLOX bundle served from
 127.0.0.1 under the default rows' names, through `$SIMPLEPOSE_MODELS`), for `predict`, `track`
 and `PoseEstimator`."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-
 from e2e_helpers import simplepose
 from yolox_fake import expected_boxes, paint_people
 from zoo_helpers import default_rows
@@ -43,7 +43,9 @@ def test_predict_with_nothing_but_the_photo(defaults, tmp_path):
     results = json.loads((tmp_path / "predictions" / "results.json").read_text())
     assert len(results) == 2 and {r["file_name"] for r in results} == {"photo.png"}  # the faint one dropped
     assert (tmp_path / "predictions" / "photo.png").is_file()
-    again = simplepose("predict", "photo.png", "--runtime", "eager", "--offline", "--out", "second", cwd=tmp_path, env=env)
+    again = simplepose(
+        "predict", "photo.png", "--runtime", "eager", "--offline", "--out", "second", cwd=tmp_path, env=env
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert server.requests["/pose.pth"] == 1 and server.requests["/yolox.zip"] == 1  # downloaded once, then cached
 
@@ -55,8 +57,19 @@ def test_track_with_nothing_but_the_frames(defaults, tmp_path):
     for t in range(4):  # lossless frames: the fake detector reads exact colours
         cv2.imwrite(str(frames / f"{t:06d}.png"), photo())
     # The tiny random model's joints are faint: let the tracker keep them (its defaults drop them).
-    run = simplepose("track", "clip", "--runtime", "eager", "--no-video", "--set", "track.keypoint_thresh=0.0", "--set", "track.min_pose_score=0.0",
-                     cwd=tmp_path, env=env)
+    run = simplepose(
+        "track",
+        "clip",
+        "--runtime",
+        "eager",
+        "--no-video",
+        "--set",
+        "track.keypoint_thresh=0.0",
+        "--set",
+        "track.min_pose_score=0.0",
+        cwd=tmp_path,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "detector yolox-m" in run.stdout and "4 frames, 2 tracks" in run.stdout
     pred = json.loads((tmp_path / "tracking" / "clip.json").read_text())

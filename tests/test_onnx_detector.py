@@ -1,5 +1,6 @@
 """OnnxPersonDetector on fake mmdeploy YOLOX graphs (tests/yolox_fake.py) whose answers are
 known: letterbox and back-mapping exact, thresholds, batches, errors, and rtmlib's own boxes."""
+
 import json
 import sys
 import zipfile
@@ -11,8 +12,9 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from simplepose.inference.onnx_detector import OnnxPersonDetector  # noqa: E402 (after the skips)
 from yolox_fake import CODES, expected_boxes, make_yolox_bundle, make_yolox_onnx, paint_people  # noqa: E402 (after the skips)
+
+from simplepose.inference.onnx_detector import OnnxPersonDetector  # noqa: E402 (after the skips)
 
 GOLDEN = Path(__file__).parent / "golden" / "rtmlib_yolox_boxes.json"
 #: Four people fitting the 7x7 cells that odd portrait and landscape images leave at 416.
@@ -61,11 +63,12 @@ def test_a_centred_letterbox_or_rgb_input_would_be_caught(models):
     canvas, ratio = det.letterbox(image)
     off = (640 - int(411 * ratio)) // 2
     centred = np.full_like(canvas, 114)
-    centred[:, off:] = canvas[:, :640 - off]
+    centred[:, off:] = canvas[:, : 640 - off]
     for wrong in (centred, canvas[:, :, ::-1]):
         dets, _ = det._run(wrong[None])
-        assert not np.array_equal(det._postprocess(dets[0], None, ratio, image.shape[:2])[0],
-                                  expected_boxes(411, 731, 640, PEOPLE))
+        assert not np.array_equal(
+            det._postprocess(dets[0], None, ratio, image.shape[:2])[0], expected_boxes(411, 731, 640, PEOPLE)
+        )
 
 
 def test_score_threshold_is_strict_and_adjustable(models):
@@ -170,13 +173,19 @@ def test_clear_errors(tmp_path, monkeypatch):
     def graph(in_shape, out_shape, name):
         # The input is left unused: the output is zeros of `out_shape`, all that the detector reads.
         shape = onnx.numpy_helper.from_array(np.array(out_shape, np.int64), "shape")
-        g = helper.make_graph([helper.make_node("Constant", [], ["shape"], value=shape),
-                               helper.make_node("ConstantOfShape", ["shape"], ["output"])], "g",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)],
-                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)])
+        g = helper.make_graph(
+            [
+                helper.make_node("Constant", [], ["shape"], value=shape),
+                helper.make_node("ConstantOfShape", ["shape"], ["output"]),
+            ],
+            "g",
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, in_shape)],
+            [helper.make_tensor_value_info("output", TensorProto.FLOAT, out_shape)],
+        )
         path = tmp_path / name
-        path.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-                         .SerializeToString())
+        path.write_bytes(
+            helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+        )
         return path
 
     with pytest.raises(ValueError, match="no_nms.onnx: no detections output .*output \\[1, 8400, 85\\]"):

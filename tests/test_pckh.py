@@ -1,11 +1,11 @@
 """MPII PCKh on hand-made cases."""
+
 import numpy as np
 import pytest
 
 import simplepose
-
-from simplepose.evaluation.pckh import pckh_table
 from simplepose.core.skeleton import MPII
+from simplepose.evaluation.pckh import pckh_table
 
 
 def case():
@@ -69,16 +69,28 @@ def test_evaluate_model_on_mpii_sample_with_head_boxes(real_data, tmp_path):
         e["head_box"] = [top[0] - 20, top[1] - 10, top[0] + 20, top[1] + 30]
     ann = tmp_path / "valid.json"
     ann.write_text(json.dumps(entries))
-    cfg = config_from_dict({"model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
-                            "data": {"dataset": "mpii", "val_ann": str(ann), "val_images": str(real_data / "mpii"),
-                                     "input_size": [64, 64], "heatmap_size": [16, 16]},
-                            "test": {"flip_test": True}})
+    cfg = config_from_dict(
+        {
+            "model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
+            "data": {
+                "dataset": "mpii",
+                "val_ann": str(ann),
+                "val_images": str(real_data / "mpii"),
+                "input_size": [64, 64],
+                "heatmap_size": [16, 16],
+            },
+            "test": {"flip_test": True},
+        }
+    )
     torch.manual_seed(0)
     model = PoseResNet(**build_model_kwargs(cfg.model))
     table = evaluate_model(model, cfg, "cpu", out_dir=tmp_path)
     assert set(table) >= {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1"}
     assert 0.0 <= table["Mean@0.1"] <= table["Mean@0.11_compat"] <= 100.0
-    assert json.loads((tmp_path / "metrics.json").read_text()) == {**table, "simplepose_version": simplepose.__version__}
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {
+        **table,
+        "simplepose_version": simplepose.__version__,
+    }
 
 
 def test_an_unknown_dataset_fails_before_any_predictor_is_built(monkeypatch):
@@ -86,15 +98,21 @@ def test_an_unknown_dataset_fails_before_any_predictor_is_built(monkeypatch):
     from simplepose.evaluation import runner
     from simplepose.nets.model import PoseResNet
 
-    cfg = config_from_dict({"model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
-                            "data": {"dataset": "lsp", "input_size": [64, 64], "heatmap_size": [16, 16]}})
+    cfg = config_from_dict(
+        {
+            "model": {"depth": 18, "num_joints": 16, "deconv_filters": 32},
+            "data": {"dataset": "lsp", "input_size": [64, 64], "heatmap_size": [16, 16]},
+        }
+    )
     model = PoseResNet(**build_model_kwargs(cfg.model))
 
     def built(*args, **kwargs):
         raise AssertionError("a predictor was built (with auto: exported and timed) for a dataset no evaluator knows")
 
     monkeypatch.setattr(runner.TopDownPredictor, "from_config", built)
-    with pytest.raises(ValueError, match=r"data.dataset = 'lsp' has no evaluator; known: \['coco', 'mpii', 'posetrack'\]"):
+    with pytest.raises(
+        ValueError, match=r"data.dataset = 'lsp' has no evaluator; known: \['coco', 'mpii', 'posetrack'\]"
+    ):
         runner.evaluate_model(model, cfg, "cpu")
     with pytest.raises(ValueError, match="data.dataset = 'lsp' has no evaluator"):
         runner.evaluate_predictor(object(), cfg)

@@ -3,15 +3,16 @@
 Every toy person has two annotated joints, the nose and the left wrist; the GT head box is
 30 x 40 (diagonal 50), so the head size is 0.6 x 50 = 30 px and a joint matches within 15 px.
 """
+
 import json
 
 import numpy as np
 import pytest
 
+from simplepose.core.skeleton import COCO, POSETRACK
 from simplepose.evaluation.clear_mot import MotAccumulator, min_cost_assignment
 from simplepose.evaluation.polygon import points_in_polygon
 from simplepose.evaluation.posetrack import evaluate_dirs, evaluate_posetrack
-from simplepose.core.skeleton import COCO, POSETRACK
 from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, write_posetrack
 
 NOSE, WRIST = "nose", "left_wrist"
@@ -29,9 +30,14 @@ def person(skel, track_id, nose, wrist, score=(1.0, 1.0), gt=True):
 
 def video(skel, frames, regions=None):
     regions = regions or {}
-    return PoseTrackVideo("toy", skel, [
-        PoseTrackFrame(t, f"{t:06d}.jpg", True, people, regions.get(t, []), {"id": t}) for t, people in enumerate(frames)
-    ])
+    return PoseTrackVideo(
+        "toy",
+        skel,
+        [
+            PoseTrackFrame(t, f"{t:06d}.jpg", True, people, regions.get(t, []), {"id": t})
+            for t, people in enumerate(frames)
+        ],
+    )
 
 
 A, B = ((100, 100), (100, 140)), ((400, 100), (400, 140))
@@ -39,6 +45,7 @@ A, B = ((100, 100), (100, 140)), ((400, 100), (400, 140))
 
 def test_id_switch_default_and_compat():
     gt = video(POSETRACK, [[person(POSETRACK, 1, *A), person(POSETRACK, 2, *B)]] * 3)
+
     def p(tid, pos):
         return person(POSETRACK, tid, *pos, gt=False)
 
@@ -59,17 +66,23 @@ def test_id_switch_default_and_compat():
 def _toy2(pred_skel=POSETRACK):
     s = POSETRACK
     gt = video(s, [[person(s, 1, *A)]] * 4, regions={1: [np.array([[450, 450], [550, 450], [550, 550], [450, 550.0]])]})
+
     def q(tid, nose, wrist, sc):
         return person(pred_skel, tid, nose, wrist, sc, gt=False)
 
-    pr = video(pred_skel, [
-        [q(5, (103, 100), A[1], (0.9, 0.9))],  # nose 3 px off: distance 0.1 head sizes
-        [q(5, *A, (0.8, 0.8)),
-         q(6, (300, 300), (300, 340), (0.95, 0.95)),  # a false positive
-         q(7, (500, 500), (520, 520), (0.99, 0.99))],  # inside the ignore region: not counted
-        [],  # no predictions: the GT person is missed
-        [q(5, A[0], (150, 140), (0.7, 0.7))],  # wrist 50 px off: a miss and a false positive
-    ])
+    pr = video(
+        pred_skel,
+        [
+            [q(5, (103, 100), A[1], (0.9, 0.9))],  # nose 3 px off: distance 0.1 head sizes
+            [
+                q(5, *A, (0.8, 0.8)),
+                q(6, (300, 300), (300, 340), (0.95, 0.95)),  # a false positive
+                q(7, (500, 500), (520, 520), (0.99, 0.99)),
+            ],  # inside the ignore region: not counted
+            [],  # no predictions: the GT person is missed
+            [q(5, A[0], (150, 140), (0.7, 0.7))],  # wrist 50 px off: a miss and a false positive
+        ],
+    )
     return gt, pr
 
 

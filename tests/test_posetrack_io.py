@@ -1,14 +1,15 @@
 """PoseTrack 2018 files: the real sample reads, writes back and reads again identically."""
+
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from simplepose.core.fileio import FileFormatError
 from simplepose.core.poses import Poses
 from simplepose.core.skeleton import COCO, POSETRACK
-from simplepose.core.fileio import FileFormatError
-from simplepose.formats.posetrack import read_posetrack, video_to_json, write_posetrack
+from simplepose.formats.posetrack import read_posetrack, write_posetrack
 from simplepose.tracking.predictions import poses_to_people, prediction_video
 
 
@@ -84,8 +85,11 @@ def test_write_predictions_in_posetrack_layout(tmp_path):
 
 
 def test_bad_files_name_the_record(tmp_path):
-    doc = {"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"keypoints": list(POSETRACK.joints)}],
-           "annotations": [{"image_id": 1, "id": 9, "keypoints": [0] * 51}]}
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg"}],
+        "categories": [{"keypoints": list(POSETRACK.joints)}],
+        "annotations": [{"image_id": 1, "id": 9, "keypoints": [0] * 51}],
+    }
     (tmp_path / "v.json").write_text(json.dumps(doc))
     with pytest.raises(FileFormatError, match=r"v.json: annotation \[0\] \(id 9\): missing field 'track_id'"):
         read_posetrack(tmp_path / "v.json")

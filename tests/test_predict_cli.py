@@ -1,23 +1,26 @@
 """End to end through the CLI: `predict` on the real COCO sample with its GT boxes, `eval` of
 a checkpoint and of a results file; and the predictor's batching contract."""
+
 import json
 
 import cv2
 import numpy as np
 import pytest
-
-import simplepose
 import torch
 
-from simplepose.nets.checkpoint import save_checkpoint
+import simplepose
 from simplepose.cli import main
 from simplepose.config import build_model_kwargs, config_from_dict
 from simplepose.evaluation.cocoeval import METRIC_KEYS, evaluate_coco_keypoints
-from simplepose.nets.model import PoseResNet
 from simplepose.inference.predictor import TopDownPredictor
+from simplepose.nets.checkpoint import save_checkpoint
+from simplepose.nets.model import PoseResNet
 
-SMALL = {"model": {"depth": 18, "deconv_filters": 32}, "data": {"input_size": [96, 128], "heatmap_size": [24, 32]},
-         "test": {"batch_size": 8}}
+SMALL = {
+    "model": {"depth": 18, "deconv_filters": 32},
+    "data": {"input_size": [96, 128], "heatmap_size": [24, 32]},
+    "test": {"batch_size": 8},
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,10 @@ def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, t
     coco_dir = real_data / "coco"
     gt_file = coco_dir / "test_coco.json"
     out = tmp_path / "pred"
-    assert main(["predict", "--checkpoint", str(checkpoint), "--boxes", str(gt_file), "--out", str(out), str(coco_dir)]) == 0
+    assert (
+        main(["predict", "--checkpoint", str(checkpoint), "--boxes", str(gt_file), "--out", str(out), str(coco_dir)])
+        == 0
+    )
     results = json.loads((out / "results.json").read_text())
     gt = json.loads(gt_file.read_text())
     ids = {im["id"] for im in gt["images"]}
@@ -50,17 +56,36 @@ def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, t
     assert set(metrics) == set(METRIC_KEYS)
 
     # `eval --gt --results` scores it and writes metrics.json with the ten keys.
-    assert main(["eval", "--gt", str(gt_file), "--results", str(out / "results.json"), "--out", str(tmp_path / "m")]) == 0
+    assert (
+        main(["eval", "--gt", str(gt_file), "--results", str(out / "results.json"), "--out", str(tmp_path / "m")]) == 0
+    )
     written = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert written == {**metrics, "simplepose_version": simplepose.__version__}
     assert "Average Precision" in capsys.readouterr().out
 
     # `eval CONFIG --checkpoint` with GT boxes runs the same predictor: the same results.
     cfg_file = tmp_path / "cfg.yaml"
-    cfg_file.write_text(json.dumps({**SMALL, "data": {**SMALL["data"], "val_ann": str(gt_file),
-                                                       "val_images": str(coco_dir)}}))
+    cfg_file.write_text(
+        json.dumps({**SMALL, "data": {**SMALL["data"], "val_ann": str(gt_file), "val_images": str(coco_dir)}})
+    )
     ev = tmp_path / "ev"
-    assert main(["eval", str(cfg_file), "--checkpoint", str(checkpoint), "--boxes", "gt", "--out", str(ev), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(cfg_file),
+                "--checkpoint",
+                str(checkpoint),
+                "--boxes",
+                "gt",
+                "--out",
+                str(ev),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     ev_results = json.loads((ev / "results.json").read_text())
     strip = lambda rs: sorted((r["image_id"], r["score"], tuple(r["keypoints"])) for r in rs)  # noqa: E731 (a one-line sort key)
     assert strip(ev_results) == strip(results)
@@ -70,8 +95,22 @@ def test_predict_on_real_images_with_gt_boxes_then_eval(real_data, checkpoint, t
 def test_predict_on_a_video_writes_a_video(real_data, checkpoint, tmp_path):
     video = real_data / "posetrack18" / "videos" / "000001_mpiinew_test" / "000001_mpiinew_test.mp4"
     out = tmp_path / "v"
-    assert main(["predict", "--checkpoint", str(checkpoint), "--out", str(out), str(video), "--no-flip",
-                 "--detector", "none"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(checkpoint),
+                "--out",
+                str(out),
+                str(video),
+                "--no-flip",
+                "--detector",
+                "none",
+            ]
+        )
+        == 0
+    )
     cap = cv2.VideoCapture(str(out / "000001_mpiinew_test_poses.mp4"))
     frames = 0
     while cap.read()[0]:
@@ -108,7 +147,7 @@ class DotModel(torch.nn.Module):
         super().__init__()
         self.size, self.k, self.udp = heatmap_size, num_joints, udp
         r = int(3 * sigma)
-        g = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
+        g = torch.exp(-(torch.arange(-r, r + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
         self.register_buffer("kernel", (g[:, None] * g[None, :])[None, None] / g.sum() ** 2)
 
     def forward(self, x):
@@ -123,13 +162,21 @@ class DotModel(torch.nn.Module):
         return g.repeat(1, self.k, 1, 1)
 
 
-@pytest.mark.parametrize("decoder,flip,tol", [
-    ("paper", False, 0.5), ("paper", True, 0.5), ("udp", False, 0.5), ("udp", True, 0.5),
-    ("dark", False, 0.02), ("udp-dark", False, 0.02), ("udp-dark", True, 0.02),
-    # The paper's whole-pixel shift of the flipped heatmap is 0.25 px off the true 0.75:
-    # averaged, an eighth of a pixel of bias that DARK then faithfully reports.
-    ("dark", True, 0.2),
-])
+@pytest.mark.parametrize(
+    "decoder,flip,tol",
+    [
+        ("paper", False, 0.5),
+        ("paper", True, 0.5),
+        ("udp", False, 0.5),
+        ("udp", True, 0.5),
+        ("dark", False, 0.02),
+        ("udp-dark", False, 0.02),
+        ("udp-dark", True, 0.02),
+        # The paper's whole-pixel shift of the flipped heatmap is 0.25 px off the true 0.75:
+        # averaged, an eighth of a pixel of bias that DARK then faithfully reports.
+        ("dark", True, 0.2),
+    ],
+)
 def test_predictor_finds_a_dot_with_every_decoder(decoder, flip, tol):
     """The whole geometry (crop, flip test, decode, inverse affine) puts the joint on the dot,
     within `tol` heatmap pixels; DARK's refinement is finer than the quarter step, and UDP's

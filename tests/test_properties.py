@@ -4,7 +4,6 @@ Geometry: xywh <-> xyxy, box -> (center, scale) -> box, crop affine after its in
 twice. Codec: encode -> decode within what each decoder can promise. OKS: a similarity in
 [0, 1], 1 for identical poses, symmetric where its definition is.
 """
-from typing import Dict, Tuple
 
 import numpy as np
 import pytest
@@ -12,11 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simplepose.core.codec import DECODERS, HeatmapCodec, flip_heatmaps_back
-from simplepose.inference.postprocess import oks_iou
-from simplepose.evaluation.cocoeval import compute_oks
-from simplepose.core.geometry import (box_to_center_scale, boxes_to_center_scale, compose, crop_affine, crop_affine_udp,
-                                 hflip_affine, warp_points, xywh_to_xyxy, xyxy_to_xywh)
+from simplepose.core.geometry import (
+    box_to_center_scale,
+    boxes_to_center_scale,
+    compose,
+    crop_affine,
+    crop_affine_udp,
+    hflip_affine,
+    warp_points,
+    xywh_to_xyxy,
+    xyxy_to_xywh,
+)
 from simplepose.core.skeleton import COCO
+from simplepose.evaluation.cocoeval import compute_oks
+from simplepose.inference.postprocess import oks_iou
 
 FEW = settings(max_examples=50, deadline=None)
 K = COCO.num_joints
@@ -24,7 +32,7 @@ K = COCO.num_joints
 coord = st.floats(-2000.0, 4000.0, allow_nan=False)
 side = st.floats(1.0, 2000.0, allow_nan=False)
 aspect = st.floats(0.25, 4.0, allow_nan=False)
-seed = st.integers(0, 2 ** 32 - 1)
+seed = st.integers(0, 2**32 - 1)
 
 
 def points(rng: np.random.Generator, n: int, lo: float = -2000.0, hi: float = 4000.0) -> np.ndarray:
@@ -64,8 +72,9 @@ def test_center_scale_has_the_aspect_ratio_and_holds_the_padded_box(x, y, w, h, 
 
 
 @FEW
-@given(coord, coord, side, aspect, st.floats(-180.0, 180.0), st.integers(8, 512), st.integers(8, 512),
-       st.booleans(), seed)
+@given(
+    coord, coord, side, aspect, st.floats(-180.0, 180.0), st.integers(8, 512), st.integers(8, 512), st.booleans(), seed
+)
 def test_crop_affine_after_its_inverse_is_the_identity(cx, cy, w, ratio, rot, out_w, out_h, udp, s):
     affine = crop_affine_udp if udp else crop_affine
     center, scale = (cx, cy), (w, w / ratio)
@@ -106,8 +115,12 @@ def test_flips_are_involutions(width, s):
 #: UDP targets keep the sub-pixel position: the quarter step gets within a quarter pixel, DARK's
 #: Taylor step within a few hundredths (the Gaussian window and the blur truncate its tails;
 #: measured <= 0.009 for sigma >= 1).
-PRECISION: Dict[str, Tuple[str, float]] = {
-    "paper": ("paper", 0.5), "mmpose": ("paper", 0.5), "dark": ("paper", 0.51), "udp": ("udp", 0.25), "udp-dark": ("udp", 0.02),
+PRECISION: dict[str, tuple[str, float]] = {
+    "paper": ("paper", 0.5),
+    "mmpose": ("paper", 0.5),
+    "dark": ("paper", 0.51),
+    "udp": ("udp", 0.25),
+    "udp-dark": ("udp", 0.02),
 }
 
 
@@ -115,9 +128,15 @@ def test_every_decoder_has_a_stated_precision():
     assert set(PRECISION) == set(DECODERS)
 
 
-codec_case = st.tuples(st.sampled_from(sorted(PRECISION)), st.sampled_from([1.0, 1.5, 2.0, 3.0]),
-                       st.sampled_from([2, 4]), st.integers(0, 60), st.integers(0, 60),
-                       st.floats(0.0, 1.0), st.floats(0.0, 1.0))
+codec_case = st.tuples(
+    st.sampled_from(sorted(PRECISION)),
+    st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+    st.sampled_from([2, 4]),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+)
 
 
 def make_codec(decoder: str, sigma: float, stride: int, extra_w: int, extra_h: int) -> HeatmapCodec:
@@ -158,8 +177,7 @@ def test_image_point_through_crop_encode_decode_comes_back(case, x, y, w, h_over
     affine = crop_affine_udp if codec.udp else crop_affine
     joint_in = inner_point(codec, u, v) * codec.stride
     joint_img = warp_points(joint_in, affine(center, scale, 0.0, codec.input_size, inverse=True))
-    heatmaps, _ = codec.encode(warp_points(joint_img, affine(center, scale, 0.0, codec.input_size))[None],
-                               np.ones(1))
+    heatmaps, _ = codec.encode(warp_points(joint_img, affine(center, scale, 0.0, codec.input_size))[None], np.ones(1))
     decoded, _ = codec.decode(heatmaps[None], center[None], scale[None])
     hm = np.array(codec.heatmap_size, dtype=float)
     image_px_per_hm_px = scale / (hm - 1 if codec.udp else hm)
@@ -201,9 +219,10 @@ def test_compute_oks_is_in_0_1_and_1_for_the_ground_truth_itself(s, gt_area, noi
     box = np.array([[gt[:, 0].min(), gt[:, 1].min(), np.ptp(gt[:, 0]) + 1, np.ptp(gt[:, 1]) + 1]])
     dt = gt.copy()
     dt[:, :2] += rng.normal(0, noise + 1e-9, (K, 2))
-    pair = compute_oks(np.stack([dt, gt]), np.stack([gt, gt]), np.repeat(box, 2, 0), np.full(2, gt_area),
-                       COCO.sigmas_array)
-    assert ((0.0 <= pair) & (pair <= 1.0)).all()
+    pair = compute_oks(
+        np.stack([dt, gt]), np.stack([gt, gt]), np.repeat(box, 2, 0), np.full(2, gt_area), COCO.sigmas_array
+    )
+    assert ((pair >= 0.0) & (pair <= 1.0)).all()
     assert pair[1] == pytest.approx(1.0)  # the ground truth itself; inside its box when unlabelled
 
 

@@ -1,17 +1,17 @@
 """MPII and PoseTrack 2018 readers on the real samples (COCO: test_readers_coco.py)."""
+
 import json
 import shutil
 
 import numpy as np
 import pytest
+from conftest import REAL_DATA as REAL
 
 from simplepose.core.fileio import FileFormatError
-from simplepose.data.mpii import load_mpii
-from simplepose.data.posetrack import load_posetrack
 from simplepose.core.geometry import box_to_center_scale
 from simplepose.core.skeleton import MPII, POSETRACK
-
-from conftest import REAL_DATA as REAL
+from simplepose.data.mpii import load_mpii
+from simplepose.data.posetrack import load_posetrack
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
 

@@ -1,14 +1,12 @@
 import json
 
 import numpy as np
-
 import pytest
 
-from simplepose.data.coco import load_coco_keypoints
 from simplepose.core.fileio import FileFormatError
-from simplepose.formats.detections import load_detections
 from simplepose.core.skeleton import COCO, CROWDPOSE
-
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.formats.detections import load_detections
 
 
 def test_real_coco_sample(real_data):

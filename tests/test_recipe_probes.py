@@ -1,5 +1,6 @@
 """benchmarks/recipe_probes.py as a user runs it: two probes of the tiny config, trained by the
 installed `simplepose train`, then read back (not retrained) on a second run."""
+
 import json
 import os
 import subprocess
@@ -14,9 +15,28 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "recipe_probes.py"
 def run_probes(tiny_config: Path, out: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--base", str(tiny_config), "--out", str(out), "--set", "train.epochs=2",
-         "--probe", "base", "--probe", "low_lr", "train.lr=1e-5", "train.batch_size=4"],
-        cwd=tiny_config.parent, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--base",
+            str(tiny_config),
+            "--out",
+            str(out),
+            "--set",
+            "train.epochs=2",
+            "--probe",
+            "base",
+            "--probe",
+            "low_lr",
+            "train.lr=1e-5",
+            "train.batch_size=4",
+        ],
+        cwd=tiny_config.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_probes_train_each_setting_and_a_second_run_reads_them_back(tiny_config, tmp_path):

@@ -2,6 +2,7 @@
 statistics (a fresh BatchNorm is the identity, under which any fold looks right), and the
 choice `auto` makes. A BatchNorm folded along the wrong axis of the transposed convolutions
 must fail these tolerances: `test_a_fold_along_the_wrong_axis_fails_the_tolerance` checks it."""
+
 import json
 import time
 from dataclasses import replace
@@ -14,14 +15,13 @@ from torch import nn
 
 import simplepose.runtimes as runtimes
 from simplepose.core.hardware import CpuFeatures
-from simplepose.nets.model import PoseResNet
 from simplepose.inference.predictor import TopDownPredictor
-from simplepose.runtimes import RUNTIMES, RuntimeSpec, auto_order, build_runtime
+from simplepose.nets.model import PoseResNet
+from simplepose.runtimes import RUNTIMES, RuntimeSpec, auto_order, build_runtime, onnx_paths
 from simplepose.runtimes import fold as fold_module
-from simplepose.runtimes import onnx_paths
 from simplepose.runtimes.base import relative_error
-from simplepose.runtimes.onnx_paths import build_onnx
 from simplepose.runtimes.fold import count_batchnorms, fold_batchnorm
+from simplepose.runtimes.onnx_paths import build_onnx
 
 #: fp32 rewrites agree to ~3e-7 here; a wrong-axis deconv fold is off by ~1e-2 on this model.
 FP32_TOL = 1e-4
@@ -93,6 +93,7 @@ def test_fold_removes_every_batchnorm_and_matches_eager(model, batch):
 
 def test_a_fold_along_the_wrong_axis_fails_the_tolerance(model, batch, monkeypatch):
     """Scaling a transposed conv's weight along dim 0 (its input channels), the inductor bug."""
+
     def wrong(weight, scale, transposed, groups):
         return weight * scale.reshape(-1, *([1] * (weight.dim() - 1)))
 
@@ -104,7 +105,7 @@ def test_a_fold_along_the_wrong_axis_fails_the_tolerance(model, batch, monkeypat
 
 @pytest.mark.parametrize("transposed", [False, True])
 def test_fold_grouped_convolutions(transposed):
-    conv = (nn.ConvTranspose2d(4, 6, 4, 2, 1, groups=2) if transposed else nn.Conv2d(4, 6, 3, 1, 1, groups=2))
+    conv = nn.ConvTranspose2d(4, 6, 4, 2, 1, groups=2) if transposed else nn.Conv2d(4, 6, 3, 1, 1, groups=2)
     net = random_statistics(nn.Sequential(conv, nn.BatchNorm2d(6), nn.ReLU()))
     x = torch.randn(2, 4, 8, 8)
     folded = fold_batchnorm(net)
@@ -153,9 +154,17 @@ def test_fast_with_bf16_autocast_stays_close(model, batch):
 def test_compiled_runtime_matches_eager():
     """torch.compile over the hand-folded net (inductor's own freezing folds deconv BN wrongly);
     a conv -> BN -> deconv -> BN head keeps the compile short."""
-    net = random_statistics(nn.Sequential(
-        nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-        nn.ConvTranspose2d(8, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 5, 1)))
+    net = random_statistics(
+        nn.Sequential(
+            nn.Conv2d(3, 8, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.ConvTranspose2d(8, 8, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 5, 1),
+        )
+    )
     built = build_runtime("compile", net, RuntimeSpec((12, 16)))
     for n in (1, 4):  # other batch sizes than the warm-up's
         x = torch.randn(n, 3, 16, 12)
@@ -218,6 +227,7 @@ def test_auto_skips_a_runtime_that_disagrees_with_eager(model, monkeypatch):
 def slowed(name: str, delay: float, when=lambda n: True):
     """A builder of eager fp32 under another name, `delay` seconds slower per call of a batch
     size n where `when(n)`."""
+
     def build(m, spec):
         good = RUNTIMES["eager"](m, spec)
 
@@ -272,6 +282,7 @@ def test_auto_keeps_its_decision_and_export_on_disk_for_the_next_process(model, 
     # the export, its digest record and manifest, and one decision
     assert sum(f.endswith(".onnx") for f in files) == 1 and sum(f.endswith(".json") for f in files) == 3
     clear_timings()  # a new process: no export, no check against eager, no timing
+
     def refused(*a, **k):
         raise RuntimeError("exported again")
 
@@ -300,8 +311,12 @@ def test_an_export_is_keyed_on_the_input_size_and_checked_before_use(model, monk
     assert len(set(paths.values())) == 2 and all(Path(p).is_file() for p in paths.values())
     for spec in (small, large):
         x = torch.randn(2, 3, spec.input_size[1], spec.input_size[0])
-        assert relative_error(build_onnx(model, replace(spec, onnx_model=paths[spec.input_size])).runner(x),
-                              eager(model, x)) < FP32_TOL
+        assert (
+            relative_error(
+                build_onnx(model, replace(spec, onnx_model=paths[spec.input_size])).runner(x), eager(model, x)
+            )
+            < FP32_TOL
+        )
     path = Path(paths[(32, 64)])
     exports = {"n": 0}
     real_export = onnx_paths.export_onnx_bytes
@@ -371,7 +386,7 @@ def test_model_digest_sees_the_structure_not_only_the_weights():
             self.conv = nn.Conv2d(3, 2, 3, padding=1)
 
         def forward(self, x):
-            return self.conv(x)[:, :, ::self.step, ::self.step]
+            return self.conv(x)[:, :, :: self.step, :: self.step]
 
     torch.manual_seed(0)
     a = Sampler(2, False)
@@ -445,8 +460,9 @@ def test_openvino_int8_leaves_the_same_front_in_fp32_as_onnx_int8(model):
     # OpenVINO splits a Conv into Convolution + its bias Add, named after the ONNX node; the
     # head's layers at 1/4 (the last deconvolution, the final conv) are left fp32 anyway.
     head = ("/deconv", "/final", "heatmaps")
-    assert sorted(n for n in front if ops[n] == "Add" and not n.startswith(head)) == \
-        sorted(n for n in front_nodes(fp32) if not n.startswith(head))
+    assert sorted(n for n in front if ops[n] == "Add" and not n.startswith(head)) == sorted(
+        n for n in front_nodes(fp32) if not n.startswith(head)
+    )
     assert [ops[n] for n in front].count("Convolution") == 6
 
 
@@ -479,8 +495,7 @@ def test_predictor_runtime_gives_eager_heatmaps_and_poses(name, model):
 def test_from_config_honours_test_runtime(model):
     from simplepose.config import config_from_dict
 
-    cfg = config_from_dict({"data": {"input_size": list(SIZE), "heatmap_size": [12, 16]},
-                            "test": {"runtime": "fast"}})
+    cfg = config_from_dict({"data": {"input_size": list(SIZE), "heatmap_size": [12, 16]}, "test": {"runtime": "fast"}})
     assert TopDownPredictor.from_config(model, cfg).runtime.name == "fast"
     assert TopDownPredictor.from_config(model, cfg, runtime="eager").runtime.name == "eager"
 
@@ -489,7 +504,9 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     from simplepose.core.hardware import BF16_FLAGS, read_cpu_flags
 
     info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")
+    info.write_text(
+        "processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n"
+    )
     flags = read_cpu_flags(str(info))
     assert {"avx2", "avx512_bf16"} <= flags and flags & BF16_FLAGS
     assert read_cpu_flags(str(tmp_path / "absent")) == frozenset()  # no /proc: nothing is assumed

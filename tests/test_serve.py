@@ -4,22 +4,20 @@ synthetic model. Answers equal `simplepose predict`'s, alone or under concurrent
 every bad input is a 4xx JSON line and the service stays healthy; SIGTERM answers the request
 in flight and exits 0.
 """
+
 import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List
 
 import cv2
 import numpy as np
 import pytest
-
 from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
 
 requests = pytest.importorskip("requests")
@@ -38,14 +36,20 @@ class Server:
     def __init__(self, proc: subprocess.Popen, url: str, line: str) -> None:
         self.proc, self.url, self.line = proc, url, line
 
-    def post(self, files: Dict[str, object], data: Dict[str, str] = None, headers=AUTH, timeout: float = 60):
+    def post(self, files: dict[str, object], data: dict[str, str] = None, headers=AUTH, timeout: float = 60):
         return requests.post(f"{self.url}/v1/predict", files=files, data=data or {}, headers=headers, timeout=timeout)
 
 
 def start_server(tmp: Path, *extra: object) -> Server:
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.Popen([str(SIMPLEPOSE), "serve", *map(str, MODEL_ARGS), "--port", "0", *map(str, extra)],
-                            cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=open(tmp / "serve.err", "w"), text=True)
+    proc = subprocess.Popen(
+        [str(SIMPLEPOSE), "serve", *map(str, MODEL_ARGS), "--port", "0", *map(str, extra)],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=open(tmp / "serve.err", "w"),  # noqa: SIM115 (the server's stderr file lives as long as the server)
+        text=True,
+    )
     line = proc.stdout.readline()  # blocks until the model is loaded and the socket listens
     if not line.startswith("serving http://"):
         proc.kill()
@@ -56,8 +60,23 @@ def start_server(tmp: Path, *extra: object) -> Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
-    s = start_server(tmp, "--token", TOKEN, "--max-upload-mb", 1, "--max-pixels", 1_000_000, "--max-queue", 6,
-                     "--batch-wait-ms", 20, "--max-batch", 32, "--max-video-frames", 6)
+    s = start_server(
+        tmp,
+        "--token",
+        TOKEN,
+        "--max-upload-mb",
+        1,
+        "--max-pixels",
+        1_000_000,
+        "--max-queue",
+        6,
+        "--batch-wait-ms",
+        20,
+        "--max-batch",
+        32,
+        "--max-video-frames",
+        6,
+    )
     yield s
     if s.proc.poll() is None:
         s.proc.kill()
@@ -65,7 +84,7 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def photos(synth_set) -> List[Path]:
+def photos(synth_set) -> list[Path]:
     return sorted((synth_set.out / "images" / "train").glob("*.jpg"))[:4]
 
 
@@ -73,11 +92,13 @@ def jpeg(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def keypoints_close(a: List[dict], b: List[dict], tol: float = 1e-3) -> bool:
+def keypoints_close(a: list[dict], b: list[dict], tol: float = 1e-3) -> bool:
     """Same people in the same order, joints equal to `tol` px, scores to 1e-6."""
     return len(a) == len(b) and all(
         np.allclose(np.asarray(p["keypoints"]).reshape(-1, 3), np.asarray(q["keypoints"]).reshape(-1, 3), atol=tol)
-        and abs(p["score"] - q["score"]) < 1e-6 for p, q in zip(a, b))
+        and abs(p["score"] - q["score"]) < 1e-6
+        for p, q in zip(a, b)
+    )
 
 
 def test_startup_line_and_probes(server):
@@ -93,7 +114,7 @@ def test_startup_line_and_probes(server):
 def test_answers_equal_predict_alone_and_concurrent(server, photos, tmp_path):
     result = simplepose("predict", *photos, *MODEL_ARGS, "--out", tmp_path / "p", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    expected: Dict[str, List[dict]] = {p.name: [] for p in photos}
+    expected: dict[str, list[dict]] = {p.name: [] for p in photos}
     for r in json.loads((tmp_path / "p" / "results.json").read_text()):
         expected[r["file_name"]].append(r)
     alone = {}
@@ -131,8 +152,8 @@ def png_claiming(width: int, height: int) -> bytes:
     ok, data = cv2.imencode(".png", np.zeros((1, 1, 3), np.uint8))
     data = bytearray(data.tobytes())
     ihdr = data.index(b"IHDR")
-    data[ihdr + 4:ihdr + 12] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
-    data[ihdr + 17:ihdr + 21] = zlib.crc32(bytes(data[ihdr:ihdr + 17])).to_bytes(4, "big")
+    data[ihdr + 4 : ihdr + 12] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    data[ihdr + 17 : ihdr + 21] = zlib.crc32(bytes(data[ihdr : ihdr + 17])).to_bytes(4, "big")
     return bytes(data)
 
 
@@ -142,7 +163,7 @@ def test_bad_input_is_one_json_line_and_service_stays_healthy(server, photos):
     cases = [  # (files, form, expected status, words in the error)
         ({"image": ("x.txt", b"hello, not a picture", "text/plain")}, {}, 415, "not an image"),
         ({"image": ("e.jpg", b"", "image/jpeg")}, {}, 415, "empty"),
-        ({"image": ("t.jpg", photo[:len(photo) // 2], "image/jpeg")}, {}, 422, "truncated"),
+        ({"image": ("t.jpg", photo[: len(photo) // 2], "image/jpeg")}, {}, 422, "truncated"),
         ({"image": ("bomb.png", png_claiming(50_000, 50_000), "image/png")}, {}, 413, "--max-pixels"),
         ({"image": ("a.jpg", photo, "image/jpeg")}, {"boxes": "[[1, 2"}, 422, "boxes"),
         ({"image": ("a.jpg", photo, "image/jpeg")}, {"boxes": "[[1, 2, 3]]"}, 422, "boxes"),
@@ -161,8 +182,10 @@ def test_bad_input_is_one_json_line_and_service_stays_healthy(server, photos):
     # Over --max-upload-mb: refused from the Content-Length header, before the body is sent.
     host, port = server.url.split("//")[1].split(":")
     with socket.create_connection((host, int(port)), timeout=10) as s:
-        s.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                  "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 50000000\r\n\r\n".encode())
+        s.sendall(
+            f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 50000000\r\n\r\n".encode()
+        )
         head = ""
         while not head.endswith("}"):  # the JSON body may come in a packet of its own
             chunk = s.recv(4096).decode()
@@ -172,8 +195,10 @@ def test_bad_input_is_one_json_line_and_service_stays_healthy(server, photos):
     assert head.startswith("HTTP/1.1 413") and "--max-upload-mb" in head, head
     # A client gone mid-upload: nothing to answer, and the next request is served.
     with socket.create_connection((host, int(port)), timeout=10) as s:
-        s.sendall(f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-                  "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n".encode())
+        s.sendall(
+            f"POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n".encode()
+        )
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
     assert server.post({"image": ("a.jpg", photo, "image/jpeg")}).status_code == 200
     metrics = requests.get(f"{server.url}/metrics", headers=AUTH, timeout=5).text
@@ -198,6 +223,7 @@ def test_full_queue_is_503_with_retry_after(server, photos):
 
 def test_bounded_load(server, photos):
     """A fixed number of requests from 4 clients: every one answered 200, then the server is idle."""
+
     def ask(i: int):
         p = photos[i % len(photos)]
         return server.post({"image": (p.name, jpeg(p), "image/jpeg")}).status_code
@@ -210,13 +236,19 @@ def test_bounded_load(server, photos):
 
 def test_video_job_end_to_end_equals_track(server, synth_set, tmp_path):
     video = sorted((synth_set.out / "videos").glob("*.mp4"))[0]
-    post = requests.post(f"{server.url}/v1/videos", files={"video": (video.name, video.read_bytes(), "video/mp4")},
-                         headers=AUTH, timeout=30)
+    post = requests.post(
+        f"{server.url}/v1/videos",
+        files={"video": (video.name, video.read_bytes(), "video/mp4")},
+        headers=AUTH,
+        timeout=30,
+    )
     assert post.status_code == 202, post.text
     job = post.json()["id"]
     deadline = time.monotonic() + 90
     while (status := requests.get(f"{server.url}/v1/videos/{job}", headers=AUTH, timeout=5).json())["state"] in (
-            "queued", "running") and time.monotonic() < deadline:
+        "queued",
+        "running",
+    ) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert status["state"] == "done" and status["frames_done"] == status["frames_total"] == 6, status
     result = requests.get(f"{server.url}/v1/videos/{job}/result", headers=AUTH, timeout=10).json()
@@ -229,7 +261,9 @@ def test_video_job_end_to_end_equals_track(server, synth_set, tmp_path):
     cap = cv2.VideoCapture(str(tmp_path / "drawn.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
     frame = requests.get(f"{server.url}/v1/videos/{job}/frames/5", headers=AUTH, timeout=10)
-    assert frame.status_code == 200 and cv2.imdecode(np.frombuffer(frame.content, np.uint8), cv2.IMREAD_COLOR) is not None
+    assert (
+        frame.status_code == 200 and cv2.imdecode(np.frombuffer(frame.content, np.uint8), cv2.IMREAD_COLOR) is not None
+    )
     assert requests.delete(f"{server.url}/v1/videos/{job}", headers=AUTH, timeout=5).status_code == 200
     assert requests.get(f"{server.url}/v1/videos/{job}", headers=AUTH, timeout=5).status_code == 404
     # Longer than --max-video-frames 6: 413; not a video: 422; both one line.
@@ -238,20 +272,27 @@ def test_video_job_end_to_end_equals_track(server, synth_set, tmp_path):
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
     for name, data, status in (("long.mp4", (tmp_path / "long.mp4").read_bytes(), 413), ("x.mp4", b"not a video", 422)):
-        answer = requests.post(f"{server.url}/v1/videos", files={"video": (name, data, "video/mp4")}, headers=AUTH,
-                               timeout=30)
+        answer = requests.post(
+            f"{server.url}/v1/videos", files={"video": (name, data, "video/mp4")}, headers=AUTH, timeout=30
+        )
         assert answer.status_code == status and "video" in answer.json()["error"], answer.text
 
 
 def test_sigterm_answers_the_request_in_flight_and_exits_0(server, photos):
     boxes = json.dumps([[2, 2, 100, 100]] * 60)
     answer = {}
-    t = threading.Thread(target=lambda: answer.setdefault("r", server.post(
-        {"image": ("a.jpg", jpeg(photos[0]), "image/jpeg")}, {"boxes": boxes})))
+    t = threading.Thread(
+        target=lambda: answer.setdefault(
+            "r", server.post({"image": ("a.jpg", jpeg(photos[0]), "image/jpeg")}, {"boxes": boxes})
+        )
+    )
     t.start()
     deadline = time.monotonic() + 20  # until the request waits for the model (or is answered)
-    while "r" not in answer and time.monotonic() < deadline and "simplepose_queue_depth 1" not in requests.get(
-            f"{server.url}/metrics", headers=AUTH, timeout=5).text:
+    while (
+        "r" not in answer
+        and time.monotonic() < deadline
+        and "simplepose_queue_depth 1" not in requests.get(f"{server.url}/metrics", headers=AUTH, timeout=5).text
+    ):
         time.sleep(0.01)
     server.proc.terminate()
     t.join(30)
@@ -283,8 +324,10 @@ def test_a_fault_in_one_job_fails_that_job_alone():
         def predict_batch(self, images, boxes, scores):
             if any(im[0, 0, 0] == 255 for im in images):
                 raise RuntimeError("the model failed on this image")
-            return [Poses(np.zeros((len(b), 17, 3)), np.asarray(b, float), np.asarray(s, float))
-                    for b, s in zip(boxes, scores)]
+            return [
+                Poses(np.zeros((len(b), 17, 3)), np.asarray(b, float), np.asarray(s, float))
+                for b, s in zip(boxes, scores)
+            ]
 
     batcher = Batcher(Model(), max_batch=64, wait_ms=200, max_queue=8)
     box = np.array([[0.0, 0.0, 1.0, 1.0]])

@@ -2,20 +2,20 @@
 and `chromium-driver`) driven by Selenium opens `/`, uploads a photo, waits for the drawing,
 checks that people are listed and the canvas is not blank, and saves a screenshot.
 """
+
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REAL_DATA
 from test_serve import start_server
 
 webdriver = pytest.importorskip("selenium.webdriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="no headless browser here: apt-get install chromium chromium-driver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="no headless browser here: apt-get install chromium chromium-driver"
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,13 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
@@ -55,12 +61,13 @@ def test_page_draws_the_people_of_a_photo(server, browser, synth_set, tmp_path):
     # Not blank: the canvas holds the photo (many distinct colours) and the joints' colours.
     pixels = browser.execute_script(
         "const c = document.getElementById('canvas');"
-        "return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];")
+        "return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];"
+    )
     w, h, data = pixels
     rgba = np.asarray(data, np.uint8).reshape(h, w, 4)
     assert (w, h) != (640, 480) or photo.name != "000000000785.jpg"  # resized to the photo
     assert rgba[..., :3].std() > 10 and len(np.unique(rgba[..., 0])) > 50
-    joint_colours = [(0xff, 0x8f, 0x00), (0x1e, 0x88, 0xe5)]  # left, right: drawn over the photo
+    joint_colours = [(0xFF, 0x8F, 0x00), (0x1E, 0x88, 0xE5)]  # left, right: drawn over the photo
     assert any((rgba[..., :3] == c).all(axis=-1).sum() > 20 for c in joint_colours)
     shot = tmp_path / "page.png"
     browser.save_screenshot(str(shot))
@@ -76,7 +83,9 @@ def test_page_tracks_a_video_and_plays_it(server, browser, synth_set, tmp_path):
     browser.get(server.url + "/")
     WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("ready"))
     browser.find_element(By.ID, "videoFile").send_keys(str(video))
-    WebDriverWait(browser, 90).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-video-frame") == "5")
+    WebDriverWait(browser, 90).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-video-frame") == "5"
+    )
     assert browser.find_element(By.ID, "videoStatus").text.startswith("done: 6/6 frames")
     assert browser.find_element(By.ID, "videoJson").get_attribute("href").startswith("blob:")
     assert browser.execute_script("return document.getElementById('videoFrame').naturalWidth") > 0

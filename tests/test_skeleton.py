@@ -1,4 +1,5 @@
 """Skeleton helpers: joints shared by name between two skeletons."""
+
 import numpy as np
 
 from simplepose.core.skeleton import COCO, CROWDPOSE, MPII, POSETRACK, common_joints

@@ -1,4 +1,5 @@
 """The synthetic people generator: annotation invariants, determinism, videos and their files."""
+
 from __future__ import annotations
 
 import json
@@ -8,14 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from simplepose.data.coco import load_coco_keypoints
-from simplepose.formats.detections import load_detections
 from simplepose.core.geometry import hflip_affine, warp_points
 from simplepose.core.skeleton import COCO
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.formats.detections import load_detections
+from simplepose.formats.posetrack import read_posetrack
 from simplepose.synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos, render_scene
 from simplepose.synthetic.render import FACE, JOINT_PARTS, OCCLUDER, PARTS
 from simplepose.synthetic.video import render_video
-from simplepose.formats.posetrack import read_posetrack
 
 SMALL = SceneSettings(width=(160, 256), height=(160, 256), person_height=(40.0, 240.0))
 SMALL_VIDEO = VideoSettings(width=256, height=160, people=(1, 2))
@@ -97,8 +98,14 @@ def test_flipped_image_gives_a_valid_annotation(scenes):
             kp = warp_points(ann.keypoints[:, :2], hflip_affine(w))[COCO.flip_index]
             vis = ann.keypoints[COCO.flip_index, 2]
             x, y, bw, bh = ann.bbox
-            flipped_ann = type(ann)(np.concatenate([kp, vis[:, None]], 1), [w - x - bw, y, bw, bh], ann.area,
-                                    ann.head_box, ann.label, ann.projected)
+            flipped_ann = type(ann)(
+                np.concatenate([kp, vis[:, None]], 1),
+                [w - x - bw, y, bw, bh],
+                ann.area,
+                ann.head_box,
+                ann.label,
+                ann.projected,
+            )
             _check_annotation(flipped, flipped_ann, kp, vis.astype(int))
             # The joint now called left is where the right one was.
             le, re = COCO.index("left_elbow"), COCO.index("right_elbow")
@@ -129,8 +136,13 @@ def _dataset(tmp_path: Path, name: str, seed: int) -> Path:
 
 def test_same_seed_same_bytes_different_seed_differs(tmp_path):
     a, b, c = _dataset(tmp_path, "a", 3), _dataset(tmp_path, "b", 3), _dataset(tmp_path, "c", 4)
-    files = ["annotations/train.json", "annotations/val.json", "annotations/val_detections.json",
-             "images/train/000000.jpg", "images/val/000002.jpg"]
+    files = [
+        "annotations/train.json",
+        "annotations/val.json",
+        "annotations/val_detections.json",
+        "images/train/000000.jpg",
+        "images/val/000002.jpg",
+    ]
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     assert (a / files[0]).read_bytes() != (c / files[0]).read_bytes()
@@ -222,8 +234,25 @@ def test_synth_command(tmp_path, capsys):
     from simplepose.cli import main
 
     out = tmp_path / "data"
-    args = ["synth", "--out", str(out), "--images", "4", "--val-fraction", "0.25", "--size", "96-128",
-            "--videos", "1", "--frames", "3", "--video-size", "128x96", "--max-people", "3"]
+    args = [
+        "synth",
+        "--out",
+        str(out),
+        "--images",
+        "4",
+        "--val-fraction",
+        "0.25",
+        "--size",
+        "96-128",
+        "--videos",
+        "1",
+        "--frames",
+        "3",
+        "--video-size",
+        "128x96",
+        "--max-people",
+        "3",
+    ]
     assert main(args) == 0
     assert len(list((out / "images/train").glob("*.jpg"))) == 3 and len(list((out / "images/val").glob("*.jpg"))) == 1
     assert len(list((out / "videos/000001_synth").glob("*.jpg"))) == 3

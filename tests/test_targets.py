@@ -4,6 +4,7 @@ The expected values are computed here from the definitions (dense formulas, not 
 codec's windowed copy), on joints inside, near and beyond the borders, and on flipped and
 rotated crops.
 """
+
 import math
 
 import numpy as np
@@ -33,27 +34,27 @@ def expected_target(keypoints, visible, input_size, heatmap_size, sigma):
             continue
         weights[j] = 1.0
         inside = (np.abs(xs - mu_x) <= r) & (np.abs(ys - mu_y) <= r)
-        maps[j] = np.exp(-((xs - mu_x) ** 2 + (ys - mu_y) ** 2) / (2 * sigma ** 2)) * inside
+        maps[j] = np.exp(-((xs - mu_x) ** 2 + (ys - mu_y) ** 2) / (2 * sigma**2)) * inside
     return maps, weights
 
 
 CASES = [
     # (x, y) in 192x256 input pixels, visibility
-    ((96.0, 128.0), 2),     # centre
-    ((97.9, 129.9), 1),     # rounds up to the next heatmap pixel (24.475 -> 24, 32.475 -> 32)
-    ((98.0, 130.0), 1),     # 24.5 -> 25
-    ((0.0, 0.0), 2),        # corner
-    ((-1.9, -1.9), 2),      # -0.475 + 0.5 -> 0 (truncation, not floor)
-    ((-2.1, 5.0), 2),       # -0.525 + 0.5 = -0.025 -> int() -> 0: still pixel 0
-    ((-20.0, 40.0), 2),     # -4.5 -> mu -4 (window reaches pixel 2): partial Gaussian
-    ((-28.0, 40.0), 2),     # -6.5 -> mu -6: the window's last column is pixel 0
-    ((-30.0, 40.0), 2),     # mu -7: window -13..-1 wholly off, but the paper keeps weight 1
-    ((-34.0, 40.0), 2),     # mu -8: br = -1 < 0 -> weight 0
-    ((191.0, 255.0), 2),    # last input pixel
-    ((210.0, 100.0), 2),    # beyond the right border, window still overlaps
-    ((216.0, 100.0), 2),    # mu 54 -> ul 48 >= 48 -> weight 0
-    ((100.0, 280.0), 2),    # mu_y 70 -> ul 64 >= 64 -> weight 0
-    ((100.0, 100.0), 0),    # unlabelled
+    ((96.0, 128.0), 2),  # centre
+    ((97.9, 129.9), 1),  # rounds up to the next heatmap pixel (24.475 -> 24, 32.475 -> 32)
+    ((98.0, 130.0), 1),  # 24.5 -> 25
+    ((0.0, 0.0), 2),  # corner
+    ((-1.9, -1.9), 2),  # -0.475 + 0.5 -> 0 (truncation, not floor)
+    ((-2.1, 5.0), 2),  # -0.525 + 0.5 = -0.025 -> int() -> 0: still pixel 0
+    ((-20.0, 40.0), 2),  # -4.5 -> mu -4 (window reaches pixel 2): partial Gaussian
+    ((-28.0, 40.0), 2),  # -6.5 -> mu -6: the window's last column is pixel 0
+    ((-30.0, 40.0), 2),  # mu -7: window -13..-1 wholly off, but the paper keeps weight 1
+    ((-34.0, 40.0), 2),  # mu -8: br = -1 < 0 -> weight 0
+    ((191.0, 255.0), 2),  # last input pixel
+    ((210.0, 100.0), 2),  # beyond the right border, window still overlaps
+    ((216.0, 100.0), 2),  # mu 54 -> ul 48 >= 48 -> weight 0
+    ((100.0, 280.0), 2),  # mu_y 70 -> ul 64 >= 64 -> weight 0
+    ((100.0, 100.0), 0),  # unlabelled
 ]
 
 
@@ -73,7 +74,9 @@ def test_encode_matches_definition(input_size, heatmap_size, sigma):
 def test_encode_fixture_numbers():
     """A few literal numbers of the 64x48, sigma 2 target (independent of any formula code)."""
     codec = HeatmapCodec((192, 256), (48, 64), 2.0)
-    maps, w = codec.encode(np.array([[97.9, 129.9], [-30.0, 40.0], [-34.0, 40.0], [-20.0, 40.0]]), np.array([1, 1, 1, 1]))
+    maps, w = codec.encode(
+        np.array([[97.9, 129.9], [-30.0, 40.0], [-34.0, 40.0], [-20.0, 40.0]]), np.array([1, 1, 1, 1])
+    )
     assert w.tolist() == [1.0, 1.0, 0.0, 1.0]
     assert maps[0, 32, 24] == 1.0
     assert maps[0, 32, 25] == pytest.approx(0.8824969, abs=1e-6)  # exp(-1/8)

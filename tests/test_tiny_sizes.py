@@ -5,21 +5,22 @@ MIN_BOX_SIDE`); DIS flow and the mp4 writer get frames padded to the sizes they 
 ONNX detector keeps a box that fills a one-pixel-wide image; `synth` makes sets of any size.
 Through the installed `predict` and `track`, `PoseEstimator` and `TopDownPredictor`.
 """
+
 import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from e2e_helpers import message_lines, simplepose
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from e2e_helpers import message_lines, simplepose
-from simplepose.formats.check import outside_image
-from simplepose.core.geometry import BOX_PADDING, MIN_BOX_SIDE, boxes_to_center_scale, warp_points
-from simplepose.tracking.flow import DenseFlow, SparseFlow
-from simplepose.core.transforms import crop_matrix, warp_crop
 from yolox_fake import CODES, make_yolox_onnx
+
+from simplepose.core.geometry import BOX_PADDING, MIN_BOX_SIDE, boxes_to_center_scale, warp_points
+from simplepose.core.transforms import crop_matrix, warp_crop
+from simplepose.formats.check import outside_image
+from simplepose.tracking.flow import DenseFlow, SparseFlow
 
 #: (w, h) of the images and frames tried: one pixel, a column, a row, a few pixels.
 SIZES = [(1, 1), (1, 9), (9, 1), (2, 3)]
@@ -42,8 +43,14 @@ def fake_detector(tmp_path_factory) -> Path:
 
 # ---------------------------------------------------------------- the crop geometry
 @settings(max_examples=300, deadline=None)
-@given(x=st.floats(-50, 50), y=st.floats(-50, 50), w=st.floats(0, 3), h=st.floats(0, 3),
-       aspect=st.floats(0.2, 5.0), udp=st.booleans())
+@given(
+    x=st.floats(-50, 50),
+    y=st.floats(-50, 50),
+    w=st.floats(0, 3),
+    h=st.floats(0, 3),
+    aspect=st.floats(0.2, 5.0),
+    udp=st.booleans(),
+)
 def test_a_tiny_box_gives_a_finite_crop_of_positive_size_centred_on_it(x, y, w, h, aspect, udp):
     center, scale = boxes_to_center_scale(np.array([[x, y, w, h]]), aspect)
     assert np.isfinite(scale).all() and (scale >= MIN_BOX_SIDE * BOX_PADDING * (1 - 1e-12)).all()
@@ -67,14 +74,15 @@ def test_a_one_pixel_image_crops_to_that_pixel_magnified():
 
 def test_a_box_filling_a_one_pixel_wide_image_is_inside_it():
     # [0, 0, 0, 8]: the paper's clipped box of a person filling the 1x9 image (x2 = x1 = 0).
-    assert outside_image(np.array([[0, 0, 1, 9], [0, 0, 9, 1], [0, 0, 1, 1], [0, 0, 0, 8], [2, 0, 3, 9]]),
-                         1, 9).tolist() == [False, False, False, False, True]
+    assert outside_image(
+        np.array([[0, 0, 1, 9], [0, 0, 9, 1], [0, 0, 1, 1], [0, 0, 0, 8], [2, 0, 3, 9]]), 1, 9
+    ).tolist() == [False, False, False, False, True]
 
 
 def test_half_body_crop_of_joints_on_one_pixel_has_positive_size():
     from simplepose.core.codec import HeatmapCodec
-    from simplepose.data.dataset import TopDownDataset
     from simplepose.core.skeleton import COCO
+    from simplepose.data.dataset import TopDownDataset
 
     ds = TopDownDataset([], COCO, HeatmapCodec((32, 64), (8, 16)), (32, 64))
     center, scale = ds.half_body_crop(np.full((17, 2), 4.0), np.full(17, 2), np.random.default_rng(0))
@@ -111,8 +119,9 @@ def test_predictor_and_estimator_work_on_tiny_images_and_boxes(tiny_model, fake_
     ckpt = str(tiny_model.out / "last.pth")
     image = person_image(w, h)
     predictor = TopDownPredictor.from_checkpoint(ckpt, runtime="eager")
-    boxes = np.array([[0, 0, w - 1, h - 1], [0, 0, 0, 0], [0.2, 0.3, 0.4, 0.5], [0, 0, w, h], [-5, -5, w + 5, h + 5]],
-                     np.float64)
+    boxes = np.array(
+        [[0, 0, w - 1, h - 1], [0, 0, 0, 0], [0.2, 0.3, 0.4, 0.5], [0, 0, w, h], [-5, -5, w + 5, h + 5]], np.float64
+    )
     poses = predictor(image, boxes)
     assert poses.keypoints.shape == (5, 17, 3) and np.isfinite(poses.keypoints).all()
     for detector in ("none", str(fake_detector)):
@@ -129,8 +138,12 @@ def test_estimator_tracks_frames_one_pixel_wide(tiny_model, fake_detector, tmp_p
         cv2.imwrite(str(tmp_path / f"{i:03d}.png"), person_image(1, 9))
     # The one-epoch model is unsure of every joint: keep poses and joints of any score, so the
     # tracker has something to follow.
-    est = PoseEstimator(checkpoint=str(tiny_model.out / "last.pth"), detector=str(fake_detector), runtime="eager",
-                        overrides=("track.min_pose_score=0", "track.keypoint_thresh=0"))
+    est = PoseEstimator(
+        checkpoint=str(tiny_model.out / "last.pth"),
+        detector=str(fake_detector),
+        runtime="eager",
+        overrides=("track.min_pose_score=0", "track.keypoint_thresh=0"),
+    )
     tracked = list(est.track(tmp_path))
     assert len(tracked) == 3 and all(len(p) == 1 for _, p in tracked)
     assert len({int(p.track_ids[0]) for _, p in tracked}) == 1  # one person, one id
@@ -148,8 +161,17 @@ def test_predict_writes_results_and_drawings_for_tiny_images(tiny_model, fake_de
         cv2.imwrite(str(folder / f"{w}x{h}.png"), person_image(w, h))
     for detector in ("none", fake_detector):
         out = tmp_path / f"out-{Path(str(detector)).stem}"
-        run = simplepose("predict", folder, "--checkpoint", tiny_model.out / "last.pth", "--detector", detector,
-                         "--out", out, cwd=tmp_path)
+        run = simplepose(
+            "predict",
+            folder,
+            "--checkpoint",
+            tiny_model.out / "last.pth",
+            "--detector",
+            detector,
+            "--out",
+            out,
+            cwd=tmp_path,
+        )
         _no_trouble(run)
         results = json.loads((out / "results.json").read_text())
         assert len(results) == len(SIZES) and all(len(r["keypoints"]) == 51 for r in results)
@@ -165,8 +187,17 @@ def test_track_writes_results_and_a_video_for_tiny_frames(tiny_model, fake_detec
     for i in range(3):
         cv2.imwrite(str(frames / f"{i:03d}.png"), person_image(w, h))
     out = tmp_path / "out"
-    run = simplepose("track", frames, "--checkpoint", tiny_model.out / "last.pth", "--detector", fake_detector,
-                     "--out", out, cwd=tmp_path)
+    run = simplepose(
+        "track",
+        frames,
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        "--detector",
+        fake_detector,
+        "--out",
+        out,
+        cwd=tmp_path,
+    )
     _no_trouble(run)
     written = sorted(p.name for p in out.iterdir())
     assert any(n.endswith(".json") for n in written) and any(n.endswith(".mp4") for n in written), written
@@ -177,8 +208,26 @@ def test_track_writes_results_and_a_video_for_tiny_frames(tiny_model, fake_detec
 
 def test_synth_then_track_at_one_pixel_wide(tmp_path):
     """`synth` makes a set of any size (its false-positive boxes stay of positive height)."""
-    run = simplepose("synth", "--out", tmp_path / "s", "--images", 3, "--videos", 1, "--frames", 3,
-                     "--size", "1x40", "--video-size", "1x40", "--max-people", 2, "--seed", 0, cwd=tmp_path)
+    run = simplepose(
+        "synth",
+        "--out",
+        tmp_path / "s",
+        "--images",
+        3,
+        "--videos",
+        1,
+        "--frames",
+        3,
+        "--size",
+        "1x40",
+        "--video-size",
+        "1x40",
+        "--max-people",
+        2,
+        "--seed",
+        0,
+        cwd=tmp_path,
+    )
     _no_trouble(run)
     for path in (tmp_path / "s").rglob("*.json"):
         data = json.loads(path.read_text())
@@ -202,8 +251,19 @@ def test_train_on_records_with_tiny_boxes(synth_set, tiny_config, tmp_path):
     cfg["train"]["val_every"] = 0
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(cfg))
-    run = simplepose("train", config, "--out", tmp_path / "run", "--set", "data.half_body=true",
-                     "--set", "data.half_body_prob=1.0", "--set", "data.half_body_min_joints=0", cwd=tmp_path)
+    run = simplepose(
+        "train",
+        config,
+        "--out",
+        tmp_path / "run",
+        "--set",
+        "data.half_body=true",
+        "--set",
+        "data.half_body_prob=1.0",
+        "--set",
+        "data.half_body_min_joints=0",
+        cwd=tmp_path,
+    )
     _no_trouble(run)
     assert (tmp_path / "run" / "last.pth").is_file()
     assert not [line for line in message_lines(run.stderr) if "nan" in line.lower()]
@@ -220,16 +280,27 @@ def test_eval_on_tiny_images_with_gt_boxes_and_detections(synth_set, tiny_model,
         cv2.imwrite(str(images / f"{i:03d}.png"), person_image(w, h))
         gt["images"].append({"id": i, "file_name": f"{i:03d}.png", "width": w, "height": h})
         kps = [v for _ in range(17) for v in ((w - 1) / 2, (h - 1) / 2, 2)]
-        gt["annotations"].append({"id": i, "image_id": i, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, w, h],
-                                  "area": float(w * h), "keypoints": kps, "num_keypoints": 17})
+        gt["annotations"].append(
+            {
+                "id": i,
+                "image_id": i,
+                "category_id": 1,
+                "iscrowd": 0,
+                "bbox": [0, 0, w, h],
+                "area": float(w * h),
+                "keypoints": kps,
+                "num_keypoints": 17,
+            }
+        )
         dets.append({"image_id": i, "category_id": 1, "bbox": [0, 0, w, h], "score": 0.9})
     (tmp_path / "val.json").write_text(json.dumps(gt))
     (tmp_path / "dets.json").write_text(json.dumps(dets))
     where = ("--set", f"data.val_ann={tmp_path / 'val.json'}", "--set", f"data.val_images={images}")
     for boxes in ("gt", tmp_path / "dets.json"):
         out = tmp_path / f"eval-{Path(str(boxes)).stem}"
-        run = simplepose("eval", "--checkpoint", tiny_model.out / "last.pth", "--boxes", boxes, *where,
-                         "--out", out, cwd=tmp_path)
+        run = simplepose(
+            "eval", "--checkpoint", tiny_model.out / "last.pth", "--boxes", boxes, *where, "--out", out, cwd=tmp_path
+        )
         _no_trouble(run)
         assert not [line for line in message_lines(run.stderr) if "skipped" in line], run.stderr[-2000:]
         results = json.loads((out / "results.json").read_text())

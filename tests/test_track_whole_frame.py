@@ -1,9 +1,9 @@
 """One rule for `--detector none` in `simplepose track` and `PoseEstimator(detector="none").track`:
 a whole-frame box in every frame (a video of one person), the flow-propagated boxes joining it."""
+
 import re
 
 import numpy as np
-
 from e2e_helpers import read_strict_json, simplepose
 
 VIDEO = "000001_synth"
@@ -13,9 +13,20 @@ KEEP_ALL = ("track.min_pose_score=0", "track.keypoint_thresh=0")
 
 def test_track_command_with_whole_frame_boxes(tiny_model, synth_set, tmp_path):
     video = synth_set.out / "videos" / f"{VIDEO}.mp4"
-    r = simplepose("track", video, "--checkpoint", tiny_model.out / "last.pth", "--detector", "none",
-                   "--runtime", "eager", *[a for k in KEEP_ALL for a in ("--set", k)], "--out", tmp_path / "t",
-                   cwd=tmp_path)
+    r = simplepose(
+        "track",
+        video,
+        "--checkpoint",
+        tiny_model.out / "last.pth",
+        "--detector",
+        "none",
+        "--runtime",
+        "eager",
+        *[a for k in KEEP_ALL for a in ("--set", k)],
+        "--out",
+        tmp_path / "t",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "detector none" in r.stdout
     assert re.search(r"^6 frames, \d+ tracks?, ", r.stdout, re.M), r.stdout
@@ -30,8 +41,9 @@ def test_track_command_with_whole_frame_boxes(tiny_model, synth_set, tmp_path):
 def test_pose_estimator_tracks_with_whole_frame_boxes(tiny_model, synth_set):
     import simplepose as sp
 
-    est = sp.PoseEstimator(checkpoint=str(tiny_model.out / "last.pth"), detector="none", device="cpu",
-                           runtime="eager", overrides=KEEP_ALL)
+    est = sp.PoseEstimator(
+        checkpoint=str(tiny_model.out / "last.pth"), detector="none", device="cpu", runtime="eager", overrides=KEEP_ALL
+    )
     tracked = list(est.track(synth_set.out / "videos" / f"{VIDEO}.mp4"))
     assert len(tracked) == 6
     for frame, poses in tracked:

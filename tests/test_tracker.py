@@ -5,6 +5,7 @@ them move) over a static noise background. The detector returns the visible peop
 (missing some on purpose); the estimator returns the true joints, with noise, of the visible
 person its box covers best, and a near-zero-confidence pose on a box that covers nobody.
 """
+
 import dataclasses
 
 import cv2
@@ -19,10 +20,27 @@ from simplepose.tracking.tracker import PoseTracker, greedy_match
 
 W, H, PW, PH = 360, 260, 50, 120  # frame and person size
 # COCO joints inside a person's box, as fractions of its width and height.
-TEMPLATE = np.array([
-    (.5, .08), (.45, .06), (.55, .06), (.4, .08), (.6, .08), (.3, .22), (.7, .22), (.2, .4), (.8, .4),
-    (.15, .55), (.85, .55), (.38, .55), (.62, .55), (.38, .75), (.62, .75), (.38, .95), (.62, .95),
-])
+TEMPLATE = np.array(
+    [
+        (0.5, 0.08),
+        (0.45, 0.06),
+        (0.55, 0.06),
+        (0.4, 0.08),
+        (0.6, 0.08),
+        (0.3, 0.22),
+        (0.7, 0.22),
+        (0.2, 0.4),
+        (0.8, 0.4),
+        (0.15, 0.55),
+        (0.85, 0.55),
+        (0.38, 0.55),
+        (0.62, 0.55),
+        (0.38, 0.75),
+        (0.62, 0.75),
+        (0.38, 0.95),
+        (0.62, 0.95),
+    ]
+)
 
 
 def make_video(num_frames=24, seed=0):
@@ -43,7 +61,7 @@ def make_video(num_frames=24, seed=0):
             if p == 2 and 10 <= t <= 12:
                 continue
             x, y = path(t)
-            img[y:y + PH, x:x + PW] = textures[p]
+            img[y : y + PH, x : x + PW] = textures[p]
             vis[p] = np.array([x, y], dtype=np.float64)
         frames.append(img)
         visible.append(vis)
@@ -182,10 +200,10 @@ def test_oks_of_identical_and_shifted_poses():
 
 
 def test_pipeline_frames_folder_to_posetrack_file_scores_perfectly(tmp_path):
-    from simplepose.evaluation.posetrack import evaluate_posetrack
     from simplepose.core.frames import open_frames
-    from simplepose.tracking.pipeline import run_to_posetrack, save_run, track_frames
+    from simplepose.evaluation.posetrack import evaluate_posetrack
     from simplepose.formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo, read_posetrack
+    from simplepose.tracking.pipeline import run_to_posetrack, save_run, track_frames
 
     frames, visible = make_video()
     for t, f in enumerate(frames):
@@ -210,7 +228,9 @@ def test_pipeline_frames_folder_to_posetrack_file_scores_perfectly(tmp_path):
         boxes = np.array([gt_box(c) for c in visible[t].values()]).reshape(-1, 4)
         return boxes, np.full(len(boxes), 0.9)
 
-    run = track_frames(source.frames(), [f.image_id for f in gt_frames], PoseTracker(COCO, est, TrackConfig()), detector)
+    run = track_frames(
+        source.frames(), [f.image_id for f in gt_frames], PoseTracker(COCO, est, TrackConfig()), detector
+    )
     assert len(run.poses) == len(frames) and run.fps > 0
     path = save_run(run_to_posetrack("toy", run, COCO, 0.4, frames_like=gt), tmp_path / "out")
     pred = read_posetrack(path)

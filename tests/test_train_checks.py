@@ -4,6 +4,7 @@ set, a diverging loss, a failing validation, and a kill while a checkpoint is be
 Most run the installed console script on the session's tiny synthetic set (conftest.py); the
 order of checkpoint and validation is checked in-process with a validation that fails.
 """
+
 import json
 import os
 import shutil
@@ -11,21 +12,20 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 import torch
 import yaml
+from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
 
 from simplepose import engine
 from simplepose.config import load_config
 from simplepose.core.fileio import STALL_WRITE_ENV
 from simplepose.nets.weights import read_weights_file
 
-from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
 
-
-def write_config(tiny_config: Path, path: Path, **sections: Dict[str, Any]) -> Path:
+def write_config(tiny_config: Path, path: Path, **sections: dict[str, Any]) -> Path:
     """The tiny config with some of its values replaced, e.g. data={"workers": 1}."""
     cfg = yaml.safe_load(tiny_config.read_text())
     for name, values in sections.items():
@@ -50,13 +50,14 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def rows(out: Path, tag: str) -> List[dict]:
+def rows(out: Path, tag: str) -> list[dict]:
     path = out / "metrics.jsonl"
     lines = path.read_text().splitlines() if path.exists() else []
     return [r for r in map(json.loads, lines) if r["tag"] == tag]
 
 
 # ---------------------------------------------------------------- errors inside loader workers
+
 
 def test_an_unreadable_image_read_in_a_loader_worker_is_one_line_naming_it(synth_set, tiny_config, tmp_path):
     data = copy_set(synth_set, tmp_path / "data")
@@ -82,6 +83,7 @@ def test_a_missing_training_image_is_one_line_before_any_step(synth_set, tiny_co
 
 # ---------------------------------------------------------------- the validation set, checked first
 
+
 def _val_of_16_joints(data: Path) -> None:
     """Rewrite the val annotations with the last joint dropped (a set of another skeleton)."""
     path = data / "annotations" / "val.json"
@@ -96,12 +98,21 @@ def _val_of_16_joints(data: Path) -> None:
 
 VAL_CASES = {
     # case -> (data overrides, damage to a copy of the set, text the error line must hold)
-    "missing annotation file": ({"val_ann": "annotations/nothere.json"}, None,
-                                "data.val_ann: annotation file not found: {data}/annotations/nothere.json"),
-    "missing image folder": ({"val_images": "images/nothere"}, None,
-                             "data.val_images: folder not found: {data}/images/nothere"),
-    "missing image": ({}, lambda d: (d / "images" / "val" / "000000.jpg").unlink(),
-                      "data.val_images: image not found: {data}/images/val/000000.jpg"),
+    "missing annotation file": (
+        {"val_ann": "annotations/nothere.json"},
+        None,
+        "data.val_ann: annotation file not found: {data}/annotations/nothere.json",
+    ),
+    "missing image folder": (
+        {"val_images": "images/nothere"},
+        None,
+        "data.val_images: folder not found: {data}/images/nothere",
+    ),
+    "missing image": (
+        {},
+        lambda d: (d / "images" / "val" / "000000.jpg").unlink(),
+        "data.val_images: image not found: {data}/images/val/000000.jpg",
+    ),
     "another skeleton": ({}, _val_of_16_joints, "16 joints, but model.num_joints = 17"),
 }
 
@@ -146,7 +157,8 @@ def test_random_numbers_drawn_by_validation_do_not_change_training(tiny_config, 
     state, as a run resumed from last.pth would, whatever validation draws."""
     states = {}
     for draws in (0, 1000):
-        def validation(*args: Any, draws: int = draws, **kwargs: Any) -> Dict[str, float]:
+
+        def validation(*args: Any, draws: int = draws, **kwargs: Any) -> dict[str, float]:
             torch.rand(draws)
             return {"AP": 0.5}
 
@@ -161,6 +173,7 @@ def test_random_numbers_drawn_by_validation_do_not_change_training(tiny_config, 
 
 # ---------------------------------------------------------------- a diverging loss
 
+
 def test_a_diverging_loss_stops_with_one_line_naming_epoch_and_step(tiny_config, tmp_path):
     cfg = write_config(tiny_config, tmp_path / "c.yaml", train={"lr": 1e30, "epochs": 3})
     out = tmp_path / "run"
@@ -172,10 +185,14 @@ def test_a_diverging_loss_stops_with_one_line_naming_epoch_and_step(tiny_config,
 
 # ---------------------------------------------------------------- a kill inside a checkpoint write
 
-def test_a_kill_inside_the_checkpoint_write_keeps_the_previous_one_and_resume_cleans_up(
-        tiny_config, tmp_path):
-    cfg = write_config(tiny_config, tmp_path / "c.yaml", data={"cache_images": True},
-                       train={"epochs": 3, "val_every": 0, "lr_steps": [1, 2]})
+
+def test_a_kill_inside_the_checkpoint_write_keeps_the_previous_one_and_resume_cleans_up(tiny_config, tmp_path):
+    cfg = write_config(
+        tiny_config,
+        tmp_path / "c.yaml",
+        data={"cache_images": True},
+        train={"epochs": 3, "val_every": 0, "lr_steps": [1, 2]},
+    )
     ref, run = tmp_path / "ref", tmp_path / "run"
     done = simplepose("train", cfg, "--out", ref, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -183,8 +200,13 @@ def test_a_kill_inside_the_checkpoint_write_keeps_the_previous_one_and_resume_cl
     # The hook stalls a write that replaces last.pth after its bytes are in the temporary file:
     # epoch 2's write, with epoch 1's last.pth on disk.
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", **{STALL_WRITE_ENV: "last.pth"})
-    proc = subprocess.Popen([str(SIMPLEPOSE), "train", str(cfg), "--out", str(run)], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(SIMPLEPOSE), "train", str(cfg), "--out", str(run)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120  # against a hang only; nothing here is timed
         # last.pth first: a temporary file seen after it exists belongs to a later, stalled write

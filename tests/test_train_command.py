@@ -1,4 +1,5 @@
 """`simplepose train ... --resume` after the process is killed (SIGKILL) in the middle of an epoch."""
+
 import json
 import os
 import signal
@@ -8,11 +9,10 @@ import time
 
 import pytest
 import yaml
-
-from simplepose.nets.weights import read_weights_file as read_checkpoint  # the safe loader must read them
-from simplepose.data.coco import load_coco_keypoints
-
 from conftest import REAL_DATA as REAL
+
+from simplepose.data.coco import load_coco_keypoints
+from simplepose.nets.weights import read_weights_file as read_checkpoint  # the safe loader must read them
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"real data samples not found at {REAL}")
 
@@ -24,8 +24,15 @@ def lines(path):
 def test_resume_after_sigkill(tmp_path):
     cfg = {
         "model": {"depth": 18, "num_joints": 17, "deconv_filters": 64},
-        "data": {"root": str(REAL / "coco"), "train_ann": "test_coco.json", "train_images": ".",
-                 "input_size": [32, 32], "heatmap_size": [8, 8], "workers": 0, "cache_images": True},
+        "data": {
+            "root": str(REAL / "coco"),
+            "train_ann": "test_coco.json",
+            "train_images": ".",
+            "input_size": [32, 32],
+            "heatmap_size": [8, 8],
+            "workers": 0,
+            "cache_images": True,
+        },
         "train": {"epochs": 3, "batch_size": 2, "val_every": 0, "log_every": 1, "lr_steps": [1, 2]},
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))

@@ -1,4 +1,5 @@
 """train.amp=auto: bf16 only where it is native (never emulated, never fp16)."""
+
 import pytest
 import torch
 
@@ -28,12 +29,20 @@ def run_tiny_training(tmp_path):
     from simplepose.synthetic import generate_dataset
 
     generate_dataset(tmp_path / "d", 4, seed=0, val_fraction=0.0)
-    cfg = config_from_dict({
-        "model": {"depth": 18, "width": 8, "deconv_filters": 16},
-        "data": {"root": str(tmp_path / "d"), "train_ann": "annotations/train.json", "train_images": "images/train",
-                 "input_size": [32, 64], "heatmap_size": [8, 16], "workers": 0},
-        "train": {"epochs": 1, "batch_size": 8, "amp": "auto", "log_every": 0},
-    })
+    cfg = config_from_dict(
+        {
+            "model": {"depth": 18, "width": 8, "deconv_filters": 16},
+            "data": {
+                "root": str(tmp_path / "d"),
+                "train_ann": "annotations/train.json",
+                "train_images": "images/train",
+                "input_size": [32, 64],
+                "heatmap_size": [8, 16],
+                "workers": 0,
+            },
+            "train": {"epochs": 1, "batch_size": 8, "amp": "auto", "log_every": 0},
+        }
+    )
     result = engine.train(cfg, tmp_path / "run")
     written = (tmp_path / "run" / "config.yaml").read_text()
     assert result["epochs"] == 1 and "amp: auto" not in written

@@ -1,4 +1,5 @@
 """Drawing: sides in their colours, unconfident joints hidden, ids, video writing."""
+
 import cv2
 import numpy as np
 

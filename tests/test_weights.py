@@ -1,4 +1,5 @@
 """Weights from files: official checkpoints, ImageNet backbones, project checkpoints, safety."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,14 +8,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from simplepose.nets.checkpoint import save_checkpoint
 from simplepose.cli import main
-from simplepose.nets.complexity import table_rows
 from simplepose.config import load_config
+from simplepose.nets.checkpoint import save_checkpoint
+from simplepose.nets.complexity import table_rows
 from simplepose.nets.model import RESNET_SPECS, PoseResNet
+from simplepose.nets.weights import (
+    WeightsError,
+    extract_state_dict,
+    infer_architecture,
+    load_checkpoint,
+    load_imagenet_backbone,
+    read_weights_file,
+)
 from simplepose.training.engine import build_model
-from simplepose.nets.weights import (WeightsError, extract_state_dict, infer_architecture, load_checkpoint,
-                                load_imagenet_backbone, read_weights_file)
 
 
 def trained_like(model: PoseResNet, seed: int = 0) -> PoseResNet:
@@ -65,8 +72,13 @@ def test_official_wrappings_load_with_identical_outputs(wrap, tmp_path):
         "bare_module": prefixed,
         "compiled": {"model": {"_orig_mod." + k: v for k, v in sd.items()}},  # torch.compile'd, saved as "model"
         # The official trainer's checkpoint.pth.tar: "model" is the model's name, a string.
-        "trainer": {"epoch": 140, "model": "pose_resnet", "state_dict": prefixed, "perf": 0.704,
-                    "optimizer": torch.optim.Adam(model.parameters()).state_dict()},
+        "trainer": {
+            "epoch": 140,
+            "model": "pose_resnet",
+            "state_dict": prefixed,
+            "perf": 0.704,
+            "optimizer": torch.optim.Adam(model.parameters()).state_dict(),
+        },
     }[wrap]
     path = tmp_path / "ckpt.pth.tar"
     torch.save(obj, path)
@@ -89,8 +101,15 @@ def test_architecture_inference_on_every_depth_and_style(depth, style):
 
 def test_architecture_inference_of_a_non_default_head_and_width():
     with torch.device("meta"):
-        model = PoseResNet(depth=34, num_joints=16, num_deconv_layers=2, deconv_filters=[128, 64],
-                           deconv_kernels=[3, 2], final_conv_kernel=3, width=32)
+        model = PoseResNet(
+            depth=34,
+            num_joints=16,
+            num_deconv_layers=2,
+            deconv_filters=[128, 64],
+            deconv_kernels=[3, 2],
+            final_conv_kernel=3,
+            width=32,
+        )
     arch = infer_architecture(model.state_dict())
     with torch.device("meta"):
         assert PoseResNet(**arch).architecture() == model.architecture()
@@ -100,8 +119,16 @@ def test_architecture_inference_of_a_non_default_head_and_width():
 
 @pytest.mark.parametrize("depth, style", [(18, "pytorch"), (50, "caffe")])  # style moves Bottleneck strides
 def test_project_checkpoint_round_trip_rebuilds_from_its_config(depth, style, tmp_path):
-    cfg = load_config(None, [f"model.depth={depth}", "model.num_joints=16", f"model.style={style}",
-                             "model.deconv_filters=32", "data.input_size=[256,256]"])
+    cfg = load_config(
+        None,
+        [
+            f"model.depth={depth}",
+            "model.num_joints=16",
+            f"model.style={style}",
+            "model.deconv_filters=32",
+            "data.input_size=[256,256]",
+        ],
+    )
     model = trained_like(PoseResNet(depth=depth, num_joints=16, style=style, deconv_filters=32))
     opt = torch.optim.Adam(model.parameters())
     path = tmp_path / "run" / "last.pt"
@@ -138,10 +165,18 @@ def test_files_needing_full_unpickling_are_refused_unless_trusted(tmp_path):
     assert main(["info", str(path), "--trusted"]) == 0
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("truncated", "truncated or corrupted"), ("truncated_legacy", "truncated or corrupted"),
-    ("empty", "empty"), ("text", "not a PyTorch weights file"), ("list", "expected a state dict"),
-    ("foreign", "not a ResNet state dict"), ("backbone_only", "no final_layer.weight")])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("truncated", "truncated or corrupted"),
+        ("truncated_legacy", "truncated or corrupted"),
+        ("empty", "empty"),
+        ("text", "not a PyTorch weights file"),
+        ("list", "expected a state dict"),
+        ("foreign", "not a ResNet state dict"),
+        ("backbone_only", "no final_layer.weight"),
+    ],
+)
 def test_bad_files_give_a_clear_error_naming_the_file(kind, message, tmp_path):
     path = tmp_path / f"{kind}.pth"
     sd = PoseResNet(depth=18, num_joints=3, deconv_filters=16).state_dict()
@@ -173,8 +208,11 @@ def imagenet_file(path: Path, depth: int, empty: bool = False) -> dict:
     with torch.device("meta" if empty else "cpu"):
         model = PoseResNet(depth=depth)
     width = 512 * (4 if RESNET_SPECS[depth][0] == "bottleneck" else 1)
-    sd = {k: (torch.empty(0) if empty else torch.randn(v.shape)) for k, v in without_counters(model.state_dict()).items()
-          if not k.startswith(("deconv_layers", "final_layer"))}
+    sd = {
+        k: (torch.empty(0) if empty else torch.randn(v.shape))
+        for k, v in without_counters(model.state_dict()).items()
+        if not k.startswith(("deconv_layers", "final_layer"))
+    }
     sd.update({"fc.weight": torch.randn(1000, width), "fc.bias": torch.randn(1000)})
     torch.save(sd, path, _use_new_zipfile_serialization=False)
     return sd
@@ -210,8 +248,11 @@ def test_imagenet_backbone_shape_mismatch_names_key_and_shapes(tmp_path):
     sd = imagenet_file(path, 18)
     sd["layer3.1.conv2.weight"] = torch.zeros(256, 256, 1, 1)
     torch.save(sd, path)
-    with pytest.raises(WeightsError, match=r"layer3\.1\.conv2\.weight has shape \(256, 256, 1, 1\), "
-                                           r"the model expects \(256, 256, 3, 3\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"layer3\.1\.conv2\.weight has shape \(256, 256, 1, 1\), "
+        r"the model expects \(256, 256, 3, 3\)",
+    ):
         load_imagenet_backbone(PoseResNet(depth=18), path)
 
 
@@ -241,8 +282,7 @@ def test_info_command_reads_checkpoints_and_prints_the_table(tmp_path, capsys):
     assert "PoseResNet-18" in out and "16 joints" in out and "heatmaps 64x64" in out
     assert main(["info", "--table"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("R")]
-    assert [(r[0], r[1]) for r in rows] == [(f"R{d}", s) for d in sorted(RESNET_SPECS)
-                                            for s in ("256x192", "384x288")]
+    assert [(r[0], r[1]) for r in rows] == [(f"R{d}", s) for d in sorted(RESNET_SPECS) for s in ("256x192", "384x288")]
     r50 = rows[4]
     assert (r50[2], r50[3], r50[4]) == ("34.00", "34.0", "5.43")
     # The printed table is the library's: every paper figure within 1.2% of our paper-convention count.

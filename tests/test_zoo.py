@@ -3,6 +3,7 @@
 No network here: every file comes from a `FileServer` on 127.0.0.1 started by the test, and
 rows point at it through `$SIMPLEPOSE_MODELS` (rows of one's own) and `$SIMPLEPOSE_MIRROR`.
 """
+
 from __future__ import annotations
 
 import errno
@@ -15,9 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
-from zoo_helpers import (FileServer, mmpose_file_bytes, read_only, sha256, tiny_pose_state_dict, write_rows)
+from zoo_helpers import FileServer, mmpose_file_bytes, read_only, sha256, tiny_pose_state_dict, write_rows
 
 from simplepose import zoo
 from simplepose.zoo import download as dl
@@ -31,8 +31,11 @@ def files():
     pose = mmpose_file_bytes(tiny_pose_state_dict())
     from simplepose.nets.model import PoseResNet
 
-    resnet = {k: v for k, v in PoseResNet(depth=18, num_joints=17).state_dict().items()
-              if not k.startswith(("deconv_layers", "final_layer"))}
+    resnet = {
+        k: v
+        for k, v in PoseResNet(depth=18, num_joints=17).state_dict().items()
+        if not k.startswith(("deconv_layers", "final_layer"))
+    }
     resnet["fc.weight"], resnet["fc.bias"] = torch.zeros(1000, 512), torch.zeros(1000)
     import io
 
@@ -55,12 +58,27 @@ def pose_path(files) -> str:
 def zoo_env(tmp_path, server, files, monkeypatch):
     """A fresh cache and rows pointing at `server` (the pose row through the mirror)."""
     pose = pose_path(files)
-    rows = write_rows(tmp_path / "rows.yaml", [
-        {"name": "tiny-mm", "urls": [f"https://models.example.org{pose}"], "sha256": sha256(files[pose])[:8],
-         "format": "mmpose", "color": "rgb", "input_size": [32, 64], "skeleton": "coco", "decoder": "mmpose"},
-        {"name": "tiny-resnet18", "urls": [server.url + "/models/resnet18-tiny.pth"],
-         "sha256": sha256(files["/models/resnet18-tiny.pth"]), "format": "torchvision"},
-    ])
+    rows = write_rows(
+        tmp_path / "rows.yaml",
+        [
+            {
+                "name": "tiny-mm",
+                "urls": [f"https://models.example.org{pose}"],
+                "sha256": sha256(files[pose])[:8],
+                "format": "mmpose",
+                "color": "rgb",
+                "input_size": [32, 64],
+                "skeleton": "coco",
+                "decoder": "mmpose",
+            },
+            {
+                "name": "tiny-resnet18",
+                "urls": [server.url + "/models/resnet18-tiny.pth"],
+                "sha256": sha256(files["/models/resnet18-tiny.pth"]),
+                "format": "torchvision",
+            },
+        ],
+    )
     env = {"SIMPLEPOSE_HOME": str(tmp_path / "cache"), "SIMPLEPOSE_MODELS": str(rows), "SIMPLEPOSE_MIRROR": server.url}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -88,8 +106,10 @@ def test_download_verifies_converts_and_loads_weights_only(zoo_env, server, file
 
 
 def test_hash_mismatch_keeps_nothing(zoo_env, server, files, tmp_path):
-    write_rows(Path(zoo_env["SIMPLEPOSE_MODELS"]), [
-        {"name": "tiny-mm", "urls": [server.url + pose_path(files)], "sha256": "0badc0de", "format": "mmpose"}])
+    write_rows(
+        Path(zoo_env["SIMPLEPOSE_MODELS"]),
+        [{"name": "tiny-mm", "urls": [server.url + pose_path(files)], "sha256": "0badc0de", "format": "mmpose"}],
+    )
     with pytest.raises(zoo.ZooError) as e:
         zoo.model_file("tiny-mm", progress=False)
     msg = str(e.value)
@@ -125,9 +145,17 @@ def test_404_and_refused_move_on_to_the_next_url(zoo_env, server, files, monkeyp
     refused = f"http://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening: refused
     server.missing.add("/gone.pth")
     monkeypatch.setenv("SIMPLEPOSE_MIRROR", server.url + "/nothing-here")  # the mirror answers 404
-    write_rows(Path(zoo_env["SIMPLEPOSE_MODELS"]), [
-        {"name": "tiny-mm", "urls": [refused + pose_path(files), server.url + "/gone.pth", server.url + pose_path(files)],
-         "sha256": sha256(files[pose_path(files)]), "format": "mmpose"}])
+    write_rows(
+        Path(zoo_env["SIMPLEPOSE_MODELS"]),
+        [
+            {
+                "name": "tiny-mm",
+                "urls": [refused + pose_path(files), server.url + "/gone.pth", server.url + pose_path(files)],
+                "sha256": sha256(files[pose_path(files)]),
+                "format": "mmpose",
+            }
+        ],
+    )
     try:
         assert zoo.fetch(zoo.get_row("tiny-mm"), progress=False).is_file()
     finally:
@@ -137,8 +165,10 @@ def test_404_and_refused_move_on_to_the_next_url(zoo_env, server, files, monkeyp
 
 def test_no_working_url_names_each(zoo_env, server, files, monkeypatch):
     monkeypatch.delenv("SIMPLEPOSE_MIRROR")
-    write_rows(Path(zoo_env["SIMPLEPOSE_MODELS"]), [
-        {"name": "tiny-mm", "urls": [server.url + "/a.pth", server.url + "/b.pth"], "format": "mmpose"}])
+    write_rows(
+        Path(zoo_env["SIMPLEPOSE_MODELS"]),
+        [{"name": "tiny-mm", "urls": [server.url + "/a.pth", server.url + "/b.pth"], "format": "mmpose"}],
+    )
     with pytest.raises(zoo.ZooError, match=r"could not download tiny-mm: .*/a.pth \(HTTP 404\); .*/b.pth \(HTTP 404\)"):
         zoo.fetch(zoo.get_row("tiny-mm"), progress=False)
 
@@ -223,8 +253,11 @@ def test_rows_file_errors_name_file_row_and_field(tmp_path, monkeypatch):
 
 def test_official_rows_say_where_to_get_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("SIMPLEPOSE_HOME", str(tmp_path))
-    with pytest.raises(zoo.ZooError, match=r"cannot be downloaded: get it by hand from .*OneDrive.*pose_resnet_50_256x192"
-                                           r".*place it at .*official-coco-res50-256x192.pth .*--checkpoint FILE"):
+    with pytest.raises(
+        zoo.ZooError,
+        match=r"cannot be downloaded: get it by hand from .*OneDrive.*pose_resnet_50_256x192"
+        r".*place it at .*official-coco-res50-256x192.pth .*--checkpoint FILE",
+    ):
         zoo.model_file("official-coco-res50-256x192")
 
 
@@ -232,7 +265,11 @@ def test_builtin_rows_are_complete():
     names = {r.name for r in zoo.rows()}
     for depth in (50, 101, 152):
         for size in ("256x192", "384x288"):
-            assert {f"coco-res{depth}-{size}", f"coco-res{depth}-dark-{size}", f"official-coco-res{depth}-{size}"} <= names
+            assert {
+                f"coco-res{depth}-{size}",
+                f"coco-res{depth}-dark-{size}",
+                f"official-coco-res{depth}-{size}",
+            } <= names
         assert {f"mpii-res{depth}-256x256", f"resnet{depth}"} <= names
     assert {"posetrack18-res50-256x192", "resnet18", "resnet34", "yolox-m", "yolox-tiny"} <= names
     for w in (32, 48):
@@ -256,15 +293,29 @@ def test_models_command_lists_downloads_and_predicts_offline(zoo_env, server, fi
 
     got = simplepose("models", "download", "tiny-mm", cwd=tmp_path, env=zoo_env)
     assert got.returncode == 0, got.stderr
-    assert re.fullmatch(rf"tiny-mm: {re.escape(str(tmp_path / 'cache' / 'models'))}/tiny-mm-[0-9a-f]{{10}}\.pth",
-                        got.stdout.strip())  # stdout: results only
+    assert re.fullmatch(
+        rf"tiny-mm: {re.escape(str(tmp_path / 'cache' / 'models'))}/tiny-mm-[0-9a-f]{{10}}\.pth", got.stdout.strip()
+    )  # stdout: results only
     table = json.loads(simplepose("models", "--json", cwd=tmp_path, env=zoo_env).stdout)
     assert next(r for r in table if r["name"] == "tiny-mm")["cached"] is True
 
     image = synth_set.out / "images" / "val" / "000000.jpg"
     out = tmp_path / "pred"
-    run = simplepose("predict", image, "--model", "tiny-mm", "--offline", "--detector", "none", "--runtime", "eager",
-                     "--out", out, cwd=tmp_path, env=zoo_env)
+    run = simplepose(
+        "predict",
+        image,
+        "--model",
+        "tiny-mm",
+        "--offline",
+        "--detector",
+        "none",
+        "--runtime",
+        "eager",
+        "--out",
+        out,
+        cwd=tmp_path,
+        env=zoo_env,
+    )
     assert run.returncode == 0, run.stderr
     results = json.loads((out / "results.json").read_text())
     assert len(results) == 1 and len(results[0]["keypoints"]) == 51
@@ -273,8 +324,18 @@ def test_models_command_lists_downloads_and_predicts_offline(zoo_env, server, fi
 
 def test_offline_command_with_empty_cache_is_one_line(zoo_env, server, synth_set, tmp_path):
     image = synth_set.out / "images" / "val" / "000000.jpg"
-    run = simplepose("predict", image, "--model", "tiny-mm", "--detector", "none", "--out", tmp_path / "p",
-                     cwd=tmp_path, env=dict(zoo_env, SIMPLEPOSE_OFFLINE="1"))
+    run = simplepose(
+        "predict",
+        image,
+        "--model",
+        "tiny-mm",
+        "--detector",
+        "none",
+        "--out",
+        tmp_path / "p",
+        cwd=tmp_path,
+        env=dict(zoo_env, SIMPLEPOSE_OFFLINE="1"),
+    )
     line = assert_one_clear_error(run, "predict")
     assert "offline and not in the cache: tiny-mm: https://models.example.org/pose/" in line
     assert str(tmp_path / "cache" / "downloads") in line and "`simplepose models download tiny-mm`" in line
@@ -289,8 +350,17 @@ def test_offline_command_with_empty_cache_is_one_line(zoo_env, server, synth_set
 def test_two_processes_download_once(zoo_env, server, files, tmp_path):
     server.delay = 0.05  # ~1 s per file, so the two overlap
     env = dict(__import__("os").environ, **zoo_env)
-    procs = [subprocess.Popen([str(SIMPLEPOSE), "models", "download", "tiny-mm"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [str(SIMPLEPOSE), "models", "download", "tiny-mm"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert server.requests[pose_path(files)] == 1
@@ -301,8 +371,10 @@ def test_read_only_cache_is_one_line(zoo_env, tmp_path):
     with read_only(cache):
         run = simplepose("models", "download", "tiny-mm", cwd=tmp_path, env=zoo_env)
     line = assert_one_clear_error(run, "models")
-    assert f"the cache folder {cache / 'downloads'} is not writable" in line or \
-        f"the cache folder {cache} is not writable" in line, line
+    assert (
+        f"the cache folder {cache / 'downloads'} is not writable" in line
+        or f"the cache folder {cache} is not writable" in line
+    ), line
 
 
 def test_model_option_in_eval_export_info(zoo_env, server, synth_set, tmp_path):
@@ -315,9 +387,11 @@ def test_model_option_in_eval_export_info(zoo_env, server, synth_set, tmp_path):
     assert exported.returncode == 0 and onnx.is_file(), exported.stderr
     ann = synth_set.out / "annotations" / "val.json"
     cfg = tmp_path / "eval.yaml"
-    cfg.write_text(f"data:\n  root: {synth_set.out}\n  val_ann: annotations/val.json\n  val_images: images/val\n"
-                   "  input_size: [32, 64]\n  heatmap_size: [8, 16]\n  color: rgb\n"
-                   "test:\n  use_gt_boxes: true\n  runtime: eager\n  decoder: mmpose\n")
+    cfg.write_text(
+        f"data:\n  root: {synth_set.out}\n  val_ann: annotations/val.json\n  val_images: images/val\n"
+        "  input_size: [32, 64]\n  heatmap_size: [8, 16]\n  color: rgb\n"
+        "test:\n  use_gt_boxes: true\n  runtime: eager\n  decoder: mmpose\n"
+    )
     evaluated = simplepose("eval", cfg, "--model", "tiny-mm", "--out", tmp_path / "ev", cwd=tmp_path, env=offline)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "AP" in json.dumps(json.loads((tmp_path / "ev" / "metrics.json").read_text())) and ann.is_file()

@@ -16,12 +16,13 @@ the chosen cells' centres with a margin (bilinear resizing keeps a uniform area'
 and expects the box (cell box in input pixels) / ratio in the image: a wrong ratio, a centred
 letterbox, RGB input or any normalisation moves or loses the people.
 """
+
 from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -32,8 +33,9 @@ CELL = 32
 CODES = (20, 40, 60, 80, 100, 140, 160, 180, 200, 220)
 
 
-def make_yolox_onnx(input_size: int = 640, dynamic_batch: bool = False, other_class: Sequence[int] = (),
-                    opset: int = 17) -> bytes:
+def make_yolox_onnx(
+    input_size: int = 640, dynamic_batch: bool = False, other_class: Sequence[int] = (), opset: int = 17
+) -> bytes:
     """The fake `end2end.onnx` bytes: input `input` (B, 3, S, S), outputs `dets` (B, K, 5) float32
     and `labels` (B, K) int64, K = len(CODES); B is 1, or the symbolic `batch` if `dynamic_batch`.
     Slots listed in `other_class` are labelled 1 (not a person), the others 0."""
@@ -44,60 +46,75 @@ def make_yolox_onnx(input_size: int = 640, dynamic_batch: bool = False, other_cl
         raise ValueError(f"input size {input_size} is not a multiple of {CELL}")
     k = len(CODES)
     half = CELL // 2
-    batch: Union[int, str] = "batch" if dynamic_batch else 1
+    batch: int | str = "batch" if dynamic_batch else 1
 
     def const(name: str, value: np.ndarray) -> onnx.NodeProto:
         return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value), name))
 
-    def slice_channel(c: int, out: str) -> List[onnx.NodeProto]:
+    def slice_channel(c: int, out: str) -> list[onnx.NodeProto]:
         # Channel c at every cell centre: (B, 1, S/CELL, S/CELL).
-        return [const(f"{out}_starts", np.array([c, half, half], np.int64)),
-                const(f"{out}_ends", np.array([c + 1, input_size, input_size], np.int64)),
-                const(f"{out}_axes", np.array([1, 2, 3], np.int64)),
-                const(f"{out}_steps", np.array([1, CELL, CELL], np.int64)),
-                helper.make_node("Slice", ["input", f"{out}_starts", f"{out}_ends", f"{out}_axes", f"{out}_steps"],
-                                 [out])]
+        return [
+            const(f"{out}_starts", np.array([c, half, half], np.int64)),
+            const(f"{out}_ends", np.array([c + 1, input_size, input_size], np.int64)),
+            const(f"{out}_axes", np.array([1, 2, 3], np.int64)),
+            const(f"{out}_steps", np.array([1, CELL, CELL], np.int64)),
+            helper.make_node("Slice", ["input", f"{out}_starts", f"{out}_ends", f"{out}_axes", f"{out}_steps"], [out]),
+        ]
 
     labels = np.array([1 if i in set(other_class) else 0 for i in range(k)], np.float32)[None]  # (1, K)
-    nodes = slice_channel(0, "blue") + slice_channel(1, "green") + [
-        const("codes", np.array(CODES, np.float32).reshape(1, k, 1, 1)),
-        helper.make_node("Equal", ["blue", "codes"], ["mask_b"]),
-        helper.make_node("Cast", ["mask_b"], ["mask"], to=TensorProto.FLOAT),            # (B, K, h, w)
-        helper.make_node("ReduceMax", ["mask"], ["rows"], axes=[3], keepdims=0),         # (B, K, h)
-        helper.make_node("ReduceMax", ["mask"], ["cols"], axes=[2], keepdims=0),         # (B, K, w)
-        helper.make_node("ReduceMax", ["rows"], ["present"], axes=[2], keepdims=0),      # (B, K)
-        helper.make_node("Mul", ["mask", "green"], ["greens"]),
-        helper.make_node("ReduceMax", ["greens"], ["green_max"], axes=[2, 3], keepdims=0),
-        const("inv255", np.array(1.0 / 255.0, np.float32)),
-        helper.make_node("Mul", ["green_max", "inv255"], ["score"]),
-        const("cell", np.array(float(CELL), np.float32)),
-        const("one", np.array(1.0, np.float32)),
-    ]
+    nodes = (
+        slice_channel(0, "blue")
+        + slice_channel(1, "green")
+        + [
+            const("codes", np.array(CODES, np.float32).reshape(1, k, 1, 1)),
+            helper.make_node("Equal", ["blue", "codes"], ["mask_b"]),
+            helper.make_node("Cast", ["mask_b"], ["mask"], to=TensorProto.FLOAT),  # (B, K, h, w)
+            helper.make_node("ReduceMax", ["mask"], ["rows"], axes=[3], keepdims=0),  # (B, K, h)
+            helper.make_node("ReduceMax", ["mask"], ["cols"], axes=[2], keepdims=0),  # (B, K, w)
+            helper.make_node("ReduceMax", ["rows"], ["present"], axes=[2], keepdims=0),  # (B, K)
+            helper.make_node("Mul", ["mask", "green"], ["greens"]),
+            helper.make_node("ReduceMax", ["greens"], ["green_max"], axes=[2, 3], keepdims=0),
+            const("inv255", np.array(1.0 / 255.0, np.float32)),
+            helper.make_node("Mul", ["green_max", "inv255"], ["score"]),
+            const("cell", np.array(float(CELL), np.float32)),
+            const("one", np.array(1.0, np.float32)),
+        ]
+    )
     coords = []
     for name, src, last in (("x1", "cols", 0), ("y1", "rows", 0), ("x2", "cols", 1), ("y2", "rows", 1)):
-        nodes += [helper.make_node("ArgMax", [src], [f"{name}_i"], axis=2, keepdims=0, select_last_index=last),
-                  helper.make_node("Cast", [f"{name}_i"], [f"{name}_f"], to=TensorProto.FLOAT)]
+        nodes += [
+            helper.make_node("ArgMax", [src], [f"{name}_i"], axis=2, keepdims=0, select_last_index=last),
+            helper.make_node("Cast", [f"{name}_i"], [f"{name}_f"], to=TensorProto.FLOAT),
+        ]
         edge = f"{name}_f"
         if last:  # the far edge of the last cell
             nodes.append(helper.make_node("Add", [edge, "one"], [f"{name}_e"]))
             edge = f"{name}_e"
-        nodes += [helper.make_node("Mul", [edge, "cell"], [f"{name}_px"]),
-                  helper.make_node("Mul", [f"{name}_px", "present"], [f"{name}_z"])]  # absent: a zero row
+        nodes += [
+            helper.make_node("Mul", [edge, "cell"], [f"{name}_px"]),
+            helper.make_node("Mul", [f"{name}_px", "present"], [f"{name}_z"]),
+        ]  # absent: a zero row
         coords.append(f"{name}_z")
     nodes += [const("last_axis", np.array([2], np.int64))]
     for c in coords + ["score"]:
         nodes.append(helper.make_node("Unsqueeze", [c, "last_axis"], [f"{c}_u"]))
-    nodes += [helper.make_node("Concat", [f"{c}_u" for c in coords + ["score"]], ["dets"], axis=2),
-              const("slot_labels", labels),
-              const("zero", np.array(0.0, np.float32)),
-              helper.make_node("Mul", ["present", "zero"], ["zeros"]),  # (B, K): gives labels the batch size
-              helper.make_node("Add", ["zeros", "slot_labels"], ["labels_f"]),
-              helper.make_node("Cast", ["labels_f"], ["labels"], to=TensorProto.INT64)]
+    nodes += [
+        helper.make_node("Concat", [f"{c}_u" for c in coords + ["score"]], ["dets"], axis=2),
+        const("slot_labels", labels),
+        const("zero", np.array(0.0, np.float32)),
+        helper.make_node("Mul", ["present", "zero"], ["zeros"]),  # (B, K): gives labels the batch size
+        helper.make_node("Add", ["zeros", "slot_labels"], ["labels_f"]),
+        helper.make_node("Cast", ["labels_f"], ["labels"], to=TensorProto.INT64),
+    ]
     graph = helper.make_graph(
-        nodes, "fake_yolox_end2end",
+        nodes,
+        "fake_yolox_end2end",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, 3, input_size, input_size])],
-        [helper.make_tensor_value_info("dets", TensorProto.FLOAT, [batch, k, 5]),
-         helper.make_tensor_value_info("labels", TensorProto.INT64, [batch, k])])
+        [
+            helper.make_tensor_value_info("dets", TensorProto.FLOAT, [batch, k, 5]),
+            helper.make_tensor_value_info("labels", TensorProto.INT64, [batch, k]),
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="yolox_fake")
     model.ir_version = 8  # readable by any onnxruntime >= 1.15
     onnx.checker.check_model(model)
@@ -108,31 +125,79 @@ def make_yolox_onnx(input_size: int = 640, dynamic_batch: bool = False, other_cl
 BUNDLE_NAMES = {416: "yolox_tiny_8xb8-300e_humanart-6f3252f9", 640: "yolox_m_8xb8-300e_humanart-c2c7a14a"}
 
 
-def make_yolox_bundle(zip_path: Union[str, Path], onnx_bytes: bytes, input_size: int) -> Path:
+def make_yolox_bundle(zip_path: str | Path, onnx_bytes: bytes, input_size: int) -> Path:
     """Zip `onnx_bytes` as an rtmlib/mmdeploy SDK bundle: `<name>/end2end.onnx` beside the
     `deploy.json`, `pipeline.json` and `detail.json` that mmdeploy's `export2SDK` writes
     (trimmed to their main keys). rtmlib only looks for a member whose path ends in
     `end2end.onnx`. Returns `zip_path`."""
     name = BUNDLE_NAMES.get(input_size, f"yolox_fake_{input_size}")
-    deploy = {"version": "1.3.1", "task": "Detector", "customs": [],
-              "models": [{"name": "yolox", "net": "end2end.onnx", "weights": "", "backend": "onnxruntime",
-                          "precision": "FP32", "batch_size": 1, "dynamic_shape": False}]}
-    pipeline = {"pipeline": {"input": ["img"], "output": ["post_output"], "tasks": [
-        {"type": "Task", "module": "Transform", "name": "Preprocess", "input": ["img"], "output": ["prep_output"],
-         "transforms": [{"type": "LoadImageFromFile"},
+    deploy = {
+        "version": "1.3.1",
+        "task": "Detector",
+        "customs": [],
+        "models": [
+            {
+                "name": "yolox",
+                "net": "end2end.onnx",
+                "weights": "",
+                "backend": "onnxruntime",
+                "precision": "FP32",
+                "batch_size": 1,
+                "dynamic_shape": False,
+            }
+        ],
+    }
+    pipeline = {
+        "pipeline": {
+            "input": ["img"],
+            "output": ["post_output"],
+            "tasks": [
+                {
+                    "type": "Task",
+                    "module": "Transform",
+                    "name": "Preprocess",
+                    "input": ["img"],
+                    "output": ["prep_output"],
+                    "transforms": [
+                        {"type": "LoadImageFromFile"},
                         {"type": "Resize", "keep_ratio": True, "size": [input_size, input_size]},
                         {"type": "Pad", "size": [input_size, input_size], "pad_val": {"img": [114.0, 114.0, 114.0]}},
                         {"type": "DefaultFormatBundle"},
-                        {"type": "Collect", "keys": ["img"]}]},
-        {"type": "Task", "module": "Net", "name": "yolox", "input": ["prep_output"], "output": ["infer_output"],
-         "input_map": {"img": "input"}},
-        {"type": "Task", "module": "mmdet", "name": "postprocess", "component": "ResizeBBox",
-         "params": {"score_thr": 0.01, "nms": {"type": "nms", "iou_threshold": 0.65}},
-         "input": ["prep_output", "infer_output"], "output": ["post_output"]}]}}
-    detail = {"version": "1.3.1", "codebase": {"task": "ObjectDetection", "codebase": "mmdet"},
-              "onnx_config": {"type": "onnx", "save_file": "end2end.onnx", "input_names": ["input"],
-                              "output_names": ["dets", "labels"], "input_shape": None},
-              "backend_config": {"type": "onnxruntime"}}
+                        {"type": "Collect", "keys": ["img"]},
+                    ],
+                },
+                {
+                    "type": "Task",
+                    "module": "Net",
+                    "name": "yolox",
+                    "input": ["prep_output"],
+                    "output": ["infer_output"],
+                    "input_map": {"img": "input"},
+                },
+                {
+                    "type": "Task",
+                    "module": "mmdet",
+                    "name": "postprocess",
+                    "component": "ResizeBBox",
+                    "params": {"score_thr": 0.01, "nms": {"type": "nms", "iou_threshold": 0.65}},
+                    "input": ["prep_output", "infer_output"],
+                    "output": ["post_output"],
+                },
+            ],
+        }
+    }
+    detail = {
+        "version": "1.3.1",
+        "codebase": {"task": "ObjectDetection", "codebase": "mmdet"},
+        "onnx_config": {
+            "type": "onnx",
+            "save_file": "end2end.onnx",
+            "input_names": ["input"],
+            "output_names": ["dets", "labels"],
+            "input_shape": None,
+        },
+        "backend_config": {"type": "onnxruntime"},
+    }
     zip_path = Path(zip_path)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(f"{name}/end2end.onnx", onnx_bytes)
@@ -142,7 +207,7 @@ def make_yolox_bundle(zip_path: Union[str, Path], onnx_bytes: bytes, input_size:
 
 
 # ------------------------------------------------------------------ images with known people
-Person = Tuple[int, Tuple[int, int, int, int], int]  # (slot, cell box (i0, j0, i1, j1) inclusive, green)
+Person = tuple[int, tuple[int, int, int, int], int]  # (slot, cell box (i0, j0, i1, j1) inclusive, green)
 
 
 def letterbox_ratio(width: int, height: int, input_size: int) -> float:
@@ -150,8 +215,9 @@ def letterbox_ratio(width: int, height: int, input_size: int) -> float:
     return min(input_size / height, input_size / width)
 
 
-def paint_people(width: int, height: int, input_size: int, people: Iterable[Person],
-                 allow_edge: bool = False) -> np.ndarray:
+def paint_people(
+    width: int, height: int, input_size: int, people: Iterable[Person], allow_edge: bool = False
+) -> np.ndarray:
     """A (height, width, 3) uint8 BGR image on a dark red background (B = G = 0, R = 90),
     holding each person as a uniform rectangle: blue = CODES[slot], green = `green`, red = 255 - blue.
 
@@ -179,5 +245,9 @@ def expected_boxes(width: int, height: int, input_size: int, people: Iterable[Pe
     slot order: the cell box in input pixels divided by the letterbox ratio."""
     r = letterbox_ratio(width, height, input_size)
     rows = sorted(people, key=lambda p: p[0])
-    return np.array([[CELL * j0, CELL * i0, CELL * (j1 + 1), CELL * (i1 + 1)] for _, (i0, j0, i1, j1), _ in rows],
-                    np.float64).reshape(-1, 4) / r
+    return (
+        np.array(
+            [[CELL * j0, CELL * i0, CELL * (j1 + 1), CELL * (i1 + 1)] for _, (i0, j0, i1, j1), _ in rows], np.float64
+        ).reshape(-1, 4)
+        / r
+    )

@@ -4,6 +4,7 @@ The machines that run the tests reach no model host, so every zoo test serves ge
 from `FileServer` (started by the test) and points rows at it with `$SIMPLEPOSE_MODELS` and
 `$SIMPLEPOSE_MIRROR`, the two settings users have for their own rows and mirrors.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,9 +15,9 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set
 
 import numpy as np
 import torch
@@ -32,14 +33,14 @@ class FileServer:
     `requests` counts GETs per path.
     """
 
-    def __init__(self, files: Optional[Dict[str, bytes]] = None) -> None:
-        self.files: Dict[str, bytes] = dict(files or {})
-        self.missing: Set[str] = set()
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files: dict[str, bytes] = dict(files or {})
+        self.missing: set[str] = set()
         self.drop_first: Counter = Counter()
         self.delay = 0.0
         self.ignore_range = False
         self.requests: Counter = Counter()
-        self.ranges: List[str] = []
+        self.ranges: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,7 +79,7 @@ class FileServer:
                 for i in range(0, len(body), 1 << 16):
                     if server.delay:
                         time.sleep(server.delay)
-                    self.wfile.write(body[i:i + (1 << 16)])
+                    self.wfile.write(body[i : i + (1 << 16)])
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -86,7 +87,7 @@ class FileServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FileServer":
+    def __enter__(self) -> FileServer:
         self.thread.start()
         return self
 
@@ -99,7 +100,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def tiny_pose_state_dict(seed: int = 0, joints: int = 17, width: int = 16, filters: int = 32) -> Dict[str, torch.Tensor]:
+def tiny_pose_state_dict(
+    seed: int = 0, joints: int = 17, width: int = 16, filters: int = 32
+) -> dict[str, torch.Tensor]:
     """A small ResNet-18 pose network's weights (our key names), random but seeded."""
     from simplepose.nets.model import PoseResNet
 
@@ -112,18 +115,24 @@ def tiny_pose_state_dict(seed: int = 0, joints: int = 17, width: int = 16, filte
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
-def mmpose_file_bytes(sd: Dict[str, torch.Tensor], version: int = 1) -> bytes:
+def mmpose_file_bytes(sd: dict[str, torch.Tensor], version: int = 1) -> bytes:
     """`sd` as mmpose publishes it: prefixed keys, numpy arrays in `meta`, legacy pickle."""
     head = "head." if version == 1 else "keypoint_head."
     heads = ("deconv_layers.", "final_layer.")  # mmpose's head; the rest (ResNet or HRNet) is its backbone
     state = {(head if k.startswith(heads) else "backbone.") + k: v for k, v in sd.items()}
     state["data_preprocessor.mean"] = torch.tensor([123.675, 116.28, 103.53])
-    meta = {"dataset_meta": {"dataset_name": "coco", "num_keypoints": 17,
-                             "sigmas": np.linspace(0.025, 0.107, 17).astype(np.float32),
-                             "flip_indices": [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15],
-                             "keypoint_colors": np.zeros((17, 3), dtype=np.uint8),
-                             "dataset_keypoint_weights": np.ones(17, dtype=np.float64)},
-            "mmengine_version": "0.10.7", "epoch": np.int64(210)}
+    meta = {
+        "dataset_meta": {
+            "dataset_name": "coco",
+            "num_keypoints": 17,
+            "sigmas": np.linspace(0.025, 0.107, 17).astype(np.float32),
+            "flip_indices": [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15],
+            "keypoint_colors": np.zeros((17, 3), dtype=np.uint8),
+            "dataset_keypoint_weights": np.ones(17, dtype=np.float64),
+        },
+        "mmengine_version": "0.10.7",
+        "epoch": np.int64(210),
+    }
     import io
 
     buf = io.BytesIO()
@@ -131,7 +140,7 @@ def mmpose_file_bytes(sd: Dict[str, torch.Tensor], version: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def write_rows(path: Path, rows: List[dict]) -> Path:
+def write_rows(path: Path, rows: list[dict]) -> Path:
     path.write_text(yaml.safe_dump(rows, sort_keys=False))
     return path
 
@@ -169,9 +178,25 @@ def default_rows(root: Path) -> Iterator[tuple]:
     pose = mmpose_file_bytes(tiny_pose_state_dict())
     bundle = make_yolox_bundle(root / "yolox.zip", make_yolox_onnx(416), 416).read_bytes()
     with FileServer({"/pose.pth": pose, "/yolox.zip": bundle}) as server:
-        rows = write_rows(root / "rows.yaml", [
-            {"name": "coco-res50-256x192", "urls": [server.url + "/pose.pth"], "sha256": sha256(pose),
-             "format": "mmpose", "input_size": [32, 64]},
-            {"name": "yolox-m", "urls": [server.url + "/yolox.zip"], "sha256": sha256(bundle)[:8],
-             "format": "onnx-zip", "color": "bgr", "input_size": [416, 416], "member": "end2end.onnx"}])
+        rows = write_rows(
+            root / "rows.yaml",
+            [
+                {
+                    "name": "coco-res50-256x192",
+                    "urls": [server.url + "/pose.pth"],
+                    "sha256": sha256(pose),
+                    "format": "mmpose",
+                    "input_size": [32, 64],
+                },
+                {
+                    "name": "yolox-m",
+                    "urls": [server.url + "/yolox.zip"],
+                    "sha256": sha256(bundle)[:8],
+                    "format": "onnx-zip",
+                    "color": "bgr",
+                    "input_size": [416, 416],
+                    "member": "end2end.onnx",
+                },
+            ],
+        )
         yield rows, server

@@ -7,14 +7,15 @@ The package's parts, from the bottom (imports go only downward; `tests/test_laye
 `core/`, `formats/`, `config` -> `nets/`, `data/`, `evaluation/`, `synthetic/`, `zoo/` ->
 `runtimes/`, `inference/`, `training/`, `tracking/` -> `commands/`, `cli`, `api`, `demo`, `bench/`, `serve/`.
 """
+
 from __future__ import annotations
 
 import importlib
 import importlib.abc
 import importlib.machinery
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Sequence
 
 from .core.version import package_version
 
@@ -33,12 +34,26 @@ _LAZY = {
 #: Modules that lived at the top before the regroup (0.1.0), and where they are now: code that
 #: imports `simplepose.predictor` and the like keeps working.
 MOVED = {
-    **{m: f"core.{m}" for m in ("skeleton", "geometry", "poses", "oks", "fileio", "transforms", "frames",
-                                "hardware", "visualize", "codec", "refine", "per_layer")},
+    **{
+        m: f"core.{m}"
+        for m in (
+            "skeleton",
+            "geometry",
+            "poses",
+            "oks",
+            "fileio",
+            "transforms",
+            "frames",
+            "hardware",
+            "visualize",
+            "codec",
+            "refine",
+            "per_layer",
+        )
+    },
     **{m: f"nets.{m}" for m in ("model", "weights", "foreign", "checkpoint", "complexity")},
     **{m: f"training.{m}" for m in ("engine", "optim", "loss", "budget", "distributed", "train_log", "release")},
-    **{m: f"inference.{m}" for m in ("predictor", "prediction", "detector", "onnx_detector", "person_boxes",
-                                     "export")},
+    **{m: f"inference.{m}" for m in ("predictor", "prediction", "detector", "onnx_detector", "person_boxes", "export")},
     "evaluation.coco": "inference.postprocess",
 }
 
@@ -52,15 +67,16 @@ def __getattr__(name: str):
 class _MovedModule(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """`import simplepose.OLD` gives the very module now at its new place (one object, two names)."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        old = fullname[len("simplepose."):] if fullname.startswith("simplepose.") else ""
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        old = fullname[len("simplepose.") :] if fullname.startswith("simplepose.") else ""
         if old not in MOVED:
             return None
         return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        module = importlib.import_module(f"simplepose.{MOVED[spec.name[len('simplepose.'):]]}")
+        module = importlib.import_module(f"simplepose.{MOVED[spec.name[len('simplepose.') :]]}")
         spec.loader_state = module.__spec__  # the import machinery stamps the old name's spec on it
         return module
 

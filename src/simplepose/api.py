@@ -12,10 +12,11 @@ It only composes what the commands run: the zoo (`zoo.model_file`), a person det
 (`inference.postprocess.postprocess_image`, as `predict` does) and `PoseTracker` (as `track`
 does); it has no crop, decode or drawing code of its own.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
 
@@ -50,15 +51,24 @@ class PoseEstimator:
             config key (naming the nearest ones).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, detector: str = DEFAULT_DETECTOR, checkpoint: Optional[str] = None,
-                 device: Optional[str] = None, runtime: Optional[str] = None, det_thresh: float = 0.3,
-                 offline: Optional[bool] = None, overrides: Tuple[str, ...] = (), precision: Optional[str] = None,
-                 trusted: bool = False) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        detector: str = DEFAULT_DETECTOR,
+        checkpoint: str | None = None,
+        device: str | None = None,
+        runtime: str | None = None,
+        det_thresh: float = 0.3,
+        offline: bool | None = None,
+        overrides: tuple[str, ...] = (),
+        precision: str | None = None,
+        trusted: bool = False,
+    ) -> None:
         from .config import resolve_config
         from .inference.person_boxes import open_detector, require_detector, zoo_detector_name
         from .inference.predictor import TopDownPredictor
-        from .runtimes import check_inference_settings
         from .nets.weights import load_checkpoint
+        from .runtimes import check_inference_settings
         from .zoo import get_row, model_file
 
         # Every name and setting first (ValueError, one line): a typo is named before a
@@ -74,8 +84,9 @@ class PoseEstimator:
         path = checkpoint or str(model_file(model, offline))
         loaded = load_checkpoint(path, trusted=trusted)
         self.config = resolve_config(loaded.config, None, extra, source=path)
-        self.predictor = TopDownPredictor.from_config(loaded.model, self.config, device=self.device,
-                                                      precision=precision)
+        self.predictor = TopDownPredictor.from_config(
+            loaded.model, self.config, device=self.device, precision=precision
+        )
         self.detector = open_detector(detector, det_thresh, device=self.device, offline=offline)
         self.model_name = checkpoint or model
         self.detector_name = detector
@@ -95,7 +106,7 @@ class PoseEstimator:
         boxes, scores = self.detector(frame)
         return postprocess_image(self.predictor, self.predictor(frame, boxes, scores), self.config.test)
 
-    def track(self, video: Union[str, Path], strict: bool = False) -> Iterator[Tuple[np.ndarray, Poses]]:
+    def track(self, video: str | Path, strict: bool = False) -> Iterator[tuple[np.ndarray, Poses]]:
         """The people of each frame of a video, with track ids from the paper's flow tracker.
 
         The config's `track` settings apply. A frame that cannot be read (or a video cut short)
@@ -140,5 +151,7 @@ class PoseEstimator:
     def __repr__(self) -> str:
         """The model, detector, runtime and device in one line."""
         rt = self.predictor.runtime
-        return (f"PoseEstimator(model={self.model_name!r}, detector={self.detector_name!r}, "
-                f"runtime={rt.name} {rt.precision}, device={self.device})")
+        return (
+            f"PoseEstimator(model={self.model_name!r}, detector={self.detector_name!r}, "
+            f"runtime={rt.name} {rt.precision}, device={self.device})"
+        )

@@ -4,15 +4,29 @@ Each command lives in `simplepose.commands.<name>` with `add_parser(subparsers)`
 `run(args) -> int`; this file only lists them, so `simplepose --help` stays cheap (the
 commands import torch and friends lazily).
 """
+
 from __future__ import annotations
 
 import argparse
 import importlib
 import os
 import sys
-from typing import List, Optional
 
-COMMANDS = ("synth", "train", "eval", "predict", "track", "track-eval", "info", "demo", "release", "export", "bench", "models", "serve")
+COMMANDS = (
+    "synth",
+    "train",
+    "eval",
+    "predict",
+    "track",
+    "track-eval",
+    "info",
+    "demo",
+    "release",
+    "export",
+    "bench",
+    "models",
+    "serve",
+)
 
 
 class HelpWithDefaults(argparse.HelpFormatter):
@@ -47,7 +61,7 @@ def package_version() -> str:
     return version()
 
 
-def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]]) -> argparse.Namespace:
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
     """`parser.parse_args`, with an unknown option reported by the (sub)command it was given
     to: `simplepose predict --chekpoint x` prints predict's usage and the nearest options, not
     the top level's usage (argparse collects a subcommand's unknown options at the top)."""
@@ -56,7 +70,7 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]
 
     args, extra = parser.parse_known_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
-    if extra and extra[0] in given[:given.index(args.command)]:  # `simplepose --bogus predict ...`
+    if extra and extra[0] in given[: given.index(args.command)]:  # `simplepose --bogus predict ...`
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         command = command_parsers(parser)[args.command]
@@ -70,7 +84,7 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: Optional[List[str]
     return args
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from .commands.paths import check_paths, command_parsers, name_option
     from .core.interrupts import describe, exit_status, raise_on_signals
 

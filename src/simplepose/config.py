@@ -5,14 +5,16 @@ A config file is flat YAML with up to five sections (`model`, `data`, `train`, `
 ResNet-50 256x192 recipe. Modules never take the whole config: `build_*` functions translate
 the relevant section into plain keyword arguments.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import yaml
 
@@ -37,11 +39,11 @@ class ModelConfig:
     # num_joints and final_conv_kernel; no deconvolutions, heatmaps at 1/4 of the input)
     backbone: str = "resnet"
     hrnet_width: int = 32  # channels of the 1/4 branch: 32 or 48 published; branches have x1, x2, x4, x8
-    hrnet_modules: Tuple[int, int, int] = (1, 4, 3)  # HighResolutionModules in stages 2, 3, 4 (published)
+    hrnet_modules: tuple[int, int, int] = (1, 4, 3)  # HighResolutionModules in stages 2, 3, 4 (published)
     hrnet_blocks: int = 4  # BasicBlocks per branch in every module (published)
     # Top-level modules an ImageNet file (model.pretrained) initialises: the official PRETRAINED_LAYERS;
     # empty = every HRNet module but final_layer; ["*"] = every key the file shares with the model
-    pretrained_layers: Tuple[str, ...] = ()
+    pretrained_layers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,13 @@ class DataConfig:
     val_ann: str = ""
     val_images: str = ""
     skeleton: str = ""  # built-in skeleton name; "" = from the annotation file / dataset
-    input_size: Tuple[int, int] = (192, 256)  # (w, h)
-    heatmap_size: Tuple[int, int] = (48, 64)  # (w, h)
+    input_size: tuple[int, int] = (192, 256)  # (w, h)
+    heatmap_size: tuple[int, int] = (48, 64)  # (w, h)
     sigma: float = 2.0
     # The official checkpoints saw BGR pixels normalised with the RGB ImageNet mean/std.
     color: str = "bgr"  # channel order fed to the network: "bgr" (paper) or "rgb"
-    mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     scale_factor: float = 0.3  # scale ~ clip(N(1, f), 1 - f, 1 + f)
     rotation_factor: float = 40.0  # rot ~ clip(N(0, r), -2r, 2r) degrees
     rotation_prob: float = 0.6
@@ -88,10 +90,12 @@ class TrainConfig:
     weight_decay: float = 0.0
     momentum: float = 0.9
     lr_schedule: str = "step"  # "step" (paper: x lr_factor at each of lr_steps) | "cosine" (to ~0 at the last epoch)
-    lr_steps: Tuple[int, ...] = (90, 120)
+    lr_steps: tuple[int, ...] = (90, 120)
     lr_factor: float = 0.1
     warmup_epochs: float = 0.0
-    amp: str = ""  # "" | "bf16" | "fp16" | "auto" (bf16 where native: CUDA with bf16, CPUs with avx512_bf16/amx; else fp32)
+    amp: str = (
+        ""  # "" | "bf16" | "fp16" | "auto" (bf16 where native: CUDA with bf16, CPUs with avx512_bf16/amx; else fp32)
+    )
     seed: int = 0
     val_every: int = 10
     ohkm: bool = False
@@ -211,14 +215,15 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     return value
 
 
-def config_from_dict(data: Dict[str, Any], source: str = "<dict>") -> Config:
+def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     """Build a Config from nested dicts; unknown sections or keys are errors naming them."""
     sections = {f.name: f for f in dataclasses.fields(Config)}
     kwargs = {}
     for sec, values in (data or {}).items():
         if sec not in sections:
-            raise ConfigError(f"{source}: unknown section {sec!r}{did_you_mean(str(sec), sections)} "
-                              f"(known: {sorted(sections)})")
+            raise ConfigError(
+                f"{source}: unknown section {sec!r}{did_you_mean(str(sec), sections)} (known: {sorted(sections)})"
+            )
         cls: Any = sections[sec].default_factory  # every section is a field(default_factory=its class)
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
@@ -232,8 +237,9 @@ def config_from_dict(data: Dict[str, Any], source: str = "<dict>") -> Config:
     return Config(**kwargs)
 
 
-def config_to_dict(cfg: Config) -> Dict[str, Any]:
+def config_to_dict(cfg: Config) -> dict[str, Any]:
     """Plain nested dicts (tuples as lists), the inverse of `config_from_dict`."""
+
     def plain(v: Any) -> Any:
         return list(v) if isinstance(v, tuple) else v
 
@@ -243,9 +249,9 @@ def config_to_dict(cfg: Config) -> Dict[str, Any]:
     }
 
 
-def parse_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+def parse_overrides(overrides: Iterable[str]) -> dict[str, dict[str, Any]]:
     """["train.lr=5e-4", "data.input_size=[192,256]"] -> {"train": {"lr": 5e-4}, ...}."""
-    out: Dict[str, Dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for item in overrides or ():
         if "=" not in item or "." not in item.split("=", 1)[0]:
             raise ConfigError(f"override {item!r} is not of the form section.key=value")
@@ -255,7 +261,7 @@ def parse_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
     return out
 
 
-def check_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
+def check_overrides(overrides: Iterable[str]) -> dict[str, dict[str, Any]]:
     """`parse_overrides`, with every key and value checked on its own (a ConfigError naming the
     override, and the nearest keys for an unknown one): cheap, before any model or data loads."""
     extra = parse_overrides(overrides)
@@ -263,16 +269,16 @@ def check_overrides(overrides: Iterable[str]) -> Dict[str, Dict[str, Any]]:
     return extra
 
 
-def merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = {k: dict(v or {}) for k, v in (base or {}).items()}
     for sec, values in extra.items():
         out.setdefault(sec, {}).update(values)
     return out
 
 
-def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str] = ()) -> Config:
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
     """Read a YAML config (or start from the defaults when `path` is None), then apply overrides."""
-    data: Dict[str, Any] = {}
+    data: dict[str, Any] = {}
     source = "<defaults>"
     extra = check_overrides(overrides)  # a bad --set is named as such, not as the file's fault
     if path is not None:
@@ -295,25 +301,37 @@ def load_config(path: Optional[Union[str, Path]] = None, overrides: Iterable[str
     return config_from_dict(merge(data, extra), source)
 
 
-def build_model_kwargs(model: ModelConfig) -> Dict[str, Any]:
+def build_model_kwargs(model: ModelConfig) -> dict[str, Any]:
     """`nets.build.build_network(**build_model_kwargs(cfg.model))`: a PoseResNet's arguments,
     or with `model.backbone: hrnet` a PoseHighResolutionNet's (`backbone="hrnet"` included)."""
     if model.backbone == "hrnet":
-        return dict(backbone="hrnet", width=model.hrnet_width, num_joints=model.num_joints,
-                    final_conv_kernel=model.final_conv_kernel, stage_modules=list(model.hrnet_modules),
-                    stage_blocks=model.hrnet_blocks)
+        return dict(
+            backbone="hrnet",
+            width=model.hrnet_width,
+            num_joints=model.num_joints,
+            final_conv_kernel=model.final_conv_kernel,
+            stage_modules=list(model.hrnet_modules),
+            stage_blocks=model.hrnet_blocks,
+        )
     if model.backbone != "resnet":
         raise ConfigError(f"model.backbone = {model.backbone!r} is not one of 'resnet', 'hrnet'")
     return dict(
-        depth=model.depth, num_joints=model.num_joints, num_deconv_layers=model.num_deconv_layers,
-        deconv_filters=model.deconv_filters, deconv_kernels=model.deconv_kernels,
-        final_conv_kernel=model.final_conv_kernel, style=model.style, width=model.width,
+        depth=model.depth,
+        num_joints=model.num_joints,
+        num_deconv_layers=model.num_deconv_layers,
+        deconv_filters=model.deconv_filters,
+        deconv_kernels=model.deconv_kernels,
+        final_conv_kernel=model.final_conv_kernel,
+        style=model.style,
+        width=model.width,
         output_stride=model.output_stride,
     )
 
 
 def resolve_config(
-    stored: Optional[Config], config_path: Optional[str] = None, overrides: Sequence[str] = (),
+    stored: Config | None,
+    config_path: str | None = None,
+    overrides: Sequence[str] = (),
     source: str = "checkpoint",
 ) -> Config:
     """The config of an inference command: checkpoint -> config file -> `--set` overrides.
@@ -334,19 +352,23 @@ def resolve_config(
     return cfg
 
 
-def size_change(stored: Optional[Config], cfg: Config, source: str = "checkpoint") -> str:
+def size_change(stored: Config | None, cfg: Config, source: str = "checkpoint") -> str:
     """One line when `cfg`'s input or heatmap size differs from the one the checkpoint was
     trained at (its `stored` config), else "": the network then sees people at another scale
     than it learned, and its accuracy can fall to nothing without any other sign."""
     if stored is None:
         return ""
-    changed = [f"data.{name} {_wxh(getattr(cfg.data, name))} (the checkpoint's: {_wxh(getattr(stored.data, name))})"
-               for name in ("input_size", "heatmap_size")
-               if tuple(getattr(cfg.data, name)) != tuple(getattr(stored.data, name))]
+    changed = [
+        f"data.{name} {_wxh(getattr(cfg.data, name))} (the checkpoint's: {_wxh(getattr(stored.data, name))})"
+        for name in ("input_size", "heatmap_size")
+        if tuple(getattr(cfg.data, name)) != tuple(getattr(stored.data, name))
+    ]
     if not changed:
         return ""
-    return (f"{source}: the config gives {' and '.join(changed)}; the network was trained at the checkpoint's sizes, "
-            "and predicting at others can lose most of its accuracy")
+    return (
+        f"{source}: the config gives {' and '.join(changed)}; the network was trained at the checkpoint's sizes, "
+        "and predicting at others can lose most of its accuracy"
+    )
 
 
 def _wxh(size: Sequence[int]) -> str:

@@ -6,29 +6,39 @@ works as it is. Keys that only steer the official scripts (logging, cuDNN, debug
 GPU ids: use torchrun instead) are accepted and ignored; a key we do not know is an error
 naming it, and so is a value we cannot honour (a zip data format, a non-Gaussian target).
 """
+
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Dict
+from typing import Any, Callable
 
 from .core.fileio import ConfigError
 from .core.per_layer import collapse_per_layer
 
-Out = Dict[str, Dict[str, Any]]
+Out = dict[str, dict[str, Any]]
 
 #: Keys accepted and ignored, with why.
 IGNORED = {
-    "GPUS": "devices come from torchrun / CUDA_VISIBLE_DEVICES", "AUTO_RESUME": "use --resume",
+    "GPUS": "devices come from torchrun / CUDA_VISIBLE_DEVICES",
+    "AUTO_RESUME": "use --resume",
     "DATA_DIR": "paths are relative to the working directory",
-    "OUTPUT_DIR": "use --out", "LOG_DIR": "logs go to --out", "PRINT_FREQ": "see train.log_every",
-    "CUDNN": "cuDNN flags", "DEBUG": "debug images",
-    "MODEL.INIT_WEIGHTS": "weights are always initialised", "MODEL.EXTRA.DECONV_WITH_BIAS": "",
+    "OUTPUT_DIR": "use --out",
+    "LOG_DIR": "logs go to --out",
+    "PRINT_FREQ": "see train.log_every",
+    "CUDNN": "cuDNN flags",
+    "DEBUG": "debug images",
+    "MODEL.INIT_WEIGHTS": "weights are always initialised",
+    "MODEL.EXTRA.DECONV_WITH_BIAS": "",
     "DATASET.HYBRID_JOINTS_TYPE": "",
-    "TRAIN.SHUFFLE": "training always shuffles", "TRAIN.RESUME": "use --resume",
-    "TRAIN.CHECKPOINT": "use --resume", "TRAIN.GAMMA1": "unused by the official code",
-    "TRAIN.GAMMA2": "unused by the official code", "TRAIN.BEGIN_EPOCH": "use --resume",
+    "TRAIN.SHUFFLE": "training always shuffles",
+    "TRAIN.RESUME": "use --resume",
+    "TRAIN.CHECKPOINT": "use --resume",
+    "TRAIN.GAMMA1": "unused by the official code",
+    "TRAIN.GAMMA2": "unused by the official code",
+    "TRAIN.BEGIN_EPOCH": "use --resume",
     "TEST.MODEL_FILE": "give the checkpoint to `simplepose eval`",
-    "TEST.NMS_THRE": "unused by the official code", "TEST.BBOX_THRE": "unused by the official code",
+    "TEST.NMS_THRE": "unused by the official code",
+    "TEST.BBOX_THRE": "unused by the official code",
     "TEST.POST_PROCESS": "the paper decoder always applies the quarter-pixel step",
 }
 
@@ -50,25 +60,36 @@ def _require(expected: Any, where: str) -> Callable[[Any], None]:
     def check(v: Any) -> None:
         if v != expected:
             raise ConfigError(f"{where} = {v!r} is not supported (only {expected!r})")
+
     return check
 
 
-def _dataset_paths(ds: Dict[str, Any], source: str) -> Dict[str, Any]:
+def _dataset_paths(ds: dict[str, Any], source: str) -> dict[str, Any]:
     """The official folder layouts: COCO annotations/person_keypoints_<set>.json + images/<set>;
     MPII annot/<set>.json + images."""
     name = str(ds.get("DATASET", "coco")).lower()
     train_set, test_set = ds.get("TRAIN_SET", "train2017"), ds.get("TEST_SET", "val2017")
     if name == "coco":
-        return dict(dataset="coco", train_ann=f"annotations/person_keypoints_{train_set}.json",
-                    train_images=f"images/{train_set}", val_ann=f"annotations/person_keypoints_{test_set}.json",
-                    val_images=f"images/{test_set}")
+        return dict(
+            dataset="coco",
+            train_ann=f"annotations/person_keypoints_{train_set}.json",
+            train_images=f"images/{train_set}",
+            val_ann=f"annotations/person_keypoints_{test_set}.json",
+            val_images=f"images/{test_set}",
+        )
     if name == "mpii":
-        return dict(dataset="mpii", skeleton="mpii", train_ann=f"annot/{train_set}.json", train_images="images",
-                    val_ann=f"annot/{test_set}.json", val_images="images")
+        return dict(
+            dataset="mpii",
+            skeleton="mpii",
+            train_ann=f"annot/{train_set}.json",
+            train_images="images",
+            val_ann=f"annot/{test_set}.json",
+            val_images="images",
+        )
     raise ConfigError(f"{source}: DATASET.DATASET = {name!r} is not one of 'coco', 'mpii'")
 
 
-def _hrnet_stages(out: Out, extra: Dict[str, Any], source: str) -> None:
+def _hrnet_stages(out: Out, extra: dict[str, Any], source: str) -> None:
     """HRNet's MODEL.EXTRA.STAGE2..4 -> model.hrnet_width / hrnet_modules / hrnet_blocks.
 
     Our HRNet has the published shape: stage s has s branches of BASIC blocks with channels
@@ -81,30 +102,37 @@ def _hrnet_stages(out: Out, extra: Dict[str, Any], source: str) -> None:
         st = extra.get(f"STAGE{s}")
         if not isinstance(st, dict):
             raise ConfigError(f"{where} is missing (an HRNet needs STAGE2, STAGE3 and STAGE4)")
-        unknown = sorted(set(st) - {"NUM_MODULES", "NUM_BRANCHES", "BLOCK", "NUM_BLOCKS", "NUM_CHANNELS", "FUSE_METHOD"})
+        unknown = sorted(
+            set(st) - {"NUM_MODULES", "NUM_BRANCHES", "BLOCK", "NUM_BLOCKS", "NUM_CHANNELS", "FUSE_METHOD"}
+        )
         if unknown:
             raise ConfigError(f"{where}: unknown keys {unknown}")
         channels = list(st.get("NUM_CHANNELS") or [])
         width = width or (channels[0] if channels else None)
-        if st.get("NUM_BRANCHES") != s or channels != [int(width or 0) * 2 ** b for b in range(s)]:
-            raise ConfigError(f"{where}: NUM_BRANCHES {st.get('NUM_BRANCHES')} with NUM_CHANNELS {channels} is not "
-                              f"supported (only {s} branches of width x 1, 2, 4, 8 channels)")
+        if st.get("NUM_BRANCHES") != s or channels != [int(width or 0) * 2**b for b in range(s)]:
+            raise ConfigError(
+                f"{where}: NUM_BRANCHES {st.get('NUM_BRANCHES')} with NUM_CHANNELS {channels} is not "
+                f"supported (only {s} branches of width x 1, 2, 4, 8 channels)"
+            )
         if str(st.get("BLOCK", "BASIC")).upper() != "BASIC" or str(st.get("FUSE_METHOD", "SUM")).upper() != "SUM":
             raise ConfigError(f"{where}: only BLOCK BASIC and FUSE_METHOD SUM are supported")
         blocks.update(st.get("NUM_BLOCKS") or [])
         modules.append(int(st.get("NUM_MODULES", 1)))
     if len(blocks) != 1:
-        raise ConfigError(f"{source}: MODEL.EXTRA NUM_BLOCKS differ across branches ({sorted(blocks)}); only one count "
-                          "for all is supported")
-    out.setdefault("model", {}).update(backbone="hrnet", hrnet_width=int(width), hrnet_modules=modules,
-                                       hrnet_blocks=int(blocks.pop()))
+        raise ConfigError(
+            f"{source}: MODEL.EXTRA NUM_BLOCKS differ across branches ({sorted(blocks)}); only one count "
+            "for all is supported"
+        )
+    out.setdefault("model", {}).update(
+        backbone="hrnet", hrnet_width=int(width), hrnet_modules=modules, hrnet_blocks=int(blocks.pop())
+    )
 
 
-def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
+def official_to_dict(data: dict[str, Any], source: str = "<official>") -> Out:
     """Map an official experiment config (nested upper-case dicts) onto our sections."""
     out: Out = {}
     optimizer = str((data.get("TRAIN") or {}).get("OPTIMIZER", "adam")).lower()
-    handlers: Dict[str, Callable[[Any], None]] = {
+    handlers: dict[str, Callable[[Any], None]] = {
         "WORKERS": _set(out, "data.workers"),
         "DATASET.ROOT": _set(out, "data.root"),
         "DATASET.FLIP": _set(out, "data.flip"),
@@ -122,10 +150,14 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
         "MODEL.HEATMAP_SIZE": lambda v: _set(out, "data.heatmap_size")(v if isinstance(v, list) else [v, v]),
         "MODEL.SIGMA": _set(out, "data.sigma"),
         "MODEL.EXTRA.PRETRAINED_LAYERS": lambda v: _set(out, "model.pretrained_layers")(list(v)),
-        "MODEL.EXTRA.STAGE2": lambda v: None, "MODEL.EXTRA.STAGE3": lambda v: None,
+        "MODEL.EXTRA.STAGE2": lambda v: None,
+        "MODEL.EXTRA.STAGE3": lambda v: None,
         "MODEL.EXTRA.STAGE4": lambda v: None,  # read together by _hrnet_stages
         "DATASET.COLOR_RGB": lambda v: _set(out, "data.color")("rgb" if v else "bgr"),
-        "DATASET.PROB_HALF_BODY": lambda v: (_set(out, "data.half_body")(float(v) > 0), _set(out, "data.half_body_prob")(v)),
+        "DATASET.PROB_HALF_BODY": lambda v: (
+            _set(out, "data.half_body")(float(v) > 0),
+            _set(out, "data.half_body_prob")(v),
+        ),
         "DATASET.NUM_JOINTS_HALF_BODY": _set(out, "data.half_body_min_joints"),
         "TRAIN.BATCH_SIZE_PER_GPU": _set(out, "train.batch_size"),
         "TEST.BATCH_SIZE_PER_GPU": _set(out, "test.batch_size"),
@@ -135,8 +167,12 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
         "MODEL.EXTRA.SIGMA": _set(out, "data.sigma"),
         "MODEL.EXTRA.FINAL_CONV_KERNEL": _set(out, "model.final_conv_kernel"),
         "MODEL.EXTRA.NUM_DECONV_LAYERS": _set(out, "model.num_deconv_layers"),
-        "MODEL.EXTRA.NUM_DECONV_FILTERS": lambda v: _set(out, "model.deconv_filters")(_same(v, f"{source}: NUM_DECONV_FILTERS")),
-        "MODEL.EXTRA.NUM_DECONV_KERNELS": lambda v: _set(out, "model.deconv_kernels")(_same(v, f"{source}: NUM_DECONV_KERNELS")),
+        "MODEL.EXTRA.NUM_DECONV_FILTERS": lambda v: _set(out, "model.deconv_filters")(
+            _same(v, f"{source}: NUM_DECONV_FILTERS")
+        ),
+        "MODEL.EXTRA.NUM_DECONV_KERNELS": lambda v: _set(out, "model.deconv_kernels")(
+            _same(v, f"{source}: NUM_DECONV_KERNELS")
+        ),
         "MODEL.EXTRA.NUM_LAYERS": _set(out, "model.depth"),
         "LOSS.USE_TARGET_WEIGHT": _require(True, f"{source}: LOSS.USE_TARGET_WEIGHT"),
         "TRAIN.BATCH_SIZE": _set(out, "train.batch_size"),  # per GPU there, per process here
@@ -159,7 +195,7 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
         "TEST.IMAGE_THRE": _set(out, "test.det_score_thresh"),  # the official detection score cut
     }
 
-    def walk(node: Dict[str, Any], prefix: str) -> None:
+    def walk(node: dict[str, Any], prefix: str) -> None:
         for key, value in node.items():
             dotted = f"{prefix}{key}"
             if dotted in IGNORED or (prefix == "" and key in IGNORED):
@@ -184,4 +220,3 @@ def official_to_dict(data: Dict[str, Any], source: str = "<official>") -> Out:
     if optimizer not in ("adam", "sgd"):
         raise ConfigError(f"{source}: TRAIN.OPTIMIZER = {optimizer!r} is not 'adam' or 'sgd'")
     return out
-

@@ -10,21 +10,22 @@ Steps (each reuses the library code the CLI commands run):
   6. write the report: metrics.json with both models side by side (`demo_run`,
      `shipped_model`), loss and AP curves, pictures of predictions, tracked videos.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 from .config import Config, load_config
-from .evaluation.cocoeval import METRIC_KEYS
 from .core.fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
 from .core.version import VERSION_KEY, package_version
 from .core.words import count, plural
-
+from .evaluation.cocoeval import METRIC_KEYS
 
 #: The demo's recipe, shipped inside the package so that `simplepose demo` runs from any folder
 #: and after a wheel install (the repository's configs/synthetic/res18_96x64.yaml links to it).
@@ -50,7 +51,7 @@ def _log(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
-def ensure_data(s: DemoSettings) -> Dict[str, Any]:
+def ensure_data(s: DemoSettings) -> dict[str, Any]:
     """Generate the synthetic set unless `data_dir` already holds one made with these settings
     by this generator (`synthetic.version.generator_key`)."""
     from .synthetic import generate_dataset, generate_videos
@@ -69,15 +70,17 @@ def ensure_data(s: DemoSettings) -> Dict[str, Any]:
     meta = json.loads(meta_path.read_text())
     meta["demo"] = want
     atomic_write_json(meta_path, meta, indent=1)
-    _log(f"data: {count(s.images, 'image')} ({images['images_per_second']} images/s) and "
-         f"{count(s.videos, 'video')} x {count(s.frames, 'frame')} in {time.perf_counter() - t0:.0f} s -> {s.data_dir}")
+    _log(
+        f"data: {count(s.images, 'image')} ({images['images_per_second']} images/s) and "
+        f"{count(s.videos, 'video')} x {count(s.frames, 'frame')} in {time.perf_counter() - t0:.0f} s -> {s.data_dir}"
+    )
     return meta
 
 
-def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> Dict[str, Dict[str, float]]:
+def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> dict[str, dict[str, float]]:
     """COCO metrics with ground-truth boxes and with the config's detections file."""
-    from .evaluation.runner import evaluate_model
     from .core.fileio import join_root
+    from .evaluation.runner import evaluate_model
 
     gt = evaluate_model(model, cfg, device, out_dir=out / "eval_gt_boxes", detections="gt")
     det_file = join_root(cfg.data.root, cfg.test.detections)
@@ -85,14 +88,14 @@ def evaluate_coco_both(model, cfg: Config, out: Path, device: str) -> Dict[str, 
     return {"coco_gt_boxes": {k: gt[k] for k in METRIC_KEYS}, "coco_detections": {k: det[k] for k in METRIC_KEYS}}
 
 
-def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device: str) -> Dict[str, Any]:
+def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device: str) -> dict[str, Any]:
     """Track every synthetic video, draw the first one, and score all of them."""
-    from .inference.detector import DetectionsFile
-    from .evaluation.posetrack import evaluate_dirs
-    from .inference.predictor import TopDownPredictor
     from .core.frames import open_frames
-    from .tracking.pipeline import track_video
+    from .evaluation.posetrack import evaluate_dirs
     from .formats.posetrack import read_posetrack
+    from .inference.detector import DetectionsFile
+    from .inference.predictor import TopDownPredictor
+    from .tracking.pipeline import track_video
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
     gt_dir = data_dir / "posetrack" / "annotations" / "val"
@@ -102,8 +105,18 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
         gt = read_posetrack(gt_path)
         source = open_frames(data_dir / Path(gt.frames[0].file_name).parent)
         detector = DetectionsFile(data_dir / "posetrack" / "detections" / gt_path.name)
-        done = track_video(source, predictor, cfg.track, detector, pred_dir, gt.name, gt,
-                           layout="model", draw_video=(i == 0), progress=False)
+        done = track_video(
+            source,
+            predictor,
+            cfg.track,
+            detector,
+            pred_dir,
+            gt.name,
+            gt,
+            layout="model",
+            draw_video=(i == 0),
+            progress=False,
+        )
         if done.run.interrupted is not None:  # track_video stops at Ctrl-C / SIGTERM: so does the demo
             from .core.interrupts import Interrupted
 
@@ -113,24 +126,31 @@ def track_synthetic_videos(model, cfg: Config, data_dir: Path, out: Path, device
         if done.video_path is not None:
             videos.append(str(done.video_path))
     metrics = evaluate_dirs(gt_dir, pred_dir)
-    return {"mAP": metrics["mAP"], "MOTA": metrics["MOTA"], "MOTP": metrics["MOTP"],
-            "precision": metrics["precision"], "recall": metrics["recall"],
-            "frames_per_second": frames / seconds if seconds > 0 else None, "videos": videos}
+    return {
+        "mAP": metrics["mAP"],
+        "MOTA": metrics["MOTA"],
+        "MOTP": metrics["MOTP"],
+        "precision": metrics["precision"],
+        "recall": metrics["recall"],
+        "frames_per_second": frames / seconds if seconds > 0 else None,
+        "videos": videos,
+    }
 
 
-def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6) -> List[str]:
+def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6) -> list[str]:
     """Pictures of predictions on the first val images, with ground-truth boxes."""
     import numpy as np
 
-    from .data.coco import load_coco_keypoints
     from .core.fileio import join_root, read_image
     from .core.geometry import xywh_to_xyxy
-    from .inference.predictor import TopDownPredictor
     from .core.visualize import draw_poses, write_image
+    from .data.coco import load_coco_keypoints
+    from .inference.predictor import TopDownPredictor
 
     predictor = TopDownPredictor.from_config(model, cfg, device=device)
-    coco = load_coco_keypoints(join_root(cfg.data.root, cfg.data.val_ann), join_root(cfg.data.root, cfg.data.val_images),
-                               for_training=False)
+    coco = load_coco_keypoints(
+        join_root(cfg.data.root, cfg.data.val_ann), join_root(cfg.data.root, cfg.data.val_images), for_training=False
+    )
     by_image = coco.records_by_image()
     paths = []
     for image_id in sorted(by_image)[:count]:
@@ -144,14 +164,17 @@ def draw_predictions(model, cfg: Config, out: Path, device: str, count: int = 6)
     return paths
 
 
-def plot_curves(train_dir: Path, out: Path, reference: Optional[Tuple[str, float]] = None) -> List[str]:
+def plot_curves(train_dir: Path, out: Path, reference: tuple[str, float] | None = None) -> list[str]:
     """loss.png (mean loss per epoch) and ap.png (validation AP) from the run's metrics.jsonl;
     `reference` (label, AP) draws another model's level on ap.png (the shipped model's)."""
     from .training.train_log import read_metrics
 
     rows = read_metrics(train_dir / "metrics.jsonl")
     written = []
-    for name, tag, key, label in (("loss.png", "epoch", "loss", "training loss"), ("ap.png", "val", "AP", "val AP (GT boxes)")):
+    for name, tag, key, label in (
+        ("loss.png", "epoch", "loss", "training loss"),
+        ("ap.png", "val", "AP", "val AP (GT boxes)"),
+    ):
         pts = [(r["step"], r[key]) for r in rows if r.get("tag") == tag and r.get(key) is not None]
         if not pts:
             continue
@@ -163,7 +186,7 @@ def plot_curves(train_dir: Path, out: Path, reference: Optional[Tuple[str, float
     return written
 
 
-def curve_figure(pts: Sequence[Tuple[int, float]], label: str, reference: Optional[Tuple[str, float]] = None):
+def curve_figure(pts: Sequence[tuple[int, float]], label: str, reference: tuple[str, float] | None = None):
     """A matplotlib Figure of (epoch, value) points: whole-epoch ticks, and room around a
     one- or two-epoch run instead of a zoom onto its point; `reference` a dashed level."""
     from matplotlib.figure import Figure  # not pyplot: no display backend, nothing global to close
@@ -186,19 +209,19 @@ def curve_figure(pts: Sequence[Tuple[int, float]], label: str, reference: Option
     return fig
 
 
-def score_model(model, cfg: Config, data_dir: Path, out: Path, device: str) -> Dict[str, Any]:
+def score_model(model, cfg: Config, data_dir: Path, out: Path, device: str) -> dict[str, Any]:
     """COCO AP (GT and detector boxes), tracking and pictures of one model, written under `out`."""
-    metrics: Dict[str, Any] = evaluate_coco_both(model, cfg, out, device)
+    metrics: dict[str, Any] = evaluate_coco_both(model, cfg, out, device)
     metrics["posetrack"] = track_synthetic_videos(model, cfg, data_dir, out, device)
     metrics["pictures"] = draw_predictions(model, cfg, out, device)
     return metrics
 
 
-def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]]:
+def score_shipped_model(s: DemoSettings, out: Path) -> dict[str, Any] | None:
     """The shipped model scored on the demo's data (None, said, when the file is absent)."""
     from .config import resolve_config
-    from .training.release import SHIPPED_MODEL, release_info
     from .nets.weights import load_checkpoint
+    from .training.release import SHIPPED_MODEL, release_info
 
     if not SHIPPED_MODEL.is_file():
         _log(f"no shipped model at {SHIPPED_MODEL}: only the demo run is reported")
@@ -212,14 +235,14 @@ def score_shipped_model(s: "DemoSettings", out: Path) -> Optional[Dict[str, Any]
     return metrics
 
 
-def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
+def run_demo(s: DemoSettings = DemoSettings()) -> dict[str, Any]:
     """Run every step; returns (and writes to `out_dir/metrics.json`) the figures."""
-    from .training.engine import train
-    from .runtimes import check_runtime
     from .nets.weights import load_checkpoint
+    from .runtimes import check_runtime
+    from .training.engine import train
 
     start = time.perf_counter()
-    timings: Dict[str, float] = {}
+    timings: dict[str, float] = {}
 
     # The config first: a missing or bad one is reported before minutes of data generation
     # and before the output folder is made.
@@ -231,7 +254,9 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     timings["data_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    limit = f"at most {cfg.train.max_minutes:g} minutes" if cfg.train.max_minutes > 0 else count(cfg.train.epochs, "epoch")
+    limit = (
+        f"at most {cfg.train.max_minutes:g} minutes" if cfg.train.max_minutes > 0 else count(cfg.train.epochs, "epoch")
+    )
     _log(f"training {Path(s.config).name} for {limit} ...")
     result = train(cfg, out / "train", device=s.device)
     timings["train_s"] = time.perf_counter() - t
@@ -240,8 +265,13 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
 
     t = time.perf_counter()
     demo_run = score_model(model, cfg, Path(s.data_dir), out, s.device)
-    demo_run["train"] = dict(training_speed(out / "train"), epochs=result["epochs"], final_loss=result["loss"],
-                             planned_epochs=cfg.train.epochs, budget_minutes=cfg.train.max_minutes)
+    demo_run["train"] = dict(
+        training_speed(out / "train"),
+        epochs=result["epochs"],
+        final_loss=result["loss"],
+        planned_epochs=cfg.train.epochs,
+        budget_minutes=cfg.train.max_minutes,
+    )
     timings["score_s"] = time.perf_counter() - t
     t = time.perf_counter()
     shipped = score_shipped_model(s, out / "shipped_model")
@@ -255,7 +285,7 @@ def run_demo(s: DemoSettings = DemoSettings()) -> Dict[str, Any]:
     return metrics
 
 
-def training_speed(train_dir: Path) -> Dict[str, float]:
+def training_speed(train_dir: Path) -> dict[str, float]:
     """Samples per second and minutes of training, from the run's epoch records."""
     from .training.train_log import read_metrics
 
@@ -275,20 +305,24 @@ def _nan_to_none(obj: Any) -> Any:
     return None if isinstance(obj, float) and obj != obj else obj
 
 
-def print_summary(m: Dict[str, Any], out: Path) -> None:
+def print_summary(m: dict[str, Any], out: Path) -> None:
     print()
     t = m["demo_run"]["train"]
     print(f"simplepose demo finished in {m['timings']['total_s'] / 60:.1f} min")
     rate = t.get("samples_per_s", float("nan"))
     planned, budget = t.get("planned_epochs"), t.get("budget_minutes")
-    print(f"  this machine trained at {rate:.0f} samples/s: {t['epochs']} of {count(planned, 'epoch')} "
-          f"in {t.get('train_minutes', 0.0):.1f} min")
+    print(
+        f"  this machine trained at {rate:.0f} samples/s: {t['epochs']} of {count(planned, 'epoch')} "
+        f"in {t.get('train_minutes', 0.0):.1f} min"
+    )
     if budget and t["epochs"] == planned:
         print(f"    all epochs fitted in the {budget:g}-minute budget; the learning rate followed the epochs")
     elif budget:
-        print(f"    the {budget:g}-minute budget ended first and the learning rate followed the clock to its end: "
-              f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, "
-              "so a lower AP than a faster machine reaches")
+        print(
+            f"    the {budget:g}-minute budget ended first and the learning rate followed the clock to its end: "
+            f"fewer samples than the {planned} planned {plural(planned, 'epoch')} hold, "
+            "so a lower AP than a faster machine reaches"
+        )
     for label, r in (("demo run (trained just now)", m["demo_run"]), ("shipped model", m["shipped_model"])):
         if r is None:
             continue
@@ -299,12 +333,16 @@ def print_summary(m: Dict[str, Any], out: Path) -> None:
             extra = f" - trained {count(t.get('epochs', '?'), 'epoch')}, {t.get('train_minutes', 0):.0f} min"
             parent = t.get("started_from")
             if parent:
-                extra += (f", starting from {parent['file']} ({count(parent.get('epochs', '?'), 'epoch')}, "
-                          f"{parent.get('train_minutes', 0):.0f} min)")
+                extra += (
+                    f", starting from {parent['file']} ({count(parent.get('epochs', '?'), 'epoch')}, "
+                    f"{parent.get('train_minutes', 0):.0f} min)"
+                )
         print(f"  {label}{extra}")
         print(f"    COCO AP, synthetic val, GT boxes:       {g['AP']:.3f}  (AP50 {g['AP50']:.3f}, AR {g['AR']:.3f})")
         print(f"    COCO AP, synthetic val, detector boxes: {d['AP']:.3f}  (AP50 {d['AP50']:.3f}, AR {d['AR']:.3f})")
         fps = p["frames_per_second"]
-        print(f"    PoseTrack on synthetic videos:          mAP {p['mAP']:.1f}  MOTA {p['MOTA']:.1f}"
-              + (f"  ({fps:.1f} frames/s)" if fps else ""))
+        print(
+            f"    PoseTrack on synthetic videos:          mAP {p['mAP']:.1f}  MOTA {p['MOTA']:.1f}"
+            + (f"  ({fps:.1f} frames/s)" if fps else "")
+        )
     print(f"  report: {out}/ (metrics.json, loss.png, ap.png, pictures/, tracking/, shipped_model/)")

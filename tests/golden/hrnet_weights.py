@@ -8,11 +8,12 @@ randomised in all four tensors (gamma in [0.5, 1.5], beta and running mean N(0, 
 running variance in [0.5, 1.5]), so a BN misplaced or mis-folded changes the heatmaps.
 torch only.
 """
+
 from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from typing import Dict, Iterable, Tuple
+from collections.abc import Iterable
 
 import torch
 
@@ -23,9 +24,11 @@ SEED = 34
 CASES = ((32, (256, 192)), (32, (384, 288)), (48, (256, 192)), (48, (384, 288)))
 
 
-def seeded_state_dict(shapes: Iterable[Tuple[str, torch.Size, torch.dtype]], seed: int = SEED) -> Dict[str, torch.Tensor]:
+def seeded_state_dict(
+    shapes: Iterable[tuple[str, torch.Size, torch.dtype]], seed: int = SEED
+) -> dict[str, torch.Tensor]:
     """A state dict for `(key, shape, dtype)` entries (e.g. from `model.state_dict()`)."""
-    out: Dict[str, torch.Tensor] = OrderedDict()
+    out: dict[str, torch.Tensor] = OrderedDict()
     for key, shape, dtype in shapes:
         if not dtype.is_floating_point:  # num_batches_tracked
             out[key] = torch.zeros(shape, dtype=dtype)
@@ -34,7 +37,7 @@ def seeded_state_dict(shapes: Iterable[Tuple[str, torch.Size, torch.dtype]], see
         name = key.rsplit(".", 1)[-1]
         if name == "weight" and len(shape) == 4:
             fan_in = shape[1] * shape[2] * shape[3]
-            t = torch.randn(shape, generator=g) / fan_in ** 0.5
+            t = torch.randn(shape, generator=g) / fan_in**0.5
         elif name in ("weight", "running_var"):  # BN gamma, variance
             t = torch.rand(shape, generator=g) + 0.5
         else:  # BN beta, running mean, conv bias
@@ -43,38 +46,58 @@ def seeded_state_dict(shapes: Iterable[Tuple[str, torch.Size, torch.dtype]], see
     return out
 
 
-def seeded_input(hw: Tuple[int, int], seed: int = SEED) -> torch.Tensor:
+def seeded_input(hw: tuple[int, int], seed: int = SEED) -> torch.Tensor:
     """(1, 3, h, w) N(0, 1) pixels, as a normalised image would be."""
     return torch.randn(1, 3, *hw, generator=torch.Generator().manual_seed(seed))
 
 
-def summarise(heatmaps: torch.Tensor) -> Dict[str, object]:
+def summarise(heatmaps: torch.Tensor) -> dict[str, object]:
     """What the golden file keeps of (1, K, h, w) heatmaps: shape, statistics over all of them,
     every joint's sum and argmax, and a 17 x 4 x 4 corner slice."""
     hm = heatmaps.detach().double()[0]
-    return dict(shape=list(heatmaps.shape), mean=hm.mean().item(), std=hm.std().item(),
-                absmax=hm.abs().max().item(), joint_sums=hm.sum(dim=(1, 2)).tolist(),
-                joint_argmax=hm.flatten(1).argmax(dim=1).tolist(), corner=hm[:, :4, :4].flatten().tolist())
+    return dict(
+        shape=list(heatmaps.shape),
+        mean=hm.mean().item(),
+        std=hm.std().item(),
+        absmax=hm.abs().max().item(),
+        joint_sums=hm.sum(dim=(1, 2)).tolist(),
+        joint_argmax=hm.flatten(1).argmax(dim=1).tolist(),
+        corner=hm[:, :4, :4].flatten().tolist(),
+    )
 
 
 def official_extra(width: int, final_conv_kernel: int = 1) -> dict:
     """The `MODEL.EXTRA` block of the official experiment files for HRNet-W`width`."""
-    def stage(n: int, modules: int) -> dict:
-        return dict(NUM_MODULES=modules, NUM_BRANCHES=n, BLOCK="BASIC", NUM_BLOCKS=[4] * n,
-                    NUM_CHANNELS=[width * 2 ** b for b in range(n)], FUSE_METHOD="SUM")
 
-    return dict(PRETRAINED_LAYERS=["*"], FINAL_CONV_KERNEL=final_conv_kernel,
-                STAGE2=stage(2, 1), STAGE3=stage(3, 4), STAGE4=stage(4, 3))
+    def stage(n: int, modules: int) -> dict:
+        return dict(
+            NUM_MODULES=modules,
+            NUM_BRANCHES=n,
+            BLOCK="BASIC",
+            NUM_BLOCKS=[4] * n,
+            NUM_CHANNELS=[width * 2**b for b in range(n)],
+            FUSE_METHOD="SUM",
+        )
+
+    return dict(
+        PRETRAINED_LAYERS=["*"],
+        FINAL_CONV_KERNEL=final_conv_kernel,
+        STAGE2=stage(2, 1),
+        STAGE3=stage(3, 4),
+        STAGE4=stage(4, 3),
+    )
 
 
 # ---------------------------------------------------------------- an mmpose-format HRNet-W32 file
 MMPOSE_CONFIG = "td-hm_hrnet-w32_8xb64-210e_coco-256x192"
-MMPOSE_FINAL_LAYER_FILE = __import__("os").path.join(__import__("os").path.dirname(__file__),
-                                                     "mmpose_hrnet_final_layer.npz")
+MMPOSE_FINAL_LAYER_FILE = __import__("os").path.join(
+    __import__("os").path.dirname(__file__), "mmpose_hrnet_final_layer.npz"
+)
 
 
-def mmpose_hrnet_state_dict(shapes: Iterable[Tuple[str, torch.Size, torch.dtype]], seed: int = SEED,
-                            final_layer: Dict[str, "object"] = None) -> Dict[str, torch.Tensor]:
+def mmpose_hrnet_state_dict(
+    shapes: Iterable[tuple[str, torch.Size, torch.dtype]], seed: int = SEED, final_layer: dict[str, object] = None
+) -> dict[str, torch.Tensor]:
     """mmpose's keys (`backbone.*`, `head.final_layer.*`) for our/official HRNet `shapes`, values
     from `seeded_state_dict`; `final_layer` (numpy weight (17, 32), bias (17,)) replaces the head,
     by default the fitted one in `mmpose_hrnet_final_layer.npz`. Keys sorted, so the order the
@@ -91,7 +114,7 @@ def mmpose_hrnet_state_dict(shapes: Iterable[Tuple[str, torch.Size, torch.dtype]
     return OrderedDict((("head." if k.startswith("final_layer.") else "backbone.") + k, v) for k, v in sd.items())
 
 
-def write_mmpose_hrnet_checkpoint(path: str, shapes, seed: int = SEED, final_layer=None) -> Dict[str, torch.Tensor]:
+def write_mmpose_hrnet_checkpoint(path: str, shapes, seed: int = SEED, final_layer=None) -> dict[str, torch.Tensor]:
     """Write `mmpose_hrnet_state_dict` as mmpose publishes files (legacy pickle, numpy 1.x
     globals, `meta.dataset_meta`: `mmpose_weights`' writer); returns the state dict."""
     import io
@@ -99,8 +122,17 @@ def write_mmpose_hrnet_checkpoint(path: str, shapes, seed: int = SEED, final_lay
     from mmpose_weights import _PickleModule, coco_dataset_meta
 
     sd = mmpose_hrnet_state_dict(shapes, seed, final_layer)
-    obj = {"meta": {"mmengine_version": "0.10.7", "epoch": 210, "iter": 0, "seed": int(seed),
-                    "experiment_name": MMPOSE_CONFIG, "dataset_meta": coco_dataset_meta()}, "state_dict": sd}
+    obj = {
+        "meta": {
+            "mmengine_version": "0.10.7",
+            "epoch": 210,
+            "iter": 0,
+            "seed": int(seed),
+            "experiment_name": MMPOSE_CONFIG,
+            "dataset_meta": coco_dataset_meta(),
+        },
+        "state_dict": sd,
+    }
     buf = io.BytesIO()
     torch.save(obj, buf, pickle_module=_PickleModule, pickle_protocol=2, _use_new_zipfile_serialization=False)
     with open(path, "wb") as f:

@@ -13,6 +13,7 @@ its own state dict, run in eval mode on `seeded_input` in float64 and float32, a
 summarised (`summarise`); the file records the official commit, the seed and each state
 dict's digest, so tests/test_hrnet_golden.py knows it built the same weights.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,16 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from hrnet_weights import CASES, OFFICIAL_COMMIT, OFFICIAL_REPO, SEED, official_extra, seeded_input, \
-    seeded_state_dict, summarise  # noqa: E402
+from hrnet_weights import (  # noqa: E402 (after the sys.path line above)
+    CASES,
+    OFFICIAL_COMMIT,
+    OFFICIAL_REPO,
+    SEED,
+    official_extra,
+    seeded_input,
+    seeded_state_dict,
+    summarise,
+)
 
 OUT = HERE / "hrnet_official_golden.json"
 
@@ -61,13 +70,32 @@ def main() -> None:
         with torch.no_grad():
             hm32 = net(x)
             hm64 = net.double()(x.double())
-        cases.append(dict(width=width, input_hw=list(hw), state_dict_sha256=state_dict_digest(sd),
-                          tensors=len(sd), fp32=summarise(hm32), fp64=summarise(hm64)))
-        print(f"W{width} {hw[0]}x{hw[1]}: {len(sd)} tensors, heatmaps {tuple(hm32.shape)}, "
-              f"|fp32 - fp64| max {(hm32.double() - hm64).abs().max().item():.2e}")
-    Path(args.out).write_text(json.dumps(dict(
-        official=f"github.com/{OFFICIAL_REPO} lib/models/pose_hrnet.py @ {OFFICIAL_COMMIT}",
-        seed=SEED, torch=torch.__version__, cases=cases), separators=(",", ":")) + "\n")
+        cases.append(
+            dict(
+                width=width,
+                input_hw=list(hw),
+                state_dict_sha256=state_dict_digest(sd),
+                tensors=len(sd),
+                fp32=summarise(hm32),
+                fp64=summarise(hm64),
+            )
+        )
+        print(
+            f"W{width} {hw[0]}x{hw[1]}: {len(sd)} tensors, heatmaps {tuple(hm32.shape)}, "
+            f"|fp32 - fp64| max {(hm32.double() - hm64).abs().max().item():.2e}"
+        )
+    Path(args.out).write_text(
+        json.dumps(
+            dict(
+                official=f"github.com/{OFFICIAL_REPO} lib/models/pose_hrnet.py @ {OFFICIAL_COMMIT}",
+                seed=SEED,
+                torch=torch.__version__,
+                cases=cases,
+            ),
+            separators=(",", ":"),
+        )
+        + "\n"
+    )
     print(f"wrote {args.out}")
 
 

@@ -32,6 +32,7 @@ enter `head.final_layer` for each crop and its mirror, and fits the 1x1 layer so
 flip-averaged heatmaps peak clearly at chosen pixels (`fit_final_layer`). Random final layers
 give near-tied maxima instead, which float-level differences move by a whole body.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,13 +50,24 @@ INPUT_W, INPUT_H, HM_W, HM_H, PADDING = 192, 256, 48, 64, 1.25
 
 def _stub_missing_modules() -> None:
     """Empty stand-ins for modules `mmpose.models` imports but the SimpleBaseline never uses."""
+
     def attr(name: str):
         if name.startswith("__"):
             raise AttributeError(name)
         return type(name, (), {"__init__": lambda self, *a, **k: None})
 
-    for name in ["mmcv.ops", "torchvision", "torchvision.ops", "torchvision.transforms", "mmdet", "mmdet.utils",
-                 "mmdet.models", "mmdet.models.utils", "mmdet.structures", "mmdet.structures.bbox"]:
+    for name in [
+        "mmcv.ops",
+        "torchvision",
+        "torchvision.ops",
+        "torchvision.transforms",
+        "mmdet",
+        "mmdet.utils",
+        "mmdet.models",
+        "mmdet.models.utils",
+        "mmdet.structures",
+        "mmdet.structures.bbox",
+    ]:
         try:
             __import__(name)
         except Exception:
@@ -73,7 +85,7 @@ def read_people(data_dir: str):
     for img in coco["images"]:
         anns = [a for a in coco["annotations"] if a["image_id"] == img["id"] and not a.get("iscrowd", 0)]
         boxes = [[a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]] for a in anns]
-        kps = [[a["keypoints"][3 * j:3 * j + 3] for j in range(17)] for a in anns]
+        kps = [[a["keypoints"][3 * j : 3 * j + 3] for j in range(17)] for a in anns]
         out.append((img["file_name"], boxes, kps))
     return out
 
@@ -87,8 +99,12 @@ def build_model(ckpt_path: str):
     test_cfg = model.cfg.model.test_cfg
     assert test_cfg.flip_test and test_cfg.flip_mode == "heatmap" and test_cfg.shift_heatmap, test_cfg
     codec = model.cfg.codec
-    assert (codec.type, tuple(codec.input_size), tuple(codec.heatmap_size), codec.sigma) == \
-        ("MSRAHeatmap", (INPUT_W, INPUT_H), (HM_W, HM_H), 2), codec
+    assert (codec.type, tuple(codec.input_size), tuple(codec.heatmap_size), codec.sigma) == (
+        "MSRAHeatmap",
+        (INPUT_W, INPUT_H),
+        (HM_W, HM_H),
+        2,
+    ), codec
     return model
 
 
@@ -109,8 +125,25 @@ def crop_frame(box_xyxy):
 # Peaks for the two people without any labelled joint, (x, y) on the 48x64 heatmap, chosen on
 # the border so the fixture tells the decoders' border rules apart: mmpose steps dx iff
 # 1 < x < W-1 and y > 0, dy iff 1 < y < H-1 and x > 0; the paper steps both iff both inside.
-BORDER_TARGETS = [(1, 30), (47, 20), (20, 1), (30, 63), (0, 40), (25, 0), (1, 12), (47, 50), (12, 63),
-                  (40, 1), (1, 1), (24, 32), (10, 20), (38, 44), (30, 10), (8, 56), (44, 6)]
+BORDER_TARGETS = [
+    (1, 30),
+    (47, 20),
+    (20, 1),
+    (30, 63),
+    (0, 40),
+    (25, 0),
+    (1, 12),
+    (47, 50),
+    (12, 63),
+    (40, 1),
+    (1, 1),
+    (24, 32),
+    (10, 20),
+    (38, 44),
+    (30, 10),
+    (8, 56),
+    (44, 6),
+]
 
 
 def fit_final_layer(data_dir: str, seed: int, steps: int = 400):
@@ -202,14 +235,18 @@ def run_golden(data_dir: str, seed: int, out_path: str) -> dict:
         images.append(entry)
     golden = {
         "description": "mmpose 1.3.2 inference_topdown (flip test, heatmap shift, MSRAHeatmap decode, RGB input) "
-                       "with tests/golden/mmpose_weights.write_mmpose_checkpoint(seed) on the real COCO sample "
-                       "photos, each non-crowd person's GT box; keypoints (x, y) in image pixels.",
+        "with tests/golden/mmpose_weights.write_mmpose_checkpoint(seed) on the real COCO sample "
+        "photos, each non-crowd person's GT box; keypoints (x, y) in image pixels.",
         "config": "td-hm_res50_8xb64-210e_coco-256x192",
         "data": "data/real/coco/test_coco.json",
         "seed": seed,
         "state_dict_sha256": state_dict_digest(make_state_dict(seed)),
-        "versions": {"mmpose": mmpose.__version__, "mmengine": mmengine.__version__, "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "versions": {
+            "mmpose": mmpose.__version__,
+            "mmengine": mmengine.__version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+        },
         "images": images,
     }
     with open(out_path, "w") as f:

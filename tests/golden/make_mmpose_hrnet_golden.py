@@ -14,6 +14,7 @@ random heads give near-tied maxima, so the 17x32 final layer is fitted once (`--
 `make_mmpose_golden.fit_final_layer` does for the ResNet, on standardised features: the seeded
 HRNet's activations are large) and kept in `mmpose_hrnet_final_layer.npz`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def mmpose_shapes(cfg_path: str):
     from mmpose.apis import init_model
 
     model = init_model(cfg_path, None, device="cpu")  # no checkpoint: mmpose's own module tree
-    return [(k.split(".", 1)[1], v.shape, v.dtype) for k, v in model.state_dict().items()
-            if k.startswith(("backbone.", "head."))]
+    return [
+        (k.split(".", 1)[1], v.shape, v.dtype)
+        for k, v in model.state_dict().items()
+        if k.startswith(("backbone.", "head."))
+    ]
 
 
 def build(ckpt: str, cfg_path: str):
@@ -45,8 +49,12 @@ def build(ckpt: str, cfg_path: str):
     model = init_model(cfg_path, ckpt, device="cpu")
     t, codec = model.cfg.model.test_cfg, model.cfg.codec
     assert t.flip_test and t.flip_mode == "heatmap" and t.shift_heatmap, t
-    assert (codec.type, tuple(codec.input_size), tuple(codec.heatmap_size), codec.sigma) == \
-        ("MSRAHeatmap", (192, 256), (48, 64), 2), codec
+    assert (codec.type, tuple(codec.input_size), tuple(codec.heatmap_size), codec.sigma) == (
+        "MSRAHeatmap",
+        (192, 256),
+        (48, 64),
+        2,
+    ), codec
     return model
 
 
@@ -142,18 +150,26 @@ def main() -> None:
     for name, boxes, _ in mg.read_people(args.data):
         entry = {"file_name": name, "boxes_xyxy": boxes, "keypoints": [], "keypoint_scores": []}
         if boxes:
-            for r in inference_topdown(model, os.path.join(args.data, name), bboxes=np.array(boxes), bbox_format="xyxy"):
+            for r in inference_topdown(
+                model, os.path.join(args.data, name), bboxes=np.array(boxes), bbox_format="xyxy"
+            ):
                 entry["keypoints"].append(r.pred_instances.keypoints[0].astype(float).tolist())
                 entry["keypoint_scores"].append(r.pred_instances.keypoint_scores[0].astype(float).tolist())
         images.append(entry)
     golden = {
         "description": "mmpose 1.3.2 inference_topdown with tests/golden/hrnet_weights.write_mmpose_hrnet_checkpoint "
-                       "(seeded HRNet-W32, fitted head) on the real COCO sample photos, each non-crowd person's GT box; "
-                       "keypoints (x, y) in image pixels.",
-        "config": os.path.basename(CONFIG)[:-3], "seed": SEED, "tensors": len(sd),
+        "(seeded HRNet-W32, fitted head) on the real COCO sample photos, each non-crowd person's GT box; "
+        "keypoints (x, y) in image pixels.",
+        "config": os.path.basename(CONFIG)[:-3],
+        "seed": SEED,
+        "tensors": len(sd),
         "state_dict_sha256": state_dict_digest(sd),
-        "versions": {"mmpose": mmpose.__version__, "mmengine": mmengine.__version__, "torch": torch.__version__,
-                     "numpy": np.__version__},
+        "versions": {
+            "mmpose": mmpose.__version__,
+            "mmengine": mmengine.__version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+        },
         "images": images,
     }
     with open(args.out, "w") as f:

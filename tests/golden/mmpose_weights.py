@@ -20,6 +20,7 @@ features of the real COCO photos' person crops, so each joint's heatmap peaks cl
 the annotated joint; its 17x256 + 17 floats are stored in `mmpose_final_layer.npz` beside
 this file and everything else regenerates from the seed in about a second.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,6 @@ import io
 import os
 import pickle
 from collections import OrderedDict
-from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -40,19 +40,88 @@ RESNET50_BLOCKS = (3, 4, 6, 3)
 
 # The COCO `dataset_meta` mmpose 1.3.2 stores (parse_pose_metainfo of configs/_base_/datasets/coco.py).
 COCO_NAMES = [
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-    "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 ]
 COCO_FLIP_INDICES = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
-COCO_LINKS = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
-              (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
+COCO_LINKS = [
+    (15, 13),
+    (13, 11),
+    (16, 14),
+    (14, 12),
+    (11, 12),
+    (5, 11),
+    (6, 12),
+    (5, 6),
+    (5, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (1, 2),
+    (0, 1),
+    (0, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+]
 _BLUE, _GREEN, _ORANGE = [51, 153, 255], [0, 255, 0], [255, 128, 0]
 COCO_KEYPOINT_COLORS = [_BLUE] * 5 + [_GREEN, _ORANGE] * 6
-COCO_LINK_COLORS = [_GREEN, _GREEN, _ORANGE, _ORANGE, _BLUE, _BLUE, _BLUE, _BLUE, _GREEN, _ORANGE, _GREEN,
-                    _ORANGE, _BLUE, _BLUE, _BLUE, _BLUE, _BLUE, _BLUE, _BLUE]
-COCO_SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107,
-               0.087, 0.087, 0.089, 0.089]
+COCO_LINK_COLORS = [
+    _GREEN,
+    _GREEN,
+    _ORANGE,
+    _ORANGE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+    _GREEN,
+    _ORANGE,
+    _GREEN,
+    _ORANGE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+    _BLUE,
+]
+COCO_SIGMAS = [
+    0.026,
+    0.025,
+    0.025,
+    0.035,
+    0.035,
+    0.079,
+    0.079,
+    0.072,
+    0.072,
+    0.062,
+    0.062,
+    0.107,
+    0.107,
+    0.087,
+    0.087,
+    0.089,
+    0.089,
+]
 COCO_JOINT_WEIGHTS = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.2, 1.2, 1.5, 1.5, 1.0, 1.0, 1.2, 1.2, 1.5, 1.5]
 
 
@@ -76,13 +145,17 @@ def coco_dataset_meta() -> dict:
     }
 
 
-def _bn(prefix: str, c: int) -> List[Tuple[str, tuple, str]]:
-    return [(f"{prefix}.weight", (c,), "bn_weight"), (f"{prefix}.bias", (c,), "bn_bias"),
-            (f"{prefix}.running_mean", (c,), "bn_mean"), (f"{prefix}.running_var", (c,), "bn_var"),
-            (f"{prefix}.num_batches_tracked", (), "count")]
+def _bn(prefix: str, c: int) -> list[tuple[str, tuple, str]]:
+    return [
+        (f"{prefix}.weight", (c,), "bn_weight"),
+        (f"{prefix}.bias", (c,), "bn_bias"),
+        (f"{prefix}.running_mean", (c,), "bn_mean"),
+        (f"{prefix}.running_var", (c,), "bn_var"),
+        (f"{prefix}.num_batches_tracked", (), "count"),
+    ]
 
 
-def resnet50_simplebaseline_spec() -> List[Tuple[str, tuple, str]]:
+def resnet50_simplebaseline_spec() -> list[tuple[str, tuple, str]]:
     """(key, shape, kind) of every tensor, in the state dict's order, without the final layer."""
     spec = [("backbone.conv1.weight", (64, 3, 7, 7), "conv")] + _bn("backbone.bn1", 64)
     inplanes = 64
@@ -115,9 +188,7 @@ def _draw(rng: np.random.Generator, shape: tuple, kind: str) -> torch.Tensor:
         v = rng.standard_normal(n, dtype=np.float32) * np.float32(std)
     elif kind == "bn_weight":
         v = rng.uniform(0.5, 1.5, n).astype(np.float32)
-    elif kind == "bn_bias":
-        v = rng.uniform(-0.3, 0.3, n).astype(np.float32)
-    elif kind == "bn_mean":
+    elif kind == "bn_bias" or kind == "bn_mean":
         v = rng.uniform(-0.3, 0.3, n).astype(np.float32)
     elif kind == "bn_var":
         v = rng.uniform(0.5, 2.0, n).astype(np.float32)
@@ -126,11 +197,11 @@ def _draw(rng: np.random.Generator, shape: tuple, kind: str) -> torch.Tensor:
     return torch.from_numpy(v.reshape(shape))
 
 
-def make_state_dict(seed: int = 0, final_layer: Dict[str, np.ndarray] = None) -> "OrderedDict[str, torch.Tensor]":
+def make_state_dict(seed: int = 0, final_layer: dict[str, np.ndarray] = None) -> OrderedDict[str, torch.Tensor]:
     """The mmpose-named state dict; `final_layer` {"weight": (17, 256), "bias": (17,)} defaults
     to the fitted one in `mmpose_final_layer.npz`."""
     rng = np.random.default_rng(seed)
-    sd: "OrderedDict[str, torch.Tensor]" = OrderedDict()
+    sd: OrderedDict[str, torch.Tensor] = OrderedDict()
     for key, shape, kind in resnet50_simplebaseline_spec():
         sd[key] = _draw(rng, shape, kind)
     if final_layer is None:
@@ -166,30 +237,37 @@ class _PickleModule:
         _Numpy1Pickler(file, protocol).dump(obj)
 
 
-def checkpoint_object(seed: int = 0, final_layer: Dict[str, np.ndarray] = None) -> dict:
+def checkpoint_object(seed: int = 0, final_layer: dict[str, np.ndarray] = None) -> dict:
     """The `{"meta", "state_dict"}` object of a published mmpose 1.x checkpoint."""
     meta = {
         "mmengine_version": "0.10.7",  # what mmengine's runner stores; values are placeholders
-        "epoch": 210, "iter": 0, "seed": int(seed),
+        "epoch": 210,
+        "iter": 0,
+        "seed": int(seed),
         "experiment_name": "td-hm_res50_8xb64-210e_coco-256x192",
         "dataset_meta": coco_dataset_meta(),
     }
     return {"meta": meta, "state_dict": make_state_dict(seed, final_layer)}
 
 
-def write_mmpose_checkpoint(path: str, seed: int = 0, final_layer: Dict[str, np.ndarray] = None) -> None:
+def write_mmpose_checkpoint(path: str, seed: int = 0, final_layer: dict[str, np.ndarray] = None) -> None:
     """Write the synthetic checkpoint to `path` as a legacy (non-zip) torch pickle, protocol 2.
 
     The tensors are the same for the same seed (and final layer; see `state_dict_digest`);
     the bytes are not quite: the legacy format names each storage by its memory address."""
     buf = io.BytesIO()
-    torch.save(checkpoint_object(seed, final_layer), buf, pickle_module=_PickleModule, pickle_protocol=2,
-               _use_new_zipfile_serialization=False)
+    torch.save(
+        checkpoint_object(seed, final_layer),
+        buf,
+        pickle_module=_PickleModule,
+        pickle_protocol=2,
+        _use_new_zipfile_serialization=False,
+    )
     with open(path, "wb") as f:
         f.write(buf.getvalue())
 
 
-def state_dict_digest(sd: Dict[str, torch.Tensor]) -> str:
+def state_dict_digest(sd: dict[str, torch.Tensor]) -> str:
     """sha256 over the keys, dtypes, shapes and bytes of a state dict, in order."""
     h = hashlib.sha256()
     for k, v in sd.items():

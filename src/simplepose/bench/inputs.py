@@ -5,12 +5,12 @@ PoseResNets. Accuracy does: it uses `--checkpoint` when given (its own config: i
 decoder, normalisation), else the demo config's architecture with random weights, and the
 report says which.
 """
+
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from ..nets.model import PoseResNet
 
 #: The benchmark's model shapes: name -> (`build_network` keyword arguments, input (w, h)).
 #: "demo" is read from the demo config instead (see `model_spec`).
-PAPER_MODELS: Dict[str, Tuple[dict, Tuple[int, int]]] = {
+PAPER_MODELS: dict[str, tuple[dict, tuple[int, int]]] = {
     "r18": (dict(depth=18), (192, 256)),
     "r50": (dict(depth=50), (192, 256)),
     "hrnet-w32": (dict(backbone="hrnet", width=32), (192, 256)),  # HRNet: many small branches
@@ -33,7 +33,7 @@ PAPER_MODELS: Dict[str, Tuple[dict, Tuple[int, int]]] = {
 class ModelSpec:
     name: str  # "R50 256x192", ...
     model: torch.nn.Module
-    input_size: Tuple[int, int]  # (w, h)
+    input_size: tuple[int, int]  # (w, h)
 
 
 def model_spec(key: str, demo_config: Config, seed: int = 0) -> ModelSpec:
@@ -66,7 +66,7 @@ def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Modul
     return model
 
 
-def ensure_synthetic(data_dir: Optional[str], out_dir: Path, images: int, seed: int) -> Path:
+def ensure_synthetic(data_dir: str | None, out_dir: Path, images: int, seed: int) -> Path:
     """`data_dir` if given (a `simplepose synth` folder), else a set generated into
     `out_dir/data` (kept between runs with the same size, seed and generator: one stamp file
     names what the folder holds, so a set of another size is never taken for this one)."""
@@ -76,7 +76,9 @@ def ensure_synthetic(data_dir: Optional[str], out_dir: Path, images: int, seed: 
     if data_dir:
         root = Path(data_dir)
         if not (root / "annotations" / "val.json").is_file():
-            raise FileNotFoundError(f"--data {root}: no annotations/val.json (make one with `simplepose synth --out {root}`)")
+            raise FileNotFoundError(
+                f"--data {root}: no annotations/val.json (make one with `simplepose synth --out {root}`)"
+            )
         return root
     root = out_dir / "data"
     stamp = root / ".bench-set"
@@ -97,13 +99,19 @@ def ensure_synthetic(data_dir: Optional[str], out_dir: Path, images: int, seed: 
 
 def accuracy_config(base: Config, data_root: Path) -> Config:
     """`base` evaluating on the synthetic val set at `data_root` with its GT boxes."""
-    data = {"root": str(data_root), "dataset": "coco", "train_ann": "annotations/train.json",
-            "train_images": "images/train", "val_ann": "annotations/val.json", "val_images": "images/val"}
+    data = {
+        "root": str(data_root),
+        "dataset": "coco",
+        "train_ann": "annotations/train.json",
+        "train_images": "images/train",
+        "val_ann": "annotations/val.json",
+        "val_images": "images/val",
+    }
     extra = {"data": data, "test": {"use_gt_boxes": True, "detections": ""}}
     return config_from_dict(merge(config_to_dict(base), extra), "bench")
 
 
-def accuracy_model(checkpoint: str, demo_config: Config) -> Tuple[torch.nn.Module, Config, str]:
+def accuracy_model(checkpoint: str, demo_config: Config) -> tuple[torch.nn.Module, Config, str]:
     """(model, its config, a note saying what it is) for the accuracy figures."""
     if checkpoint:
         from ..nets.weights import load_checkpoint
@@ -112,23 +120,26 @@ def accuracy_model(checkpoint: str, demo_config: Config) -> Tuple[torch.nn.Modul
         return loaded.model.eval(), loaded.config or demo_config, f"trained checkpoint {checkpoint}"
     torch.manual_seed(0)
     model = PoseResNet(**build_model_kwargs(demo_config.model)).eval()
-    note = ("RANDOM weights (no --checkpoint): displacements and AP only show that the runtimes agree "
-            "with eager fp32, not how accurate a trained model is")
+    note = (
+        "RANDOM weights (no --checkpoint): displacements and AP only show that the runtimes agree "
+        "with eager fp32, not how accurate a trained model is"
+    )
     return model, demo_config, note
 
 
-def load_val_images(data_root: Path, limit: int) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+def load_val_images(data_root: Path, limit: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Up to `limit` decoded val images (BGR) that show people, and their GT boxes (N, 4) xyxy
     (the boxes evaluation with GT boxes uses)."""
     from ..data.coco import load_coco_keypoints
-    from ..inference.detector import GTBoxes
     from ..evaluation.runner import read_image
+    from ..inference.detector import GTBoxes
 
-    coco = load_coco_keypoints(str(data_root / "annotations" / "val.json"), str(data_root / "images" / "val"),
-                               for_training=False)
+    coco = load_coco_keypoints(
+        str(data_root / "annotations" / "val.json"), str(data_root / "images" / "val"), for_training=False
+    )
     table = GTBoxes(coco)
-    images: List[np.ndarray] = []
-    boxes: List[np.ndarray] = []
+    images: list[np.ndarray] = []
+    boxes: list[np.ndarray] = []
     for image_id in sorted(coco.images):
         found = table(None, image_id)[0]
         if len(found) and len(images) < limit:

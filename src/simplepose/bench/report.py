@@ -1,8 +1,10 @@
 """The benchmark's tables: plain data while measuring, Markdown when printed."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 
 @dataclass
@@ -10,15 +12,15 @@ class Section:
     """One table: a title, column names, rows of cells (numbers or text), notes under it."""
 
     title: str
-    columns: List[str]
-    rows: List[List[Any]] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "columns": self.columns, "rows": self.rows, "notes": self.notes}
 
 
-def ratio(value: Optional[float], baseline: Optional[float]) -> Optional[float]:
+def ratio(value: float | None, baseline: float | None) -> float | None:
     """value / baseline, or None when either is missing."""
     if value is None or baseline is None or baseline <= 0:
         return None
@@ -42,7 +44,7 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def times(value: Optional[float]) -> str:
+def times(value: float | None) -> str:
     """A ratio as "2.05x" ("-" when missing)."""
     return "-" if value is None else f"{value:.2f}x"
 

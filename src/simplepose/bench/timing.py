@@ -5,17 +5,19 @@ for about `seconds_per_round` in turn. A burst of load from another process then
 candidates of that round alike, and the median over rounds drops the worst of it. Ratios
 between candidates of one call are the figures to trust; absolute rates move with the load.
 """
+
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Dict
+from typing import Callable
 
 import torch
 
 
-def interleaved_rates(calls: Dict[str, Callable[[], object]], items_per_call: int, rounds: int = 3,
-                      seconds_per_round: float = 1.0) -> Dict[str, float]:
+def interleaved_rates(
+    calls: dict[str, Callable[[], object]], items_per_call: int, rounds: int = 3, seconds_per_round: float = 1.0
+) -> dict[str, float]:
     """Items per second of each callable: median over `rounds` interleaved rounds.
 
     Each round runs a callable at least once and until `seconds_per_round` have passed. Each
@@ -25,10 +27,10 @@ def interleaved_rates(calls: Dict[str, Callable[[], object]], items_per_call: in
     """
     for fn in calls.values():
         fn()  # warm-up: allocations, oneDNN primitive caches, ONNX Runtime arenas
-    samples: Dict[str, list] = {name: [] for name in calls}
+    samples: dict[str, list] = {name: [] for name in calls}
     names = list(calls)
     for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             fn = calls[name]
             n, start = 0, time.perf_counter()
             while True:

@@ -1,23 +1,25 @@
 """Training figures: one optimizer step per training set-up (no data loading), and the data
 pipeline's samples/s per DataLoader worker count."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable, Dict, List, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Callable
 
 import torch
 
 from ..config import Config, build_model_kwargs
 from ..core.hardware import cpu_features
 from ..nets.build import build_network
-from ..training.optim import autocast, build_loss
 from ..runtimes import RuntimeUnavailable
 from ..runtimes.torch_paths import require_compiler
+from ..training.optim import autocast, build_loss
 from .report import Section, ratio, times
 from .timing import interleaved_rates
 
 #: Training set-ups: name -> (channels_last, amp, torch.compile).
-SETUPS: Dict[str, Tuple[bool, str, bool]] = {
+SETUPS: dict[str, tuple[bool, str, bool]] = {
     "eager fp32": (False, "", False),
     "channels-last fp32": (True, "", False),
     "channels-last + bf16 autocast": (True, "bf16", False),
@@ -54,8 +56,9 @@ def make_step(cfg: Config, channels_last: bool, amp: str, compiled: bool, batch:
     return step
 
 
-def training_speed(cfg: Config, model_name: str, with_compile: bool, rounds: int, seconds: float,
-                   batch: int) -> Section:
+def training_speed(
+    cfg: Config, model_name: str, with_compile: bool, rounds: int, seconds: float, batch: int
+) -> Section:
     """Samples/s of a training step for each set-up at `batch`, interleaved; ratios to eager fp32."""
     steps, warmups, notes = {}, {}, []
     for name, (cl, amp, compiled) in SETUPS.items():
@@ -76,10 +79,16 @@ def training_speed(cfg: Config, model_name: str, with_compile: bool, rounds: int
     base = rates["eager fp32"]
     rows = [[name, rates[name], times(ratio(rates[name], base)), round(warmups[name], 1)] for name in steps]
     native = cpu_features().native_bf16
-    notes.append(f"bf16 is {'native' if native else 'EMULATED (no avx512_bf16 / amx_bf16)'} on this CPU; "
-                 f"train.amp=auto picks {'bf16' if native else 'fp32'} here.")
-    return Section(f"Training step, {model_name}, batch {batch}, samples/s (no data loading)",
-                   ["set-up", "samples/s", "vs eager fp32", "first step s"], rows, notes)
+    notes.append(
+        f"bf16 is {'native' if native else 'EMULATED (no avx512_bf16 / amx_bf16)'} on this CPU; "
+        f"train.amp=auto picks {'bf16' if native else 'fp32'} here."
+    )
+    return Section(
+        f"Training step, {model_name}, batch {batch}, samples/s (no data loading)",
+        ["set-up", "samples/s", "vs eager fp32", "first step s"],
+        rows,
+        notes,
+    )
 
 
 def loading_speed(cfg: Config, workers: Sequence[int], batches: int) -> Section:
@@ -92,7 +101,7 @@ def loading_speed(cfg: Config, workers: Sequence[int], batches: int) -> Section:
 
     _, dataset = build_train_dataset(cfg.data, seed=0)
     batch = cfg.train.batch_size
-    rows: List[list] = []
+    rows: list[list] = []
     for n in workers:
         loader = DataLoader(dataset, batch_size=batch, shuffle=False, num_workers=n, worker_init_fn=worker_init)
         it = iter(loader)
@@ -109,6 +118,9 @@ def loading_speed(cfg: Config, workers: Sequence[int], batches: int) -> Section:
     base = rows[0][1] if rows else None
     for row in rows:
         row.append(times(ratio(row[1], base)))
-    return Section(f"Data loading, {cfg.data.input_size[1]}x{cfg.data.input_size[0]} training samples, batch {batch}",
-                   ["workers", "samples/s", f"vs {workers[0]} workers"], rows,
-                   ["0 workers = in the training process; each worker runs one torch thread."])
+    return Section(
+        f"Data loading, {cfg.data.input_size[1]}x{cfg.data.input_size[0]} training samples, batch {batch}",
+        ["workers", "samples/s", f"vs {workers[0]} workers"],
+        rows,
+        ["0 workers = in the training process; each worker runs one torch thread."],
+    )

@@ -1,18 +1,22 @@
 """What the commands that read many inputs share: unreadable members skipped and said in one
 line each (or, with --strict, the first one an error before any output), and one run's claim
 on its outputs in an --out folder (`--overwrite`; see `fileio.OutputClaim`)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..core.fileio import OutputClaim, Unreadable
 
 
 def add_overwrite_option(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--overwrite", action="store_true",
-                   help=f"replace the {what} of an earlier run in --out (default: such a folder is refused)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace the {what} of an earlier run in --out (default: such a folder is refused)",
+    )
 
 
 def warn(line: str) -> None:

@@ -14,6 +14,7 @@ An evaluation replaces the results.json / metrics.json in --out (as training's v
 does); two evaluations into one folder at once are refused (lock .metrics.lock). Ctrl-C or
 SIGTERM stops it with one line and nothing written; exit 130 (SIGINT) or 143 (SIGTERM).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,20 +27,40 @@ from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="COCO AP/AR or MPII PCKh of a checkpoint, or of a results file")
-    p.add_argument("config", nargs="?", type=YAML,
-                   help="experiment YAML file; its data/test sections are used (default: the checkpoint's config)")
+    p.add_argument(
+        "config",
+        nargs="?",
+        type=YAML,
+        help="experiment YAML file; its data/test sections are used (default: the checkpoint's config)",
+    )
     add_model_options(p, config_flag=False, checkpoint_required=False)  # --gt/--results need none
-    p.add_argument("--boxes", type=PathArg(RESULTS.kind, RESULTS.content, ("gt",)), metavar="gt|DETECTIONS.json",
-                   help="'gt' for ground-truth boxes, or a detections file (COCO results format) "
-                        "(default: the config's test.use_gt_boxes / test.detections)")
-    p.add_argument("--gt", type=COCO, metavar="ANNOTATIONS.json",
-                   help="ground-truth COCO keypoints file (with --results; default: none, evaluate a checkpoint)")
-    p.add_argument("--results", type=RESULTS, metavar="RESULTS.json",
-                   help="keypoint results file in the COCO results format (with --gt; default: none)")
-    p.add_argument("--out", default="evaluation", type=OUT_DIR, metavar="DIR",
-                   help="folder for results.json / metrics.json")
-    p.add_argument("--strict", action="store_true",
-                   help="an image of the set that cannot be read is an error (default: skipped and reported)")
+    p.add_argument(
+        "--boxes",
+        type=PathArg(RESULTS.kind, RESULTS.content, ("gt",)),
+        metavar="gt|DETECTIONS.json",
+        help="'gt' for ground-truth boxes, or a detections file (COCO results format) "
+        "(default: the config's test.use_gt_boxes / test.detections)",
+    )
+    p.add_argument(
+        "--gt",
+        type=COCO,
+        metavar="ANNOTATIONS.json",
+        help="ground-truth COCO keypoints file (with --results; default: none, evaluate a checkpoint)",
+    )
+    p.add_argument(
+        "--results",
+        type=RESULTS,
+        metavar="RESULTS.json",
+        help="keypoint results file in the COCO results format (with --gt; default: none)",
+    )
+    p.add_argument(
+        "--out", default="evaluation", type=OUT_DIR, metavar="DIR", help="folder for results.json / metrics.json"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="an image of the set that cannot be read is an error (default: skipped and reported)",
+    )
     p.set_defaults(run=run)
 
 
@@ -50,14 +71,16 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--gt and --results go together")
         return _score_file(args)
     if not (args.checkpoint or args.model):
-        raise ValueError("give [CONFIG] --checkpoint CKPT (or --model NAME), or --gt ANNOTATIONS.json --results RESULTS.json")
+        raise ValueError(
+            "give [CONFIG] --checkpoint CKPT (or --model NAME), or --gt ANNOTATIONS.json --results RESULTS.json"
+        )
     return _evaluate(args)
 
 
 def _score_file(args: argparse.Namespace) -> int:
-    from ..evaluation.cocoeval import format_table, score_results_file
     from ..core.fileio import atomic_write_json, prepare_output_dir
     from ..core.version import VERSION_KEY, package_version
+    from ..evaluation.cocoeval import format_table, score_results_file
 
     t0 = time.perf_counter()
     metrics = score_results_file(args.gt, args.results)
@@ -70,9 +93,9 @@ def _score_file(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ..core.fileio import OutputClaim, prepare_output_dir
     from ..data.checks import check_data_found
     from ..evaluation.runner import evaluate_model, format_metrics
-    from ..core.fileio import OutputClaim, prepare_output_dir
     from ..inference.predictor import TopDownPredictor
 
     model, cfg, device = load_model_and_config(args)
@@ -84,11 +107,22 @@ def _evaluate(args: argparse.Namespace) -> int:
     unreadable = unreadable_inputs(args.strict)
     # Replacing is what an evaluation does; the claim keeps two at once from mixing their files.
     with OutputClaim(out, "metrics", ()):
-        metrics = evaluate_model(model, cfg, device, out_dir=out, detections=args.boxes, progress=True,
-                                 on_bad=unreadable, precision=args.precision, runtime=runtime.runtime)
+        metrics = evaluate_model(
+            model,
+            cfg,
+            device,
+            out_dir=out,
+            detections=args.boxes,
+            progress=True,
+            on_bad=unreadable,
+            precision=args.precision,
+            runtime=runtime.runtime,
+        )
     print(format_metrics(metrics))
-    print(f"evaluated in {time.perf_counter() - t0:.1f} s with {describe_runtime(runtime)}; "
-          f"wrote {out / 'results.json'} and {out / 'metrics.json'}")
+    print(
+        f"evaluated in {time.perf_counter() - t0:.1f} s with {describe_runtime(runtime)}; "
+        f"wrote {out / 'results.json'} and {out / 'metrics.json'}"
+    )
     if unreadable:
         print(f"{unreadable.summary()} (each counts as missed)")
     return 0

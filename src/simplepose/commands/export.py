@@ -7,6 +7,7 @@ it statically (ONNX Runtime, QOperator, per-channel) on crops of the images in D
 onnxruntime come with the base install. Run the file with `simplepose predict --runtime onnx
 --set test.onnx_model=OUT.onnx`, or with onnxruntime directly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_source(p)
     p.add_argument("--onnx", required=True, type=OUT, metavar="OUT.onnx", help="ONNX file to write")
     p.add_argument("--int8", action="store_true", help="static int8 quantisation (needs --calibration)")
-    p.add_argument("--calibration", metavar="DIR", type=IMAGES, help="folder of images whose crops calibrate --int8 (default: none)")
-    p.add_argument("--config", type=YAML, help="YAML config file for input size and normalisation (default: the checkpoint's)")
-    p.add_argument("--trusted", action="store_true", help="allow pickled objects in the checkpoint (only for files you trust)")
+    p.add_argument(
+        "--calibration",
+        metavar="DIR",
+        type=IMAGES,
+        help="folder of images whose crops calibrate --int8 (default: none)",
+    )
+    p.add_argument(
+        "--config", type=YAML, help="YAML config file for input size and normalisation (default: the checkpoint's)"
+    )
+    p.add_argument(
+        "--trusted", action="store_true", help="allow pickled objects in the checkpoint (only for files you trust)"
+    )
     p.set_defaults(run=run)
 
 
@@ -31,11 +41,21 @@ def run(args: argparse.Namespace) -> int:
     from ..inference.export import check_export_options, export_checkpoint
 
     check_export_options(args.int8, args.calibration)  # before a zoo model downloads
-    r = export_checkpoint(checkpoint_source(args), args.onnx, int8=args.int8, calibration=args.calibration,
-                          config=args.config, trusted=args.trusted)
+    r = export_checkpoint(
+        checkpoint_source(args),
+        args.onnx,
+        int8=args.int8,
+        calibration=args.calibration,
+        config=args.config,
+        trusted=args.trusted,
+    )
     kind = "int8" if r.int8 else "fp32"
-    print(f"wrote {r.path} ({kind}, {r.size_bytes / 1e6:.1f} MB; input (N, 3, {r.input_size[1]}, {r.input_size[0]}), "
-          f"output (N, {r.num_joints}, {r.heatmap_size[1]}, {r.heatmap_size[0]}), batch axis dynamic)")
-    print(f"max abs difference ONNX Runtime {kind} vs PyTorch fp32: {r.max_abs_diff:.3g} "
-          f"(largest heatmap value {r.max_abs_output:.3g}; {r.check})")
+    print(
+        f"wrote {r.path} ({kind}, {r.size_bytes / 1e6:.1f} MB; input (N, 3, {r.input_size[1]}, {r.input_size[0]}), "
+        f"output (N, {r.num_joints}, {r.heatmap_size[1]}, {r.heatmap_size[0]}), batch axis dynamic)"
+    )
+    print(
+        f"max abs difference ONNX Runtime {kind} vs PyTorch fp32: {r.max_abs_diff:.3g} "
+        f"(largest heatmap value {r.max_abs_output:.3g}; {r.check})"
+    )
     return 0

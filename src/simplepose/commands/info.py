@@ -5,6 +5,7 @@ the paper's "GFLOPs" convention so the figures can be matched with its table.
 `simplepose info --table` prints R18-R152 at 256x192 and 384x288 beside the paper's figures.
 The figures come from `simplepose.nets.complexity`; this module only parses and prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,19 +15,46 @@ from .paths import FILE, PathArg
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="parameters and multiply-adds of a model")
-    p.add_argument("source", nargs="?", type=PathArg(FILE, "config or checkpoint"), help="a YAML config or a checkpoint file (default: the paper's R50)")
-    p.add_argument("--model", metavar="NAME", help="a model of the zoo by name (downloaded once) instead of SOURCE (default: none)")
-    p.add_argument("--offline", action="store_true", help="open no connection: a --model must be in the cache already (default: online)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. model.depth=101 (configs only; repeatable; default: none)")
-    p.add_argument("--input-size", nargs=2, type=int, metavar=("W", "H"),
-                   help="network input; default: the config's data.input_size")
-    p.add_argument("--style", choices=("pytorch", "caffe"),
-                   help="Bottleneck style of a checkpoint without config, which keys cannot tell (default: pytorch)")
-    p.add_argument("--trusted", action="store_true",
-                   help="allow full unpickling of the checkpoint (only for files you trust)")
-    p.add_argument("--table", action="store_true",
-                   help="print R18-R152 at 256x192 and 384x288 beside the paper's figures")
+    p.add_argument(
+        "source",
+        nargs="?",
+        type=PathArg(FILE, "config or checkpoint"),
+        help="a YAML config or a checkpoint file (default: the paper's R50)",
+    )
+    p.add_argument(
+        "--model", metavar="NAME", help="a model of the zoo by name (downloaded once) instead of SOURCE (default: none)"
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="open no connection: a --model must be in the cache already (default: online)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, e.g. model.depth=101 (configs only; repeatable; default: none)",
+    )
+    p.add_argument(
+        "--input-size",
+        nargs=2,
+        type=int,
+        metavar=("W", "H"),
+        help="network input; default: the config's data.input_size",
+    )
+    p.add_argument(
+        "--style",
+        choices=("pytorch", "caffe"),
+        help="Bottleneck style of a checkpoint without config, which keys cannot tell (default: pytorch)",
+    )
+    p.add_argument(
+        "--trusted", action="store_true", help="allow full unpickling of the checkpoint (only for files you trust)"
+    )
+    p.add_argument(
+        "--table", action="store_true", help="print R18-R152 at 256x192 and 384x288 beside the paper's figures"
+    )
     p.set_defaults(run=run)
 
 
@@ -37,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
         print(format_table())
     else:
         if args.input_size is not None and min(args.input_size) < 1:
-            raise ValueError(f"--input-size {args.input_size[0]} {args.input_size[1]}: width and height must be positive")
+            raise ValueError(
+                f"--input-size {args.input_size[0]} {args.input_size[1]}: width and height must be positive"
+            )
         source = args.source
         if args.model:
             if source:

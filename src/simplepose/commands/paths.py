@@ -13,13 +13,14 @@ checkpoint's keys) stay where the file is read; `name_option` gives those errors
 name too. The test matrix (tests/test_cli_paths.py) walks `build_parser()` and reads
 `action.type` to find every path option, so a new option is covered once it has a kind.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..core.fileio import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
@@ -44,7 +45,7 @@ class PathArg:
 
     kind: str
     content: str = ""
-    literals: Tuple[str, ...] = ()
+    literals: tuple[str, ...] = ()
     #: The option also takes a model-zoo name: a value without a folder or a suffix is a name.
     names: bool = False
 
@@ -72,7 +73,7 @@ OUT = PathArg(OUT_FILE)
 DETECTOR = PathArg(FILE, "", ("none",), names=True)
 
 
-def command_parsers(parser: argparse.ArgumentParser) -> Dict[str, argparse.ArgumentParser]:
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """{command name: its parser} of `simplepose.cli.build_parser()`."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -87,16 +88,19 @@ def option_name(action: argparse.Action) -> str:
     return str(action.metavar or action.dest).upper()
 
 
-def path_options(parser: argparse.ArgumentParser) -> List[argparse.Action]:
+def path_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     """The actions of `parser` whose `type` is a PathArg."""
     return [a for a in parser._actions if isinstance(a.type, PathArg)]
 
 
-def _values(action: argparse.Action, args: argparse.Namespace) -> List[str]:
+def _values(action: argparse.Action, args: argparse.Namespace) -> list[str]:
     value = getattr(args, action.dest, None)
     values = value if isinstance(value, list) else [value]
-    return [str(v) for v in values if v not in (None, "") and str(v) not in action.type.literals
-            and not (action.type.names and _is_name(str(v)))]
+    return [
+        str(v)
+        for v in values
+        if v not in (None, "") and str(v) not in action.type.literals and not (action.type.names and _is_name(str(v)))
+    ]
 
 
 def _is_name(value: str) -> bool:
@@ -114,7 +118,7 @@ def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
                 raise PathError(f"{option_name(action)} {value}: {problem}")
 
 
-def check_path(value: str, arg: PathArg) -> Optional[str]:
+def check_path(value: str, arg: PathArg) -> str | None:
     """What is wrong with `value` for `arg` (a few words), or None."""
     path = Path(value)
     if arg.is_output:
@@ -130,7 +134,7 @@ def check_path(value: str, arg: PathArg) -> Optional[str]:
     return _check_file(path, arg.content)
 
 
-def _check_output(path: Path, kind: str) -> Optional[str]:
+def _check_output(path: Path, kind: str) -> str | None:
     if path.exists():
         if kind == OUT_FOLDER and not path.is_dir():
             return "is a file, expected a folder"
@@ -146,11 +150,11 @@ def _check_output(path: Path, kind: str) -> Optional[str]:
     return None if os.access(parent, os.W_OK | os.X_OK) else f"cannot be made: {parent} is not writable"
 
 
-def _files(path: Path, suffixes: Tuple[str, ...]) -> Iterator[Path]:
+def _files(path: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
     return (p for p in path.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith("."))
 
 
-def _check_folder(path: Path, content: str) -> Optional[str]:
+def _check_folder(path: Path, content: str) -> str | None:
     try:
         entries = list(path.iterdir())
     except OSError as e:
@@ -166,7 +170,7 @@ def _check_folder(path: Path, content: str) -> Optional[str]:
     return None
 
 
-def _check_file(path: Path, content: str) -> Optional[str]:
+def _check_file(path: Path, content: str) -> str | None:
     if not path.is_file():
         return "is not a regular file"
     try:
@@ -193,15 +197,16 @@ def _json_start(head: bytes) -> str:
 
 
 def _json(wanted: str, what: str):
-    def check(path: Path, head: bytes) -> Optional[str]:
+    def check(path: Path, head: bytes) -> str | None:
         start = _json_start(head)
         if start not in "{[" or not start:
             return "not a JSON file"
         return None if start in wanted else f"not {what}"
+
     return check
 
 
-def _yaml(path: Path, head: bytes) -> Optional[str]:
+def _yaml(path: Path, head: bytes) -> str | None:
     import yaml
 
     try:
@@ -211,13 +216,13 @@ def _yaml(path: Path, head: bytes) -> Optional[str]:
     return None if isinstance(data, dict) else "not a YAML config (a mapping of sections expected)"
 
 
-def _checkpoint(path: Path, head: bytes) -> Optional[str]:
+def _checkpoint(path: Path, head: bytes) -> str | None:
     # torch.save writes a zip archive (PK..) or, before torch 1.6 and in the official files, a
     # pickle (protocol 2+ starts with 0x80); anything else cannot be a checkpoint.
     return None if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80" else "not a checkpoint (a torch.save file)"
 
 
-def _image(path: Path, head: bytes) -> Optional[str]:
+def _image(path: Path, head: bytes) -> str | None:
     import cv2
     import numpy as np
 
@@ -226,7 +231,7 @@ def _image(path: Path, head: bytes) -> Optional[str]:
     return None if ok else "does not decode as an image"
 
 
-def _video(path: Path, head: bytes) -> Optional[str]:
+def _video(path: Path, head: bytes) -> str | None:
     import cv2
 
     cap = cv2.VideoCapture(str(path))

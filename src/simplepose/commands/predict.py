@@ -27,15 +27,21 @@ Person boxes, in this order of preference:
                  mmdeploy YOLOX .onnx file, a torchvision Faster R-CNN .pth file (needs a
                  CPU build of torchvision), or `none`: one box covering the whole image.
 """
+
 from __future__ import annotations
 
 import argparse
 
 from .batch import add_overwrite_option, output_claim, unreadable_inputs
-from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_model_options, describe_setup,
-                     leaves_no_empty_folder)
+from .common import (
+    DEFAULT_MODEL,
+    add_model_options,
+    build_predictor,
+    check_model_options,
+    describe_setup,
+    leaves_no_empty_folder,
+)
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
-
 
 #: A generous guess of the people in a photo, for `auto`'s choice by the work ahead.
 PEOPLE_PER_PHOTO = 8
@@ -45,24 +51,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="poses on images, folders and videos, drawn and as COCO results")
     p.add_argument("inputs", nargs="+", metavar="INPUT", type=MEDIA, help="image files, folders of images, video files")
     add_model_options(p, default_model=DEFAULT_MODEL)
-    p.add_argument("--boxes", type=JSON, metavar="FILE",
-                   help="person boxes: a COCO keypoints file (its GT boxes) or a detections file (COCO results "
-                        "format, needs --id-from) (default: none, use --detector)")
-    p.add_argument("--id-from", metavar="stem|ANNOTATIONS.json", type=PathArg(COCO.kind, COCO.content, ("stem",)),
-                   help="how the image ids of a --boxes detections file match the inputs: 'stem' (000000000785.jpg "
-                        "is id 785) or a COCO file whose images list names them (default: none; needed with a "
-                        "detections file)")
-    p.add_argument("--detector", metavar="NAME|FILE.onnx|none", type=DETECTOR,
-                   help="person detector run on every frame: a zoo name, an .onnx file, a torchvision .pth file "
-                        "(needs torchvision), or none for one whole-image box (default: yolox-m, unless --boxes is given)")
-    p.add_argument("--det-thresh", type=float, default=None, metavar="SCORE",
-                   help="boxes scoring this or less are dropped (default: 0.3 for a detector, as rtmlib; 0.5 for --boxes)")
-    p.add_argument("--out", default="predictions", type=OUT_DIR, metavar="DIR",
-                   help="folder for results.json and the drawn images and videos")
-    p.add_argument("--kpt-thresh", type=float, default=0.3, metavar="SCORE", help="joints under this confidence are not drawn")
-    p.add_argument("--strict", action="store_true",
-                   help="an input that cannot be read, an input or video frame that got no person box, or a box skipped "
-                        "(zero size, outside its image), is an error (default: reported and skipped)")
+    p.add_argument(
+        "--boxes",
+        type=JSON,
+        metavar="FILE",
+        help="person boxes: a COCO keypoints file (its GT boxes) or a detections file (COCO results "
+        "format, needs --id-from) (default: none, use --detector)",
+    )
+    p.add_argument(
+        "--id-from",
+        metavar="stem|ANNOTATIONS.json",
+        type=PathArg(COCO.kind, COCO.content, ("stem",)),
+        help="how the image ids of a --boxes detections file match the inputs: 'stem' (000000000785.jpg "
+        "is id 785) or a COCO file whose images list names them (default: none; needed with a "
+        "detections file)",
+    )
+    p.add_argument(
+        "--detector",
+        metavar="NAME|FILE.onnx|none",
+        type=DETECTOR,
+        help="person detector run on every frame: a zoo name, an .onnx file, a torchvision .pth file "
+        "(needs torchvision), or none for one whole-image box (default: yolox-m, unless --boxes is given)",
+    )
+    p.add_argument(
+        "--det-thresh",
+        type=float,
+        default=None,
+        metavar="SCORE",
+        help="boxes scoring this or less are dropped (default: 0.3 for a detector, as rtmlib; 0.5 for --boxes)",
+    )
+    p.add_argument(
+        "--out",
+        default="predictions",
+        type=OUT_DIR,
+        metavar="DIR",
+        help="folder for results.json and the drawn images and videos",
+    )
+    p.add_argument(
+        "--kpt-thresh", type=float, default=0.3, metavar="SCORE", help="joints under this confidence are not drawn"
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="an input that cannot be read, an input or video frame that got no person box, or a box skipped "
+        "(zero size, outside its image), is an error (default: reported and skipped)",
+    )
     add_overwrite_option(p, "results.json and drawings")
     p.set_defaults(run=run)
 
@@ -75,22 +108,27 @@ def _boxes(args: argparse.Namespace):
     if args.boxes:
         if args.detector:
             raise ValueError("give person boxes with --boxes FILE or --detector, not both")
-        return boxes_from_file(args.boxes, 0.5 if args.det_thresh is None else args.det_thresh, args.id_from,
-                               args.strict)
+        return boxes_from_file(
+            args.boxes, 0.5 if args.det_thresh is None else args.det_thresh, args.id_from, args.strict
+        )
     args.detector = args.detector or DEFAULT_DETECTOR
-    det = open_detector(args.detector, 0.3 if args.det_thresh is None else args.det_thresh,
-                        device=args.device or "cpu", offline=True if args.offline else None)
+    det = open_detector(
+        args.detector,
+        0.3 if args.det_thresh is None else args.det_thresh,
+        device=args.device or "cpu",
+        offline=True if args.offline else None,
+    )
     return BoxLookup(detector=det)
 
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..inference.detector import DEFAULT_DETECTOR
     from ..core.fileio import atomic_write_json, prepare_output_dir
     from ..core.frames import open_inputs
     from ..core.interrupts import Interrupted
-    from ..inference.prediction import predict_sources
     from ..core.words import count
+    from ..inference.detector import DEFAULT_DETECTOR
+    from ..inference.prediction import predict_sources
 
     # Names, device and settings first: a typo is named before any download or model load.
     check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
@@ -117,11 +155,16 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_json(out / "results.json", report.results)
         claim.finish([*report.written, out / "results.json"])
     if report.interrupted is not None:
-        raise Interrupted.after(report.interrupted, f"after {report.inputs_done} of {count(len(sources), 'input')}: "
-                                f"{out / 'results.json'} holds the {count(len(report.results), 'person')} of the "
-                                f"{count(report.frames, 'frame')} drawn")
-    print(f"{count(len(report.results), 'person')} in {count(report.frames, 'frame')} of "
-          f"{count(len(sources), 'input')}; wrote {out}")
+        raise Interrupted.after(
+            report.interrupted,
+            f"after {report.inputs_done} of {count(len(sources), 'input')}: "
+            f"{out / 'results.json'} holds the {count(len(report.results), 'person')} of the "
+            f"{count(report.frames, 'frame')} drawn",
+        )
+    print(
+        f"{count(len(report.results), 'person')} in {count(report.frames, 'frame')} of "
+        f"{count(len(sources), 'input')}; wrote {out}"
+    )
     if unreadable:
         print(unreadable.summary())
     if boxes.skips:

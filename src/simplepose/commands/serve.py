@@ -8,6 +8,7 @@ Binding an address other than loopback needs --token (clients send `Authorizatio
 TOKEN`) or --no-auth. SIGTERM or Ctrl-C: no new connections, the requests in flight are
 answered, exit 0.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,14 @@ import os
 import signal
 import socket
 
-from .common import DEFAULT_MODEL, add_model_options, build_predictor, check_model_options, describe_runtime, model_label
+from .common import (
+    DEFAULT_MODEL,
+    add_model_options,
+    build_predictor,
+    check_model_options,
+    describe_runtime,
+    model_label,
+)
 from .paths import DETECTOR
 
 #: A generous guess of the crops a service will see: `auto` picks the fast runtime of a long job.
@@ -26,27 +34,64 @@ EXPECTED_CROPS = 0
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="an HTTP pose service with a web page (needs the serve extra)")
     add_model_options(p, default_model=DEFAULT_MODEL)
-    p.add_argument("--detector", metavar="NAME|FILE.onnx|none", type=DETECTOR,
-                   help="person detector for requests without boxes: a zoo name, an .onnx file, a torchvision .pth "
-                        "file, or none for one whole-image box (default: yolox-m)")
-    p.add_argument("--det-thresh", type=float, default=0.3, metavar="SCORE", help="detector boxes scoring this or less are dropped")
+    p.add_argument(
+        "--detector",
+        metavar="NAME|FILE.onnx|none",
+        type=DETECTOR,
+        help="person detector for requests without boxes: a zoo name, an .onnx file, a torchvision .pth "
+        "file, or none for one whole-image box (default: yolox-m)",
+    )
+    p.add_argument(
+        "--det-thresh", type=float, default=0.3, metavar="SCORE", help="detector boxes scoring this or less are dropped"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (not loopback: needs --token or --no-auth)")
-    p.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (the startup line says which)")
-    p.add_argument("--token", default="", help="clients must send `Authorization: Bearer TOKEN` (also: SIMPLEPOSE_SERVE_TOKEN, which other users "
-                        "cannot read in the process list; default: none)")
+    p.add_argument(
+        "--port", type=int, default=8000, help="port to bind; 0 picks a free one (the startup line says which)"
+    )
+    p.add_argument(
+        "--token",
+        default="",
+        help="clients must send `Authorization: Bearer TOKEN` (also: SIMPLEPOSE_SERVE_TOKEN, which other users "
+        "cannot read in the process list; default: none)",
+    )
     p.add_argument("--no-auth", action="store_true", help="serve a non-loopback --host without a token")
     p.add_argument("--max-batch", type=int, default=64, metavar="CROPS", help="crops per forward pass across requests")
-    p.add_argument("--batch-wait-ms", type=float, default=5.0, metavar="MS",
-                   help="how long the first request waits for others to share its forward pass")
-    p.add_argument("--max-queue", type=int, default=64, metavar="N", help="requests waiting for the model; more get 503")
-    p.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB", help="largest request body; more gets 413")
-    p.add_argument("--max-pixels", type=int, default=40_000_000, metavar="N",
-                   help="largest image (width x height, read from its header); more gets 413 without decoding")
-    p.add_argument("--video-workers", type=int, default=1, metavar="N", help="video jobs tracked at once (0: no video jobs)")
-    p.add_argument("--keep-minutes", type=float, default=30.0, metavar="MIN",
-                   help="finished video jobs (their JSON and drawn MP4) are deleted this long after they end")
-    p.add_argument("--max-video-frames", type=int, default=10_000, metavar="N", help="longest video a job takes; more gets 413")
-    p.add_argument("--max-video-mb", type=float, default=200.0, metavar="MB", help="largest video upload; more gets 413")
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=5.0,
+        metavar="MS",
+        help="how long the first request waits for others to share its forward pass",
+    )
+    p.add_argument(
+        "--max-queue", type=int, default=64, metavar="N", help="requests waiting for the model; more get 503"
+    )
+    p.add_argument(
+        "--max-upload-mb", type=float, default=20.0, metavar="MB", help="largest request body; more gets 413"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=40_000_000,
+        metavar="N",
+        help="largest image (width x height, read from its header); more gets 413 without decoding",
+    )
+    p.add_argument(
+        "--video-workers", type=int, default=1, metavar="N", help="video jobs tracked at once (0: no video jobs)"
+    )
+    p.add_argument(
+        "--keep-minutes",
+        type=float,
+        default=30.0,
+        metavar="MIN",
+        help="finished video jobs (their JSON and drawn MP4) are deleted this long after they end",
+    )
+    p.add_argument(
+        "--max-video-frames", type=int, default=10_000, metavar="N", help="longest video a job takes; more gets 413"
+    )
+    p.add_argument(
+        "--max-video-mb", type=float, default=200.0, metavar="MB", help="largest video upload; more gets 413"
+    )
     p.set_defaults(run=run)
 
 
@@ -59,8 +104,9 @@ def require_serve_extra() -> None:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as e:
-        raise MissingPackageError("simplepose serve", "starlette, uvicorn and python-multipart",
-                                  "pip install 'simplepose[serve]'") from e
+        raise MissingPackageError(
+            "simplepose serve", "starlette, uvicorn and python-multipart", "pip install 'simplepose[serve]'"
+        ) from e
 
 
 def check_access(host: str, token: str, no_auth: bool) -> None:
@@ -72,8 +118,10 @@ def check_access(host: str, token: str, no_auth: bool) -> None:
     except ValueError:
         loopback = False
     if not loopback and not token and not no_auth:
-        raise ValueError(f"--host {host} is reachable from other machines: give --token TOKEN (clients send "
-                         "`Authorization: Bearer TOKEN`) or --no-auth")
+        raise ValueError(
+            f"--host {host} is reachable from other machines: give --token TOKEN (clients send "
+            "`Authorization: Bearer TOKEN`) or --no-auth"
+        )
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -104,24 +152,37 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, not {getattr(args, flag)}")
     if min(args.max_upload_mb, args.max_video_mb) <= 0 or min(args.batch_wait_ms, args.keep_minutes) < 0:
-        raise ValueError("--max-upload-mb and --max-video-mb must be above 0, --batch-wait-ms and --keep-minutes "
-                         "at least 0")
+        raise ValueError(
+            "--max-upload-mb and --max-video-mb must be above 0, --batch-wait-ms and --keep-minutes at least 0"
+        )
     args.detector = args.detector or DEFAULT_DETECTOR
     check_model_options(args, args.detector)
     sock = bind(args.host, args.port)
-    detector = open_detector(args.detector, args.det_thresh, device=args.device or "cpu",
-                             offline=True if args.offline else None)
+    detector = open_detector(
+        args.detector, args.det_thresh, device=args.device or "cpu", offline=True if args.offline else None
+    )
     predictor, cfg = build_predictor(args, EXPECTED_CROPS)
     metrics = Metrics()
     batcher = Batcher(predictor, args.max_batch, args.batch_wait_ms, args.max_queue, metrics.batch)
     labels = {"model": model_label(args), "detector": args.detector, "runtime": predictor.runtime.name}
-    service = Service(predictor, cfg.test, detector, labels, batcher,
-                      Limits(int(args.max_upload_mb * 2 ** 20), args.max_pixels, int(args.max_video_mb * 2 ** 20)),
-                      args.token, metrics, video_jobs(args, predictor, cfg))
+    service = Service(
+        predictor,
+        cfg.test,
+        detector,
+        labels,
+        batcher,
+        Limits(int(args.max_upload_mb * 2**20), args.max_pixels, int(args.max_video_mb * 2**20)),
+        args.token,
+        metrics,
+        video_jobs(args, predictor, cfg),
+    )
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    print(f"serving http://{shown}:{port} ; model {labels['model']}; detector {args.detector}; "
-          f"{describe_runtime(predictor)}", flush=True)
+    print(
+        f"serving http://{shown}:{port} ; model {labels['model']}; detector {args.detector}; "
+        f"{describe_runtime(predictor)}",
+        flush=True,
+    )
     serve_until_stopped(build_app(service), sock)
     print("stopped: the requests in flight were answered", flush=True)
     return 0
@@ -138,8 +199,9 @@ def video_jobs(args: argparse.Namespace, predictor, cfg):
 
     if args.video_workers < 1:
         return None
-    tracker_predictor = TopDownPredictor.from_config(predictor.model, cfg, device=str(predictor.device), precision=args.precision,
-                                                     runtime=predictor.runtime)
+    tracker_predictor = TopDownPredictor.from_config(
+        predictor.model, cfg, device=str(predictor.device), precision=args.precision, runtime=predictor.runtime
+    )
     detector = open_detector(args.detector, 0.0, device=args.device or "cpu", offline=True if args.offline else None)
 
     def track(source, job) -> None:

@@ -25,13 +25,20 @@ them); two runs of one NAME into one folder at once are refused (lock .NAME.lock
 SIGTERM stops between frames: NAME.json then holds the frames tracked and drawn so far; exit
 130 (SIGINT) or 143 (SIGTERM) after one line saying so.
 """
+
 from __future__ import annotations
 
 import argparse
 
 from .batch import add_overwrite_option, output_claim, unreadable_inputs, warn
-from .common import (DEFAULT_MODEL, add_model_options, build_predictor, check_model_options, describe_setup,
-                     leaves_no_empty_folder)
+from .common import (
+    DEFAULT_MODEL,
+    add_model_options,
+    build_predictor,
+    check_model_options,
+    describe_setup,
+    leaves_no_empty_folder,
+)
 from .paths import DETECTOR, MEDIA, OUT_DIR, POSETRACK, RESULTS
 
 
@@ -40,24 +47,45 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source", metavar="VIDEO_OR_FRAME_DIR", type=MEDIA, help="a video file or a folder of frames")
     add_model_options(p, default_model=DEFAULT_MODEL)
     # --detections: the earlier spelling, kept working.
-    p.add_argument("--boxes", "--detections", dest="boxes", type=RESULTS, metavar="FILE",
-                   help="person boxes in the COCO results format; image_id = the frame's id in --frames-like, "
-                        "else the 0-based frame index (default: none, use --detector)")
-    p.add_argument("--detector", metavar="NAME|FILE.onnx|none", type=DETECTOR,
-                   help="person detector: a zoo name, an .onnx file, a torchvision .pth file, or none for one "
-                        "whole-frame box (a video of one person); track.det_score_thresh filters its boxes "
-                        "(default: yolox-m, unless --boxes is given)")
-    p.add_argument("--frames-like", metavar="POSETRACK_JSON",
-                   type=POSETRACK, help="a PoseTrack file of this video: its frame records (ids, file names) are used for "
-                                      "the output and to match --boxes (default: none, frames numbered from 0)")
+    p.add_argument(
+        "--boxes",
+        "--detections",
+        dest="boxes",
+        type=RESULTS,
+        metavar="FILE",
+        help="person boxes in the COCO results format; image_id = the frame's id in --frames-like, "
+        "else the 0-based frame index (default: none, use --detector)",
+    )
+    p.add_argument(
+        "--detector",
+        metavar="NAME|FILE.onnx|none",
+        type=DETECTOR,
+        help="person detector: a zoo name, an .onnx file, a torchvision .pth file, or none for one "
+        "whole-frame box (a video of one person); track.det_score_thresh filters its boxes "
+        "(default: yolox-m, unless --boxes is given)",
+    )
+    p.add_argument(
+        "--frames-like",
+        metavar="POSETRACK_JSON",
+        type=POSETRACK,
+        help="a PoseTrack file of this video: its frame records (ids, file names) are used for "
+        "the output and to match --boxes (default: none, frames numbered from 0)",
+    )
     p.add_argument("--out", default="tracking", type=OUT_DIR, metavar="DIR", help="folder for NAME.json and NAME.mp4")
     p.add_argument("--name", help="output file name without suffix (default: the video's or folder's name)")
-    p.add_argument("--layout", choices=("auto", "model", "posetrack"), default="auto",
-                   help="joints written: the model's own or PoseTrack's layout (the official tool needs the latter)")
+    p.add_argument(
+        "--layout",
+        choices=("auto", "model", "posetrack"),
+        default="auto",
+        help="joints written: the model's own or PoseTrack's layout (the official tool needs the latter)",
+    )
     p.add_argument("--no-video", action="store_true", help="skip the drawn video")
-    p.add_argument("--strict", action="store_true",
-                   help="a frame that cannot be read, or a box skipped (zero size, outside its frame), is an error "
-                        "(default: reported and skipped)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="a frame that cannot be read, or a box skipped (zero size, outside its frame), is an error "
+        "(default: reported and skipped)",
+    )
     add_overwrite_option(p, "NAME.json and NAME.mp4")
     p.set_defaults(run=run)
 
@@ -71,8 +99,10 @@ def _detector(args: argparse.Namespace, frame_ids):
             raise ValueError("give person boxes with --boxes FILE or --detector, not both")
         det = DetectionsFile(args.boxes, strict=args.strict)  # the tracker applies its own score threshold
         if frame_ids and not any(i in det.table for i in frame_ids):
-            raise ValueError(f"{args.boxes}: no detection has an image_id of these frames "
-                             f"(frames are {frame_ids[0]}..{frame_ids[-1]}; pass --frames-like for PoseTrack ids)")
+            raise ValueError(
+                f"{args.boxes}: no detection has an image_id of these frames "
+                f"(frames are {frame_ids[0]}..{frame_ids[-1]}; pass --frames-like for PoseTrack ids)"
+            )
         return det
     args.detector = args.detector or DEFAULT_DETECTOR
     # The tracker keeps boxes above track.det_score_thresh (the paper's 0.5); the detector keeps all.
@@ -81,13 +111,13 @@ def _detector(args: argparse.Namespace, frame_ids):
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..inference.detector import DEFAULT_DETECTOR
     from ..core.fileio import output_path, prepare_output_dir
-    from ..formats.posetrack import read_posetrack
     from ..core.frames import open_frames
     from ..core.interrupts import Interrupted
-    from ..tracking.pipeline import track_video
     from ..core.words import count
+    from ..formats.posetrack import read_posetrack
+    from ..inference.detector import DEFAULT_DETECTOR
+    from ..tracking.pipeline import track_video
 
     # Names, device and settings first: a typo is named before any download or model load.
     check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
@@ -110,20 +140,37 @@ def run(args: argparse.Namespace) -> int:
             print(f"replaced the {count(claim.replaced, 'file')} of the earlier run of {name} in {out} (--overwrite)")
         print(describe_setup(args, predictor))
         try:
-            done = track_video(source, predictor, cfg.track, detector, out, name, frames_like, args.layout,
-                               draw_video=not args.no_video, on_bad=unreadable)
+            done = track_video(
+                source,
+                predictor,
+                cfg.track,
+                detector,
+                out,
+                name,
+                frames_like,
+                args.layout,
+                draw_video=not args.no_video,
+                on_bad=unreadable,
+            )
         except Exception:
-            claim.discard([f"{name}.json", f"{name}.mp4"])  # a failed run (--strict: a video cut short) leaves no half output
+            claim.discard(
+                [f"{name}.json", f"{name}.mp4"]
+            )  # a failed run (--strict: a video cut short) leaves no half output
             raise
         claim.finish([p for p in (done.json_path, done.video_path) if p is not None])
     result = done.run
     if result.interrupted is not None:
-        raise Interrupted.after(result.interrupted, f"after {len(result.poses)} of {len(frame_ids)} frames: "
-                                f"{done.json_path} holds the frames tracked"
-                                + ("" if done.video_path is None else f", {done.video_path} the frames drawn"))
+        raise Interrupted.after(
+            result.interrupted,
+            f"after {len(result.poses)} of {len(frame_ids)} frames: "
+            f"{done.json_path} holds the frames tracked"
+            + ("" if done.video_path is None else f", {done.video_path} the frames drawn"),
+        )
     tracks = {int(i) for p in result.poses for i in (p.track_ids if p.track_ids is not None else [])}
-    print(f"{count(len(result.poses), 'frame')}, {count(len(tracks), 'track')}, {result.fps:.1f} frames/s "
-          f"(detection lookup, flow, pose estimation, matching; {cfg.track.similarity}, device {predictor.device})")
+    print(
+        f"{count(len(result.poses), 'frame')}, {count(len(tracks), 'track')}, {result.fps:.1f} frames/s "
+        f"(detection lookup, flow, pose estimation, matching; {cfg.track.similarity}, device {predictor.device})"
+    )
     print(f"wrote {done.json_path}" + ("" if done.video_path is None else f" and {done.video_path}"))
     if unreadable:
         print(unreadable.summary())

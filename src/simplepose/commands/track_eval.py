@@ -6,6 +6,7 @@ per-joint AP (mAP) and CLEAR-MOT MOTA, MOTP, precision, recall, in percent. Writ
 (mAP, MOTA, MOTP, precision, recall) and the per-joint values. `--compat poseval` reproduces the
 official tool's numbers, quirks included (see evaluation/posetrack.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,10 +18,27 @@ from .paths import OUT_DIR, POSETRACK_DIR
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("track-eval", help="PoseTrack mAP and MOTA of tracking predictions")
-    p.add_argument("--gt", required=True, type=POSETRACK_DIR, metavar="DIR", help="folder of PoseTrack 2018 GT files, one per video")
-    p.add_argument("--pred", required=True, type=POSETRACK_DIR, metavar="DIR", help="folder of prediction files with the same names")
+    p.add_argument(
+        "--gt",
+        required=True,
+        type=POSETRACK_DIR,
+        metavar="DIR",
+        help="folder of PoseTrack 2018 GT files, one per video",
+    )
+    p.add_argument(
+        "--pred",
+        required=True,
+        type=POSETRACK_DIR,
+        metavar="DIR",
+        help="folder of prediction files with the same names",
+    )
     p.add_argument("--out", default="track-evaluation", type=OUT_DIR, metavar="DIR", help="folder for metrics.json")
-    p.add_argument("--compat", choices=("poseval",), default=None, help="reproduce the official tool exactly (default: the project's own evaluation)")
+    p.add_argument(
+        "--compat",
+        choices=("poseval",),
+        default=None,
+        help="reproduce the official tool exactly (default: the project's own evaluation)",
+    )
     p.set_defaults(run=run)
 
 
@@ -35,10 +53,10 @@ def _finite(obj):
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation.posetrack import evaluate_dirs
-    from ..evaluation.posetrack_report import format_tables
     from ..core.fileio import atomic_write_json, prepare_output_dir
     from ..core.version import VERSION_KEY, package_version
+    from ..evaluation.posetrack import evaluate_dirs
+    from ..evaluation.posetrack_report import format_tables
 
     metrics = evaluate_dirs(args.gt, args.pred, compat=args.compat == "poseval")
     out = prepare_output_dir(args.out)  # after the files are read: a failed run leaves no folder

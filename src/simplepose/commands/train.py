@@ -8,6 +8,7 @@ written atomically at each epoch's end, so it is always whole) and that --resume
 from it; exit 130 (SIGINT) or 143 (SIGTERM). Two trainings into one folder at once are refused
 (lock .train.lock); --resume continues one, as before.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,19 @@ from .paths import OUT_DIR, YAML
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config (ours or the official code's)")
-    p.add_argument("config", type=YAML, help="YAML config file (configs/coco/res50_256x192.yaml, or an official experiments/*.yaml)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.lr=5e-4 (repeatable; default: none)")
+    p.add_argument(
+        "config",
+        type=YAML,
+        help="YAML config file (configs/coco/res50_256x192.yaml, or an official experiments/*.yaml)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.lr=5e-4 (repeatable; default: none)",
+    )
     p.add_argument("--out", default="", type=OUT_DIR, metavar="DIR", help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pth")
     p.add_argument("--device", default="", help="cpu, cuda or cuda:N (default: CUDA when available)")
@@ -37,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..config import load_config
-    from ..data.checks import check_data_found
-    from ..training.engine import check_validation_runtime, resolve_amp, train
     from ..core.fileio import OutputClaim, prepare_output_dir
     from ..core.hardware import check_device, check_precision
+    from ..data.checks import check_data_found
+    from ..training.engine import check_validation_runtime, resolve_amp, train
     from ..training.optim import autocast
 
     cfg = load_config(args.config, args.overrides)
@@ -70,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) == 0:  # one summary line per job, not per process
         best = result["best"]
         best_text = f", best {best['metric']} {best['value']:.4f} at epoch {best['epoch']}" if best else ""
-        print(f"trained {count(result['epochs'], 'epoch')}, last loss {result['loss']:.6f}{best_text}; outputs in {out}")
+        print(
+            f"trained {count(result['epochs'], 'epoch')}, last loss {result['loss']:.6f}{best_text}; outputs in {out}"
+        )
     return 0
 
 
@@ -81,10 +94,13 @@ def _interrupted(exc: KeyboardInterrupt, last, before, epochs: int, resumed: boo
 
     written = last.exists() and (resumed or before is None or last.stat().st_mtime_ns != before)
     if not written:
-        return Interrupted.after(exc, f"before the first epoch ended: no checkpoint written ({last}), nothing to resume")
+        return Interrupted.after(
+            exc, f"before the first epoch ended: no checkpoint written ({last}), nothing to resume"
+        )
     try:
         epoch = int(read_weights_file(last)["epoch"])
     except (ValueError, OSError, KeyError, TypeError):
         return Interrupted.after(exc, f"{last} is the last checkpoint: continue with --resume")
-    return Interrupted.after(exc, f"{last} holds epoch {epoch} of {epochs}: continue with the same command "
-                                  "and --resume")
+    return Interrupted.after(
+        exc, f"{last} holds epoch {epoch} of {epochs}: continue with the same command and --resume"
+    )

@@ -6,9 +6,10 @@ size, 4 for the paper's models). Decoded coordinates go back to the image throug
 inverse crop affine built for the *heatmap* size (`geometry.crop_affine`), as the paper's
 `transform_preds` does.
 """
+
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,8 +45,13 @@ class HeatmapCodec:
     """
 
     def __init__(
-        self, input_size: Sequence[int], heatmap_size: Sequence[int], sigma: float = 2.0,
-        encoding: str = "paper", decoder: str = "paper", blur_kernel: int = 0,
+        self,
+        input_size: Sequence[int],
+        heatmap_size: Sequence[int],
+        sigma: float = 2.0,
+        encoding: str = "paper",
+        decoder: str = "paper",
+        blur_kernel: int = 0,
     ) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, not {encoding!r}")
@@ -68,7 +74,7 @@ class HeatmapCodec:
         return DECODERS[self.decoder][1] == "udp"
 
     # ------------------------------------------------------------------ encode
-    def encode(self, keypoints: np.ndarray, visible: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def encode(self, keypoints: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gaussian targets for one person.
 
         Args:
@@ -107,16 +113,17 @@ class HeatmapCodec:
             gc = g0 + exact[js] - mu[js]  # (J, 2) window-relative centres
             dx2 = (xs[None, None, :] - gc[:, 0, None, None]) ** 2
             dy2 = (xs[None, :, None] - gc[:, 1, None, None]) ** 2
-            g = np.exp(-(dx2 + dy2) / (2 * self.sigma ** 2))
+            g = np.exp(-(dx2 + dy2) / (2 * self.sigma**2))
         else:
-            g = np.exp(-((xs[None, :] - g0) ** 2 + (xs[:, None] - g0) ** 2) / (2 * self.sigma ** 2))
+            g = np.exp(-((xs[None, :] - g0) ** 2 + (xs[:, None] - g0) ** 2) / (2 * self.sigma**2))
             g = np.broadcast_to(g, (len(js), size, size))
         ar = np.arange(size)
         hx, hy = ul[js, 0, None] + ar, ul[js, 1, None] + ar  # (J, size): map columns / rows of the windows
         # Inside the map and before `br` (the official slice end, which trunc() can pull one
         # pixel short of the window for negative coordinates).
-        inside = (((hy >= 0) & (hy < np.minimum(br[js, 1, None], h)))[:, :, None]
-                  & ((hx >= 0) & (hx < np.minimum(br[js, 0, None], w)))[:, None, :])
+        inside = ((hy >= 0) & (hy < np.minimum(br[js, 1, None], h)))[:, :, None] & (
+            (hx >= 0) & (hx < np.minimum(br[js, 0, None], w))
+        )[:, None, :]
         flat = (js[:, None, None] * h + hy[:, :, None]) * w + hx[:, None, :]
         heatmaps.reshape(-1)[flat[inside]] = g[inside]
         return heatmaps, weights
@@ -125,9 +132,9 @@ class HeatmapCodec:
     def decode(
         self,
         heatmaps: np.ndarray,
-        centers: Optional[np.ndarray] = None,
-        scales: Optional[np.ndarray] = None,
-    ) -> Tuple[np.ndarray, np.ndarray]:
+        centers: np.ndarray | None = None,
+        scales: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Heatmaps -> keypoints, the paper's `get_final_preds`.
 
         Args:
@@ -164,7 +171,7 @@ class HeatmapCodec:
         return out
 
 
-def argmax_peaks(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def argmax_peaks(heatmaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint argmax: (N, K, h, w) -> integer coords (N, K, 2) float64, peaks (N, K) float32.
 
     As the paper's `get_max_preds`, a joint whose peak is not positive gets coordinates (0, 0).

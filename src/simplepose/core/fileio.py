@@ -6,6 +6,7 @@ Every writer goes to a temporary file in the destination folder, syncs it, then 
 over the destination (`os.replace` is atomic on one file system), so a killed run leaves
 either the old file or the new one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,9 +15,10 @@ import os
 import re
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, List, Optional, Union
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Callable, Union
 
 from .words import count
 
@@ -102,8 +104,10 @@ class MissingPackageError(ValueError):
 
     def __init__(self, what: str, package: str, install: str, otherwise: str = "") -> None:
         are, do = ("are", "do") if " and " in package else ("is", "does")  # "onnx and onnxruntime, which are ..."
-        super().__init__(f"{what} needs {package}, which {are} not installed (or {do} not import): "
-                         f"`{install}`" + (f"; {otherwise}" if otherwise else ""))
+        super().__init__(
+            f"{what} needs {package}, which {are} not installed (or {do} not import): "
+            f"`{install}`" + (f"; {otherwise}" if otherwise else "")
+        )
         self.package = package
 
 
@@ -127,7 +131,7 @@ def join_root(root: PathLike, path: PathLike) -> str:
     return str(Path(root) / path) if root and path and not Path(path).is_absolute() else path
 
 
-def read_image(path: PathLike) -> "np.ndarray":
+def read_image(path: PathLike) -> np.ndarray:
     """(H, W, 3) uint8 BGR image, decoded as the paper's code does (EXIF orientation ignored).
 
     A missing or undecodable file is one clear error naming it.
@@ -151,7 +155,7 @@ _TEMP_NAME = re.compile(r"^.+\.[a-z0-9_]{8}\.tmp$")
 
 #: The folders `prepare_output_dir` made in this process, deepest first within each call, so a
 #: command that fails can take away those it left empty (`remove_empty_made_dirs`).
-_MADE_DIRS: List[Path] = []
+_MADE_DIRS: list[Path] = []
 
 
 def prepare_output_dir(path: PathLike) -> Path:
@@ -192,8 +196,13 @@ def remove_empty_made_dirs(mark: int) -> None:
 
 def output_path(out_dir: PathLike, name: str) -> Path:
     """`out_dir / name` for a name derived from an input; refuses names that leave `out_dir`."""
-    if not name or Path(name).is_absolute() or any(part in ("..", "") for part in Path(name).parts) \
-            or "/" in name or "\\" in name:
+    if (
+        not name
+        or Path(name).is_absolute()
+        or any(part in ("..", "") for part in Path(name).parts)
+        or "/" in name
+        or "\\" in name
+    ):
         raise ValueError(f"output name {name!r} must be a plain file name (no folders, no '..')")
     return Path(out_dir) / name
 
@@ -205,8 +214,8 @@ class Unreadable:
     for the summary; with `strict` the first one is an error instead (one line, exit 2)."""
 
     strict: bool = False
-    say: Optional[Callable[[str], None]] = None
-    names: List[str] = field(default_factory=list)
+    say: Callable[[str], None] | None = None
+    names: list[str] = field(default_factory=list)
 
     def __call__(self, name: str, problem: str) -> None:
         if self.strict:
@@ -219,7 +228,7 @@ class Unreadable:
         return len(self.names)
 
     def summary(self, shown: int = 5) -> str:
-        """"2 unreadable inputs skipped: a.jpg, b.mp4" (the first `shown` names)."""
+        """ "2 unreadable inputs skipped: a.jpg, b.mp4" (the first `shown` names)."""
         listed = ", ".join(self.names[:shown]) + (f" and {len(self) - shown} more" if len(self) > shown else "")
         return f"{count(len(self), 'unreadable input')} skipped: {listed}"
 
@@ -263,10 +272,12 @@ class OutputClaim:
         """Refuse an earlier run's results (before any work; `claim` checks again under the lock)."""
         found = [m for m in self.markers if (self.out / m).exists()]
         if found and not self.overwrite:
-            raise OutputError(f"{self.out} holds the results of an earlier run ({', '.join(found)}): "
-                              "give --overwrite to replace them, or another --out")
+            raise OutputError(
+                f"{self.out} holds the results of an earlier run ({', '.join(found)}): "
+                "give --overwrite to replace them, or another --out"
+            )
 
-    def claim(self) -> "OutputClaim":
+    def claim(self) -> OutputClaim:
         self._made_folder = not self.out.exists()
         self.out.mkdir(parents=True, exist_ok=True)
         for _ in range(2):
@@ -278,8 +289,10 @@ class OutputClaim:
                 except (OSError, ValueError):
                     pid = 0
                 if pid and _alive(pid):
-                    raise OutputError(f"{self.out}: another run (process {pid}) is writing {self.name} there "
-                                      f"now ({self.lock}); wait for it, or give another --out") from None
+                    raise OutputError(
+                        f"{self.out}: another run (process {pid}) is writing {self.name} there "
+                        f"now ({self.lock}); wait for it, or give another --out"
+                    ) from None
                 self.lock.unlink(missing_ok=True)  # its run was killed: the claim is free
                 continue
             with os.fdopen(fd, "w") as f:
@@ -315,7 +328,7 @@ class OutputClaim:
         """List the files this run wrote (a later --overwrite removes exactly these)."""
         atomic_write_json(self.manifest, sorted({Path(p).name for p in paths}))
 
-    def discard(self, only: Optional[Iterable[str]] = None) -> None:
+    def discard(self, only: Iterable[str] | None = None) -> None:
         """Remove what this run wrote (a run that failed leaves no output): the files new since
         the claim (of the names `only`, when given), and the folder when the claim made it and
         nothing else is there."""
@@ -332,7 +345,7 @@ class OutputClaim:
             self.lock.unlink(missing_ok=True)
             self.held = False
 
-    def __enter__(self) -> "OutputClaim":
+    def __enter__(self) -> OutputClaim:
         return self.claim()
 
     def __exit__(self, *exc: Any) -> None:

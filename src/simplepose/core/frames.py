@@ -3,11 +3,13 @@
 One `FrameSource` per input, so `predict`, `track` and the demo read pictures the same way
 (the same suffixes, the same decoding as training: `fileio.read_image`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence, Union
+from typing import Callable
 
 import numpy as np
 
@@ -30,16 +32,16 @@ class FrameSource:
     """
 
     path: Path
-    names: List[str]
+    names: list[str]
     fps: float
     kind: str
-    videos: List[str] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
 
     @property
     def is_video(self) -> bool:
         return self.kind == "video"
 
-    def frames(self, on_bad: Optional[Callable[[str, str], None]] = None) -> Iterator[Optional[np.ndarray]]:
+    def frames(self, on_bad: Callable[[str, str], None] | None = None) -> Iterator[np.ndarray | None]:
         """(H, W, 3) uint8 BGR frames in order.
 
         An unreadable picture, or a video that does not open or ends before the frames its
@@ -76,7 +78,7 @@ class FrameSource:
         finally:
             cap.release()
 
-    def _video_frames(self, on_bad: Optional[Callable[[str, str], None]]) -> Iterator[np.ndarray]:
+    def _video_frames(self, on_bad: Callable[[str, str], None] | None) -> Iterator[np.ndarray]:
         import cv2
 
         cap = cv2.VideoCapture(str(self.path))
@@ -102,7 +104,7 @@ class FrameSource:
             on_bad(str(self.path), problem)
 
 
-def open_frames(path: Union[str, Path], fps: float = 25.0) -> FrameSource:
+def open_frames(path: str | Path, fps: float = 25.0) -> FrameSource:
     """A video file, a folder of images or one image as a FrameSource; clear errors otherwise."""
     path = Path(path)
     if path.is_dir():
@@ -138,10 +140,10 @@ def _open_video(path: Path, fps: float, must_open: bool = True) -> FrameSource:
     return FrameSource(path, [f"{path.stem}/{t:06d}.jpg" for t in range(max(count, 0))], video_fps, "video")
 
 
-def open_inputs(inputs: Sequence[Union[str, Path]]) -> List[FrameSource]:
+def open_inputs(inputs: Sequence[str | Path]) -> list[FrameSource]:
     """Each input as a FrameSource; a folder becomes one source per picture and per video in it
     (a video in it that does not open is reported when read, as an unreadable picture is)."""
-    out: List[FrameSource] = []
+    out: list[FrameSource] = []
     for item in inputs:
         src = open_frames(item)
         if src.kind == "folder":

@@ -10,10 +10,11 @@ Conventions, used everywhere in the project:
   no half-pixel offset), exactly as the paper's code does. Decoding applies the same
   function with `out_size` = heatmap size, so heatmap pixel centres map back consistently.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence, Tuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -39,9 +40,7 @@ def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
     return b
 
 
-def widen_to_aspect(
-    w: np.ndarray, h: np.ndarray, aspect_ratio: float
-) -> Tuple[np.ndarray, np.ndarray]:
+def widen_to_aspect(w: np.ndarray, h: np.ndarray, aspect_ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """Grow widths (N,) or heights (N,) so that every w / h equals `aspect_ratio`.
 
     The one home of the paper's box widening (`_box2cs` and `half_body_transform`): a box
@@ -60,7 +59,7 @@ def widen_to_aspect(
 
 def box_to_center_scale(
     box_xywh: Sequence[float], aspect_ratio: float, padding: float = BOX_PADDING
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Person box (4,) xywh -> crop (center (2,), scale (2,) in pixels), as the paper's `_box2cs`.
 
     The box is widened (or heightened) to `aspect_ratio` = input width / input height
@@ -72,7 +71,7 @@ def box_to_center_scale(
 
 def boxes_to_center_scale(
     boxes_xywh: np.ndarray, aspect_ratio: float, padding: float = BOX_PADDING
-) -> Tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised `box_to_center_scale`: (N,4) xywh -> centers (N,2), scales (N,2) in pixels.
 
     Sides under `MIN_BOX_SIDE` count as that (before widening), so a tiny or zero-size box gives
@@ -140,6 +139,7 @@ def hflip_affine(width: float) -> np.ndarray:
 
 def compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The 2x3 affine `a` after `b` (apply b, then a); each given as 2x3 or 3x3."""
+
     def full(m: np.ndarray) -> np.ndarray:
         m = np.asarray(m, dtype=np.float64)
         return m if m.shape == (3, 3) else np.vstack([m, [0.0, 0.0, 1.0]])

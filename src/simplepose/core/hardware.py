@@ -6,13 +6,13 @@ bf16 autocast on a CPU without native bf16 instructions is emulated and measured
 *slower* than fp32 on this project's AVX-512 machines without `avx512_bf16`, so the fast
 path uses it only where `native_bf16` is true.
 """
+
 from __future__ import annotations
 
 import functools
 import os
 import platform
 from dataclasses import dataclass
-from typing import FrozenSet, List, Optional
 
 import torch
 
@@ -28,7 +28,7 @@ class CpuFeatures:
 
     model: str  # "Intel(R) Xeon(R) ..." or the platform's processor string
     capability: str  # torch.backends.cpu.get_cpu_capability(): "AVX512", "AVX2", "DEFAULT", ...
-    flags: FrozenSet[str]  # the relevant /proc/cpuinfo flags found (empty where unreadable)
+    flags: frozenset[str]  # the relevant /proc/cpuinfo flags found (empty where unreadable)
     native_bf16: bool  # bf16 in hardware: avx512_bf16 / amx_bf16
     vnni: bool  # int8 dot products in hardware
 
@@ -40,12 +40,14 @@ class CpuFeatures:
     def summary(self) -> str:
         """One line: model, capability, the flags that matter, threads."""
         shown = sorted(self.flags & (BF16_FLAGS | VNNI_FLAGS | {"avx2", "avx512f"}))
-        return (f"{self.model}; torch capability {self.capability}; flags {' '.join(shown) or '-'}; "
-                f"native bf16 {'yes' if self.native_bf16 else 'no'}; int8 VNNI {'yes' if self.vnni else 'no'}; "
-                f"{self.threads} threads")
+        return (
+            f"{self.model}; torch capability {self.capability}; flags {' '.join(shown) or '-'}; "
+            f"native bf16 {'yes' if self.native_bf16 else 'no'}; int8 VNNI {'yes' if self.vnni else 'no'}; "
+            f"{self.threads} threads"
+        )
 
 
-def read_cpu_flags(path: str = "/proc/cpuinfo") -> FrozenSet[str]:
+def read_cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
     """The first processor's `flags` line of /proc/cpuinfo as a set; empty where unreadable
     (macOS, Windows, a sandbox)."""
     try:
@@ -78,8 +80,11 @@ def cpu_features() -> CpuFeatures:
     capability = torch.backends.cpu.get_cpu_capability()
     native_bf16 = bool(flags & BF16_FLAGS)
     return CpuFeatures(
-        model=_cpu_model(), capability=capability, flags=flags & (BF16_FLAGS | VNNI_FLAGS | {"avx2", "avx512f"}),
-        native_bf16=native_bf16, vnni=bool(flags & VNNI_FLAGS),
+        model=_cpu_model(),
+        capability=capability,
+        flags=flags & (BF16_FLAGS | VNNI_FLAGS | {"avx2", "avx512f"}),
+        native_bf16=native_bf16,
+        vnni=bool(flags & VNNI_FLAGS),
     )
 
 
@@ -87,7 +92,7 @@ class DeviceError(ValueError):
     """A device or precision this machine cannot run; one line saying what is there instead."""
 
 
-def available_devices() -> List[str]:
+def available_devices() -> list[str]:
     """The devices this torch runs on here: "cpu", then "cuda:0" ... and "mps" where present."""
     found = ["cpu"]
     if torch.cuda.is_available():
@@ -103,7 +108,7 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def check_device(text: Optional[str], what: str = "--device") -> str:
+def check_device(text: str | None, what: str = "--device") -> str:
     """`text` if this machine can run it (or the default device when `text` is empty), else a
     DeviceError naming it and the devices that are here; `what` is how the caller spells the
     setting ("--device", "device="). Nothing is allocated on the device: a cheap check that
@@ -129,8 +134,11 @@ def _device_problem(device: torch.device) -> str:
             return "this torch has no CUDA (CPU build)"
         if not torch.cuda.is_available():
             hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
-            return (f"no CUDA GPU visible (CUDA_VISIBLE_DEVICES={hidden!r})" if hidden is not None
-                    else f"no CUDA GPU found (torch {torch.__version__})")
+            return (
+                f"no CUDA GPU visible (CUDA_VISIBLE_DEVICES={hidden!r})"
+                if hidden is not None
+                else f"no CUDA GPU found (torch {torch.__version__})"
+            )
         count = torch.cuda.device_count()
         return f"there is no GPU {device.index} ({count} CUDA GPU(s) here)" if (device.index or 0) >= count else ""
     if device.type == "mps":
@@ -143,12 +151,13 @@ def _device_problem(device: torch.device) -> str:
     return "" if callable(available) and available() else f"this torch cannot run on {device.type} here"
 
 
-def check_precision(precision: Optional[str], device: str, what: str = "--precision") -> None:
+def check_precision(precision: str | None, device: str, what: str = "--precision") -> None:
     """A DeviceError when `device` cannot run `precision` ("bf16" / "fp16" autocast; None is
     fp32, which runs everywhere). bf16 on a CUDA GPU needs compute capability 8 (Ampere) or newer."""
     kind = torch.device(device).type
     if precision == "bf16" and kind == "cuda" and not torch.cuda.is_bf16_supported():
-        raise DeviceError(f"{what} bf16: {torch.cuda.get_device_name(torch.device(device))} has no bf16; "
-                          "use fp16 or fp32")
+        raise DeviceError(
+            f"{what} bf16: {torch.cuda.get_device_name(torch.device(device))} has no bf16; use fp16 or fp32"
+        )
     if precision and kind not in ("cpu", "cuda"):
         raise DeviceError(f"{what} {precision}: runs on cpu and cuda, not on {kind}; use fp32")

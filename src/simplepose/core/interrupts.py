@@ -7,11 +7,13 @@ again with what was done (`Interrupted.after`); `cli.main` prints that as one li
 `simplepose CMD: interrupted after N of M ...`, and exits with the shell's convention,
 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
 """
+
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional
+from typing import Any
 
 
 class Interrupted(KeyboardInterrupt):
@@ -28,15 +30,15 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
     @classmethod
-    def after(cls, exc: BaseException, message: str) -> "Interrupted":
+    def after(cls, exc: BaseException, message: str) -> Interrupted:
         """`exc` (the KeyboardInterrupt caught) again, with `message`: "after 3 of 10 images; ..."."""
         return cls(getattr(exc, "signum", signal.SIGINT), message)
 
 
 #: Signals that arrived inside `deferred()`: raised as it ends. A list, so the handler appends
 #: and never rebinds a global.
-_pending: List[int] = []
-_depth: List[int] = [0]
+_pending: list[int] = []
+_depth: list[int] = [0]
 
 
 def _raise(signum: int, frame: Any) -> None:
@@ -71,8 +73,8 @@ def raise_on_signals() -> None:
 
 
 def describe(exc: KeyboardInterrupt) -> str:
-    """"interrupted" (by SIGTERM) and what the command did before it, for cli.main's one line."""
-    signum: Optional[int] = getattr(exc, "signum", None)
+    """ "interrupted" (by SIGTERM) and what the command did before it, for cli.main's one line."""
+    signum: int | None = getattr(exc, "signum", None)
     how = " by SIGTERM" if signum == signal.SIGTERM else ""
     message = getattr(exc, "message", "")
     return f"interrupted{how}" + (f" {message}" if message else "")

@@ -13,9 +13,10 @@ Callers differ only in which area is s and which joints count (each is pinned by
 - The tracker (`tracking.similarity.oks`): s = the reference pose's box area; the joints of
   the reference scored at or above the tracker's keypoint threshold.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -33,11 +34,11 @@ def joint_similarity(dx: np.ndarray, dy: np.ndarray, scale: np.ndarray, sigmas: 
     """
     var = (np.asarray(sigmas, dtype=np.float64) * 2) ** 2
     scale = np.asarray(scale, dtype=np.float64)[..., None]
-    e = (dx ** 2 + dy ** 2) / var / (scale + np.spacing(1)) / 2
+    e = (dx**2 + dy**2) / var / (scale + np.spacing(1)) / 2
     return np.exp(-e)
 
 
-def masked_mean(values: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
+def masked_mean(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Mean over the last axis of the entries where `mask` is True; 0 where none is.
 
     values: (..., K); mask: (..., K) bool (broadcast to `values`) or None for all joints.

@@ -7,12 +7,13 @@ the one place that turns such a list into the single value. It sits at the botto
 package (no imports of its own), so `config_official`, `weights` and `commands.info` can all
 use it without importing `config`.
 """
+
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from collections.abc import Sequence
 
 
-def collapse_per_layer(values: Sequence[int], default: Optional[int] = None) -> Union[int, List[int]]:
+def collapse_per_layer(values: Sequence[int], default: int | None = None) -> int | list[int]:
     """(L,) per-layer values -> the one value when all L agree, else the list (L,) itself.
 
     An empty sequence (a head without deconvolutions) gives `default` when one is given,

@@ -1,8 +1,8 @@
 """`Poses`: the one result type of prediction, evaluation and tracking."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
 
 import numpy as np
 
@@ -21,7 +21,7 @@ class Poses:
     keypoints: np.ndarray
     boxes: np.ndarray
     scores: np.ndarray
-    track_ids: Optional[np.ndarray] = None
+    track_ids: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.keypoints)
@@ -36,15 +36,17 @@ class Poses:
         return len(self.keypoints)
 
     @classmethod
-    def empty(cls, num_joints: int) -> "Poses":
+    def empty(cls, num_joints: int) -> Poses:
         return cls(np.zeros((0, num_joints, 3)), np.zeros((0, 4)), np.zeros((0,)))
 
-    def select(self, index: np.ndarray) -> "Poses":
+    def select(self, index: np.ndarray) -> Poses:
         """The people at `index` (indices or a boolean mask)."""
         return Poses(
-            self.keypoints[index], self.boxes[index], self.scores[index],
+            self.keypoints[index],
+            self.boxes[index],
+            self.scores[index],
             None if self.track_ids is None else self.track_ids[index],
         )
 
-    def with_track_ids(self, track_ids: np.ndarray) -> "Poses":
+    def with_track_ids(self, track_ids: np.ndarray) -> Poses:
         return replace(self, track_ids=np.asarray(track_ids, dtype=np.int64))

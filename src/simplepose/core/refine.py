@@ -5,6 +5,7 @@ The heatmap is modulated (Gaussian blur, rescaled to its old peak), its log take
 peak moved by one Newton step of the second-order Taylor expansion of that log around the
 argmax: offset = -H^-1 g, with central differences as in the authors' code.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,11 +24,11 @@ def modulate(heatmaps: np.ndarray, kernel: int) -> np.ndarray:
     border = (kernel - 1) // 2
     # One blur over all maps: pad each map with zeros, stack them side by side along width.
     padded = np.zeros((n * k, h + 2 * border, w + 2 * border))
-    padded[:, border:border + h, border:border + w] = hm.reshape(n * k, h, w)
+    padded[:, border : border + h, border : border + w] = hm.reshape(n * k, h, w)
     out = np.empty_like(padded)
     for i in range(n * k):
         out[i] = cv2.GaussianBlur(padded[i], (kernel, kernel), 0)
-    out = out[:, border:border + h, border:border + w].reshape(n, k, h, w)
+    out = out[:, border : border + h, border : border + w].reshape(n, k, h, w)
     old_max = hm.reshape(n, k, -1).max(axis=2)
     new_max = out.reshape(n, k, -1).max(axis=2)
     ratio = np.divide(old_max, new_max, out=np.zeros_like(old_max), where=new_max > 0)
@@ -57,7 +58,7 @@ def taylor_offset(heatmaps: np.ndarray, coords: np.ndarray, kernel: int = 11) ->
     dxx = 0.25 * (at(0, 2) - 2 * c + at(0, -2))
     dxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
     dyy = 0.25 * (at(2, 0) - 2 * c + at(-2, 0))
-    det = dxx * dyy - dxy ** 2
+    det = dxx * dyy - dxy**2
     ok = inside & (det != 0)
     safe = np.where(ok, det, 1.0)
     # -H^-1 g with H = [[dxx, dxy], [dxy, dyy]]

@@ -3,10 +3,11 @@
 Every other module takes its keypoint facts from here (or from a `Skeleton` built from a
 COCO-format file's `categories` entry), so that no joint list is ever typed twice.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -28,10 +29,10 @@ class Skeleton:
     """
 
     name: str
-    joints: Tuple[str, ...]
-    limbs: Tuple[Tuple[int, int], ...] = ()
-    sigmas: Optional[Tuple[float, ...]] = None
-    flip_pairs: Tuple[Tuple[int, int], ...] = field(default=())
+    joints: tuple[str, ...]
+    limbs: tuple[tuple[int, int], ...] = ()
+    sigmas: tuple[float, ...] | None = None
+    flip_pairs: tuple[tuple[int, int], ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not self.flip_pairs:
@@ -70,73 +71,176 @@ class Skeleton:
         return self.joints.index(name)
 
 
-def flip_pairs_from_names(joints: Sequence[str]) -> Tuple[Tuple[int, int], ...]:
+def flip_pairs_from_names(joints: Sequence[str]) -> tuple[tuple[int, int], ...]:
     """Pairs (i, j) with joints[i] == 'left_X' and joints[j] == 'right_X'."""
     pos = {n: i for i, n in enumerate(joints)}
     pairs = []
     for i, n in enumerate(joints):
         if n.startswith(_LEFT):
-            j = pos.get(_RIGHT + n[len(_LEFT):])
+            j = pos.get(_RIGHT + n[len(_LEFT) :])
             if j is not None:
                 pairs.append((i, j))
     return tuple(pairs)
 
 
-def _limbs_1based(pairs: Sequence[Sequence[int]]) -> Tuple[Tuple[int, int], ...]:
+def _limbs_1based(pairs: Sequence[Sequence[int]]) -> tuple[tuple[int, int], ...]:
     return tuple((int(a) - 1, int(b) - 1) for a, b in pairs)
 
 
 _COCO_JOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 # The COCO keypoint evaluation's per-joint sigmas (cocoeval.py), in joint order.
-_COCO_SIGMAS = (.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89)
+_COCO_SIGMAS = (0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89)
 _COCO_SIGMAS = tuple(s / 10.0 for s in _COCO_SIGMAS)
 # COCO's own 1-based skeleton from the annotation files' `categories`.
 _COCO_SKELETON_1B = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
+    (16, 14),
+    (14, 12),
+    (17, 15),
+    (15, 13),
+    (12, 13),
+    (6, 12),
+    (7, 13),
+    (6, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (9, 11),
+    (2, 3),
+    (1, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+    (5, 7),
 )
 
 COCO = Skeleton("coco", _COCO_JOINTS, _limbs_1based(_COCO_SKELETON_1B), _COCO_SIGMAS)
 
 # MPII's joint order (the pose repositories' JSON): 0 r-ankle ... 15 l-wrist.
 _MPII_JOINTS = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "pelvis", "thorax", "upper_neck", "head_top",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "pelvis",
+    "thorax",
+    "upper_neck",
+    "head_top",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
 )
 MPII = Skeleton(
-    "mpii", _MPII_JOINTS,
-    ((0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
-     (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15)),
+    "mpii",
+    _MPII_JOINTS,
+    (
+        (0, 1),
+        (1, 2),
+        (2, 6),
+        (6, 3),
+        (3, 4),
+        (4, 5),
+        (6, 7),
+        (7, 8),
+        (8, 9),
+        (7, 12),
+        (12, 11),
+        (11, 10),
+        (7, 13),
+        (13, 14),
+        (14, 15),
+    ),
 )
 
 _CROWDPOSE_JOINTS = (
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head", "neck",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "head",
+    "neck",
 )
 # CrowdPose's evaluation sigmas (its crowdposetools), in its joint order.
-_CROWDPOSE_SIGMAS = tuple(s / 10.0 for s in (.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89, .79, .79))
+_CROWDPOSE_SIGMAS = tuple(
+    s / 10.0 for s in (0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89, 0.79, 0.79)
+)
 CROWDPOSE = Skeleton(
-    "crowdpose", _CROWDPOSE_JOINTS,
-    ((12, 13), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (0, 6), (1, 7), (6, 7),
-     (6, 8), (8, 10), (7, 9), (9, 11)),
+    "crowdpose",
+    _CROWDPOSE_JOINTS,
+    (
+        (12, 13),
+        (13, 0),
+        (13, 1),
+        (0, 2),
+        (2, 4),
+        (1, 3),
+        (3, 5),
+        (0, 6),
+        (1, 7),
+        (6, 7),
+        (6, 8),
+        (8, 10),
+        (7, 9),
+        (9, 11),
+    ),
     _CROWDPOSE_SIGMAS,
 )
 
 # PoseTrack 2018 files use COCO's order with the eyes replaced by head_bottom / head_top
 # (its ears are never labelled).
 _POSETRACK_JOINTS = (
-    "nose", "head_bottom", "head_top", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "head_bottom",
+    "head_top",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 POSETRACK = Skeleton("posetrack", _POSETRACK_JOINTS, _limbs_1based(_COCO_SKELETON_1B), _COCO_SIGMAS)
 
-SKELETONS: Dict[str, Skeleton] = {s.name: s for s in (COCO, MPII, CROWDPOSE, POSETRACK)}
+SKELETONS: dict[str, Skeleton] = {s.name: s for s in (COCO, MPII, CROWDPOSE, POSETRACK)}
 
 
 def get_skeleton(name: str) -> Skeleton:
@@ -164,7 +268,7 @@ def skeleton_from_category(category: dict, name: str = "custom") -> Skeleton:
     return Skeleton(name, joints, limbs, None)
 
 
-def common_joints(a: Skeleton, b: Skeleton) -> List[Tuple[int, int]]:
+def common_joints(a: Skeleton, b: Skeleton) -> list[tuple[int, int]]:
     """(index in a, index in b) for every joint name both skeletons have, in `a`'s joint order.
 
     The one place that matches joints by name across skeletons (a COCO model written as

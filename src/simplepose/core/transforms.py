@@ -1,7 +1,8 @@
 """The one crop and normalisation used by training, evaluation, prediction and tracking."""
+
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -10,8 +11,12 @@ from .geometry import compose, crop_affine, crop_affine_udp, hflip_affine
 
 
 def crop_matrix(
-    center: Sequence[float], scale: Sequence[float], rot: float, out_size: Sequence[int],
-    flip_width: float = 0.0, udp: bool = False,
+    center: Sequence[float],
+    scale: Sequence[float],
+    rot: float,
+    out_size: Sequence[int],
+    flip_width: float = 0.0,
+    udp: bool = False,
 ) -> np.ndarray:
     """2x3 affine image -> crop; with `flip_width` > 0 the image is mirrored first.
 
@@ -34,8 +39,12 @@ def warp_crop(image: np.ndarray, matrix: np.ndarray, out_size: Sequence[int]) ->
     import cv2
 
     return cv2.warpAffine(
-        image, np.asarray(matrix, dtype=np.float64)[:2], (int(out_size[0]), int(out_size[1])),
-        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0,
+        image,
+        np.asarray(matrix, dtype=np.float64)[:2],
+        (int(out_size[0]), int(out_size[1])),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
     )
 
 
@@ -48,15 +57,19 @@ class Normalize:
     in that order.
     """
 
-    def __init__(self, color: str = "bgr", mean: Sequence[float] = (0.485, 0.456, 0.406),
-                 std: Sequence[float] = (0.229, 0.224, 0.225)) -> None:
+    def __init__(
+        self,
+        color: str = "bgr",
+        mean: Sequence[float] = (0.485, 0.456, 0.406),
+        std: Sequence[float] = (0.229, 0.224, 0.225),
+    ) -> None:
         if color not in ("bgr", "rgb"):
             raise ValueError(f"color must be 'bgr' or 'rgb', not {color!r}")
         self.color = color
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
 
-    def __call__(self, crops_bgr: Union[np.ndarray, torch.Tensor]) -> torch.Tensor:
+    def __call__(self, crops_bgr: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(N, H, W, 3) or (H, W, 3) uint8, an array or a tensor on any device -> (N, 3, H, W) float32
         on that device; the same arithmetic everywhere, so a batch normalised on a GPU equals the
         one a loader worker would have made."""
@@ -70,8 +83,12 @@ class Normalize:
 
 
 def crop_people(
-    image: np.ndarray, centers: np.ndarray, scales: np.ndarray, out_size: Sequence[int], udp: bool = False,
-) -> Tuple[np.ndarray, np.ndarray]:
+    image: np.ndarray,
+    centers: np.ndarray,
+    scales: np.ndarray,
+    out_size: Sequence[int],
+    udp: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Crops (N, out_h, out_w, 3) of one image for N crop boxes, and their matrices (N, 2, 3)."""
     n = len(centers)
     crops = np.zeros((n, int(out_size[1]), int(out_size[0]), 3), dtype=np.uint8)

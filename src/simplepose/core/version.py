@@ -4,17 +4,18 @@ Every file the project writes that records how it was made (checkpoints, release
 metrics.json, bench.json, the demo's report) carries it under `VERSION_KEY`, so a result
 says which simplepose gave it.
 """
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 #: The key under which records carry the version.
 VERSION_KEY = "simplepose_version"
 
 
-@lru_cache(maxsize=None)
+@cache
 def package_version() -> str:
     """The version of the simplepose being run, e.g. "0.2.0".
 

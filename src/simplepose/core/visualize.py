@@ -12,11 +12,12 @@ snow and on night scenes alike. Labels are placed greedily (best score first) ab
 inside their box, moved when they would cover a label already placed, and left out when no
 spot is free.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -30,10 +31,10 @@ FONT = 0  # cv2.FONT_HERSHEY_SIMPLEX (kept numeric so this module imports withou
 #: cv2.getTextSize's height of "0" in FONT_HERSHEY_SIMPLEX at scale 1, in pixels.
 FONT_HEIGHT_AT_1 = 22.0
 
-Rect = Tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels, inclusive
+Rect = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels, inclusive
 
 
-def id_color(track_id: int) -> Tuple[int, int, int]:
+def id_color(track_id: int) -> tuple[int, int, int]:
     rng = np.random.default_rng(int(track_id) * 7919 + 17)
     return tuple(int(c) for c in rng.integers(60, 256, 3))
 
@@ -77,12 +78,18 @@ def person_pen(box_w: float, box_h: float, image_w: int, image_h: int, thickness
     text_h = float(np.clip(box_h / 6, max(7.0, diag / 90), max(9.0, diag / 45)))
     if thickness:
         text_h = (0.35 + 0.12 * thickness) * FONT_HEIGHT_AT_1
-    return Pen(limb=t + 1, joint_radius=max(t + 2, int(round(1.4 * t))), box=max(1, (t + 1) // 2),
-               font_scale=text_h / FONT_HEIGHT_AT_1, font_thickness=max(1, int(round(text_h / 14))))
+    return Pen(
+        limb=t + 1,
+        joint_radius=max(t + 2, int(round(1.4 * t))),
+        box=max(1, (t + 1) // 2),
+        font_scale=text_h / FONT_HEIGHT_AT_1,
+        font_thickness=max(1, int(round(text_h / 14))),
+    )
 
 
-def place_labels(boxes: np.ndarray, sizes: Sequence[Tuple[int, int]], image_w: int, image_h: int,
-                 order: Optional[Sequence[int]] = None) -> List[Optional[Rect]]:
+def place_labels(
+    boxes: np.ndarray, sizes: Sequence[tuple[int, int]], image_w: int, image_h: int, order: Sequence[int] | None = None
+) -> list[Rect | None]:
     """Where each box's label goes, so that no two labels overlap and all stay inside the image.
 
     Args:
@@ -94,9 +101,9 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[Tuple[int, int]], image_w: i
         turn: above the box's top-left corner, inside it at the top, below the bottom, inside at
         the bottom; then each of those moved away from the box by 1, 2, 3 label heights.
     """
-    placed: List[Rect] = []
-    out: List[Optional[Rect]] = [None] * len(boxes)
-    for n in (range(len(boxes)) if order is None else order):
+    placed: list[Rect] = []
+    out: list[Rect | None] = [None] * len(boxes)
+    for n in range(len(boxes)) if order is None else order:
         w, h = (int(v) for v in sizes[n])
         if w > image_w or h > image_h:
             continue
@@ -117,7 +124,7 @@ def place_labels(boxes: np.ndarray, sizes: Sequence[Tuple[int, int]], image_w: i
     return out
 
 
-def _inside(spot: Tuple[int, int, int, int], image_w: int, image_h: int) -> Rect:
+def _inside(spot: tuple[int, int, int, int], image_w: int, image_h: int) -> Rect:
     """A (x, y, w, h) label shifted into the image; returned as inclusive x1, y1, x2, y2."""
     x, y, w, h = spot
     x = min(max(0, x), image_w - w)
@@ -130,8 +137,13 @@ def _overlap(a: Rect, b: Rect) -> bool:
 
 
 def draw_poses(
-    image: np.ndarray, poses: Poses, skeleton: Skeleton, kpt_thresh: float = 0.3, show_ids: bool = True,
-    show_boxes: bool = True, thickness: int = 0,
+    image: np.ndarray,
+    poses: Poses,
+    skeleton: Skeleton,
+    kpt_thresh: float = 0.3,
+    show_ids: bool = True,
+    show_boxes: bool = True,
+    thickness: int = 0,
 ) -> np.ndarray:
     """A copy of `image` (H, W, 3) BGR uint8 with limbs, joints, boxes, scores and track ids drawn.
 
@@ -156,8 +168,10 @@ def draw_poses(
             cv2.rectangle(out, (x1, y1), (x2, y2), colors[n], pens[n].box)
         _draw_skeleton(out, poses.keypoints[n], skeleton, kpt_thresh, pens[n])
     if show_boxes:
-        labels = [(f"#{ids[n]} " if show_ids and ids[n] is not None else "") + f"{float(poses.scores[n]):.2f}"
-                  for n in range(len(poses))]
+        labels = [
+            (f"#{ids[n]} " if show_ids and ids[n] is not None else "") + f"{float(poses.scores[n]):.2f}"
+            for n in range(len(poses))
+        ]
         sizes = []
         for label, pen in zip(labels, pens):
             (tw, th), base = cv2.getTextSize(label, FONT, pen.font_scale, pen.font_thickness)
@@ -172,8 +186,9 @@ def draw_poses(
             cv2.rectangle(out, (x1, y1), (x2, y2), color, -1)
             cv2.rectangle(out, (x1, y1), (x2, y2), OUTLINE, 1)
             (_, th), _ = cv2.getTextSize(label, FONT, pen.font_scale, pen.font_thickness)
-            cv2.putText(out, label, (x1 + pad, y1 + pad + th), FONT, pen.font_scale, (0, 0, 0), pen.font_thickness,
-                        cv2.LINE_AA)
+            cv2.putText(
+                out, label, (x1 + pad, y1 + pad + th), FONT, pen.font_scale, (0, 0, 0), pen.font_thickness, cv2.LINE_AA
+            )
     return out
 
 
@@ -190,11 +205,17 @@ def _draw_skeleton(out: np.ndarray, kp: np.ndarray, skeleton: Skeleton, kpt_thre
             pb = (int(round(kp[b, 0])), int(round(kp[b, 1])))
             cv2.line(out, pa, pb, color, pen.limb, cv2.LINE_AA)
     for j in np.flatnonzero(shown):
-        cv2.circle(out, (int(round(kp[j, 0])), int(round(kp[j, 1]))), pen.joint_radius,
-                   SIDE_COLORS[skeleton.side(j)], -1, cv2.LINE_AA)
+        cv2.circle(
+            out,
+            (int(round(kp[j, 0])), int(round(kp[j, 1]))),
+            pen.joint_radius,
+            SIDE_COLORS[skeleton.side(j)],
+            -1,
+            cv2.LINE_AA,
+        )
 
 
-def write_image(path: Union[str, Path], image: np.ndarray) -> None:
+def write_image(path: str | Path, image: np.ndarray) -> None:
     """Write an image (format from the suffix); clear error when OpenCV cannot."""
     import cv2
 
@@ -211,9 +232,9 @@ class VideoWriter:
     or column of an odd side (161x121 comes out 160x120): frames are padded to even sides of at
     least 2 by repeating their edge pixels, so every pixel of every frame is written."""
 
-    def __init__(self, path: Union[str, Path], fps: float = 25.0) -> None:
+    def __init__(self, path: str | Path, fps: float = 25.0) -> None:
         self.path, self.fps = Path(path), float(fps) if fps and fps > 0 else 25.0
-        self._writer: Optional[object] = None
+        self._writer: object | None = None
 
     def write(self, frame: np.ndarray) -> None:
         import cv2
@@ -234,7 +255,7 @@ class VideoWriter:
             self._writer.release()
             self._writer = None
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, *exc) -> None:

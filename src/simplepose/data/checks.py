@@ -1,10 +1,11 @@
 """Checks of a training run's data made before its first step, so that a wrong path or a
 missing image is one line at once rather than an error an epoch (or an hour) later."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..config import Config
 from ..core.words import count
@@ -42,8 +43,9 @@ def check_validation_data(cfg: Config) -> None:
         raise FileNotFoundError(f"data.val_images: folder not found: {folder}")
     skeleton, records = load_records(data, "val", for_training=False)
     if skeleton.num_joints != cfg.model.num_joints:
-        raise ValueError(f"data.val_ann {ann}: {skeleton.num_joints} joints, "
-                         f"but model.num_joints = {cfg.model.num_joints}")
+        raise ValueError(
+            f"data.val_ann {ann}: {skeleton.num_joints} joints, but model.num_joints = {cfg.model.num_joints}"
+        )
     check_images_exist(records, "data.val_images")
 
 

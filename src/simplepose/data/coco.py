@@ -2,19 +2,19 @@
 
 Any joint count works: joint names and limbs come from the file's `categories` entry.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Union
 
 import numpy as np
 
 from ..core.fileio import FileFormatError, read_json
+from ..core.skeleton import Skeleton, skeleton_from_category
 from ..formats import check
 from ..formats.check import Skips
-from ..core.skeleton import Skeleton, skeleton_from_category
 from .records import ImageInfo, PersonRecord
 
 
@@ -32,12 +32,12 @@ class CocoKeypoints:
 
     path: str
     skeleton: Skeleton
-    images: Dict[int, ImageInfo]
-    records: List[PersonRecord]
+    images: dict[int, ImageInfo]
+    records: list[PersonRecord]
     data: dict
 
-    def records_by_image(self) -> Dict[int, List[PersonRecord]]:
-        out: Dict[int, List[PersonRecord]] = defaultdict(list)
+    def records_by_image(self) -> dict[int, list[PersonRecord]]:
+        out: dict[int, list[PersonRecord]] = defaultdict(list)
         for r in self.records:
             out[r.image_id].append(r)
         return out
@@ -63,8 +63,10 @@ def clean_box(box, width: int, height: int) -> np.ndarray:
 
 
 def load_coco_keypoints(
-    ann_file: Union[str, Path], image_root: Union[str, Path] = "", for_training: bool = True,
-    skips: Optional[Skips] = None,
+    ann_file: str | Path,
+    image_root: str | Path = "",
+    for_training: bool = True,
+    skips: Skips | None = None,
 ) -> CocoKeypoints:
     """Read a COCO keypoints file.
 
@@ -86,7 +88,7 @@ def load_coco_keypoints(
     num_joints = skeleton.num_joints
     cat_id = category.get("id", 1)
 
-    images: Dict[int, ImageInfo] = {}
+    images: dict[int, ImageInfo] = {}
     for i, im in enumerate(check.items(data, "images", path)):
         where = f"{path}: images[{i}]"
         im = check.record(im, where)
@@ -94,12 +96,13 @@ def load_coco_keypoints(
         if iid in images:
             raise FileFormatError(f"{where}: image id {iid} is used twice")
         images[iid] = ImageInfo(
-            iid, str(Path(image_root) / str(_field(im, "file_name", where))),
+            iid,
+            str(Path(image_root) / str(_field(im, "file_name", where))),
             check.integer(_field(im, "width", where), where, "width"),
             check.integer(_field(im, "height", where), where, "height"),
         )
 
-    records: List[PersonRecord] = []
+    records: list[PersonRecord] = []
     for i, ann in enumerate(check.items(data, "annotations", path)):
         where = f"{path}: annotations[{i}] (id {ann.get('id', '?') if isinstance(ann, dict) else '?'})"
         try:
@@ -114,8 +117,9 @@ def load_coco_keypoints(
     return CocoKeypoints(path, skeleton, images, records, data)
 
 
-def _record(ann: object, images: Dict[int, ImageInfo], num_joints: int, cat_id: object, for_training: bool,
-            where: str) -> Optional[PersonRecord]:
+def _record(
+    ann: object, images: dict[int, ImageInfo], num_joints: int, cat_id: object, for_training: bool, where: str
+) -> PersonRecord | None:
     """One annotation -> a PersonRecord, or None when the paper's rules leave it out."""
     if not isinstance(ann, dict):
         raise FileFormatError(f"{where}: expected an object")
@@ -138,8 +142,13 @@ def _record(ann: object, images: Dict[int, ImageInfo], num_joints: int, cat_id: 
             return None
     head = check.numbers(ann["bbox_head"], 4, where, "bbox_head") if "bbox_head" in ann else None
     return PersonRecord(
-        image_path=im.path, image_id=image_id, box=box, keypoints=kps[:, :2].copy(),
-        visible=kps[:, 2].astype(np.int64), area=float(box[2] * box[3]) if area is None else area,
-        track_id=check.integer(ann.get("track_id", -1), where, "track_id"), head_box=head,
+        image_path=im.path,
+        image_id=image_id,
+        box=box,
+        keypoints=kps[:, :2].copy(),
+        visible=kps[:, 2].astype(np.int64),
+        area=float(box[2] * box[3]) if area is None else area,
+        track_id=check.integer(ann.get("track_id", -1), where, "track_id"),
+        head_box=head,
         ann_id=check.integer(ann.get("id", -1), where, "id"),
     )

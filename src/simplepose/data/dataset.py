@@ -7,11 +7,13 @@ with probability 0.6, a horizontal flip with probability 0.5; then ONE affine wa
 image (the flip folded into the matrix), the same affine on the joints (left/right swapped
 after a flip), and `codec.encode` of the warped joints.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, List, NoReturn, Optional, Sequence, Tuple, Union
+from typing import NoReturn, Union
 
 import numpy as np
 import torch
@@ -30,7 +32,7 @@ LOWER_BODY_WORDS = ("hip", "knee", "ankle", "pelvis")
 #: The official half-body crop is 1.5x the widened extent of the chosen joints.
 HALF_BODY_PADDING = 1.5
 
-Item = Dict[str, Union[torch.Tensor, float, int]]
+Item = dict[str, Union[torch.Tensor, float, int]]
 
 
 def lower_body_mask(skeleton: Skeleton) -> np.ndarray:
@@ -83,14 +85,14 @@ class UserErrorsAsData(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)  # torch's Dataset declares no __len__; every dataset here has one
 
-    def __getitem__(self, index: int) -> Union[Item, SampleError]:
+    def __getitem__(self, index: int) -> Item | SampleError:
         try:
             return self.dataset[index]
         except (FileNotFoundError, ValueError) as e:  # the two kinds the CLI reports as one line
             return SampleError(str(e), isinstance(e, FileNotFoundError))
 
 
-def collate_or_error(items: List[Union[Item, SampleError]]) -> Union[Dict[str, torch.Tensor], SampleError]:
+def collate_or_error(items: list[Item | SampleError]) -> dict[str, torch.Tensor] | SampleError:
     """PyTorch's default collation, or the first `SampleError` among `items`."""
     for item in items:
         if isinstance(item, SampleError):
@@ -140,12 +142,12 @@ class TopDownDataset(Dataset):
         half_body: bool = False,
         half_body_prob: float = 0.3,
         half_body_min_joints: int = 8,
-        normalize: Optional[Normalize] = None,
+        normalize: Normalize | None = None,
         seed: int = 0,
         cache_images: bool = False,
         raw_images: bool = False,
     ) -> None:
-        self.records: List[PersonRecord] = list(records)
+        self.records: list[PersonRecord] = list(records)
         self.skeleton = skeleton
         self.codec = codec
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -163,12 +165,14 @@ class TopDownDataset(Dataset):
         self.raw_images = bool(raw_images)
         self.epoch = 0
         self.augment = True  # off for a whole epoch by set_epoch
-        self.cache: Optional[Dict[str, np.ndarray]] = {} if cache_images else None
+        self.cache: dict[str, np.ndarray] | None = {} if cache_images else None
         self._lower = lower_body_mask(skeleton)
         self._flip_index = skeleton.flip_index
         for i, r in enumerate(self.records[:1]):
             if r.num_joints != skeleton.num_joints:
-                raise ValueError(f"record {i} has {r.num_joints} joints, skeleton {skeleton.name!r} has {skeleton.num_joints}")
+                raise ValueError(
+                    f"record {i} has {r.num_joints} joints, skeleton {skeleton.name!r} has {skeleton.num_joints}"
+                )
 
     def __len__(self) -> int:
         return len(self.records)
@@ -192,8 +196,9 @@ class TopDownDataset(Dataset):
             self.cache[path] = read_image(path)
         return self.cache[path]
 
-    def half_body_crop(self, keypoints: np.ndarray, visible: np.ndarray,
-                       rng: np.random.Generator) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    def half_body_crop(
+        self, keypoints: np.ndarray, visible: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """The official `half_body_transform`: crop (center, scale) of the upper or lower body.
 
         As the official code, the upper body is chosen when N(0, 1) < 0.5 (about 69% of
@@ -214,13 +219,18 @@ class TopDownDataset(Dataset):
         w, h = widen_to_aspect(*extent, self.aspect_ratio)
         return center, np.array([w, h]) * HALF_BODY_PADDING
 
-    def augmentation(self, record: PersonRecord, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray, float, bool]:
+    def augmentation(
+        self, record: PersonRecord, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, float, bool]:
         """(center, scale, rotation degrees, flip) of one sample; draws in the official order."""
         center, scale = box_to_center_scale(record.box, self.aspect_ratio)
         if not self.train or not self.augment:
             return center, scale, 0.0, False
-        if (self.half_body and int((record.visible > 0).sum()) > self.half_body_min_joints
-                and rng.random() < self.half_body_prob):
+        if (
+            self.half_body
+            and int((record.visible > 0).sum()) > self.half_body_min_joints
+            and rng.random() < self.half_body_prob
+        ):
             crop = self.half_body_crop(record.keypoints, record.visible, rng)
             if crop is not None:
                 center, scale = crop
@@ -238,8 +248,14 @@ class TopDownDataset(Dataset):
             image = self.image(record.image_path)
         except FileNotFoundError as e:
             raise FileNotFoundError(f"record {index} (image_id {record.image_id}): {e}") from None
-        matrix = crop_matrix(center, scale, rot, self.input_size, flip_width=image.shape[1] if flip else 0.0,
-                             udp=self.codec.encoding == "udp")  # UDP targets need the UDP crop
+        matrix = crop_matrix(
+            center,
+            scale,
+            rot,
+            self.input_size,
+            flip_width=image.shape[1] if flip else 0.0,
+            udp=self.codec.encoding == "udp",
+        )  # UDP targets need the UDP crop
         crop = warp_crop(image, matrix, self.input_size)
 
         keypoints = warp_points(record.keypoints, matrix)

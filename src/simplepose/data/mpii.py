@@ -17,16 +17,15 @@ the affine uses, is 250 * s either way). An entry with center x == -1 gets no ad
 MPII head boxes (for PCKh) are not in this JSON form (they live in the official
 `gt_valid.mat`), so `head_box` is None here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Tuple, Union
 
 import numpy as np
 
-from ..core.fileio import read_json
+from ..core.fileio import FileFormatError, read_json
 from ..core.skeleton import MPII, Skeleton
-from ..core.fileio import FileFormatError
 from .records import PersonRecord
 
 #: MPII's `scale` field is the person height in units of 200 pixels (its annotation format).
@@ -47,7 +46,7 @@ def mpii_box(center: np.ndarray, scale: float) -> np.ndarray:
     return np.array([c[0] - side / 2, c[1] - side / 2, side, side])
 
 
-def load_mpii(ann_file: Union[str, Path], image_root: Union[str, Path] = "") -> Tuple[Skeleton, List[PersonRecord]]:
+def load_mpii(ann_file: str | Path, image_root: str | Path = "") -> tuple[Skeleton, list[PersonRecord]]:
     """Read an MPII JSON list -> (MPII skeleton, one record per entry).
 
     `image_id` and `ann_id` are the entry's index in the list (the order PCKh uses).
@@ -58,7 +57,7 @@ def load_mpii(ann_file: Union[str, Path], image_root: Union[str, Path] = "") -> 
     if not isinstance(data, list):
         raise FileFormatError(f"{path}: expected a JSON list of MPII entries")
     k = MPII.num_joints
-    records: List[PersonRecord] = []
+    records: list[PersonRecord] = []
     for i, a in enumerate(data):
         where = f"{path}: entry [{i}]"
         for key in ("image", "center", "scale"):
@@ -74,9 +73,15 @@ def load_mpii(ann_file: Union[str, Path], image_root: Union[str, Path] = "") -> 
         if vis.shape != (k,):
             raise FileFormatError(f"{where}: field 'joints_vis' has {vis.size} values, expected {k}")
         box = mpii_box(center, float(a["scale"]))
-        records.append(PersonRecord(
-            image_path=str(Path(image_root) / a["image"]), image_id=i, box=box,
-            keypoints=joints - 1.0, visible=(vis > 0).astype(np.int64),
-            area=float(box[2] * box[3]), ann_id=i,
-        ))
+        records.append(
+            PersonRecord(
+                image_path=str(Path(image_root) / a["image"]),
+                image_id=i,
+                box=box,
+                keypoints=joints - 1.0,
+                visible=(vis > 0).astype(np.int64),
+                area=float(box[2] * box[3]),
+                ann_id=i,
+            )
+        )
     return MPII, records

@@ -6,17 +6,18 @@ Frame records carry `vid_id`, `frame_id`, `is_labeled`, `nframes` and the ignore
 people carry `track_id` and `bbox_head` beside `keypoints` and `bbox`. Joint names come
 from `categories` (17 joints: COCO's order with head_bottom / head_top for the eyes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Union
+from typing import NamedTuple
 
 import numpy as np
 
 from ..core.fileio import FileFormatError
-from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, read_posetrack
 from ..core.skeleton import Skeleton
+from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, read_posetrack
 from .coco import clean_box
 from .records import ImageInfo, PersonRecord
 
@@ -32,25 +33,31 @@ class PoseTrackImage(ImageInfo):
     frame_id: int = -1
     is_labeled: bool = True
     nframes: int = 0
-    ignore_regions: List[np.ndarray] = field(default_factory=list)
+    ignore_regions: list[np.ndarray] = field(default_factory=list)
 
 
 class PoseTrackSet(NamedTuple):
     skeleton: Skeleton
-    images: Dict[int, PoseTrackImage]
-    records: List[PersonRecord]
+    images: dict[int, PoseTrackImage]
+    records: list[PersonRecord]
 
 
 def _image(frame: PoseTrackFrame, root: Path) -> PoseTrackImage:
     im = frame.image
     return PoseTrackImage(
-        frame.image_id, str(root / frame.file_name), int(im.get("width", 0)), int(im.get("height", 0)),
-        vid_id=str(im.get("vid_id", "")), frame_id=int(im.get("frame_id", -1)),
-        is_labeled=frame.is_labeled, nframes=int(im.get("nframes", 0)), ignore_regions=frame.ignore_regions,
+        frame.image_id,
+        str(root / frame.file_name),
+        int(im.get("width", 0)),
+        int(im.get("height", 0)),
+        vid_id=str(im.get("vid_id", "")),
+        frame_id=int(im.get("frame_id", -1)),
+        is_labeled=frame.is_labeled,
+        nframes=int(im.get("nframes", 0)),
+        ignore_regions=frame.ignore_regions,
     )
 
 
-def _record(person: PoseTrackPerson, im: PoseTrackImage, for_training: bool) -> Optional[PersonRecord]:
+def _record(person: PoseTrackPerson, im: PoseTrackImage, for_training: bool) -> PersonRecord | None:
     kps = person.keypoints
     labelled = person.labelled
     if person.annotation.get("bbox"):
@@ -66,16 +73,19 @@ def _record(person: PoseTrackPerson, im: PoseTrackImage, for_training: bool) -> 
         return None  # as for COCO: nothing to learn from, or a box beyond the frame (x2 < x1)
     head = person.annotation.get("bbox_head")
     return PersonRecord(
-        image_path=im.path, image_id=im.id, box=box, keypoints=kps[:, :2].copy(),
-        visible=labelled.astype(np.int64), area=float(box[2] * box[3]), track_id=person.track_id,
+        image_path=im.path,
+        image_id=im.id,
+        box=box,
+        keypoints=kps[:, :2].copy(),
+        visible=labelled.astype(np.int64),
+        area=float(box[2] * box[3]),
+        track_id=person.track_id,
         head_box=np.asarray(head, dtype=np.float64) if head is not None else None,
         ann_id=int(person.annotation.get("id", -1)),
     )
 
 
-def load_posetrack(
-    path_or_dir: Union[str, Path], image_root: Union[str, Path] = "", for_training: bool = True
-) -> PoseTrackSet:
+def load_posetrack(path_or_dir: str | Path, image_root: str | Path = "", for_training: bool = True) -> PoseTrackSet:
     """Read one PoseTrack 2018 JSON file, or every `*.json` in a folder (one per video).
 
     Returns (skeleton, images by id, records). `image_root` is joined to each `file_name`
@@ -87,8 +97,8 @@ def load_posetrack(
     if not files:
         raise FileNotFoundError(f"no PoseTrack *.json files in {src}")
     skeleton = None
-    images: Dict[int, PoseTrackImage] = {}
-    records: List[PersonRecord] = []
+    images: dict[int, PoseTrackImage] = {}
+    records: list[PersonRecord] = []
     for path in files:
         video = read_posetrack(path)
         if skeleton is not None and video.skeleton.joints != skeleton.joints:

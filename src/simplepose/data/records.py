@@ -1,8 +1,8 @@
 """Person records: what every reader produces and every dataset consumes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class PersonRecord:
     score: float = 1.0
     area: float = 0.0
     track_id: int = -1
-    head_box: Optional[np.ndarray] = None
+    head_box: np.ndarray | None = None
     ann_id: int = -1
 
     @property

@@ -4,16 +4,15 @@ Each case mixes what makes evaluation code go wrong: missed people, false positi
 duplicates, crowd regions, people without labelled joints, small / medium / large people,
 tied scores.
 """
-from __future__ import annotations
 
-from typing import List, Tuple
+from __future__ import annotations
 
 import numpy as np
 
 from ..core.skeleton import COCO
 
 
-def generated_case(num_images: int, seed: int = 0, max_people: int = 8) -> Tuple[dict, List[dict]]:
+def generated_case(num_images: int, seed: int = 0, max_people: int = 8) -> tuple[dict, list[dict]]:
     """A COCO keypoints ground-truth dict and a results list for it.
 
     Returns:
@@ -40,11 +39,18 @@ def generated_case(num_images: int, seed: int = 0, max_people: int = 8) -> Tuple
                 v[:] = 0
             kp = np.stack([kx * (v > 0), ky * (v > 0), v], axis=1)
             area = w * h * rng.uniform(0.4, 0.7)
-            anns.append({
-                "id": ann_id, "image_id": img_id, "category_id": 1, "iscrowd": crowd,
-                "bbox": [x, y, w, h], "area": area, "num_keypoints": int((v > 0).sum()),
-                "keypoints": [round(float(c), 2) for c in kp.reshape(-1)],
-            })
+            anns.append(
+                {
+                    "id": ann_id,
+                    "image_id": img_id,
+                    "category_id": 1,
+                    "iscrowd": crowd,
+                    "bbox": [x, y, w, h],
+                    "area": area,
+                    "num_keypoints": int((v > 0).sum()),
+                    "keypoints": [round(float(c), 2) for c in kp.reshape(-1)],
+                }
+            )
             ann_id += 1
             if crowd or rng.random() < 0.15:
                 continue  # missed person
@@ -56,9 +62,18 @@ def generated_case(num_images: int, seed: int = 0, max_people: int = 8) -> Tuple
             size = float(np.exp(rng.uniform(np.log(12), np.log(300))))
             x, y = rng.uniform(0, width - size), rng.uniform(0, height - size)
             results.append(_result(img_id, x + rng.uniform(0, size * 0.6, k), y + rng.uniform(0, size, k), rng))
-    gt = {"images": images, "annotations": anns,
-          "categories": [{"id": 1, "name": "person", "keypoints": list(COCO.joints),
-                          "skeleton": [[a + 1, b + 1] for a, b in COCO.limbs]}]}
+    gt = {
+        "images": images,
+        "annotations": anns,
+        "categories": [
+            {
+                "id": 1,
+                "name": "person",
+                "keypoints": list(COCO.joints),
+                "skeleton": [[a + 1, b + 1] for a, b in COCO.limbs],
+            }
+        ],
+    }
     return gt, results
 
 

@@ -11,15 +11,16 @@ extra sums that py-motmetrics >= 1.2 mixes into `events['D']` (every finite dist
 every frame, and the distances of its TRANSFER/ASCEND/MIGRATE events), because the official
 PoseTrack tool computes MOTP from that column: see `evaluation/posetrack.py`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Dict, Hashable, List, Sequence, Set, Tuple
 
 import numpy as np
 
 
-def min_cost_assignment(cost: np.ndarray) -> List[Tuple[int, int]]:
+def min_cost_assignment(cost: np.ndarray) -> list[tuple[int, int]]:
     """Pairs (row, col) of a maximum-cardinality, then minimum-cost, assignment.
 
     Args:
@@ -46,7 +47,7 @@ def min_cost_assignment(cost: np.ndarray) -> List[Tuple[int, int]]:
     return sorted((i, j) for i, j in pairs if valid[i, j])
 
 
-def _hungarian(c: np.ndarray) -> List[int]:
+def _hungarian(c: np.ndarray) -> list[int]:
     """Kuhn-Munkres with potentials for an (n, m) matrix, n <= m: column of each row."""
     n, m = c.shape
     u = np.zeros(n + 1)
@@ -98,10 +99,10 @@ class MotAccumulator:
     match_distance: float = 0.0  # sum of the distances of matches and switches
     raw_distance: float = 0.0  # sum of every finite distance given (py-motmetrics RAW events)
     extra_distance: float = 0.0  # distances of TRANSFER/ASCEND/MIGRATE events (py-motmetrics)
-    _pair: Dict[Hashable, Hashable] = field(default_factory=dict, repr=False)  # object -> last hypothesis
-    _owner: Dict[Hashable, Hashable] = field(default_factory=dict, repr=False)  # hypothesis -> last object
-    _hyp_matched: Set[Hashable] = field(default_factory=set, repr=False)
-    _obj_matched: Set[Hashable] = field(default_factory=set, repr=False)
+    _pair: dict[Hashable, Hashable] = field(default_factory=dict, repr=False)  # object -> last hypothesis
+    _owner: dict[Hashable, Hashable] = field(default_factory=dict, repr=False)  # hypothesis -> last object
+    _hyp_matched: set[Hashable] = field(default_factory=set, repr=False)
+    _obj_matched: set[Hashable] = field(default_factory=set, repr=False)
 
     @property
     def detections(self) -> int:
@@ -149,7 +150,9 @@ class MotAccumulator:
         self.misses += int(free_o.sum())
         self.false_positives += int(free_h.sum())
 
-    def _match(self, i: int, j: int, o: Hashable, h: Hashable, d: float, free_o: np.ndarray, free_h: np.ndarray) -> None:
+    def _match(
+        self, i: int, j: int, o: Hashable, h: Hashable, d: float, free_o: np.ndarray, free_h: np.ndarray
+    ) -> None:
         free_o[i] = free_h[j] = False
         self.matches += 1
         self.match_distance += d

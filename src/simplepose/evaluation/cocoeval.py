@@ -7,24 +7,26 @@ large (> 96^2), OKS thresholds .50:.05:.95, 101-point interpolated precision, cr
 carry boxes), stable score sorting so that ties break as pycocotools breaks them. The ten
 numbers equal pycocotools' (tests compare them); pycocotools itself is only a test dependency.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Union
 
 import numpy as np
 
 from ..core.fileio import read_json
-from ..formats.check import person_category
-from ..formats.coco import check_ground_truth, check_results
 from ..core.oks import joint_similarity, masked_mean
 from ..core.skeleton import COCO, skeleton_from_category
+from ..formats.check import person_category
+from ..formats.coco import check_ground_truth, check_results
 
 METRIC_KEYS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 IOU_THRS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 REC_THRS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
-AREA_RANGES = ((0.0, 1e5 ** 2), (32.0 ** 2, 96.0 ** 2), (96.0 ** 2, 1e5 ** 2))  # all, medium, large
+AREA_RANGES = ((0.0, 1e5**2), (32.0**2, 96.0**2), (96.0**2, 1e5**2))  # all, medium, large
 MAX_DETS = 20
 
 PathOrData = Union[str, Path, dict, list]
@@ -34,7 +36,7 @@ def _load(src: PathOrData, what: str):
     return read_json(src, f"{what} file") if isinstance(src, (str, Path)) else src
 
 
-def _result_areas(results: List[dict]) -> np.ndarray:
+def _result_areas(results: list[dict]) -> np.ndarray:
     """Detection areas as `COCO.loadRes` sets them (its bbox branch wins when boxes exist)."""
     if results and results[0].get("bbox"):
         return np.array([float(r["bbox"][2]) * float(r["bbox"][3]) for r in results])
@@ -77,12 +79,17 @@ def compute_oks(
 class _Category:
     """Per-image detections and ground truth of one category, prepared for matching."""
 
-    def __init__(self, img_ids: Sequence[int], gts: Dict[int, List[dict]], dts: Dict[int, List[Tuple[dict, float]]],
-                 sigmas: np.ndarray) -> None:
+    def __init__(
+        self,
+        img_ids: Sequence[int],
+        gts: dict[int, list[dict]],
+        dts: dict[int, list[tuple[dict, float]]],
+        sigmas: np.ndarray,
+    ) -> None:
         self.images = [i for i in img_ids if gts.get(i) or dts.get(i)]
         k = len(sigmas)
-        g_all: List[dict] = []
-        d_all: List[Tuple[dict, float]] = []
+        g_all: list[dict] = []
+        d_all: list[tuple[dict, float]] = []
         g_off, d_off = [0], [0]
         for i in self.images:
             g, d = gts.get(i, []), dts.get(i, [])
@@ -95,8 +102,10 @@ class _Category:
         self.g_off, self.d_off = g_off, d_off
         for a in g_all:
             if len(a.get("keypoints") or ()) != 3 * k or len(a.get("bbox") or ()) != 4 or "area" not in a:
-                raise ValueError(f"ground-truth annotation id {a.get('id', '?')}: fields 'keypoints' "
-                                 f"({3 * k} numbers), 'bbox' (4 numbers) and 'area' are required")
+                raise ValueError(
+                    f"ground-truth annotation id {a.get('id', '?')}: fields 'keypoints' "
+                    f"({3 * k} numbers), 'bbox' (4 numbers) and 'area' are required"
+                )
         self.gk = np.array([a["keypoints"] for a in g_all], dtype=np.float64).reshape(-1, k, 3)
         self.gbox = np.array([a["bbox"] for a in g_all], dtype=np.float64).reshape(-1, 4)
         self.garea = np.array([a["area"] for a in g_all], dtype=np.float64)
@@ -110,7 +119,7 @@ class _Category:
         self.darea = np.array([area for _, area in d_all], dtype=np.float64)
         self.sigmas = sigmas
 
-    def match(self) -> Tuple[np.ndarray, np.ndarray]:
+    def match(self) -> tuple[np.ndarray, np.ndarray]:
         """Greedy matching for every area range and threshold at once.
 
         Returns:
@@ -125,9 +134,11 @@ class _Category:
         lo = np.array([r[0] for r in AREA_RANGES])[:, None]
         hi = np.array([r[1] for r in AREA_RANGES])[:, None]
         g_ign_a = self.gign[None] | (self.garea[None] < lo) | (self.garea[None] > hi)  # (A, Ngt)
-        counts = [(self.d_off[n + 1] - self.d_off[n], self.g_off[n + 1] - self.g_off[n]) for n in range(len(self.images))]
+        counts = [
+            (self.d_off[n + 1] - self.d_off[n], self.g_off[n + 1] - self.g_off[n]) for n in range(len(self.images))
+        ]
         # Bucket images by padded gt count so that one crowded image does not pad them all.
-        buckets: Dict[int, List[int]] = defaultdict(list)
+        buckets: dict[int, list[int]] = defaultdict(list)
         for n, (d, g) in enumerate(counts):
             if d and g:
                 buckets[1 << int(np.ceil(np.log2(g)))].append(n)
@@ -137,7 +148,9 @@ class _Category:
         ign |= ~matched & out_of_area[:, None, :]
         return matched, ign
 
-    def _match_bucket(self, members: np.ndarray, gp: int, g_ign_a: np.ndarray, matched: np.ndarray, ign: np.ndarray) -> None:
+    def _match_bucket(
+        self, members: np.ndarray, gp: int, g_ign_a: np.ndarray, matched: np.ndarray, ign: np.ndarray
+    ) -> None:
         A, T = g_ign_a.shape[0], len(IOU_THRS)
         d_off, g_off = np.array(self.d_off)[members], np.array(self.g_off)[members]
         nd = np.array(self.d_off)[members + 1] - d_off
@@ -173,7 +186,7 @@ class _Category:
             matched[aa, tt, d_glob] = gid[bb, mg] != 0
             ign[aa, tt, d_glob] = gig[bb, aa, 0, mg]
 
-    def accumulate(self, matched: np.ndarray, ign: np.ndarray, g_ign_a: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def accumulate(self, matched: np.ndarray, ign: np.ndarray, g_ign_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """precision (T, R, A) and recall (T, A), -1 where an area range has no ground truth."""
         A, T, R = len(AREA_RANGES), len(IOU_THRS), len(REC_THRS)
         precision, recall = -np.ones((T, R, A)), -np.ones((T, A))
@@ -201,8 +214,9 @@ class _Category:
         return precision, recall
 
 
-def evaluate_coco_keypoints(gt: PathOrData, results: PathOrData, sigmas: Optional[Sequence[float]] = None,
-                            gt_source: str = "ground truth") -> Dict[str, float]:
+def evaluate_coco_keypoints(
+    gt: PathOrData, results: PathOrData, sigmas: Sequence[float] | None = None, gt_source: str = "ground truth"
+) -> dict[str, float]:
     """AP/AR of keypoint `results` (COCO results format) against a COCO keypoints file.
 
     Args:
@@ -227,11 +241,11 @@ def evaluate_coco_keypoints(gt: PathOrData, results: PathOrData, sigmas: Optiona
     K, A, T, R = len(cat_ids), len(AREA_RANGES), len(IOU_THRS), len(REC_THRS)
     precision, recall = -np.ones((T, R, K, A, 1)), -np.ones((T, K, A, 1))
     for k, cat in enumerate(cat_ids):
-        gts: Dict[int, List[dict]] = defaultdict(list)
+        gts: dict[int, list[dict]] = defaultdict(list)
         for a in gt_data["annotations"]:
             if a.get("category_id") == cat and a["image_id"] in known:
                 gts[a["image_id"]].append(a)
-        dts: Dict[int, List[Tuple[dict, float]]] = defaultdict(list)
+        dts: dict[int, list[tuple[dict, float]]] = defaultdict(list)
         for r, area in zip(res, areas):
             if r.get("category_id") == cat:
                 dts[r["image_id"]].append((r, area))
@@ -247,14 +261,18 @@ def evaluate_coco_keypoints(gt: PathOrData, results: PathOrData, sigmas: Optiona
     return _summarize(precision, recall)
 
 
-def _summarize(precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
+def _summarize(precision: np.ndarray, recall: np.ndarray) -> dict[str, float]:
     def mean(s: np.ndarray) -> float:
         s = s[s > -1]
         return float(np.mean(s)) if len(s) else -1.0
 
     out = {}
     for prefix, arr in (("AP", precision), ("AR", recall)):
-        sel = (lambda t, a, arr=arr: arr[t][:, :, :, a, 0]) if prefix == "AP" else (lambda t, a, arr=arr: arr[t][:, :, a, 0])
+        sel = (
+            (lambda t, a, arr=arr: arr[t][:, :, :, a, 0])
+            if prefix == "AP"
+            else (lambda t, a, arr=arr: arr[t][:, :, a, 0])
+        )
         full = slice(None)
         out[prefix] = mean(sel(full, [0]))
         out[prefix + "50"] = mean(sel([0], [0]))
@@ -264,7 +282,7 @@ def _summarize(precision: np.ndarray, recall: np.ndarray) -> Dict[str, float]:
     return {k: out[k] for k in METRIC_KEYS}
 
 
-def score_results_file(gt_path: Union[str, Path], results_path: Union[str, Path]) -> Dict[str, float]:
+def score_results_file(gt_path: str | Path, results_path: str | Path) -> dict[str, float]:
     """AP/AR of a results file against a ground-truth file, with the OKS sigmas of the ground
     truth's own skeleton (COCO's for COCO files, CrowdPose's for CrowdPose, ...)."""
     gt = _load(str(gt_path), "ground-truth")
@@ -272,14 +290,19 @@ def score_results_file(gt_path: Union[str, Path], results_path: Union[str, Path]
     return evaluate_coco_keypoints(gt, results_path, sigmas, gt_source=str(gt_path))
 
 
-def format_table(metrics: Dict[str, float]) -> str:
+def format_table(metrics: dict[str, float]) -> str:
     """The ten numbers in pycocotools' summary layout."""
     rows = [
-        ("Average Precision", "0.50:0.95", "   all", "AP"), ("Average Precision", "0.50     ", "   all", "AP50"),
-        ("Average Precision", "0.75     ", "   all", "AP75"), ("Average Precision", "0.50:0.95", "medium", "APm"),
-        ("Average Precision", "0.50:0.95", " large", "APl"), ("Average Recall   ", "0.50:0.95", "   all", "AR"),
-        ("Average Recall   ", "0.50     ", "   all", "AR50"), ("Average Recall   ", "0.75     ", "   all", "AR75"),
-        ("Average Recall   ", "0.50:0.95", "medium", "ARm"), ("Average Recall   ", "0.50:0.95", " large", "ARl"),
+        ("Average Precision", "0.50:0.95", "   all", "AP"),
+        ("Average Precision", "0.50     ", "   all", "AP50"),
+        ("Average Precision", "0.75     ", "   all", "AP75"),
+        ("Average Precision", "0.50:0.95", "medium", "APm"),
+        ("Average Precision", "0.50:0.95", " large", "APl"),
+        ("Average Recall   ", "0.50:0.95", "   all", "AR"),
+        ("Average Recall   ", "0.50     ", "   all", "AR50"),
+        ("Average Recall   ", "0.75     ", "   all", "AR75"),
+        ("Average Recall   ", "0.50:0.95", "medium", "ARm"),
+        ("Average Recall   ", "0.50:0.95", " large", "ARl"),
     ]
     short = {"Average Precision": "(AP)", "Average Recall   ": "(AR)"}
     return "\n".join(

@@ -5,25 +5,27 @@ Head boxes come from the official `gt_valid.mat` beside the JSON (`annot/valid.j
 `annot/gt_valid.mat`, read with scipy), or, when the JSON entries carry a `head_box`
 [x1, y1, x2, y2] field (0-based pixels), from there.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Union
 
 import numpy as np
 
-from ..core.fileio import atomic_write_json, join_root, read_image, read_json
-from ..core.version import VERSION_KEY, package_version
 from ..config import Config
-from ..data.mpii import mpii_box
+from ..core.fileio import atomic_write_json, join_root, read_image, read_json
 from ..core.geometry import xywh_to_xyxy
+from ..core.version import VERSION_KEY, package_version
+from ..data.mpii import mpii_box
 from ..inference.predictor import TopDownPredictor
 from .pckh import load_gt_mat, pckh_table
 
-def evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[Union[str, Path]] = None,
-                  progress: bool = False) -> Dict[str, float]:
+
+def evaluate_mpii(
+    predictor: TopDownPredictor, cfg: Config, out_dir: str | Path | None = None, progress: bool = False
+) -> dict[str, float]:
     ann = Path(join_root(cfg.data.root, cfg.data.val_ann))
-    entries: List[dict] = read_json(ann, "MPII annotation file")
+    entries: list[dict] = read_json(ann, "MPII annotation file")
     images_root = join_root(cfg.data.root, cfg.data.val_images)
     k = predictor.skeleton.num_joints
     preds = np.zeros((len(entries), k, 2))
@@ -34,7 +36,9 @@ def evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[Un
         items = tqdm(items, desc="eval", unit="person")
     for i in items:
         e = entries[i]
-        poses = predictor(read_image(join_root(images_root, e["image"])), xywh_to_xyxy(mpii_box(e["center"], e["scale"])))
+        poses = predictor(
+            read_image(join_root(images_root, e["image"])), xywh_to_xyxy(mpii_box(e["center"], e["scale"]))
+        )
         preds[i] = poses.keypoints[0, :, :2]
     if all("head_box" in e for e in entries):
         gt = np.array([e["joints"] for e in entries], dtype=np.float64) - 1.0

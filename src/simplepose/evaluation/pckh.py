@@ -11,10 +11,10 @@ The MPII JSON annotations carry no head boxes: real MPII evaluation needs the of
 `gt_valid.mat` (its `headboxes_src`, `pos_gt_src`, `jnt_missing`); `load_gt_mat` reads it
 when scipy is installed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Tuple, Union
 
 import numpy as np
 
@@ -25,15 +25,21 @@ from ..core.skeleton import MPII, Skeleton
 #: PoseTrack's joint matching (the official MPII code names it SC_BIAS; poseval writes 0.6 inline).
 HEAD_SIZE_FACTOR = 0.6
 THRESHOLDS = np.arange(0, 0.5 + 0.01, 0.01)  # the official range; [10] is 0.1, [11] is 0.11
-GROUPS = (("Head", ("head_top",)), ("Shoulder", ("left_shoulder", "right_shoulder")),
-          ("Elbow", ("left_elbow", "right_elbow")), ("Wrist", ("left_wrist", "right_wrist")),
-          ("Hip", ("left_hip", "right_hip")), ("Knee", ("left_knee", "right_knee")),
-          ("Ankle", ("left_ankle", "right_ankle")))
+GROUPS = (
+    ("Head", ("head_top",)),
+    ("Shoulder", ("left_shoulder", "right_shoulder")),
+    ("Elbow", ("left_elbow", "right_elbow")),
+    ("Wrist", ("left_wrist", "right_wrist")),
+    ("Hip", ("left_hip", "right_hip")),
+    ("Knee", ("left_knee", "right_knee")),
+    ("Ankle", ("left_ankle", "right_ankle")),
+)
 LEFT_OUT_OF_MEAN = ("pelvis", "thorax")
 
 
-def pckh_rates(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes: np.ndarray,
-               thresholds: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def pckh_rates(
+    pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes: np.ndarray, thresholds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-joint PCKh in percent for each threshold, and the visible counts.
 
     Args:
@@ -53,8 +59,9 @@ def pckh_rates(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes
     return rates, counts
 
 
-def pckh_table(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes: np.ndarray,
-               skeleton: Skeleton = MPII) -> Dict[str, float]:
+def pckh_table(
+    pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes: np.ndarray, skeleton: Skeleton = MPII
+) -> dict[str, float]:
     """{"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean"} at 0.5, the true
     "Mean@0.1", and the official code's "Mean@0.11_compat", all in percent."""
     thr = np.array([0.5, THRESHOLDS[10], THRESHOLDS[11]])
@@ -69,7 +76,7 @@ def pckh_table(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, head_boxes
     return out
 
 
-def load_gt_mat(path: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_gt_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The official `gt_valid.mat` -> (gt (N, 16, 2) 0-based pixels, visible (N, 16), head boxes (N, 4)).
 
     Needs scipy (`pip install scipy`). Its joints are 1-based (MATLAB), hence the - 1.
@@ -88,7 +95,7 @@ def load_gt_mat(path: Union[str, Path]) -> Tuple[np.ndarray, np.ndarray, np.ndar
     return gt, visible, boxes
 
 
-def format_pckh(table: Dict[str, float]) -> str:
+def format_pckh(table: dict[str, float]) -> str:
     names = [n for n, _ in GROUPS] + ["Mean", "Mean@0.1"]
     head = "| " + " | ".join(names) + " |"
     row = "| " + " | ".join(f"{table[n]:.2f}" for n in names) + " |"

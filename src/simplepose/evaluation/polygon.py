@@ -1,4 +1,5 @@
 """Point-in-polygon for PoseTrack ignore regions."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -35,18 +35,19 @@ Two modes:
   switches, misses, empty frames and ignore regions: all totals and per-joint values equal
   to 1e-13.
 """
+
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, read_posetrack
 from ..core.skeleton import common_joints
+from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, read_posetrack
 from .clear_mot import MotAccumulator
 from .pckh import HEAD_SIZE_FACTOR  # head size = 0.6 x head box diagonal, as in PCKh
 from .polygon import points_in_polygon
@@ -75,7 +76,7 @@ class FrameData:
     pr_people: int
 
 
-def _people_arrays(people, index: List[Optional[int]], with_scores: bool, by_visibility: bool = False):
+def _people_arrays(people, index: list[int | None], with_scores: bool, by_visibility: bool = False):
     n, j = len(people), len(index)
     ids = np.array([p.track_id for p in people], dtype=np.int64)
     xy = np.zeros((n, j, 2))
@@ -115,8 +116,15 @@ def _frame_data(gt: PoseTrackFrame, pr: PoseTrackFrame, gt_index, pr_index, wher
         keep_gt = gt_has.any(axis=1)
         keep_pr = pr_has.any(axis=1)
     return FrameData(
-        gt_ids[keep_gt], gt_xy[keep_gt], gt_has[keep_gt], head[keep_gt],
-        pr_ids[keep_pr], pr_xy[keep_pr], pr_has[keep_pr], pr_score[keep_pr], int(keep_pr.sum()),
+        gt_ids[keep_gt],
+        gt_xy[keep_gt],
+        gt_has[keep_gt],
+        head[keep_gt],
+        pr_ids[keep_pr],
+        pr_xy[keep_pr],
+        pr_has[keep_pr],
+        pr_score[keep_pr],
+        int(keep_pr.sum()),
     )
 
 
@@ -170,7 +178,7 @@ def _ap(scores: np.ndarray, labels: np.ndarray, n_gt: int) -> float:
     return 100.0 * voc_ap(recall, precision) if n_gt > 0 else float("nan")
 
 
-def _select_joints(gt: PoseTrackVideo, pr: PoseTrackVideo, compat: bool, where: str) -> List[str]:
+def _select_joints(gt: PoseTrackVideo, pr: PoseTrackVideo, compat: bool, where: str) -> list[str]:
     if compat:
         for video, side in ((gt, "ground truth"), (pr, "prediction")):
             missing = [n for n in POSEVAL_JOINTS if n not in video.skeleton.joints]
@@ -180,7 +188,7 @@ def _select_joints(gt: PoseTrackVideo, pr: PoseTrackVideo, compat: bool, where: 
     return [gt.skeleton.joints[i] for i, _ in common_joints(gt.skeleton, pr.skeleton)]
 
 
-def _frames(gt: PoseTrackVideo, pr: PoseTrackVideo, joints: List[str], compat: bool, where: str) -> List[FrameData]:
+def _frames(gt: PoseTrackVideo, pr: PoseTrackVideo, joints: list[str], compat: bool, where: str) -> list[FrameData]:
     if len(gt.frames) != len(pr.frames):
         raise ValueError(f"{where}: {len(pr.frames)} prediction frames but {len(gt.frames)} GT frames")
     gt_pos = {n: i for i, n in enumerate(gt.skeleton.joints)}
@@ -197,7 +205,7 @@ def _frames(gt: PoseTrackVideo, pr: PoseTrackVideo, joints: List[str], compat: b
 
 
 def evaluate_posetrack(
-    videos: Sequence[Tuple[PoseTrackVideo, PoseTrackVideo]], compat: bool = False, names: Sequence[str] = ()
+    videos: Sequence[tuple[PoseTrackVideo, PoseTrackVideo]], compat: bool = False, names: Sequence[str] = ()
 ) -> dict:
     """Evaluate (ground truth, prediction) video pairs.
 
@@ -206,14 +214,14 @@ def evaluate_posetrack(
     "groups" (the official table's columns for AP and MOTA), "mode", "num_videos", "num_frames".
     """
     names = list(names) or [gt.name for gt, _ in videos]
-    joints: Optional[List[str]] = None
+    joints: list[str] | None = None
     for (gt, pr), name in zip(videos, names):
         sel = _select_joints(gt, pr, compat, name)
         joints = sel if joints is None else [n for n in joints if n in sel]
     joints = joints or []
     nj = len(joints)
-    scores: List[List[np.ndarray]] = [[] for _ in range(nj)]
-    labels: List[List[np.ndarray]] = [[] for _ in range(nj)]
+    scores: list[list[np.ndarray]] = [[] for _ in range(nj)]
+    labels: list[list[np.ndarray]] = [[] for _ in range(nj)]
     n_gt = np.zeros(nj, dtype=np.int64)
     total = [MotAccumulator() for _ in range(nj)]
     num_frames = 0
@@ -249,7 +257,13 @@ def evaluate_posetrack(
         m["AP"] = _ap(np.asarray(scores[j], dtype=np.float64), np.asarray(labels[j], dtype=np.float64), int(n_gt[j]))
         per_joint[name] = m
     out = {"mode": "poseval" if compat else "default", "num_videos": len(videos), "num_frames": num_frames}
-    for key, metric in (("mAP", "AP"), ("MOTA", "MOTA"), ("MOTP", "MOTP"), ("precision", "precision"), ("recall", "recall")):
+    for key, metric in (
+        ("mAP", "AP"),
+        ("MOTA", "MOTA"),
+        ("MOTP", "MOTP"),
+        ("precision", "precision"),
+        ("recall", "recall"),
+    ):
         out[key] = nanmean([per_joint[n][metric] for n in joints])
     out["joints"] = per_joint
     out["groups"] = {metric: group_means(joints, [per_joint[n][metric] for n in joints]) for metric in ("AP", "MOTA")}
@@ -257,11 +271,20 @@ def evaluate_posetrack(
 
 
 def _add(total: MotAccumulator, acc: MotAccumulator) -> None:
-    for name in ("objects", "matches", "switches", "misses", "false_positives", "match_distance", "raw_distance", "extra_distance"):
+    for name in (
+        "objects",
+        "matches",
+        "switches",
+        "misses",
+        "false_positives",
+        "match_distance",
+        "raw_distance",
+        "extra_distance",
+    ):
         setattr(total, name, getattr(total, name) + getattr(acc, name))
 
 
-def _mot_metrics(a: MotAccumulator, compat: bool) -> Dict[str, float]:
+def _mot_metrics(a: MotAccumulator, compat: bool) -> dict[str, float]:
     nan = float("nan")
     det = a.detections
     mota = 100.0 * (1.0 - (a.misses + a.switches + a.false_positives) / a.objects) if a.objects else nan
@@ -270,11 +293,19 @@ def _mot_metrics(a: MotAccumulator, compat: bool) -> Dict[str, float]:
     motp = 100.0 * (1.0 - dist / det) if det else (0.0 if compat else nan)
     prec = 100.0 * det / (det + a.false_positives) if det + a.false_positives else nan
     rec = 100.0 * det / a.objects if a.objects else nan
-    return {"MOTA": mota, "MOTP": motp, "precision": prec, "recall": rec,
-            "switches": a.switches, "misses": a.misses, "false_positives": a.false_positives, "objects": a.objects}
+    return {
+        "MOTA": mota,
+        "MOTP": motp,
+        "precision": prec,
+        "recall": rec,
+        "switches": a.switches,
+        "misses": a.misses,
+        "false_positives": a.false_positives,
+        "objects": a.objects,
+    }
 
 
-def evaluate_dirs(gt_dir: Union[str, Path], pred_dir: Union[str, Path], compat: bool = False) -> dict:
+def evaluate_dirs(gt_dir: str | Path, pred_dir: str | Path, compat: bool = False) -> dict:
     """Evaluate every GT file `gt_dir/*.json` against the file of the same name in `pred_dir`."""
     # The official tool reads the files in directory order (glob), and the order of tied
     # scores moves AP slightly; compat mode reads them in that same order.

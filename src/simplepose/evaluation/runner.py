@@ -2,21 +2,22 @@
 OKS-NMS -> COCO results -> AP/AR (or MPII PCKh). The training engine calls `evaluate_model`
 every few epochs; `simplepose eval CONFIG --checkpoint CKPT` calls `run_evaluation`.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Union
 
 import numpy as np
 import torch
 
-from ..config import Config, TestConfig
+from ..config import Config
 from ..core.fileio import atomic_write_json, join_root, read_image
 from ..core.version import VERSION_KEY, package_version
 from ..inference.detector import BoxTable, DetectionsFile, GTBoxes
-from ..core.poses import Poses
-from ..inference.postprocess import postprocess_image, poses_to_results
+from ..inference.postprocess import poses_to_results, postprocess_image
 from ..inference.predictor import TopDownPredictor
 from .cocoeval import evaluate_coco_keypoints
 from .mpii_runner import evaluate_mpii
@@ -24,7 +25,7 @@ from .mpii_runner import evaluate_mpii
 PathLike = Union[str, Path]
 
 
-def coco_boxes(cfg: Config, coco, detections: Optional[str] = None) -> BoxTable:
+def coco_boxes(cfg: Config, coco, detections: str | None = None) -> BoxTable:
     """Person boxes for evaluation.
 
     `detections` (from the command line: "gt" or a file path, taken as given) wins over the
@@ -38,10 +39,10 @@ def coco_boxes(cfg: Config, coco, detections: Optional[str] = None) -> BoxTable:
     return DetectionsFile(join_root(cfg.data.root, cfg.test.detections), cfg.test.det_score_thresh)
 
 
-def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterator[List[int]]:
+def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterator[list[int]]:
     """Groups of images with about `max_crops` people in all, so crops of several images
     share forward passes."""
-    group: List[int] = []
+    group: list[int] = []
     count = 0
     for i in image_ids:
         group.append(i)
@@ -54,9 +55,14 @@ def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterat
 
 
 def predict_coco(
-    predictor: TopDownPredictor, coco, boxes: BoxTable, image_ids: Sequence[int], cfg: Config,
-    progress: bool = False, on_bad: Optional[Callable[[str, str], None]] = None,
-) -> List[dict]:
+    predictor: TopDownPredictor,
+    coco,
+    boxes: BoxTable,
+    image_ids: Sequence[int],
+    cfg: Config,
+    progress: bool = False,
+    on_bad: Callable[[str, str], None] | None = None,
+) -> list[dict]:
     """COCO results (rescored, OKS-NMSed) for `image_ids` of a CocoKeypoints file.
 
     An image that cannot be read raises, or with `on_bad(path, problem)` is reported there and
@@ -65,7 +71,7 @@ def predict_coco(
     """
     from ..core.interrupts import Interrupted
 
-    results: List[dict] = []
+    results: list[dict] = []
     chunks = list(_chunks(image_ids, boxes, predictor.batch_size))
     if progress:
         from tqdm import tqdm
@@ -84,12 +90,13 @@ def predict_coco(
                 results.extend(poses_to_results(image_id, postprocess_image(predictor, poses, cfg.test)))
             done += len(group)
     except KeyboardInterrupt as e:
-        raise Interrupted.after(e, f"after {done} of {len(image_ids)} images; nothing written "
-                                   "(the metrics need every image)") from None
+        raise Interrupted.after(
+            e, f"after {done} of {len(image_ids)} images; nothing written (the metrics need every image)"
+        ) from None
     return results
 
 
-def _read(path: str, on_bad: Optional[Callable[[str, str], None]]) -> Optional[np.ndarray]:
+def _read(path: str, on_bad: Callable[[str, str], None] | None) -> np.ndarray | None:
     """The image, or None after `on_bad(path, problem)` when it cannot be read (raises without on_bad)."""
     try:
         return read_image(path)
@@ -100,22 +107,28 @@ def _read(path: str, on_bad: Optional[Callable[[str, str], None]]) -> Optional[n
         return None
 
 
-def _inside(boxes: BoxTable, image_id: int, image) -> Tuple[np.ndarray, np.ndarray]:
+def _inside(boxes: BoxTable, image_id: int, image) -> tuple[np.ndarray, np.ndarray]:
     """The image's boxes that overlap it (sizes from the annotation file; 0 = unknown, keep all)."""
     b, s = boxes(None, image_id)
     return boxes.inside(b, s, image.width, image.height) if image.width > 0 and image.height > 0 else (b, s)
 
 
-def _dist() -> Tuple[int, int]:
+def _dist() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
 
 
-def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch.device],
-                   out_dir: Optional[PathLike] = None, detections: Optional[str] = None,
-                   progress: bool = False, on_bad: Optional[Callable[[str, str], None]] = None,
-                   **predictor_overrides) -> Dict[str, float]:
+def evaluate_model(
+    model: torch.nn.Module,
+    cfg: Config,
+    device: str | torch.device,
+    out_dir: PathLike | None = None,
+    detections: str | None = None,
+    progress: bool = False,
+    on_bad: Callable[[str, str], None] | None = None,
+    **predictor_overrides,
+) -> dict[str, float]:
     """Evaluate `model` on the config's validation set; the metrics dict on every rank.
 
     COCO-format sets: {"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"}
@@ -134,9 +147,14 @@ def evaluate_model(model: torch.nn.Module, cfg: Config, device: Union[str, torch
         model.train(was_training)
 
 
-def evaluate_predictor(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike] = None,
-                       detections: Optional[str] = None, progress: bool = False,
-                       on_bad: Optional[Callable[[str, str], None]] = None) -> Dict[str, float]:
+def evaluate_predictor(
+    predictor: TopDownPredictor,
+    cfg: Config,
+    out_dir: PathLike | None = None,
+    detections: str | None = None,
+    progress: bool = False,
+    on_bad: Callable[[str, str], None] | None = None,
+) -> dict[str, float]:
     """`evaluate_model` with a predictor already built (anything with its `predict_batch`,
     `crop_boxes`, `batch_size` and `skeleton`); the model's train/eval mode is the caller's.
     `on_bad(path, problem)`: an unreadable image is reported there and skipped (COCO-format
@@ -144,16 +162,21 @@ def evaluate_predictor(predictor: TopDownPredictor, cfg: Config, out_dir: Option
     return _evaluator(cfg)(predictor, cfg, out_dir, detections, progress, on_bad)
 
 
-def _evaluator(cfg: Config) -> Callable[..., Dict[str, float]]:
+def _evaluator(cfg: Config) -> Callable[..., dict[str, float]]:
     """The config's dataset's evaluator (`EVALUATORS`), or one clear error naming the field."""
     if cfg.data.dataset not in EVALUATORS:
         raise ValueError(f"data.dataset = {cfg.data.dataset!r} has no evaluator; known: {sorted(EVALUATORS)}")
     return EVALUATORS[cfg.data.dataset]
 
 
-def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
-                   detections: Optional[str], progress: bool,
-                   on_bad: Optional[Callable[[str, str], None]] = None) -> Dict[str, float]:
+def _evaluate_coco(
+    predictor: TopDownPredictor,
+    cfg: Config,
+    out_dir: PathLike | None,
+    detections: str | None,
+    progress: bool,
+    on_bad: Callable[[str, str], None] | None = None,
+) -> dict[str, float]:
     from ..data.coco import load_coco_keypoints
 
     ann = join_root(cfg.data.root, cfg.data.val_ann)
@@ -166,9 +189,9 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
     results = predict_coco(predictor, coco, boxes, image_ids, cfg, progress and rank == 0, on_bad)
     if boxes.skips and rank == 0:  # the numbers are still meaningful; say what they leave out
         print(f"warning: evaluation skipped {boxes.skips.summary()}", file=sys.stderr)
-    metrics: Dict[str, float] = {}
+    metrics: dict[str, float] = {}
     if world > 1:
-        gathered: List[Optional[List[dict]]] = [None] * world
+        gathered: list[list[dict] | None] = [None] * world
         torch.distributed.all_gather_object(gathered, results)
         results = [r for part in gathered for r in (part or [])]
     if rank == 0:
@@ -183,9 +206,14 @@ def _evaluate_coco(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
     return metrics
 
 
-def _evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[PathLike],
-                   detections: Optional[str], progress: bool,
-                   on_bad: Optional[Callable[[str, str], None]] = None) -> Dict[str, float]:
+def _evaluate_mpii(
+    predictor: TopDownPredictor,
+    cfg: Config,
+    out_dir: PathLike | None,
+    detections: str | None,
+    progress: bool,
+    on_bad: Callable[[str, str], None] | None = None,
+) -> dict[str, float]:
     # PCKh scores every annotated person: an unreadable image stays an error (on_bad unused).
     if detections not in (None, "gt"):
         raise ValueError("MPII is evaluated with the annotated person centres and scales; it takes no detections file")
@@ -194,14 +222,14 @@ def _evaluate_mpii(predictor: TopDownPredictor, cfg: Config, out_dir: Optional[P
 
 #: `data.dataset` -> `(predictor, cfg, out_dir, detections, progress, on_bad) -> metrics`. A new dataset
 #: is one entry here (and one in `data.build.READERS`); see the README.
-EVALUATORS: Dict[str, Callable[..., Dict[str, float]]] = {
+EVALUATORS: dict[str, Callable[..., dict[str, float]]] = {
     "coco": _evaluate_coco,
     "posetrack": _evaluate_coco,
     "mpii": _evaluate_mpii,
 }
 
 
-def format_metrics(metrics: Dict[str, float]) -> str:
+def format_metrics(metrics: dict[str, float]) -> str:
     """The COCO table for COCO-format metrics, the PCKh table for MPII's."""
     from .cocoeval import format_table
     from .pckh import format_pckh

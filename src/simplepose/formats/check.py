@@ -8,11 +8,13 @@ and the field (`FileFormatError`), never a traceback later or a silently wrong n
 a box outside its image), by reason, so the command can say what it skipped and why, and
 `--strict` / `data.on_error: raise` can turn a skip into an error.
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,8 +55,12 @@ def numbers(value: Any, count: int, where: str, field: str) -> np.ndarray:
 
 def integer(value: Any, where: str, field: str) -> int:
     """A whole number (an id): 7 or 7.0, not "7", not true, not 7.5."""
-    if not _is_number(value) or not math.isfinite(float(value)) or float(value) != int(value) \
-            or not -2 ** 62 < int(value) < 2 ** 62:  # ids are stored as int64 arrays
+    if (
+        not _is_number(value)
+        or not math.isfinite(float(value))
+        or float(value) != int(value)
+        or not -(2**62) < int(value) < 2**62
+    ):  # ids are stored as int64 arrays
         raise FileFormatError(f"{where}: field {field!r} must be a whole number, got {value!r}")
     return int(value)
 
@@ -86,7 +92,8 @@ def person_category(data: Any, source: str) -> dict:
                 raise FileFormatError(f"{where}: field 'keypoints' must be a list of joint names")
             limbs = c.get("skeleton") or []
             if not isinstance(limbs, list) or not all(
-                    isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p) for p in limbs):
+                isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p) for p in limbs
+            ):
                 raise FileFormatError(f"{where}: field 'skeleton' must be a list of [a, b] joint numbers")
             return c
     raise FileFormatError(f"{source}: no entry of 'categories' has 'keypoints' names (no person category)")
@@ -112,7 +119,7 @@ def unique(ids: Sequence[Any], source: str, what: str) -> None:
 class Skips(Counter):
     """Records left out on purpose, counted by reason ("zero-size box", ...)."""
 
-    def add(self, reason: str, strict: bool = False, where: Optional[str] = None) -> None:
+    def add(self, reason: str, strict: bool = False, where: str | None = None) -> None:
         """Count one skip; with `strict` it is an error instead (naming `where`)."""
         if strict:
             raise FileFormatError(f"{where}: {reason}" if where else reason)

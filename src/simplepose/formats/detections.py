@@ -1,8 +1,8 @@
 """Person detections in the COCO results format: [{image_id, category_id, bbox, score}, ...]."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -11,9 +11,12 @@ from .check import Skips, box_xywh, integer, number
 
 
 def load_detections(
-    path: Union[str, Path], score_thresh: float = 0.0, category_id: int = 1, skips: Optional[Skips] = None,
+    path: str | Path,
+    score_thresh: float = 0.0,
+    category_id: int = 1,
+    skips: Skips | None = None,
     strict: bool = False,
-) -> Dict[int, Tuple[np.ndarray, np.ndarray]]:
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """image id -> (boxes (N, 4) xywh, scores (N,)), people only, score >= `score_thresh`.
 
     Every detection is checked (`formats.check`): a missing field, a non-number or a non-finite
@@ -25,8 +28,8 @@ def load_detections(
     if not isinstance(data, list):
         raise FileFormatError(f"{path}: expected a JSON list of detections (COCO results format)")
     skips = Skips() if skips is None else skips
-    boxes: Dict[int, list] = {}
-    scores: Dict[int, list] = {}
+    boxes: dict[int, list] = {}
+    scores: dict[int, list] = {}
     for i, det in enumerate(data):
         where = f"{path}: detection [{i}]"
         if not isinstance(det, dict):

@@ -12,11 +12,12 @@ truth frames by position, so a prediction file lists the same frames in the same
 each person with a `track_id` unique in its frame and one `scores` entry per joint; joints
 left out are written as (0, 0, 0) with score 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 
@@ -27,9 +28,21 @@ from . import check
 # The 15 joints the official tool (poseval) evaluates, in its own order; PoseTrack's
 # head_bottom is its "neck".
 POSEVAL_JOINTS = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-    "head_bottom", "nose", "head_top",
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "head_bottom",
+    "nose",
+    "head_top",
 )
 
 
@@ -48,10 +61,10 @@ class PoseTrackPerson:
 
     track_id: int
     keypoints: np.ndarray
-    scores: Optional[np.ndarray] = None
-    head_box: Optional[np.ndarray] = None
-    box: Optional[np.ndarray] = None
-    annotation: Dict[str, Any] = field(default_factory=dict, repr=False)
+    scores: np.ndarray | None = None
+    head_box: np.ndarray | None = None
+    box: np.ndarray | None = None
+    annotation: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def annotated(self) -> np.ndarray:
@@ -74,9 +87,9 @@ class PoseTrackFrame:
     image_id: int
     file_name: str
     is_labeled: bool
-    people: List[PoseTrackPerson]
-    ignore_regions: List[np.ndarray]
-    image: Dict[str, Any] = field(default_factory=dict, repr=False)
+    people: list[PoseTrackPerson]
+    ignore_regions: list[np.ndarray]
+    image: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -85,8 +98,8 @@ class PoseTrackVideo:
 
     name: str
     skeleton: Skeleton
-    frames: List[PoseTrackFrame]
-    category: Dict[str, Any] = field(default_factory=dict, repr=False)
+    frames: list[PoseTrackFrame]
+    category: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _get(obj: Any, key: str, where: str) -> Any:
@@ -118,7 +131,7 @@ def _read_person(ann: dict, num_joints: int, where: str) -> PoseTrackPerson:
     )
 
 
-def ignore_regions(image: dict, where: str) -> List[np.ndarray]:
+def ignore_regions(image: dict, where: str) -> list[np.ndarray]:
     """The image record's ignore regions as polygons (R_i, 2) x, y in image pixels."""
     xs = check.items(image, "ignore_regions_x", where) if image.get("ignore_regions_x") else []
     ys = check.items(image, "ignore_regions_y", where) if image.get("ignore_regions_y") else []
@@ -128,8 +141,15 @@ def ignore_regions(image: dict, where: str) -> List[np.ndarray]:
     for r, (x, y) in enumerate(zip(xs, ys)):
         if not isinstance(x, list) or not isinstance(y, list) or len(x) != len(y):
             raise FileFormatError(f"{where}: ignore region [{r}] needs two lists of the same length (x and y)")
-        out.append(np.stack([check.numbers(x, len(x), where, f"ignore_regions_x[{r}]"),
-                             check.numbers(y, len(y), where, f"ignore_regions_y[{r}]")], axis=1).reshape(-1, 2))
+        out.append(
+            np.stack(
+                [
+                    check.numbers(x, len(x), where, f"ignore_regions_x[{r}]"),
+                    check.numbers(y, len(y), where, f"ignore_regions_y[{r}]"),
+                ],
+                axis=1,
+            ).reshape(-1, 2)
+        )
     return out
 
 
@@ -139,7 +159,7 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
         raise FileFormatError(f"{source}: expected a JSON object with 'images', 'annotations', 'categories'")
     category = check.person_category(data, source)
     skeleton = skeleton_from_category(category, name="posetrack")
-    people: Dict[Any, List[PoseTrackPerson]] = {}
+    people: dict[Any, list[PoseTrackPerson]] = {}
     for i, ann in enumerate(check.items(data, "annotations", source)):
         where = f"{source}: annotation [{i}] (id {ann.get('id', '?') if isinstance(ann, dict) else '?'})"
         image_id = check.integer(_get(check.record(ann, where), "image_id", where), where, "image_id")
@@ -154,26 +174,28 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
             raise FileFormatError(f"{where}: missing field 'id' (or 'frame_id')")
         image_id = check.integer(image_id, where, "id")
         frame_people = people.pop(image_id, [])
-        frames.append(PoseTrackFrame(
-            image_id=image_id,
-            file_name=str(_get(image, "file_name", where)),
-            is_labeled=bool(image.get("is_labeled", bool(frame_people))),
-            people=frame_people,
-            ignore_regions=ignore_regions(image, where),
-            image=image,
-        ))
+        frames.append(
+            PoseTrackFrame(
+                image_id=image_id,
+                file_name=str(_get(image, "file_name", where)),
+                is_labeled=bool(image.get("is_labeled", bool(frame_people))),
+                people=frame_people,
+                ignore_regions=ignore_regions(image, where),
+                image=image,
+            )
+        )
     if people:
         raise FileFormatError(f"{source}: annotations refer to image ids not in 'images': {sorted(people)[:5]}")
     return PoseTrackVideo(Path(source).stem, skeleton, frames, category)
 
 
-def read_posetrack(path: Union[str, Path]) -> PoseTrackVideo:
+def read_posetrack(path: str | Path) -> PoseTrackVideo:
     """Read one PoseTrack 2018 per-video JSON file (ground truth or predictions)."""
     path = str(path)
     return parse_posetrack(read_json(path, "PoseTrack file"), path)
 
 
-def _num(v: float) -> Union[int, float]:
+def _num(v: float) -> int | float:
     """Whole numbers as ints, so a file read and written back keeps its literal form."""
     f = float(v)
     return int(f) if f.is_integer() else f
@@ -182,7 +204,8 @@ def _num(v: float) -> Union[int, float]:
 def _person_json(person: PoseTrackPerson, image_id: int, index: int) -> dict:
     ann = dict(person.annotation)
     ann.update(
-        track_id=int(person.track_id), image_id=image_id,
+        track_id=int(person.track_id),
+        image_id=image_id,
         keypoints=[_num(v) for v in person.keypoints.reshape(-1)],
         scores=[] if person.scores is None else [float(s) for s in person.scores],
         category_id=ann.get("category_id", 1),
@@ -213,6 +236,6 @@ def video_to_json(video: PoseTrackVideo) -> dict:
     return {"images": images, "annotations": annotations, "categories": [category]}
 
 
-def write_posetrack(video: PoseTrackVideo, path: Union[str, Path], **dump_kwargs: Any) -> None:
+def write_posetrack(video: PoseTrackVideo, path: str | Path, **dump_kwargs: Any) -> None:
     """Write a PoseTrackVideo as a PoseTrack 2018 JSON file (atomically; json.dumps keywords allowed)."""
     atomic_write_json(path, video_to_json(video), **dump_kwargs)

@@ -7,23 +7,24 @@ an optional torchvision detector (used only when a CPU build of torchvision and 
 file exist; torchvision is not a dependency of simplepose). `open_detector` builds one from
 what a user names.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Protocol, Tuple, Union
+from typing import Protocol
 
 import numpy as np
 
 from ..core.fileio import MissingPackageError
-from ..formats.check import Skips, outside_image
 from ..core.geometry import xywh_to_xyxy
+from ..formats.check import Skips, outside_image
 from ..zoo.table import DEFAULT_DETECTOR  # noqa: F401  (re-exported: the commands' default)
 
-Boxes = Tuple[np.ndarray, np.ndarray]
+Boxes = tuple[np.ndarray, np.ndarray]
 
 
 class Detector(Protocol):
-    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+    def __call__(self, image_bgr: np.ndarray, image_id: object | None = None) -> Boxes:
         """(boxes (N, 4) xyxy in image pixels, scores (N,))."""
         ...
 
@@ -39,11 +40,11 @@ class BoxTable:
     (`formats.check.outside_image`: their crop is pure padding); the others stay unclipped.
     """
 
-    def __init__(self, table: Dict[object, Boxes], skips: Optional[Skips] = None) -> None:
+    def __init__(self, table: dict[object, Boxes], skips: Skips | None = None) -> None:
         self.table = table
         self.skips = Skips() if skips is None else skips
 
-    def __call__(self, image_bgr: Optional[np.ndarray] = None, image_id: Optional[object] = None) -> Boxes:
+    def __call__(self, image_bgr: np.ndarray | None = None, image_id: object | None = None) -> Boxes:
         boxes, scores = self.table.get(image_id, _empty())
         if image_bgr is not None and len(boxes):
             boxes, scores = self.inside(boxes, scores, image_bgr.shape[1], image_bgr.shape[0])
@@ -64,7 +65,7 @@ class GTBoxes(BoxTable):
     """
 
     def __init__(self, coco) -> None:  # coco: data.coco.CocoKeypoints (for_training=False)
-        by_image: Dict[object, list] = {}
+        by_image: dict[object, list] = {}
         for r in coco.records:
             if r.box[2] >= 0 and r.box[3] >= 0:  # the paper's x2 >= x1, y2 >= y1: a one-pixel-wide image's person too
                 by_image.setdefault(r.image_id, []).append(r.box)
@@ -78,13 +79,14 @@ class DetectionsFile(BoxTable):
     `predict` on image folders.
     """
 
-    def __init__(self, path: Union[str, Path], score_thresh: float = 0.0, names: Optional[Dict[int, str]] = None,
-                 strict: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, score_thresh: float = 0.0, names: dict[int, str] | None = None, strict: bool = False
+    ) -> None:
         from ..formats.detections import load_detections
 
         skips = Skips()
         dets = load_detections(path, score_thresh, skips=skips, strict=strict)
-        table: Dict[object, Boxes] = {k: (xywh_to_xyxy(b), s) for k, (b, s) in dets.items()}
+        table: dict[object, Boxes] = {k: (xywh_to_xyxy(b), s) for k, (b, s) in dets.items()}
         for image_id, name in (names or {}).items():
             if image_id in table:
                 table[name] = table[image_id]
@@ -94,7 +96,7 @@ class DetectionsFile(BoxTable):
 class WholeImage:
     """One box covering the whole image (score 1): for pictures of a single person."""
 
-    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+    def __call__(self, image_bgr: np.ndarray, image_id: object | None = None) -> Boxes:
         h, w = image_bgr.shape[:2]
         return np.array([[0.0, 0.0, w - 1.0, h - 1.0]]), np.ones(1)
 
@@ -106,9 +108,11 @@ def require_torchvision() -> None:
         from torchvision.models import detection  # noqa: F401 (whether it imports is the check)
     except (ImportError, RuntimeError) as e:
         raise MissingPackageError(
-            "the torchvision person detector (a .pth --detector)", "torchvision",
-            "pip install torchvision", "a CPU build: PyPI's wheel does not import beside CPU torch, "
-            "pytorch/vision#9085; or use --detector yolox-m (the default), an .onnx detector, or --boxes FILE"
+            "the torchvision person detector (a .pth --detector)",
+            "torchvision",
+            "pip install torchvision",
+            "a CPU build: PyPI's wheel does not import beside CPU torch, "
+            "pytorch/vision#9085; or use --detector yolox-m (the default), an .onnx detector, or --boxes FILE",
         ) from e
 
 
@@ -120,8 +124,9 @@ class TorchvisionDetector:
     by hand (simplepose never downloads). Boxes under `score_thresh` are dropped.
     """
 
-    def __init__(self, weights: Union[str, Path], arch: str = "fasterrcnn_resnet50_fpn",
-                 score_thresh: float = 0.5, device: str = "cpu") -> None:
+    def __init__(
+        self, weights: str | Path, arch: str = "fasterrcnn_resnet50_fpn", score_thresh: float = 0.5, device: str = "cpu"
+    ) -> None:
         require_torchvision()
         import torch
         from torchvision.models import detection
@@ -139,7 +144,7 @@ class TorchvisionDetector:
         self.model.to(self.device).eval()
         self.score_thresh = score_thresh
 
-    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+    def __call__(self, image_bgr: np.ndarray, image_id: object | None = None) -> Boxes:
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(image_bgr[:, :, ::-1])).permute(2, 0, 1).float() / 255.0
@@ -147,5 +152,3 @@ class TorchvisionDetector:
             out = self.model([x.to(self.device)])[0]
         keep = (out["labels"] == 1) & (out["scores"] >= self.score_thresh)
         return out["boxes"][keep].cpu().numpy().astype(np.float64), out["scores"][keep].cpu().numpy().astype(np.float64)
-
-

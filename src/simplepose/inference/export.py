@@ -6,21 +6,28 @@ The exported graph is the BatchNorm-folded network with a dynamic batch axis: in
 batch of two (which also exercises the dynamic axis) and the largest absolute difference
 from the PyTorch model in eager fp32 is reported; the file is written atomically.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Union
 
 import numpy as np
 import torch
 
 from ..config import Config, load_config
 from ..core.fileio import OutputError, atomic_write_bytes, prepare_output_dir
-from ..runtimes.onnx_paths import (OnnxRunner, calibration_batches, calibration_images, export_onnx_bytes,
-                                  quantize_int8, require_onnx)
-from ..runtimes.base import RuntimeSpec, probe_batch
 from ..core.transforms import Normalize
+from ..runtimes.base import RuntimeSpec, probe_batch
+from ..runtimes.onnx_paths import (
+    OnnxRunner,
+    calibration_batches,
+    calibration_images,
+    export_onnx_bytes,
+    quantize_int8,
+    require_onnx,
+)
 
 PathLike = Union[str, Path]
 
@@ -36,13 +43,13 @@ class ExportReport:
 
     path: Path
     int8: bool
-    input_size: Tuple[int, int]
+    input_size: tuple[int, int]
     num_joints: int
     max_abs_diff: float
     max_abs_output: float
     check: str
     size_bytes: int
-    heatmap_size: Tuple[int, int] = (0, 0)  # (w, h) of the output heatmaps
+    heatmap_size: tuple[int, int] = (0, 0)  # (w, h) of the output heatmaps
 
 
 def check_writable(path: Path) -> None:
@@ -57,7 +64,7 @@ def check_writable(path: Path) -> None:
         raise ValueError(f"cannot write {path}: {e}") from None
 
 
-def check_export_options(int8: bool = False, calibration: Optional[PathLike] = None) -> None:
+def check_export_options(int8: bool = False, calibration: PathLike | None = None) -> None:
     """The cheap checks of an export, made before a checkpoint is fetched or read: onnx and
     onnxruntime installed (RuntimeUnavailable naming the pip line), and for `int8` a folder of
     calibration images (fails now, not after the export)."""
@@ -68,8 +75,14 @@ def check_export_options(int8: bool = False, calibration: Optional[PathLike] = N
         calibration_images(calibration)
 
 
-def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, calibration: Optional[PathLike] = None,
-                      config: Optional[PathLike] = None, trusted: bool = False) -> ExportReport:
+def export_checkpoint(
+    checkpoint: PathLike,
+    out: PathLike,
+    int8: bool = False,
+    calibration: PathLike | None = None,
+    config: PathLike | None = None,
+    trusted: bool = False,
+) -> ExportReport:
     """Export `checkpoint` to `out` (.onnx); with `int8`, quantise with crops of `calibration`'s images.
 
     The input size and normalisation come from `config` (a YAML file) if given, else the
@@ -102,5 +115,14 @@ def export_checkpoint(checkpoint: PathLike, out: PathLike, int8: bool = False, c
     with torch.no_grad():
         want = model(x).numpy()
     atomic_write_bytes(out, data)
-    return ExportReport(out, int8, input_size, int(want.shape[1]), float(np.abs(got - want).max()),
-                        float(np.abs(want).max()), check, len(data), (int(want.shape[3]), int(want.shape[2])))
+    return ExportReport(
+        out,
+        int8,
+        input_size,
+        int(want.shape[1]),
+        float(np.abs(got - want).max()),
+        float(np.abs(want).max()),
+        check,
+        len(data),
+        (int(want.shape[3]), int(want.shape[2])),
+    )

@@ -17,17 +17,18 @@ filters by class): the score threshold is a parameter, boxes are clipped to the 
 under `min_size` pixels on either side are dropped, and where the graph has a `labels`
 output only label 0 (person, in both the single-class HumanArt and the COCO-80 models) is kept.
 """
+
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
-from .detector import Boxes
 from ..core.fileio import MissingPackageError
+from .detector import Boxes
 
 #: The letterbox canvas value (mmdet's YOLOX `Pad` value, which rtmlib copies).
 PAD_VALUE = 114
@@ -55,8 +56,9 @@ class OnnxPersonDetector:
     intra-op threads (None: its default, one per core). The input size is read from the graph.
     """
 
-    def __init__(self, onnx_path: Union[str, Path], score_thresh: float = 0.3, min_size: float = 1.0,
-                 threads: Optional[int] = None) -> None:
+    def __init__(
+        self, onnx_path: str | Path, score_thresh: float = 0.3, min_size: float = 1.0, threads: int | None = None
+    ) -> None:
         path = Path(onnx_path)
         if not path.is_file():
             raise FileNotFoundError(f"person detector model not found: {path}")
@@ -83,32 +85,36 @@ class OnnxPersonDetector:
         inp = self.session.get_inputs()[0]
         shape = list(inp.shape)
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) and d > 0 for d in shape[2:]):
-            raise ValueError(f"{path}: input {inp.name!r} has shape {shape}; expected (batch, 3, H, W) with a "
-                             "fixed H and W, as in mmdeploy's YOLOX end2end.onnx")
+            raise ValueError(
+                f"{path}: input {inp.name!r} has shape {shape}; expected (batch, 3, H, W) with a "
+                "fixed H and W, as in mmdeploy's YOLOX end2end.onnx"
+            )
         self.input_name = inp.name
-        self.input_hw: Tuple[int, int] = (shape[2], shape[3])
+        self.input_hw: tuple[int, int] = (shape[2], shape[3])
         # A symbolic (str) or unknown (None) batch dimension takes several frames per run.
         self.dynamic_batch = not isinstance(shape[0], int)
         outputs = self.session.get_outputs()
         self.dets_name = _dets_output(outputs, path)
         self.labels_name = next((o.name for o in outputs if o.name == "labels"), None)
 
-    def __call__(self, image_bgr: np.ndarray, image_id: Optional[object] = None) -> Boxes:
+    def __call__(self, image_bgr: np.ndarray, image_id: object | None = None) -> Boxes:
         """(boxes (N, 4) xyxy float64 in image pixels, scores (N,) float64) of one BGR image (H, W, 3)."""
         canvas, ratio = self.letterbox(image_bgr)
         dets, labels = self._run(canvas[None])
         return self._postprocess(dets[0], None if labels is None else labels[0], ratio, image_bgr.shape[:2])
 
-    def detect_batch(self, images: Sequence[np.ndarray]) -> List[Boxes]:
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[Boxes]:
         """`self(image)` for each image, in one session run when the graph's batch is dynamic."""
         if not self.dynamic_batch or len(images) < 2:
             return [self(image) for image in images]
         prepared = [self.letterbox(image) for image in images]
         dets, labels = self._run(np.stack([canvas for canvas, _ in prepared]))
-        return [self._postprocess(dets[b], None if labels is None else labels[b], ratio, image.shape[:2])
-                for b, (image, (_, ratio)) in enumerate(zip(images, prepared))]
+        return [
+            self._postprocess(dets[b], None if labels is None else labels[b], ratio, image.shape[:2])
+            for b, (image, (_, ratio)) in enumerate(zip(images, prepared))
+        ]
 
-    def letterbox(self, image_bgr: np.ndarray) -> Tuple[np.ndarray, float]:
+    def letterbox(self, image_bgr: np.ndarray) -> tuple[np.ndarray, float]:
         """rtmlib's YOLOX input: (canvas (S_h, S_w, 3) uint8, ratio); image pixel (x, y) lands
         on canvas (x * ratio, y * ratio), up to the resize's own half-pixel convention."""
         image = np.asarray(image_bgr)
@@ -125,15 +131,16 @@ class OnnxPersonDetector:
         canvas[:new_h, :new_w] = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR).astype(np.uint8)
         return canvas, ratio
 
-    def _run(self, canvases: np.ndarray) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    def _run(self, canvases: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(B, S_h, S_w, 3) uint8 -> dets (B, N, 5) float, labels (B, N) or None."""
         x = np.ascontiguousarray(canvases.transpose(0, 3, 1, 2), dtype=np.float32)  # NCHW, 0-255, BGR
         names = [self.dets_name] + ([self.labels_name] if self.labels_name else [])
         out = self.session.run(names, {self.input_name: x})
         return out[0], (out[1] if self.labels_name else None)
 
-    def _postprocess(self, dets: np.ndarray, labels: Optional[np.ndarray], ratio: float,
-                     image_hw: Tuple[int, int]) -> Boxes:
+    def _postprocess(
+        self, dets: np.ndarray, labels: np.ndarray | None, ratio: float, image_hw: tuple[int, int]
+    ) -> Boxes:
         """One frame's dets (N, 5) in input pixels -> kept (boxes (M, 4), scores (M,)) in image pixels."""
         dets = np.asarray(dets, np.float64).reshape(-1, 5)
         keep = dets[:, 4] > self.score_thresh  # strict, as rtmlib's `> 0.3`
@@ -147,14 +154,16 @@ class OnnxPersonDetector:
         boxes[:, 1::2] = boxes[:, 1::2].clip(0.0, h)
         # In an image narrower than 2 * min_size (a 1xN frame) half its side is enough: a
         # person there fills a fraction of a pixel, and dropping every box would find no one.
-        big = ((boxes[:, 2] - boxes[:, 0] >= min(self.min_size, w / 2))
-               & (boxes[:, 3] - boxes[:, 1] >= min(self.min_size, h / 2)))
+        big = (boxes[:, 2] - boxes[:, 0] >= min(self.min_size, w / 2)) & (
+            boxes[:, 3] - boxes[:, 1] >= min(self.min_size, h / 2)
+        )
         return boxes[big], scores[big]
 
 
 def _dets_output(outputs: Sequence, path: Path) -> str:
     """The name of the (B, N, 5) detections output: `dets` (mmdeploy's name), else the first
     output of that shape; a clear error for anything else (e.g. YOLOX without NMS, (1, 8400, 85))."""
+
     def fits(o) -> bool:
         return len(o.shape) == 3 and o.shape[2] == 5
 
@@ -162,6 +171,8 @@ def _dets_output(outputs: Sequence, path: Path) -> str:
     shaped = named or [o for o in outputs if fits(o)]
     if not shaped:
         found = ", ".join(f"{o.name} {list(o.shape)}" for o in outputs)
-        raise ValueError(f"{path}: no detections output (B, N, 5) = x1, y1, x2, y2, score after NMS, as mmdeploy's "
-                         f"YOLOX end2end.onnx has (found: {found}); graphs without NMS are not supported")
+        raise ValueError(
+            f"{path}: no detections output (B, N, 5) = x1, y1, x2, y2, score after NMS, as mmdeploy's "
+            f"YOLOX end2end.onnx has (found: {found}); graphs without NMS are not supported"
+        )
     return shaped[0].name

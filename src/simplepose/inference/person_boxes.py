@@ -3,10 +3,10 @@
 Kept apart from `detector.py` (the protocol and the file-based boxes), which the detectors
 themselves import.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 from .detector import Detector, TorchvisionDetector, WholeImage, require_torchvision
 
@@ -25,7 +25,7 @@ def require_detector(spec: str) -> None:
     require_onnxruntime()
 
 
-def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", offline: Optional[bool] = None) -> Detector:
+def open_detector(spec: str, score_thresh: float = 0.3, device: str = "cpu", offline: bool | None = None) -> Detector:
     """A `Detector` from what a user names (`--detector`):
 
     "none": one box covering the whole image (pictures of one person); a `.onnx` file: an

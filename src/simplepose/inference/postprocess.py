@@ -4,9 +4,11 @@ The pipeline per image: score = box score x mean of the joint confidences above
 `in_vis_thre` (0 when none is), then OKS-NMS at 0.9 (or soft OKS-NMS), with the COCO sigmas
 and the padded crop area (crop width x height in pixels) as each person's area.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,8 +35,12 @@ def rescore(keypoints: np.ndarray, box_scores: np.ndarray, in_vis_thre: float = 
 
 
 def oks_iou(
-    g: np.ndarray, d: np.ndarray, area_g: float, area_d: np.ndarray,
-    sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None,
+    g: np.ndarray,
+    d: np.ndarray,
+    area_g: float,
+    area_d: np.ndarray,
+    sigmas: np.ndarray | None = None,
+    in_vis_thre: float | None = None,
 ) -> np.ndarray:
     """OKS between one pose `g` (K, 3) and poses `d` (M, K, 3), as the paper's `oks_iou`.
 
@@ -59,14 +65,19 @@ def paper_order(scores: np.ndarray) -> np.ndarray:
 
 
 def oks_nms(
-    keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, thresh: float = 0.9,
-    sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    areas: np.ndarray,
+    thresh: float = 0.9,
+    sigmas: np.ndarray | None = None,
+    in_vis_thre: float | None = None,
 ) -> np.ndarray:
     """Greedy OKS-NMS: indices kept, best score first (the paper's `oks_nms`).
 
     keypoints (N, K, 3), scores (N,), areas (N,). A pose is dropped when its OKS with a kept,
     higher-scoring pose exceeds `thresh`.
     """
+
     def overlap(i: int, rest: np.ndarray) -> np.ndarray:
         return oks_iou(keypoints[i], keypoints[rest], areas[i], areas[rest], sigmas, in_vis_thre)
 
@@ -74,19 +85,24 @@ def oks_nms(
 
 
 def soft_oks_nms(
-    keypoints: np.ndarray, scores: np.ndarray, areas: np.ndarray, thresh: float = 0.9,
-    sigmas: Optional[np.ndarray] = None, in_vis_thre: Optional[float] = None, max_dets: int = 20,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    areas: np.ndarray,
+    thresh: float = 0.9,
+    sigmas: np.ndarray | None = None,
+    in_vis_thre: float | None = None,
+    max_dets: int = 20,
 ) -> np.ndarray:
     """Soft OKS-NMS (as the `soft_oks_nms` of the HRNet authors' follow-up code): after each
     pick the remaining scores decay by exp(-oks^2 / thresh) and are re-sorted; at most
     `max_dets` indices, in pick order."""
     order = paper_order(scores)
     s = np.asarray(scores, dtype=np.float64)[order]
-    keep: List[int] = []
+    keep: list[int] = []
     while order.size > 0 and len(keep) < max_dets:
         i = order[0]
         ovr = oks_iou(keypoints[i], keypoints[order[1:]], areas[i], areas[order[1:]], sigmas, in_vis_thre)
-        order, s = order[1:], s[1:] * np.exp(-(ovr ** 2) / thresh)
+        order, s = order[1:], s[1:] * np.exp(-(ovr**2) / thresh)
         resort = np.argsort(s)[::-1]
         order, s = order[resort], s[resort]
         keep.append(int(i))
@@ -94,8 +110,12 @@ def soft_oks_nms(
 
 
 def postprocess(
-    poses: Poses, areas: np.ndarray, in_vis_thre: float = 0.2, oks_thre: float = 0.9,
-    soft: bool = False, sigmas: Optional[Sequence[float]] = None,
+    poses: Poses,
+    areas: np.ndarray,
+    in_vis_thre: float = 0.2,
+    oks_thre: float = 0.9,
+    soft: bool = False,
+    sigmas: Sequence[float] | None = None,
 ) -> Poses:
     """Rescore one image's poses and suppress duplicates; `poses.scores` are the box scores.
 
@@ -114,20 +134,24 @@ def postprocess(
     return out
 
 
-def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> List[dict]:
+def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> list[dict]:
     """COCO results entries {image_id, category_id, keypoints [x, y, score]*K, score}."""
     return [
-        {"image_id": int(image_id), "category_id": int(category_id),
-         "keypoints": [round(float(v), 3) for v in poses.keypoints[n].reshape(-1)],
-         "score": float(poses.scores[n])}
+        {
+            "image_id": int(image_id),
+            "category_id": int(category_id),
+            "keypoints": [round(float(v), 3) for v in poses.keypoints[n].reshape(-1)],
+            "score": float(poses.scores[n]),
+        }
         for n in range(len(poses))
     ]
 
 
-def postprocess_image(predictor: "TopDownPredictor", poses: Poses, test: "TestConfig") -> Poses:
+def postprocess_image(predictor: TopDownPredictor, poses: Poses, test: TestConfig) -> Poses:
     """One image's poses rescored and OKS-NMSed as the paper does, with the crop areas as areas.
 
     The one place `predict`, `eval`, `track` and `PoseEstimator` take it from."""
     _, scales = predictor.crop_boxes(poses.boxes)
-    return postprocess(poses, scales.prod(axis=1), test.in_vis_thre, test.oks_thre, test.soft_nms,
-                       predictor.skeleton.sigmas)
+    return postprocess(
+        poses, scales.prod(axis=1), test.in_vis_thre, test.oks_thre, test.soft_nms, predictor.skeleton.sigmas
+    )

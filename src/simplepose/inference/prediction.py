@@ -7,25 +7,27 @@ torchvision detector), or a boxes file whose images are matched to the inputs by
 user chooses). An input that matches no image of the boxes file gets no people and is
 reported, never another image's boxes.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable
 
 import numpy as np
 
 from ..config import TestConfig
-from .detector import BoxTable, DetectionsFile, GTBoxes
-from .postprocess import postprocess_image, poses_to_results
 from ..core.fileio import FileFormatError, output_path, read_json
-from ..formats.check import Skips
 from ..core.frames import FrameSource
 from ..core.interrupts import deferred
-from .predictor import TopDownPredictor
 from ..core.words import count
+from ..formats.check import Skips
+from .detector import BoxTable, DetectionsFile, GTBoxes
+from .postprocess import poses_to_results, postprocess_image
+from .predictor import TopDownPredictor
 
-Boxes = Tuple[np.ndarray, np.ndarray]
+Boxes = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -36,11 +38,11 @@ class BoxLookup:
     `table` holds boxes by image id and `image_id(name)` finds a file's id (None: unknown).
     """
 
-    detector: Optional[Callable[[np.ndarray], Boxes]] = None
-    table: Optional[BoxTable] = None
-    image_id: Optional[Callable[[str], Optional[int]]] = None
+    detector: Callable[[np.ndarray], Boxes] | None = None
+    table: BoxTable | None = None
+    image_id: Callable[[str], int | None] | None = None
 
-    def __call__(self, frame: np.ndarray, name: str) -> Tuple[Optional[int], Boxes]:
+    def __call__(self, frame: np.ndarray, name: str) -> tuple[int | None, Boxes]:
         """(the image id of the boxes file or None, boxes): no boxes when the name is unknown."""
         if self.detector is not None:
             return None, self.detector(frame)
@@ -55,11 +57,11 @@ class BoxLookup:
         return self.table.skips if self.table is not None else Skips()
 
 
-def _ids_by_name(images: object, source: str) -> Dict[str, int]:
+def _ids_by_name(images: object, source: str) -> dict[str, int]:
     """{file name (no folders): image id} of a COCO `images` list."""
     if not isinstance(images, list):
         raise FileFormatError(f"{source}: field 'images' must be a list")
-    out: Dict[str, int] = {}
+    out: dict[str, int] = {}
     for i, im in enumerate(images):
         if not isinstance(im, dict) or "file_name" not in im or "id" not in im:
             raise FileFormatError(f"{source}: images[{i}]: needs fields 'id' and 'file_name'")
@@ -67,13 +69,14 @@ def _ids_by_name(images: object, source: str) -> Dict[str, int]:
     return out
 
 
-def _stem_id(name: str) -> Optional[int]:
+def _stem_id(name: str) -> int | None:
     stem = Path(name).stem
     return int(stem) if stem.isdigit() else None
 
 
-def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Optional[str] = None,
-                    strict: bool = False) -> BoxLookup:
+def boxes_from_file(
+    path: str | Path, score_thresh: float, id_from: str | None = None, strict: bool = False
+) -> BoxLookup:
     """A BoxLookup over a boxes file: a COCO keypoints file (its GT boxes) or a detections list.
 
     A keypoints file matches inputs by the file names of its own `images`. A detections list
@@ -94,36 +97,40 @@ def boxes_from_file(path: Union[str, Path], score_thresh: float, id_from: Option
         named = read_json(id_from, "--id-from file")
         images = named.get("images") if isinstance(named, dict) else None
         return BoxLookup(table=table, image_id=_ids_by_name(images, str(id_from)).get)
-    raise ValueError(f"{path} is a detections list without file names: say how its image ids match the "
-                     "inputs with --id-from stem (000000000785.jpg is id 785) or --id-from ANNOTATIONS.json")
+    raise ValueError(
+        f"{path} is a detections list without file names: say how its image ids match the "
+        "inputs with --id-from stem (000000000785.jpg is id 785) or --id-from ANNOTATIONS.json"
+    )
 
 
 @dataclass
 class PredictReport:
     """What `predict_sources` did: results (COCO format plus `file_name`), counts, files written."""
 
-    results: List[dict] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
     frames: int = 0
-    unmatched: List[str] = field(default_factory=list)  # inputs the boxes file knows nothing of
-    no_boxes: List[str] = field(default_factory=list)  # inputs and video frames that got no box otherwise
-    written: List[Path] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # inputs the boxes file knows nothing of
+    no_boxes: list[str] = field(default_factory=list)  # inputs and video frames that got no box otherwise
+    written: list[Path] = field(default_factory=list)
     inputs_done: int = 0  # inputs read to their end (an unreadable one counts: it was dealt with)
-    interrupted: Optional[KeyboardInterrupt] = None  # the Ctrl-C / SIGTERM that stopped the run
+    interrupted: KeyboardInterrupt | None = None  # the Ctrl-C / SIGTERM that stopped the run
 
-    def no_boxes_summary(self, boxes_file: Optional[Union[str, Path]], shown: int = 5) -> str:
+    def no_boxes_summary(self, boxes_file: str | Path | None, shown: int = 5) -> str:
         """How many inputs (and video frames) got no person box, and the first few names."""
         parts = []
-        for names, why in ((self.unmatched, f"matched no image of {boxes_file}"),
-                           (self.no_boxes, "had no person box" + (f" in {boxes_file}" if boxes_file else ""))):
+        for names, why in (
+            (self.unmatched, f"matched no image of {boxes_file}"),
+            (self.no_boxes, "had no person box" + (f" in {boxes_file}" if boxes_file else "")),
+        ):
             if names:
                 listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
                 parts.append(f"{count(len(names), 'input or frame', 'inputs or frames')} {why}: {listed}")
         return "; ".join(parts)
 
 
-def _unique_names(sources: Sequence[FrameSource]) -> List[str]:
+def _unique_names(sources: Sequence[FrameSource]) -> list[str]:
     """One output name per source; repeated names get _2, _3 ... so no drawing overwrites another."""
-    seen: Dict[str, int] = {}
+    seen: dict[str, int] = {}
     out = []
     for src in sources:
         name = src.path.name
@@ -133,9 +140,14 @@ def _unique_names(sources: Sequence[FrameSource]) -> List[str]:
 
 
 def predict_sources(
-    predictor: TopDownPredictor, sources: Sequence[FrameSource], boxes: BoxLookup, out_dir: Union[str, Path],
-    test: TestConfig, kpt_thresh: float = 0.3, progress: bool = True,
-    on_bad: Optional[Callable[[str, str], None]] = None,
+    predictor: TopDownPredictor,
+    sources: Sequence[FrameSource],
+    boxes: BoxLookup,
+    out_dir: str | Path,
+    test: TestConfig,
+    kpt_thresh: float = 0.3,
+    progress: bool = True,
+    on_bad: Callable[[str, str], None] | None = None,
 ) -> PredictReport:
     """Poses on every frame of `sources`; drawings written under `out_dir` (results are returned).
 
@@ -161,9 +173,18 @@ def predict_sources(
     return report
 
 
-def _predict_source(predictor: TopDownPredictor, src: FrameSource, name: str, boxes: BoxLookup,
-                    out_dir: Union[str, Path], test: TestConfig, kpt_thresh: float,
-                    on_bad: Optional[Callable[[str, str], None]], report: PredictReport, counter: int) -> int:
+def _predict_source(
+    predictor: TopDownPredictor,
+    src: FrameSource,
+    name: str,
+    boxes: BoxLookup,
+    out_dir: str | Path,
+    test: TestConfig,
+    kpt_thresh: float,
+    on_bad: Callable[[str, str], None] | None,
+    report: PredictReport,
+    counter: int,
+) -> int:
     """One input's frames into `report`; returns the running image number."""
     from ..core.visualize import VideoWriter, draw_poses, write_image
 

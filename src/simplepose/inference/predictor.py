@@ -6,23 +6,25 @@ the code a user runs.
 Box convention: boxes given to the predictor are xyxy in image pixels (like `Poses.boxes`
 and the `Detector` protocol); COCO files store xywh, convert with `geometry.xywh_to_xyxy`.
 """
+
 from __future__ import annotations
 
 import os
 import time
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 import torch
 
-from ..core.codec import HeatmapCodec, flip_heatmaps_back
 from ..config import Config
+from ..core.codec import HeatmapCodec, flip_heatmaps_back
 from ..core.fileio import read_image
 from ..core.geometry import BOX_PADDING, boxes_to_center_scale, xyxy_to_xywh
 from ..core.poses import Poses
-from ..runtimes import BuiltRuntime, RuntimeSpec, build_runtime
 from ..core.skeleton import COCO, SKELETONS, Skeleton, get_skeleton
 from ..core.transforms import Normalize, crop_people
+from ..runtimes import BuiltRuntime, RuntimeSpec, build_runtime
 
 ImageLike = Union[np.ndarray, str, "os.PathLike[str]"]
 
@@ -37,8 +39,9 @@ def as_image(image: ImageLike, what: str = "image") -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         return read_image(image)
     if not isinstance(image, np.ndarray):
-        raise ValueError(f"{what}: expected an (H, W, 3) uint8 BGR array or an image file path, "
-                         f"got {type(image).__name__}")
+        raise ValueError(
+            f"{what}: expected an (H, W, 3) uint8 BGR array or an image file path, got {type(image).__name__}"
+        )
     if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
         raise ValueError(f"{what}: expected an (H, W, 3) BGR array, got shape {tuple(image.shape)}")
     if image.dtype != np.uint8:
@@ -106,11 +109,23 @@ class TopDownPredictor:
     """
 
     def __init__(
-        self, model: torch.nn.Module, input_size: Sequence[int] = (192, 256), heatmap_size: Sequence[int] = (48, 64),
-        skeleton: Skeleton = COCO, flip_test: bool = True, shift_heatmap: bool = True, decoder: str = "paper",
-        normalize: Optional[Normalize] = None, device: str = "cpu", batch_size: int = 64,
-        precision: Optional[str] = None, sigma: float = 2.0, padding: float = BOX_PADDING,
-        runtime: Union[str, BuiltRuntime] = "auto", onnx_model: str = "", calibration: str = "",
+        self,
+        model: torch.nn.Module,
+        input_size: Sequence[int] = (192, 256),
+        heatmap_size: Sequence[int] = (48, 64),
+        skeleton: Skeleton = COCO,
+        flip_test: bool = True,
+        shift_heatmap: bool = True,
+        decoder: str = "paper",
+        normalize: Normalize | None = None,
+        device: str = "cpu",
+        batch_size: int = 64,
+        precision: str | None = None,
+        sigma: float = 2.0,
+        padding: float = BOX_PADDING,
+        runtime: str | BuiltRuntime = "auto",
+        onnx_model: str = "",
+        calibration: str = "",
         expected_crops: int = 0,
     ) -> None:
         if precision not in PRECISIONS:
@@ -127,28 +142,43 @@ class TopDownPredictor:
         self.batch_size = int(batch_size)
         self.precision = PRECISIONS[precision]
         self.padding = padding
-        spec = RuntimeSpec(self.input_size, str(self.device), self.precision, onnx_model, calibration, self.normalize,
-                           batch_size=self.batch_size * (2 if flip_test else 1),
-                           work=int(expected_crops) * (2 if flip_test else 1))
+        spec = RuntimeSpec(
+            self.input_size,
+            str(self.device),
+            self.precision,
+            onnx_model,
+            calibration,
+            self.normalize,
+            batch_size=self.batch_size * (2 if flip_test else 1),
+            work=int(expected_crops) * (2 if flip_test else 1),
+        )
         self.runtime = runtime if isinstance(runtime, BuiltRuntime) else build_runtime(runtime, self.model, spec)
-        self.seconds: Dict[str, float] = {"crop": 0.0, "model": 0.0, "flip": 0.0, "decode": 0.0}
+        self.seconds: dict[str, float] = {"crop": 0.0, "model": 0.0, "flip": 0.0, "decode": 0.0}
 
     @classmethod
-    def from_config(cls, model: torch.nn.Module, cfg: Config, **overrides) -> "TopDownPredictor":
+    def from_config(cls, model: torch.nn.Module, cfg: Config, **overrides) -> TopDownPredictor:
         """A predictor with the data/test settings of `cfg`; keyword `overrides` win."""
         kwargs = dict(
-            input_size=cfg.data.input_size, heatmap_size=cfg.data.heatmap_size, skeleton=skeleton_for_config(cfg),
-            flip_test=cfg.test.flip_test, shift_heatmap=cfg.test.shift_heatmap, decoder=cfg.test.decoder,
-            normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std), batch_size=cfg.test.batch_size,
-            sigma=cfg.data.sigma, runtime=cfg.test.runtime, onnx_model=cfg.test.onnx_model,
+            input_size=cfg.data.input_size,
+            heatmap_size=cfg.data.heatmap_size,
+            skeleton=skeleton_for_config(cfg),
+            flip_test=cfg.test.flip_test,
+            shift_heatmap=cfg.test.shift_heatmap,
+            decoder=cfg.test.decoder,
+            normalize=Normalize(cfg.data.color, cfg.data.mean, cfg.data.std),
+            batch_size=cfg.test.batch_size,
+            sigma=cfg.data.sigma,
+            runtime=cfg.test.runtime,
+            onnx_model=cfg.test.onnx_model,
             calibration=cfg.test.calibration,
         )
         kwargs.update(overrides)
         return cls(model, **kwargs)
 
     @classmethod
-    def from_checkpoint(cls, path: str, cfg: Optional[Config] = None, trusted: bool = False,
-                        **overrides) -> "TopDownPredictor":
+    def from_checkpoint(
+        cls, path: str, cfg: Config | None = None, trusted: bool = False, **overrides
+    ) -> TopDownPredictor:
         """Load a checkpoint (`weights.load_checkpoint`) and use its stored config (or `cfg`)."""
         from ..nets.weights import load_checkpoint
 
@@ -156,19 +186,21 @@ class TopDownPredictor:
         config = cfg or loaded.config or Config()
         return cls.from_config(loaded.model, config, **overrides)
 
-    def crop_boxes(self, boxes_xyxy: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def crop_boxes(self, boxes_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Person boxes (N, 4) xyxy -> crop centers (N, 2) and scales (N, 2) in pixels."""
         aspect = self.input_size[0] / self.input_size[1]
         return boxes_to_center_scale(xyxy_to_xywh(boxes_xyxy), aspect, self.padding)
 
-    def __call__(self, image_bgr: ImageLike, boxes_xyxy: np.ndarray, box_scores: Optional[np.ndarray] = None) -> Poses:
+    def __call__(self, image_bgr: ImageLike, boxes_xyxy: np.ndarray, box_scores: np.ndarray | None = None) -> Poses:
         """Poses of the people in `boxes_xyxy` (N, 4) of one (H, W, 3) uint8 BGR image (or its file's path)."""
         return self.predict_batch([image_bgr], [boxes_xyxy], [box_scores])[0]
 
     def predict_batch(
-        self, images: Sequence[ImageLike], boxes_list: Sequence[np.ndarray],
-        scores_list: Optional[Sequence[Optional[np.ndarray]]] = None,
-    ) -> List[Poses]:
+        self,
+        images: Sequence[ImageLike],
+        boxes_list: Sequence[np.ndarray],
+        scores_list: Sequence[np.ndarray | None] | None = None,
+    ) -> list[Poses]:
         """Poses for many images at once; crops of all images share forward passes.
 
         images: (H, W, 3) uint8 BGR arrays or image file paths; boxes_list: one (N, 4) xyxy per
@@ -223,8 +255,10 @@ class TopDownPredictor:
         got = (int(shape[-1]), int(shape[-2]))
         if got != self.codec.heatmap_size:
             (w, h), (iw, ih), (cw, ch) = got, self.input_size, self.codec.heatmap_size
-            raise ValueError(f"the network gives {w}x{h} heatmaps for {iw}x{ih} crops (data.input_size), not "
-                             f"data.heatmap_size {cw}x{ch}; set data.heatmap_size=[{w},{h}]")
+            raise ValueError(
+                f"the network gives {w}x{h} heatmaps for {iw}x{ih} crops (data.input_size), not "
+                f"data.heatmap_size {cw}x{ch}; set data.heatmap_size=[{w},{h}]"
+            )
 
     @torch.no_grad()
     def heatmaps(self, crops_bgr: np.ndarray) -> np.ndarray:
@@ -233,7 +267,7 @@ class TopDownPredictor:
         for i in range(0, len(crops_bgr), self.batch_size):
             t0 = clock()
             # (n, 3, H, W) with NHWC strides (a view of the crops' layout): channels-last as is.
-            x = self.normalize(crops_bgr[i:i + self.batch_size])
+            x = self.normalize(crops_bgr[i : i + self.batch_size])
             n = x.shape[0]
             t1 = clock()
             if self.flip_test:

@@ -4,6 +4,7 @@
 network's `architecture()` give plain keyword arguments; a `backbone` entry of "hrnet" picks
 `PoseHighResolutionNet`, anything else (absent, "resnet") `PoseResNet`.
 """
+
 from __future__ import annotations
 
 from typing import Any

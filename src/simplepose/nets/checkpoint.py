@@ -6,10 +6,11 @@ A simplepose checkpoint is a dict saved with `torch.save`:
      "epoch", "rng", "best", ...) when written by the training engine}
 so that `load_checkpoint(path)` rebuilds the model alone.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any
 
 import torch
 
@@ -21,15 +22,15 @@ FORMAT = "simplepose"
 VERSION = 1
 
 
-def atomic_save(obj: Any, path: Union[str, Path]) -> None:
+def atomic_save(obj: Any, path: str | Path) -> None:
     """`torch.save` atomically: a run killed mid-write leaves the previous file intact."""
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Config, **state: Any) -> None:
+def save_checkpoint(path: str | Path, model: torch.nn.Module, config: Config, **state: Any) -> None:
     """Write a self-describing checkpoint: model weights, the config, and any extra state."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
-    payload: Dict[str, Any] = {
+    payload: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         VERSION_KEY: package_version(),  # which simplepose wrote it
@@ -40,8 +41,9 @@ def save_checkpoint(path: Union[str, Path], model: torch.nn.Module, config: Conf
     atomic_save(payload, path)
 
 
-def save_release(path: Union[str, Path], checkpoint: Dict[str, Any], dtype: torch.dtype = torch.float16,
-                 **info: Any) -> Dict[str, Any]:
+def save_release(
+    path: str | Path, checkpoint: dict[str, Any], dtype: torch.dtype = torch.float16, **info: Any
+) -> dict[str, Any]:
     """A release file from a training checkpoint: weights (floating tensors stored as `dtype`),
     the config, and `info` (how it was trained); no optimizer or RNG state.
 
@@ -52,7 +54,7 @@ def save_release(path: Union[str, Path], checkpoint: Dict[str, Any], dtype: torc
     """
     if checkpoint.get("format") != FORMAT:
         raise ValueError("a release is made from a simplepose training checkpoint (format 'simplepose')")
-    payload: Dict[str, Any] = {
+    payload: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "config": checkpoint["config"],

@@ -19,29 +19,34 @@ Meta tensors carry shapes but no data, so counting R152 at 384x288 costs millise
 `describe_source` (one model from a config or a checkpoint) and `format_table` (R18-R152 beside
 the paper's figures) are what `simplepose info` prints.
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from ..config import ConfigError, DataConfig, build_model_kwargs, load_config
+from ..core.per_layer import collapse_per_layer
 from .build import build_network
 from .model import RESNET_SPECS, PoseResNet
-from ..core.per_layer import collapse_per_layer
 from .weights import load_checkpoint
 
 #: Parts of a PoseResNet, by module-name prefix; everything else is the backbone.
 HEAD_PARTS = ("deconv_layers", "final_layer")
-GIB = 1024 ** 3
+GIB = 1024**3
 #: The paper's Table (COCO, 17 joints): (depth, h, w) -> (params in M, "GFLOPs").
-PAPER_FIGURES: Dict[Tuple[int, int, int], Tuple[float, float]] = {
-    (50, 256, 192): (34.0, 8.9), (101, 256, 192): (53.0, 12.4), (152, 256, 192): (68.6, 15.7),
-    (50, 384, 288): (34.0, 20.0), (101, 384, 288): (53.0, 27.9), (152, 384, 288): (68.6, 35.3),
+PAPER_FIGURES: dict[tuple[int, int, int], tuple[float, float]] = {
+    (50, 256, 192): (34.0, 8.9),
+    (101, 256, 192): (53.0, 12.4),
+    (152, 256, 192): (68.6, 15.7),
+    (50, 384, 288): (34.0, 20.0),
+    (101, 384, 288): (53.0, 27.9),
+    (152, 384, 288): (68.6, 35.3),
 }
 TABLE_SIZES = ((256, 192), (384, 288))  # (h, w)
 CONFIG_SUFFIXES = (".yaml", ".yml")
@@ -51,10 +56,10 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 class Cost:
     """Counts for one model and input size (h, w); macs/params are split by part name."""
 
-    input_hw: Tuple[int, int]
-    output_shape: Tuple[int, ...]
-    params: Dict[str, int] = field(default_factory=dict)  # part -> parameter count
-    macs: Dict[str, int] = field(default_factory=dict)  # part -> true multiply-adds
+    input_hw: tuple[int, int]
+    output_shape: tuple[int, ...]
+    params: dict[str, int] = field(default_factory=dict)  # part -> parameter count
+    macs: dict[str, int] = field(default_factory=dict)  # part -> true multiply-adds
     paper_macs: int = 0  # the authors' convention, before dividing by 1024**3
 
     @property
@@ -98,7 +103,7 @@ def paper_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
     return 0
 
 
-def count_cost(model: nn.Module, input_hw: Tuple[int, int] = (256, 192)) -> Cost:
+def count_cost(model: nn.Module, input_hw: tuple[int, int] = (256, 192)) -> Cost:
     """Parameters and multiply-adds of `model` for one (1, 3, h, w) input.
 
     The model is copied to the meta device (the original is untouched), so no data moves.
@@ -111,11 +116,13 @@ def count_cost(model: nn.Module, input_hw: Tuple[int, int] = (256, 192)) -> Cost
     handles = []
     for name, module in meta.named_modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+
             def hook(m: nn.Module, args: tuple, out: torch.Tensor, part: str = _part(name)) -> None:
                 if out.shape[0] != 1:
                     raise ValueError("count_cost expects a batch of one")
                 cost.macs[part] = cost.macs.get(part, 0) + true_macs(m, args[0], out)
                 cost.paper_macs += paper_macs(m, args[0], out)
+
             handles.append(module.register_forward_hook(hook))
     try:
         with torch.no_grad():
@@ -127,8 +134,9 @@ def count_cost(model: nn.Module, input_hw: Tuple[int, int] = (256, 192)) -> Cost
     return cost
 
 
-def model_from_source(source: Optional[str] = None, overrides: Iterable[str] = (), style: Optional[str] = None,
-                      trusted: bool = False) -> Tuple[nn.Module, Tuple[int, int], str]:
+def model_from_source(
+    source: str | None = None, overrides: Iterable[str] = (), style: str | None = None, trusted: bool = False
+) -> tuple[nn.Module, tuple[int, int], str]:
     """(model, input (w, h), where it came from) for a YAML config, a checkpoint, or None.
 
     None means the default config (the paper's R50 at 256x192). A config's model is built on
@@ -150,22 +158,26 @@ def model_from_source(source: Optional[str] = None, overrides: Iterable[str] = (
     return loaded.model, tuple(DataConfig().input_size), f"{source} (no stored config)"
 
 
-def _title(arch: Dict[str, object]) -> str:
+def _title(arch: dict[str, object]) -> str:
     """The architecture line's opening: "PoseResNet-50 (pytorch style" or "HRNet-W32 (modules 1/4/3"."""
     if arch.get("backbone") == "hrnet":
         modules = "/".join(str(m) for m in arch["stage_modules"])  # type: ignore[union-attr]
-        return (f"HRNet-W{arch['width']} (modules {modules}, {arch['stage_blocks']} blocks per branch), "
-                f"{arch['num_joints']} joints, no deconv, final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}")
-    return (f"PoseResNet-{arch['depth']} ({arch['style']} style"
-            f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}"
-            f"{'' if arch.get('output_stride', 32) == 32 else ', output stride ' + str(arch['output_stride'])}), "
-            f"{arch['num_joints']} joints, "
-            f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
-            f"k{collapse_per_layer(arch['deconv_kernels'])}, "
-            f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}")
+        return (
+            f"HRNet-W{arch['width']} (modules {modules}, {arch['stage_blocks']} blocks per branch), "
+            f"{arch['num_joints']} joints, no deconv, final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}"
+        )
+    return (
+        f"PoseResNet-{arch['depth']} ({arch['style']} style"
+        f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}"
+        f"{'' if arch.get('output_stride', 32) == 32 else ', output stride ' + str(arch['output_stride'])}), "
+        f"{arch['num_joints']} joints, "
+        f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
+        f"k{collapse_per_layer(arch['deconv_kernels'])}, "
+        f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}"
+    )
 
 
-def describe(model: nn.Module, input_hw: Tuple[int, int], what: str = "") -> str:
+def describe(model: nn.Module, input_hw: tuple[int, int], what: str = "") -> str:
     """Several lines: architecture, parameters, true MACs by part, the paper's convention."""
     c = count_cost(model, input_hw)
     arch = model.architecture()
@@ -180,15 +192,19 @@ def describe(model: nn.Module, input_hw: Tuple[int, int], what: str = "") -> str
         f"multiply-adds     {c.total_macs / 1e9:8.3f} G  (backbone {c.macs.get('backbone', 0) / 1e9:.3f} G, "
         f"head {head_m / 1e9:.3f} G = deconv {c.macs.get('deconv_layers', 0) / 1e9:.3f} "
         f"+ final {c.macs.get('final_layer', 0) / 1e9:.3f})",
-        f"paper convention  {c.paper_gflops:8.2f} \"GFLOPs\" (transposed convs charged per output pixel, "
+        f'paper convention  {c.paper_gflops:8.2f} "GFLOPs" (transposed convs charged per output pixel, '
         f"/ 1024^3; the figure of the paper's table)",
     ]
     return "\n".join(lines)
 
 
-def describe_source(source: Optional[str] = None, overrides: Iterable[str] = (),
-                    input_size: Optional[Sequence[int]] = None, style: Optional[str] = None,
-                    trusted: bool = False) -> str:
+def describe_source(
+    source: str | None = None,
+    overrides: Iterable[str] = (),
+    input_size: Sequence[int] | None = None,
+    style: str | None = None,
+    trusted: bool = False,
+) -> str:
     """`describe` of the model in `source` (see `model_from_source`) at `input_size` (w, h),
     by default the input size its config gives."""
     model, input_wh, what = model_from_source(source, overrides, style, trusted)
@@ -197,7 +213,7 @@ def describe_source(source: Optional[str] = None, overrides: Iterable[str] = (),
     return describe(model, (input_wh[1], input_wh[0]), what)
 
 
-def table_rows() -> List[Dict[str, object]]:
+def table_rows() -> list[dict[str, object]]:
     """One row per depth and size: measured figures and the paper's (None where it gives none)."""
     rows = []
     for depth in RESNET_SPECS:
@@ -206,25 +222,41 @@ def table_rows() -> List[Dict[str, object]]:
         for h, w in TABLE_SIZES:
             c = count_cost(model, (h, w))
             paper = PAPER_FIGURES.get((depth, h, w), (None, None))
-            rows.append(dict(depth=depth, size=f"{h}x{w}", params_m=c.total_params / 1e6,
-                             gmacs=c.total_macs / 1e9, head_gmacs=(c.total_macs - c.macs["backbone"]) / 1e9,
-                             paper_convention=c.paper_gflops, paper_params_m=paper[0], paper_gflops=paper[1]))
+            rows.append(
+                dict(
+                    depth=depth,
+                    size=f"{h}x{w}",
+                    params_m=c.total_params / 1e6,
+                    gmacs=c.total_macs / 1e9,
+                    head_gmacs=(c.total_macs - c.macs["backbone"]) / 1e9,
+                    paper_convention=c.paper_gflops,
+                    paper_params_m=paper[0],
+                    paper_gflops=paper[1],
+                )
+            )
     return rows
 
 
 def format_table() -> str:
     """`table_rows` as the text table `simplepose info --table` prints."""
-    def fmt(v: Optional[float], spec: str) -> str:
+
+    def fmt(v: float | None, spec: str) -> str:
         return "-" if v is None else format(v, spec)
 
-    header = (f"{'model':<8}{'input':>9}{'params M':>10}{'paper M':>9}{'true GMACs':>12}"
-              f"{'(head)':>8}{'paper conv.':>13}{'paper GFLOPs':>14}")
+    header = (
+        f"{'model':<8}{'input':>9}{'params M':>10}{'paper M':>9}{'true GMACs':>12}"
+        f"{'(head)':>8}{'paper conv.':>13}{'paper GFLOPs':>14}"
+    )
     lines = [header, "-" * len(header)]
     for r in table_rows():
-        lines.append(f"{'R' + str(r['depth']):<8}{r['size']:>9}{r['params_m']:>10.2f}"
-                     f"{fmt(r['paper_params_m'], '.1f'):>9}{r['gmacs']:>12.2f}{r['head_gmacs']:>8.2f}"
-                     f"{r['paper_convention']:>13.2f}{fmt(r['paper_gflops'], '.1f'):>14}")
-    lines.append("true GMACs: multiply-adds / 1e9 of convs, transposed convs and linears (head = deconvs + "
-                 "final conv); paper conv.: the authors' counter (transposed convs charged per output "
-                 "pixel, / 1024^3). K = 17 joints.")
+        lines.append(
+            f"{'R' + str(r['depth']):<8}{r['size']:>9}{r['params_m']:>10.2f}"
+            f"{fmt(r['paper_params_m'], '.1f'):>9}{r['gmacs']:>12.2f}{r['head_gmacs']:>8.2f}"
+            f"{r['paper_convention']:>13.2f}{fmt(r['paper_gflops'], '.1f'):>14}"
+        )
+    lines.append(
+        "true GMACs: multiply-adds / 1e9 of convs, transposed convs and linears (head = deconvs + "
+        "final conv); paper conv.: the authors' counter (transposed convs charged per output "
+        "pixel, / 1024^3). K = 17 joints."
+    )
     return "\n".join(lines)

@@ -10,9 +10,10 @@ and 1/32 of the input, fused after every module, and `final_layer` on the 1/4 br
 The blocks are `model.BasicBlock` and `model.Bottleneck` (pytorch style: the stride on the
 3x3 conv), whose keys and arithmetic are the official ones.
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -21,15 +22,28 @@ from .model import BN_MOMENTUM, BasicBlock, Bottleneck
 
 #: The official `PRETRAINED_LAYERS`: the top-level modules an ImageNet file may initialise
 #: (everything but `final_layer`, whose ImageNet namesake is a classifier of another shape).
-PRETRAINED_LAYERS: Tuple[str, ...] = ("conv1", "bn1", "conv2", "bn2", "layer1", "transition1", "stage2",
-                                      "transition2", "stage3", "transition3", "stage4")
+PRETRAINED_LAYERS: tuple[str, ...] = (
+    "conv1",
+    "bn1",
+    "conv2",
+    "bn2",
+    "layer1",
+    "transition1",
+    "stage2",
+    "transition2",
+    "stage3",
+    "transition3",
+    "stage4",
+)
 #: Modules per stage (stages 2, 3, 4) of every published HRNet-W32/W48.
-STAGE_MODULES: Tuple[int, int, int] = (1, 4, 3)
+STAGE_MODULES: tuple[int, int, int] = (1, 4, 3)
 
 
-def _conv_bn(cin: int, cout: int, kernel: int, stride: int, relu: bool, momentum: float = 0.1) -> List[nn.Module]:
-    layers: List[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
-                               nn.BatchNorm2d(cout, momentum=momentum)]
+def _conv_bn(cin: int, cout: int, kernel: int, stride: int, relu: bool, momentum: float = 0.1) -> list[nn.Module]:
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(cout, momentum=momentum),
+    ]
     return layers + [nn.ReLU(inplace=True)] if relu else layers
 
 
@@ -49,31 +63,43 @@ class HighResolutionModule(nn.Module):
         super().__init__()
         n = len(channels)
         self.num_branches = n
-        self.branches = nn.ModuleList(
-            nn.Sequential(*[BasicBlock(c, c) for _ in range(blocks)]) for c in channels)
-        self.fuse_layers: Optional[nn.ModuleList] = None
+        self.branches = nn.ModuleList(nn.Sequential(*[BasicBlock(c, c) for _ in range(blocks)]) for c in channels)
+        self.fuse_layers: nn.ModuleList | None = None
         if n > 1:
             rows = []
             for i in range(n if multi_scale_output else 1):
-                row: List[Optional[nn.Module]] = []
+                row: list[nn.Module | None] = []
                 for j in range(n):
                     if j > i:
                         # BN here has the default momentum (0.1), as the official code leaves it.
-                        row.append(nn.Sequential(nn.Conv2d(channels[j], channels[i], 1, 1, 0, bias=False),
-                                                 nn.BatchNorm2d(channels[i]),
-                                                 nn.Upsample(scale_factor=2 ** (j - i), mode="nearest")))
+                        row.append(
+                            nn.Sequential(
+                                nn.Conv2d(channels[j], channels[i], 1, 1, 0, bias=False),
+                                nn.BatchNorm2d(channels[i]),
+                                nn.Upsample(scale_factor=2 ** (j - i), mode="nearest"),
+                            )
+                        )
                     elif j == i:
                         row.append(None)
                     else:
-                        steps = [nn.Sequential(*_conv_bn(channels[j], channels[i] if k == i - j - 1 else channels[j],
-                                                         3, 2, relu=k < i - j - 1))
-                                 for k in range(i - j)]
+                        steps = [
+                            nn.Sequential(
+                                *_conv_bn(
+                                    channels[j],
+                                    channels[i] if k == i - j - 1 else channels[j],
+                                    3,
+                                    2,
+                                    relu=k < i - j - 1,
+                                )
+                            )
+                            for k in range(i - j)
+                        ]
                         row.append(nn.Sequential(*steps))
                 rows.append(nn.ModuleList(row))
             self.fuse_layers = nn.ModuleList(rows)
         self.relu = nn.ReLU(True)
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+    def forward(self, x: list[torch.Tensor]) -> list[torch.Tensor]:
         x = [branch(t) for branch, t in zip(self.branches, x)]
         if self.fuse_layers is None:
             return x
@@ -101,8 +127,14 @@ class PoseHighResolutionNet(nn.Module):
     Input (N, 3, H, W), H and W multiples of 32 -> heatmaps (N, K, H/4, W/4).
     """
 
-    def __init__(self, width: int = 32, num_joints: int = 17, final_conv_kernel: int = 1,
-                 stage_modules: Sequence[int] = STAGE_MODULES, stage_blocks: int = 4) -> None:
+    def __init__(
+        self,
+        width: int = 32,
+        num_joints: int = 17,
+        final_conv_kernel: int = 1,
+        stage_modules: Sequence[int] = STAGE_MODULES,
+        stage_blocks: int = 4,
+    ) -> None:
         super().__init__()
         if width < 1:
             raise ValueError(f"hrnet width must be a positive channel count, not {width}")
@@ -110,8 +142,10 @@ class PoseHighResolutionNet(nn.Module):
             raise ValueError(f"final_conv_kernel must be 1 or 3, not {final_conv_kernel}")
         stage_modules = tuple(int(m) for m in stage_modules)
         if len(stage_modules) != 3 or min(stage_modules) < 1 or stage_blocks < 1:
-            raise ValueError(f"hrnet stage_modules must be three counts >= 1 and stage_blocks >= 1, "
-                             f"not {stage_modules} and {stage_blocks}")
+            raise ValueError(
+                f"hrnet stage_modules must be three counts >= 1 and stage_blocks >= 1, "
+                f"not {stage_modules} and {stage_blocks}"
+            )
         self.width, self.num_joints, self.final_conv_kernel = width, num_joints, final_conv_kernel
         self.stage_modules, self.stage_blocks = stage_modules, stage_blocks
 
@@ -123,14 +157,21 @@ class PoseHighResolutionNet(nn.Module):
         down = nn.Sequential(nn.Conv2d(64, 256, 1, 1, bias=False), nn.BatchNorm2d(256, momentum=BN_MOMENTUM))
         self.layer1 = nn.Sequential(Bottleneck(64, 64, 1, down), *[Bottleneck(256, 64) for _ in range(3)])
 
-        previous: List[int] = [256]
+        previous: list[int] = [256]
         for stage, modules in enumerate(stage_modules, start=2):
-            channels = [width * 2 ** b for b in range(stage)]
+            channels = [width * 2**b for b in range(stage)]
             setattr(self, f"transition{stage - 1}", self._transition(previous, channels))
             last = stage == 4  # the last module of the last stage makes only the 1/4 output
-            setattr(self, f"stage{stage}", nn.Sequential(*[
-                HighResolutionModule(channels, stage_blocks, multi_scale_output=not (last and m == modules - 1))
-                for m in range(modules)]))
+            setattr(
+                self,
+                f"stage{stage}",
+                nn.Sequential(
+                    *[
+                        HighResolutionModule(channels, stage_blocks, multi_scale_output=not (last and m == modules - 1))
+                        for m in range(modules)
+                    ]
+                ),
+            )
             previous = channels
         self.final_layer = nn.Conv2d(width, num_joints, final_conv_kernel, 1, final_conv_kernel // 2)
         self.init_weights()
@@ -139,16 +180,20 @@ class PoseHighResolutionNet(nn.Module):
     def _transition(previous: Sequence[int], current: Sequence[int]) -> nn.ModuleList:
         """Existing branches: a 3x3 conv where the channel count changes (else None); each new
         branch: stride-2 3x3 convs from the lowest-resolution previous branch."""
-        layers: List[Optional[nn.Module]] = []
+        layers: list[nn.Module | None] = []
         for i, cout in enumerate(current):
             if i < len(previous):
-                layers.append(nn.Sequential(*_conv_bn(previous[i], cout, 3, 1, relu=True))
-                              if previous[i] != cout else None)
+                layers.append(
+                    nn.Sequential(*_conv_bn(previous[i], cout, 3, 1, relu=True)) if previous[i] != cout else None
+                )
             else:
                 n = i + 1 - len(previous)
                 cin = previous[-1]
-                layers.append(nn.Sequential(*[
-                    nn.Sequential(*_conv_bn(cin, cout if k == n - 1 else cin, 3, 2, relu=True)) for k in range(n)]))
+                layers.append(
+                    nn.Sequential(
+                        *[nn.Sequential(*_conv_bn(cin, cout if k == n - 1 else cin, 3, 2, relu=True)) for k in range(n)]
+                    )
+                )
         return nn.ModuleList(layers)
 
     def init_weights(self) -> None:
@@ -181,8 +226,13 @@ class PoseHighResolutionNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(x))
 
-    def architecture(self) -> Dict[str, object]:
+    def architecture(self) -> dict[str, object]:
         """Keyword arguments that rebuild this network with `nets.build.build_network`."""
-        return dict(backbone="hrnet", width=self.width, num_joints=self.num_joints,
-                    final_conv_kernel=self.final_conv_kernel, stage_modules=list(self.stage_modules),
-                    stage_blocks=self.stage_blocks)
+        return dict(
+            backbone="hrnet",
+            width=self.width,
+            num_joints=self.num_joints,
+            final_conv_kernel=self.final_conv_kernel,
+            stage_modules=list(self.stage_modules),
+            stage_blocks=self.stage_blocks,
+        )

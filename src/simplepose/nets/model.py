@@ -4,9 +4,10 @@ Module and parameter names match the paper's code (`conv1`, `bn1`, `layer1..4`,
 `deconv_layers`, `final_layer`), so its checkpoints load by key; the backbone's names also
 match torchvision's ResNet, so ImageNet weight files in that format load into it directly.
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple, Type, Union
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -14,7 +15,7 @@ from torch import nn
 BN_MOMENTUM = 0.1
 
 #: Blocks per stage for each supported depth, and whether it uses Bottleneck blocks.
-RESNET_SPECS: Dict[int, Tuple[str, Tuple[int, int, int, int]]] = {
+RESNET_SPECS: dict[int, tuple[str, tuple[int, int, int, int]]] = {
     18: ("basic", (2, 2, 2, 2)),
     34: ("basic", (3, 4, 6, 3)),
     50: ("bottleneck", (3, 4, 6, 3)),
@@ -23,14 +24,21 @@ RESNET_SPECS: Dict[int, Tuple[str, Tuple[int, int, int, int]]] = {
 }
 
 #: ConvTranspose2d (padding, output_padding) per kernel size, so each layer doubles the size.
-DECONV_PADDING: Dict[int, Tuple[int, int]] = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
+DECONV_PADDING: dict[int, tuple[int, int]] = {4: (1, 0), 3: (1, 1), 2: (0, 0)}
 
 
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: Optional[nn.Module] = None,
-                 style: str = "pytorch", dilation: int = 1) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        dilation: int = 1,
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, dilation, dilation, bias=False)
         self.bn1 = nn.BatchNorm2d(planes, momentum=BN_MOMENTUM)
@@ -51,8 +59,15 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: Optional[nn.Module] = None,
-                 style: str = "pytorch", dilation: int = 1) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        dilation: int = 1,
+    ) -> None:
         super().__init__()
         s1, s3 = (stride, 1) if style == "caffe" else (1, stride)
         self.conv1 = nn.Conv2d(inplanes, planes, 1, s1, bias=False)
@@ -107,8 +122,8 @@ class PoseResNet(nn.Module):
         depth: int = 50,
         num_joints: int = 17,
         num_deconv_layers: int = 3,
-        deconv_filters: Union[int, Sequence[int]] = 256,
-        deconv_kernels: Union[int, Sequence[int]] = 4,
+        deconv_filters: int | Sequence[int] = 256,
+        deconv_kernels: int | Sequence[int] = 4,
         final_conv_kernel: int = 1,
         style: str = "pytorch",
         width: int = 64,
@@ -134,11 +149,13 @@ class PoseResNet(nn.Module):
         self.depth, self.num_joints, self.style, self.width = depth, num_joints, style, width
         self.output_stride = output_stride
         self.head_config = dict(
-            num_deconv_layers=num_deconv_layers, deconv_filters=list(filters),
-            deconv_kernels=list(kernels), final_conv_kernel=final_conv_kernel,
+            num_deconv_layers=num_deconv_layers,
+            deconv_filters=list(filters),
+            deconv_kernels=list(kernels),
+            final_conv_kernel=final_conv_kernel,
         )
         kind, blocks = RESNET_SPECS[depth]
-        block: Type[nn.Module] = BasicBlock if kind == "basic" else Bottleneck
+        block: type[nn.Module] = BasicBlock if kind == "basic" else Bottleneck
 
         self.inplanes = width
         self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
@@ -153,7 +170,7 @@ class PoseResNet(nn.Module):
         else:  # unstrided; dilation 2 keeps each 3x3 conv's field of view in input pixels
             self.layer4 = self._make_layer(block, 8 * width, blocks[3], 1, dilation=2)
 
-        layers: List[nn.Module] = []
+        layers: list[nn.Module] = []
         for f, k in zip(filters, kernels):
             pad, out_pad = DECONV_PADDING[k]
             layers += [
@@ -166,8 +183,9 @@ class PoseResNet(nn.Module):
         self.final_layer = nn.Conv2d(self.inplanes, num_joints, final_conv_kernel, 1, final_conv_kernel // 2)
         self.init_weights()
 
-    def _make_layer(self, block: Type[nn.Module], planes: int, count: int, stride: int,
-                    dilation: int = 1) -> nn.Sequential:
+    def _make_layer(
+        self, block: type[nn.Module], planes: int, count: int, stride: int, dilation: int = 1
+    ) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(
@@ -212,11 +230,17 @@ class PoseResNet(nn.Module):
 
     def architecture(self) -> dict:
         """Keyword arguments that rebuild this architecture: `PoseResNet(**m.architecture())`."""
-        return dict(depth=self.depth, num_joints=self.num_joints, style=self.style, width=self.width,
-                    output_stride=self.output_stride, **self.head_config)
+        return dict(
+            depth=self.depth,
+            num_joints=self.num_joints,
+            style=self.style,
+            width=self.width,
+            output_stride=self.output_stride,
+            **self.head_config,
+        )
 
 
-def _per_layer(value: Union[int, Sequence[int]], n: int, name: str) -> Tuple[int, ...]:
+def _per_layer(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
     if isinstance(value, int):
         return (value,) * n
     value = tuple(int(v) for v in value)

@@ -18,17 +18,18 @@ are kept in the cache folder for the next process (`cache.py`). Adding a runtime
 table entry plus its builder `(model, RuntimeSpec) -> BuiltRuntime`, and, where it needs more
 than the base install, an entry in `check_runtime`.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from ..config import check_overrides
 from ..core.hardware import check_device, check_precision, cpu_features
-from .auto import Builder, auto_order, build_auto
 from ..core.suggest import did_you_mean
+from .auto import Builder, auto_order, build_auto
 from .base import BuiltRuntime, Runner, RuntimePackageMissing, RuntimeSpec, RuntimeUnavailable
 from .onnx_paths import build_onnx, build_onnx_int8, onnx_available, require_onnx
 from .openvino_paths import build_openvino, build_openvino_int8, openvino_available, require_openvino
@@ -45,16 +46,30 @@ RUNTIMES: dict[str, Builder] = {
 }
 RUNTIME_CHOICES: tuple[str, ...] = ("auto", *RUNTIMES)
 
-__all__ = ["RUNTIMES", "RUNTIME_CHOICES", "BuiltRuntime", "Runner", "RuntimePackageMissing", "RuntimeSpec",
-           "RuntimeUnavailable", "auto_order", "build_runtime", "check_inference_settings", "check_runtime",
-           "cpu_features", "onnx_available", "openvino_available"]
+__all__ = [
+    "RUNTIMES",
+    "RUNTIME_CHOICES",
+    "BuiltRuntime",
+    "Runner",
+    "RuntimePackageMissing",
+    "RuntimeSpec",
+    "RuntimeUnavailable",
+    "auto_order",
+    "build_runtime",
+    "check_inference_settings",
+    "check_runtime",
+    "cpu_features",
+    "onnx_available",
+    "openvino_available",
+]
 
 
 def build_runtime(name: str, model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     """Build runtime `name` (a key of RUNTIMES, or "auto") for `model`."""
     if name == "auto":
-        order = auto_order(torch.device(spec.device), cpu_features(), onnx_available(), spec.precision,
-                           openvino_available())
+        order = auto_order(
+            torch.device(spec.device), cpu_features(), onnx_available(), spec.precision, openvino_available()
+        )
         return build_auto(order, RUNTIMES, model, spec)
     if name not in RUNTIMES:
         raise ValueError(f"unknown runtime {name!r}{unknown_runtime_hint(name)}")
@@ -68,8 +83,9 @@ def unknown_runtime_hint(name: str) -> str:
     return f"{near} (choose one of {choices})" if near else f"; choose one of {choices}"
 
 
-def check_runtime(name: str, device: str, precision: str | None = None, what: str = "--runtime",
-                  onnx_model: str = "") -> None:
+def check_runtime(
+    name: str, device: str, precision: str | None = None, what: str = "--runtime", onnx_model: str = ""
+) -> None:
     """Raise (one line, `what NAME: ...`) when runtime `name` cannot run here: an unknown name
     (with the nearest ones), an optional package or a compiler that is not installed (with how
     to install it), a CPU-only runtime on another device, or a precision it does not run.
@@ -92,8 +108,12 @@ def check_runtime(name: str, device: str, precision: str | None = None, what: st
         raise RuntimeUnavailable(f"{what} {name}: OpenVINO on a CPU runs fp32 or bf16, not fp16; use fast")
 
 
-def check_inference_settings(device: str | None, precision: str | None, overrides: Sequence[str],
-                             spelled: tuple[str, str, str] = ("--device", "--precision", "--runtime")) -> str:
+def check_inference_settings(
+    device: str | None,
+    precision: str | None,
+    overrides: Sequence[str],
+    spelled: tuple[str, str, str] = ("--device", "--precision", "--runtime"),
+) -> str:
     """The device (None: the default), precision and `--set`-style overrides an inference is
     asked to run with, checked before any download or model load; returns the device.
 

@@ -10,13 +10,15 @@ demo model by ~15%. So where one call of the predictor's batch is cheap to time 
 second), `auto` times both at that batch and at a batch of 2 and keeps the faster, or both
 behind a switch on the batch size when each wins one; otherwise it keeps ONNX Runtime.
 """
+
 from __future__ import annotations
 
 import statistics
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable
 
 import numpy as np
 import torch
@@ -37,8 +39,13 @@ AUTO_TOLERANCE = {"fp32": 1e-3, "reduced": 5e-2}
 TIMING_BUDGET_S = 1.0
 
 
-def auto_order(device: torch.device, features: CpuFeatures, have_onnx: bool,
-               precision: Optional[torch.dtype] = None, have_openvino: bool = False) -> Tuple[str, ...]:
+def auto_order(
+    device: torch.device,
+    features: CpuFeatures,
+    have_onnx: bool,
+    precision: torch.dtype | None = None,
+    have_openvino: bool = False,
+) -> tuple[str, ...]:
     """The runtimes `auto` considers, best first.
 
     - CUDA, or an explicit reduced precision (`--precision bf16`): `fast` (bf16/fp16 autocast
@@ -72,7 +79,7 @@ def eager_reference(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 #: threshold). A cache of measurements, not configuration: one architecture at one input and
 #: batch size on one machine runs at the same speed whatever its weights, and training
 #: (validation every few epochs), evaluation and tracking build predictors for it again and again.
-_TIMED: Dict[tuple, Tuple[Tuple[str, ...], int]] = {}
+_TIMED: dict[tuple, tuple[tuple[str, ...], int]] = {}
 
 
 def clear_timings() -> None:
@@ -84,15 +91,30 @@ def speed_signature(model: nn.Module, spec: RuntimeSpec) -> tuple:
     """What a runtime's speed depends on: architecture (parameter shapes), input and batch size
     (the flip test doubles it), device, precision, threads (torch's and the runtime's own)."""
     shapes = tuple(tuple(p.shape) for p in model.parameters())
-    return (type(model).__qualname__, shapes, tuple(spec.input_size), spec.batch_size, spec.device,
-            str(spec.precision), torch.get_num_threads(), spec.threads)
+    return (
+        type(model).__qualname__,
+        shapes,
+        tuple(spec.input_size),
+        spec.batch_size,
+        spec.device,
+        str(spec.precision),
+        torch.get_num_threads(),
+        spec.threads,
+    )
 
 
-def build_checked(names: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec,
-                  x: torch.Tensor, want: np.ndarray, limit: int) -> List[Tuple[BuiltRuntime, float]]:
+def build_checked(
+    names: Sequence[str],
+    runtimes: dict[str, Builder],
+    model: nn.Module,
+    spec: RuntimeSpec,
+    x: torch.Tensor,
+    want: np.ndarray,
+    limit: int,
+) -> list[tuple[BuiltRuntime, float]]:
     """Up to `limit` runtimes of `names`, in order, that build and match `want` (eager fp32 on
     `x`), each with the seconds its checked call took."""
-    passed: List[Tuple[BuiltRuntime, float]] = []
+    passed: list[tuple[BuiltRuntime, float]] = []
     for name in names:
         if name == "eager" or len(passed) == limit:
             break
@@ -101,24 +123,25 @@ def build_checked(names: Sequence[str], runtimes: Dict[str, Builder], model: nn.
         except RuntimeUnavailable:
             continue  # e.g. onnxruntime not installed: quietly the next one
         except Exception as e:  # noqa: BLE001 - any failure to export/trace a user's model must not stop prediction
-            warnings.warn(f"runtime auto: {name} could not be built ({type(e).__name__}: {e}); trying the next",
-                          stacklevel=2)
+            warnings.warn(
+                f"runtime auto: {name} could not be built ({type(e).__name__}: {e}); trying the next", stacklevel=2
+            )
             continue
         tolerance = AUTO_TOLERANCE["fp32" if built.precision == "fp32" else "reduced"]
         start = time.perf_counter()
         error = relative_error(built.runner(x), want)
         seconds = time.perf_counter() - start
         if error > tolerance:
-            warnings.warn(f"runtime auto: {name} differs from eager fp32 by {error:.2e} (> {tolerance}); not used",
-                          stacklevel=2)
+            warnings.warn(
+                f"runtime auto: {name} differs from eager fp32 by {error:.2e} (> {tolerance}); not used", stacklevel=2
+            )
             continue
         built.detail += f"; auto, checked against eager fp32 (rel. error {error:.1e})"
         passed.append((built, seconds))
     return passed
 
 
-def build_auto(order: Sequence[str], runtimes: Dict[str, Builder], model: nn.Module,
-               spec: RuntimeSpec) -> BuiltRuntime:
+def build_auto(order: Sequence[str], runtimes: dict[str, Builder], model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     """The runtimes of `order` that build and match eager fp32 (eager always does): the first
     one, or, when `spec.batch_size` is known and several fp32 ones pass, the fastest of them
     (`faster_of`), remembered per speed signature in this process and, with the export, on
@@ -184,8 +207,9 @@ def with_cached_export(model: nn.Module, spec: RuntimeSpec, digest: str) -> Runt
     return replace(spec, onnx_model=str(path))
 
 
-def from_disk(runtimes: Dict[str, Builder], model: nn.Module, spec: RuntimeSpec, digest: str,
-              key: tuple) -> Optional[BuiltRuntime]:
+def from_disk(
+    runtimes: dict[str, Builder], model: nn.Module, spec: RuntimeSpec, digest: str, key: tuple
+) -> BuiltRuntime | None:
     """The runtime(s) a decision on disk kept, built from the cached export without a check
     (they were checked on these weights when the decision was written); eager where the
     decision's figures say loading them would cost `spec.work` crops more than it saves;
@@ -225,13 +249,13 @@ class BatchSwitch:
         return (self.small if len(x) <= self.threshold else self.large).runner(x)
 
 
-def rates_at(runtimes: List[BuiltRuntime], spec: RuntimeSpec, batch: int, rounds: int = 3) -> Dict[str, float]:
+def rates_at(runtimes: list[BuiltRuntime], spec: RuntimeSpec, batch: int, rounds: int = 3) -> dict[str, float]:
     """Crops/s of each runtime at `batch`: a warm-up call each, then the median of `rounds`
     interleaved calls (interleaving spreads other load on the machine over all of them)."""
     x = probe_batch(spec, batch, seed=1)
     for r in runtimes:
         r.runner(x)
-    times: Dict[str, List[float]] = {r.name: [] for r in runtimes}
+    times: dict[str, list[float]] = {r.name: [] for r in runtimes}
     for _ in range(rounds):
         for r in runtimes:
             start = time.perf_counter()
@@ -242,14 +266,26 @@ def rates_at(runtimes: List[BuiltRuntime], spec: RuntimeSpec, batch: int, rounds
 
 def switch(small: BuiltRuntime, large: BuiltRuntime, threshold: int, how: str) -> BuiltRuntime:
     """A `BatchSwitch` as a runtime named "small+large"."""
-    detail = (f"{small.name} for batches of up to {threshold} crops, {large.name} above ({how}); "
-              f"{small.name}: {small.detail}; {large.name}: {large.detail}")
-    return BuiltRuntime(f"{small.name}+{large.name}", BatchSwitch(small, large, threshold), "fp32", detail,
-                        small.build_seconds + large.build_seconds)
+    detail = (
+        f"{small.name} for batches of up to {threshold} crops, {large.name} above ({how}); "
+        f"{small.name}: {small.detail}; {large.name}: {large.detail}"
+    )
+    return BuiltRuntime(
+        f"{small.name}+{large.name}",
+        BatchSwitch(small, large, threshold),
+        "fp32",
+        detail,
+        small.build_seconds + large.build_seconds,
+    )
 
 
-def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec, key: Optional[tuple],
-              digest: str = "", eager_rate: float = 0.0) -> BuiltRuntime:
+def faster_of(
+    passed: list[tuple[BuiltRuntime, float]],
+    spec: RuntimeSpec,
+    key: tuple | None,
+    digest: str = "",
+    eager_rate: float = 0.0,
+) -> BuiltRuntime:
     """The fastest of several fp32 runtimes at the predictor's full batch (`spec.batch_size`)
     and at a batch of 2 (one crop and its mirror); when different ones win the two, a
     `BatchSwitch` between those at the geometric middle of the two sizes. Where a full batch
@@ -263,8 +299,9 @@ def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec, key: 
     while large > 2 and per_crop * large > TIMING_BUDGET_S:
         large = max(2, 2 ** (large.bit_length() - 1) if large & (large - 1) else large // 2)
     if per_crop * 2 > TIMING_BUDGET_S:
-        first.detail += (f"; not timed against {', '.join(b.name for b, _ in passed[1:])} "
-                         f"(a batch of 2 takes ~{per_crop * 2:.1f} s)")
+        first.detail += (
+            f"; not timed against {', '.join(b.name for b, _ in passed[1:])} (a batch of 2 takes ~{per_crop * 2:.1f} s)"
+        )
         return remember(key, digest, (first,), 0, {first.name: 2 / max(check_seconds, 1e-9)}, eager_rate)
     contenders = [b for b, _ in passed]
     sizes = sorted({2, large})
@@ -280,13 +317,20 @@ def faster_of(passed: List[Tuple[BuiltRuntime, float]], spec: RuntimeSpec, key: 
     return switch(small, large, threshold, timed)
 
 
-def remember(key: Optional[tuple], digest: str, kept: Tuple[BuiltRuntime, ...], threshold: int,
-             rates: Dict[str, float], eager_rate: float) -> BuiltRuntime:
+def remember(
+    key: tuple | None,
+    digest: str,
+    kept: tuple[BuiltRuntime, ...],
+    threshold: int,
+    rates: dict[str, float],
+    eager_rate: float,
+) -> BuiltRuntime:
     """Keep the decision for this process and, with `digest`, on disk; the first kept runtime."""
     names = tuple(b.name for b in kept)
     _TIMED[key] = (names, threshold)
     if digest:
         loads = {b.name: b.build_seconds for b in kept}  # built from the cached export: its load time
-        cache.save_decision(digest, key, cache.Decision(names, threshold, {n: rates[n] for n in names if n in rates},
-                                                        eager_rate, loads))
+        cache.save_decision(
+            digest, key, cache.Decision(names, threshold, {n: rates[n] for n in names if n in rates}, eager_rate, loads)
+        )
     return kept[0]

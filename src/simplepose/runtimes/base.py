@@ -6,11 +6,12 @@ A runtime turns a model into a `Runner`: a callable from a normalised crop batch
 NumPy array. The predictor only ever calls a Runner, so crop, flip test and decoding are the
 same code for every runtime.
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import Callable
 
 import numpy as np
 import torch
@@ -46,9 +47,9 @@ class RuntimeSpec:
     included (0 = unknown: a long job), by which `auto` decides whether exporting pays.
     """
 
-    input_size: Tuple[int, int] = (192, 256)
+    input_size: tuple[int, int] = (192, 256)
     device: str = "cpu"
-    precision: Optional[torch.dtype] = None
+    precision: torch.dtype | None = None
     onnx_model: str = ""
     calibration: str = ""
     normalize: Normalize = field(default_factory=Normalize)
@@ -88,7 +89,7 @@ def probe_batch(spec: RuntimeSpec, n: int = 2, seed: int = 0) -> torch.Tensor:
 class Timer:
     """`with Timer() as t: ...; t.seconds`."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self.start = time.perf_counter()
         return self
 

@@ -20,14 +20,15 @@ cannot be read or written is ignored: the cache only saves time. Folders of an o
 (cache version 1: `model.onnx` keyed on the weights alone) sit under other digests and are
 never read.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from torch import nn
@@ -47,11 +48,11 @@ class Decision:
     rates: crops/s of each kept runtime at a batch of 2 (one crop and its mirror);
     eager_rate: eager fp32's crops/s at 2; load_seconds: each kept runtime's build from the file."""
 
-    kept: Tuple[str, ...]
+    kept: tuple[str, ...]
     threshold: int = 0
-    rates: Dict[str, float] = field(default_factory=dict)
+    rates: dict[str, float] = field(default_factory=dict)
     eager_rate: float = 0.0
-    load_seconds: Dict[str, float] = field(default_factory=dict)
+    load_seconds: dict[str, float] = field(default_factory=dict)
 
     def cheaper_than_eager(self, crops: int) -> bool:
         """Whether loading the kept runtime and running `crops` crops on it beats eager (which
@@ -91,12 +92,15 @@ _PLAIN = (bool, int, float, str, type(None))
 def structure_text(model: nn.Module) -> str:
     """Each submodule's class and its plain settings (ints, floats, strings, tuples of them:
     a conv's stride and padding, a model's own flags), in order; `training` left out."""
+
     def plain(v: object) -> bool:
         return isinstance(v, _PLAIN) or (isinstance(v, tuple) and all(isinstance(x, _PLAIN) for x in v))
 
     parts = []
     for name, module in model.named_modules():
-        settings = sorted((k, v) for k, v in vars(module).items() if k != "training" and not k.startswith("_") and plain(v))
+        settings = sorted(
+            (k, v) for k, v in vars(module).items() if k != "training" and not k.startswith("_") and plain(v)
+        )
         parts.append(f"{name}:{type(module).__module__}.{type(module).__qualname__}{settings}")
     return "\n".join(parts)
 
@@ -108,7 +112,7 @@ def _version(package: str) -> str:
         return "-"
 
 
-def library_versions() -> Dict[str, str]:
+def library_versions() -> dict[str, str]:
     """{package: version or "-"} of `PACKAGES`."""
     return {p: _version(p) for p in PACKAGES}
 
@@ -128,14 +132,20 @@ def signature_name(signature: tuple) -> str:
 
 
 # ---------------------------------------------------------------- exports
-def export_request(digest: str, input_size: Sequence[int], opset: int) -> Dict[str, object]:
+def export_request(digest: str, input_size: Sequence[int], opset: int) -> dict[str, object]:
     """Everything that shapes an export of the weights `digest` (see the module docstring)."""
     versions = library_versions()
-    return {"cache_version": CACHE_VERSION, "weights": digest, "input_size": [int(v) for v in input_size],
-            "opset": int(opset), "torch": versions["torch"], "onnx": versions["onnx"]}
+    return {
+        "cache_version": CACHE_VERSION,
+        "weights": digest,
+        "input_size": [int(v) for v in input_size],
+        "opset": int(opset),
+        "torch": versions["torch"],
+        "onnx": versions["onnx"],
+    }
 
 
-def export_file(request: Dict[str, object]) -> Path:
+def export_file(request: dict[str, object]) -> Path:
     """Where the export answering `request` lives (its manifest: the same name, `.json`)."""
     w, h = request["input_size"]  # type: ignore[misc]  # a (w, h) pair, typed object in the dict
     key = _hash(json.dumps(request, sort_keys=True))
@@ -146,7 +156,7 @@ def _manifest(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def load_export(request: Dict[str, object]) -> Optional[Path]:
+def load_export(request: dict[str, object]) -> Path | None:
     """The cached export answering `request`, or None when there is none, its manifest is
     missing or answers another request, or the file is not the one the manifest names."""
     from ..zoo.download import check_cached
@@ -161,7 +171,7 @@ def load_export(request: Dict[str, object]) -> Optional[Path]:
     return path
 
 
-def save_export(request: Dict[str, object], data: bytes) -> Optional[Path]:
+def save_export(request: dict[str, object], data: bytes) -> Path | None:
     """Write the export and its manifest (atomically); its path, or None where the cache is not writable."""
     from ..core.fileio import atomic_write_bytes
     from ..zoo import ZooError
@@ -180,7 +190,7 @@ def save_export(request: Dict[str, object], data: bytes) -> Optional[Path]:
 
 
 # ---------------------------------------------------------------- decisions
-def load_decision(digest: str, signature: tuple) -> Optional[Decision]:
+def load_decision(digest: str, signature: tuple) -> Decision | None:
     """The decision kept for these weights at this speed signature, or None (none, unreadable,
     or written for another signature)."""
     path = runtimes_dir() / digest / f"{signature_name(signature)}.json"
@@ -188,8 +198,13 @@ def load_decision(digest: str, signature: tuple) -> Optional[Decision]:
         raw = json.loads(path.read_text())
         if raw.get("signature") != signature_text(signature):
             return None
-        return Decision(tuple(raw["kept"]), int(raw["threshold"]), dict(raw["rates"]), float(raw["eager_rate"]),
-                        dict(raw["load_seconds"]))
+        return Decision(
+            tuple(raw["kept"]),
+            int(raw["threshold"]),
+            dict(raw["rates"]),
+            float(raw["eager_rate"]),
+            dict(raw["load_seconds"]),
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 

@@ -11,11 +11,11 @@ pass got wrong (about 11% output error on R50's square 256->256 deconvolutions, 
 dimensions have the same size and nothing fails loudly); tests/test_runtimes.py compares
 every fast path with eager fp32 on a model with random BN statistics to catch exactly that.
 """
+
 from __future__ import annotations
 
 import copy
 from collections import Counter
-from typing import Tuple
 
 import torch
 from torch import fx, nn
@@ -40,7 +40,7 @@ def output_channel_scale(weight: torch.Tensor, scale: torch.Tensor, transposed: 
     return (grouped * scale.reshape(groups, 1, cout_g, *k)).reshape(weight.shape)
 
 
-def folded_parameters(conv: nn.Module, bn: nn.Module) -> Tuple[torch.Tensor, torch.Tensor]:
+def folded_parameters(conv: nn.Module, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     """(weight, bias) of one conv equal to `bn(conv(x))` in eval mode; conv and bn unchanged.
 
     Computed in float64 and returned in the conv's dtype: the fold itself adds no rounding.
@@ -76,9 +76,15 @@ def fold_batchnorm(model: nn.Module) -> fx.GraphModule:
             continue
         bn = modules[node.target]
         prev = node.args[0]
-        if not (isinstance(prev, fx.Node) and prev.op == "call_module" and len(prev.users) == 1
-                and calls[prev.target] == 1 and isinstance(modules[prev.target], FOLDABLE) and bn.track_running_stats
-                and bn.running_mean is not None):
+        if not (
+            isinstance(prev, fx.Node)
+            and prev.op == "call_module"
+            and len(prev.users) == 1
+            and calls[prev.target] == 1
+            and isinstance(modules[prev.target], FOLDABLE)
+            and bn.track_running_stats
+            and bn.running_mean is not None
+        ):
             continue
         conv = modules[prev.target]  # a module of the private copy: changed in place
         weight, bias = folded_parameters(conv, bn)

@@ -6,6 +6,7 @@ choice on a CPU runs on them. Where one is missing all the same (an install made
 BatchNorm-folded model (the same fold `fast` runs and the tests check), with a dynamic batch
 axis: input "image" (N, 3, in_h, in_w) float32, output "heatmaps" (N, K, h, w) float32.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -13,8 +14,8 @@ import io
 import logging
 import tempfile
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -60,8 +61,14 @@ def export_onnx_bytes(model: nn.Module, input_size: Iterable[int], opset: int = 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
         torch.onnx.export(
-            folded, (dummy,), buf, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME], dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            folded,
+            (dummy,),
+            buf,
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
         )
     return buf.getvalue()
 
@@ -73,7 +80,7 @@ class OnnxRunner:
     many as torch uses, so that both runtimes get the same cores in a comparison).
     """
 
-    def __init__(self, model: "bytes | str", threads: int = 0, input_size: Optional[Tuple[int, int]] = None) -> None:
+    def __init__(self, model: bytes | str, threads: int = 0, input_size: tuple[int, int] | None = None) -> None:
         require_onnx()
         import onnxruntime as ort
 
@@ -87,8 +94,11 @@ class OnnxRunner:
         self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         if input_size is not None:
-            check_graph_input(self.session.get_inputs()[0].shape, input_size,
-                              model if isinstance(model, str) else "the exported graph")
+            check_graph_input(
+                self.session.get_inputs()[0].shape,
+                input_size,
+                model if isinstance(model, str) else "the exported graph",
+            )
 
     def __call__(self, x: torch.Tensor) -> np.ndarray:
         # The predictor's crops arrive NHWC-strided; ONNX Runtime wants a contiguous NCHW array.
@@ -115,8 +125,10 @@ def build_onnx_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
             source = spec.onnx_model
         else:
             if not spec.calibration:
-                raise ValueError("runtime onnx-int8 needs calibration images (test.calibration = a folder) "
-                                 "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)")
+                raise ValueError(
+                    "runtime onnx-int8 needs calibration images (test.calibration = a folder) "
+                    "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)"
+                )
             batches = calibration_batches(spec.calibration, spec.input_size, spec.normalize)
             source = quantize_int8(export_onnx_bytes(model, spec.input_size), batches)
         runner = OnnxRunner(source, spec.threads, spec.input_size)
@@ -133,8 +145,10 @@ def check_graph_input(shape: Sequence[object], input_size: Sequence[int], source
     fixed = [d if isinstance(d, int) and d > 0 else None for d in dims]
     if len(fixed) == 2 and any(f is not None and f != want for f, want in zip(fixed, (h, w))):
         got = "x".join("?" if f is None else str(f) for f in reversed(fixed))
-        raise ValueError(f"{source}: the ONNX graph takes {got} (w x h) crops but the config's data.input_size is "
-                         f"{w}x{h}; export the model at that size (simplepose export) or set data.input_size={got}")
+        raise ValueError(
+            f"{source}: the ONNX graph takes {got} (w x h) crops but the config's data.input_size is "
+            f"{w}x{h}; export the model at that size (simplepose export) or set data.input_size={got}"
+        )
 
 
 def _cpu_only(spec: RuntimeSpec, name: str) -> None:
@@ -142,7 +156,7 @@ def _cpu_only(spec: RuntimeSpec, name: str) -> None:
         raise RuntimeUnavailable(f"runtime {name} runs on the CPU only (device is {spec.device}); use fast")
 
 
-def calibration_images(folder: "str | Path") -> List[Path]:
+def calibration_images(folder: str | Path) -> list[Path]:
     """The image files directly in `folder`, sorted; a missing or image-less folder is an error."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -153,8 +167,7 @@ def calibration_images(folder: "str | Path") -> List[Path]:
     return files
 
 
-def calibration_windows(image_hw: Tuple[int, int], aspect: float, count: int,
-                        rng: np.random.Generator) -> np.ndarray:
+def calibration_windows(image_hw: tuple[int, int], aspect: float, count: int, rng: np.random.Generator) -> np.ndarray:
     """(count, 4) xywh boxes of the input's aspect ratio, 30-90% of the image's height, placed at
     random inside it (clipped where wider than the image): person-sized windows."""
     img_h, img_w = image_hw
@@ -165,8 +178,15 @@ def calibration_windows(image_hw: Tuple[int, int], aspect: float, count: int,
     return np.stack([x, y, w, h], axis=1)
 
 
-def calibration_batches(folder: "str | Path", input_size: Iterable[int], normalize, max_images: int = 64,
-                        batch: int = 8, windows_per_image: int = 4, seed: int = 0) -> List[np.ndarray]:
+def calibration_batches(
+    folder: str | Path,
+    input_size: Iterable[int],
+    normalize,
+    max_images: int = 64,
+    batch: int = 8,
+    windows_per_image: int = 4,
+    seed: int = 0,
+) -> list[np.ndarray]:
     """Normalised crops (B, 3, in_h, in_w) float32 from up to `max_images` images of `folder`.
 
     Each image gives `windows_per_image` person-sized windows (`calibration_windows`, a fixed
@@ -193,10 +213,10 @@ def calibration_batches(folder: "str | Path", input_size: Iterable[int], normali
         centers, scales = boxes_to_center_scale(boxes, w / h)
         crops.append(crop_people(image, centers, scales, (w, h))[0])
     x = normalize(np.concatenate(crops)).contiguous().numpy()
-    return [x[i:i + batch] for i in range(0, len(x), batch)]
+    return [x[i : i + batch] for i in range(0, len(x), batch)]
 
 
-def quantize_int8(fp32_model: bytes, batches: List[np.ndarray]) -> bytes:
+def quantize_int8(fp32_model: bytes, batches: list[np.ndarray]) -> bytes:
     """Static int8 quantisation (ONNX Runtime), calibrated on `batches`; the bytes of the result.
 
     QOperator format (QLinearConv), per-channel int8 weights, uint8 activations, MinMax
@@ -217,7 +237,7 @@ def quantize_int8(fp32_model: bytes, batches: List[np.ndarray]) -> bytes:
         def __init__(self) -> None:
             self.it: Iterator[np.ndarray] = iter(batches)
 
-        def get_next(self) -> Optional[dict]:
+        def get_next(self) -> dict | None:
             nxt = next(self.it, None)
             return None if nxt is None else {INPUT_NAME: nxt}
 
@@ -231,8 +251,13 @@ def quantize_int8(fp32_model: bytes, batches: List[np.ndarray]) -> bytes:
         logging.getLogger().addFilter(hush)
         try:
             quantize_static(
-                str(src), str(dst), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
-                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                str(src),
+                str(dst),
+                Reader(),
+                quant_format=QuantFormat.QOperator,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
                 reduce_range=not cpu_features().vnni and bool(cpu_features().flags),
                 nodes_to_exclude=sorted({heatmap_node(unshared), *front_nodes(unshared)}),
             )
@@ -253,7 +278,7 @@ def heatmap_node(model_bytes: bytes) -> str:
 FRONT_STRIDE = 4
 
 
-def front_nodes(model_bytes: bytes) -> List[str]:
+def front_nodes(model_bytes: bytes) -> list[str]:
     """The Conv and Add nodes whose output is at 1/`FRONT_STRIDE` (4) of the input's height or finer: a
     ResNet's stem and first stage (and the head's last layer), the part of the network where
     int8's rounding moved the heatmaps most. [] when the input's height is not fixed."""
@@ -262,8 +287,14 @@ def front_nodes(model_bytes: bytes) -> List[str]:
     graph = onnx.shape_inference.infer_shapes(onnx.load_from_string(model_bytes)).graph
     height = graph.input[0].type.tensor_type.shape.dim[2].dim_value
     dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in [*graph.value_info, *graph.output]}
-    return [n.name for n in graph.node if n.op_type in ("Conv", "Add") and height > 0
-            and len(dims.get(n.output[0], ())) == 4 and dims[n.output[0]][2] * FRONT_STRIDE >= height]
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type in ("Conv", "Add")
+        and height > 0
+        and len(dims.get(n.output[0], ())) == 4
+        and dims[n.output[0]][2] * FRONT_STRIDE >= height
+    ]
 
 
 class _DropMessages(logging.Filter):

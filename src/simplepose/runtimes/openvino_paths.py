@@ -7,13 +7,14 @@ Precision: OpenVINO's CPU plugin runs bf16 by default where the CPU has it nativ
 avx512_bf16), which moves joints (see `torch_paths`), so `INFERENCE_PRECISION_HINT` is set to
 f32 unless bf16 is asked for (`--precision bf16`), as `fast` does.
 """
+
 from __future__ import annotations
 
 import contextlib
 import importlib.util
 import io
 import logging
-from typing import Iterator, List, Optional
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -55,8 +56,11 @@ class OpenVinoRunner:
     def __init__(self, model: object, threads: int = 0, precision: str = "f32") -> None:
         import openvino as ov
 
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),
-                  "INFERENCE_PRECISION_HINT": precision}
+        config = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": threads or torch.get_num_threads(),
+            "INFERENCE_PRECISION_HINT": precision,
+        }
         self.compiled = ov.Core().compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
 
@@ -71,9 +75,7 @@ def read_onnx(model: nn.Module, spec: RuntimeSpec) -> object:
     a ValueError when its input is not `spec.input_size` (`onnx_paths.check_graph_input`)."""
     import openvino as ov
 
-    from .onnx_paths import export_onnx_bytes
-
-    from .onnx_paths import check_graph_input
+    from .onnx_paths import check_graph_input, export_onnx_bytes
 
     source = spec.onnx_model or export_onnx_bytes(model, spec.input_size)
     ov_model = ov.Core().read_model(source)
@@ -100,7 +102,7 @@ def build_openvino(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     return BuiltRuntime("openvino", runner, name, f"OpenVINO CPU, BN folded, {name}, latency hint ({what})", t.seconds)
 
 
-def final_ops(ov_model: object) -> List[str]:
+def final_ops(ov_model: object) -> list[str]:
     """Friendly names of the ops that make the heatmaps: the final 1x1 convolution (with its bias
     Add) and the transposed convolutions, found by type and by walking back from the output."""
     names = [op.get_friendly_name() for op in ov_model.get_ops() if op.get_type_name() == "ConvolutionBackpropData"]
@@ -113,7 +115,7 @@ def final_ops(ov_model: object) -> List[str]:
     return names
 
 
-def front_ops(ov_model: object) -> List[str]:
+def front_ops(ov_model: object) -> list[str]:
     """Friendly names of the Convolution and Add ops whose output is at 1/`FRONT_STRIDE` (4) of
     the input's height or finer (`onnx_paths.front_nodes`: the stem and the first stage)."""
     from .onnx_paths import FRONT_STRIDE
@@ -124,13 +126,18 @@ def front_ops(ov_model: object) -> List[str]:
         if op.get_type_name() not in ("Convolution", "Add") or op.get_output_size() != 1:
             continue
         shape = op.get_output_partial_shape(0)
-        if (height.is_static and shape.rank.is_static and shape.rank.get_length() == 4 and shape[2].is_static
-                and shape[2].get_length() * FRONT_STRIDE >= height.get_length()):
+        if (
+            height.is_static
+            and shape.rank.is_static
+            and shape.rank.get_length() == 4
+            and shape[2].is_static
+            and shape[2].get_length() * FRONT_STRIDE >= height.get_length()
+        ):
             names.append(op.get_friendly_name())
     return names
 
 
-def quantize_openvino(ov_model: object, batches: List[np.ndarray]) -> object:
+def quantize_openvino(ov_model: object, batches: list[np.ndarray]) -> object:
     """NNCF post-training int8 of `ov_model`, calibrated on every crop of `batches` (B, 3, H, W).
 
     As in `onnx_paths.quantize_int8`, the transposed convolutions, the final 1x1 layer and the
@@ -145,11 +152,13 @@ def quantize_openvino(ov_model: object, batches: List[np.ndarray]) -> object:
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
     crops = np.concatenate(batches)
-    dataset = nncf.Dataset([crops[i:i + 1] for i in range(len(crops))])
+    dataset = nncf.Dataset([crops[i : i + 1] for i in range(len(crops))])
     ignored = nncf.IgnoredScope(names=sorted({*final_ops(ov_model), *front_ops(ov_model)}), validate=False)
     ranges = AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
     with _quiet_nncf():
-        return nncf.quantize(ov_model, dataset, subset_size=len(crops), ignored_scope=ignored, advanced_parameters=ranges)
+        return nncf.quantize(
+            ov_model, dataset, subset_size=len(crops), ignored_scope=ignored, advanced_parameters=ranges
+        )
 
 
 @contextlib.contextmanager
@@ -182,15 +191,17 @@ def build_openvino_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
         else:
             require_openvino("runtime openvino-int8", quantize=True)
             if not spec.calibration:
-                raise ValueError("runtime openvino-int8 needs calibration images (test.calibration = a folder) "
-                                 "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)")
+                raise ValueError(
+                    "runtime openvino-int8 needs calibration images (test.calibration = a folder) "
+                    "or an int8 model (test.onnx_model = a file from `simplepose export --int8`)"
+                )
             batches = calibration_batches(spec.calibration, spec.input_size, spec.normalize)
             source, what = quantize_openvino(read_onnx(model, spec), batches), f"NNCF, calibrated on {spec.calibration}"
         runner = OpenVinoRunner(source, spec.threads, "f32")  # int8 where quantised, f32 elsewhere
     return BuiltRuntime("openvino-int8", runner, "int8", f"OpenVINO CPU, static int8 ({what})", t.seconds)
 
 
-def openvino_version() -> Optional[str]:
+def openvino_version() -> str | None:
     """OpenVINO's version, or None when it is not installed (for bench's header)."""
     if not openvino_available():
         return None

@@ -11,13 +11,13 @@ The precision `fast` picks, and why:
   heatmap peaks reordered by bf16 rounding), so the default keeps eager fp32's keypoints.
   Emulated bf16 (no native support) is slower than fp32 (0.45x measured here).
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
 import sys
-from typing import Optional
 
 import numpy as np
 import torch
@@ -35,22 +35,26 @@ class TorchRunner:
     """Runs `module` on crops: moved to `device`, channels-last if asked, autocast to `dtype`
     (None = fp32), no autograd. (N, 3, H, W) tensor -> (N, K, h, w) float32 array."""
 
-    def __init__(self, module: nn.Module, device: torch.device, dtype: Optional[torch.dtype] = None,
-                 channels_last: bool = False) -> None:
+    def __init__(
+        self, module: nn.Module, device: torch.device, dtype: torch.dtype | None = None, channels_last: bool = False
+    ) -> None:
         self.module, self.device, self.dtype, self.channels_last = module, device, dtype, channels_last
 
     def __call__(self, x: torch.Tensor) -> np.ndarray:
         x = x.to(self.device, non_blocking=True)
         if self.channels_last:  # a no-op for the predictor's crops, which arrive NHWC-strided
             x = x.contiguous(memory_format=torch.channels_last)
-        ctx = (torch.autocast(device_type=self.device.type, dtype=self.dtype)
-               if self.dtype is not None else contextlib.nullcontext())
+        ctx = (
+            torch.autocast(device_type=self.device.type, dtype=self.dtype)
+            if self.dtype is not None
+            else contextlib.nullcontext()
+        )
         with torch.no_grad(), ctx:
             y = self.module(x)
         return y.float().cpu().numpy()
 
 
-def fast_precision(device: torch.device) -> Optional[torch.dtype]:
+def fast_precision(device: torch.device) -> torch.dtype | None:
     """fp16 on CUDA, else None (fp32): on a CPU, bf16 only when asked for (see above)."""
     return torch.float16 if device.type == "cuda" else None
 
@@ -80,8 +84,9 @@ def build_fast(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
         if device.type == "cuda":  # UNTESTED here: lets cuDNN pick the fastest algorithms per shape
             torch.backends.cudnn.benchmark = True
     name = PRECISION_NAMES[dtype]
-    detail = (f"BN folded ({count_batchnorms(module)} left), channels-last, {name}"
-              + (" (CUDA path untested: no GPU was available)" if device.type == "cuda" else ""))
+    detail = f"BN folded ({count_batchnorms(module)} left), channels-last, {name}" + (
+        " (CUDA path untested: no GPU was available)" if device.type == "cuda" else ""
+    )
     return BuiltRuntime("fast", TorchRunner(module, device, dtype, channels_last=True), name, detail, t.seconds)
 
 
@@ -95,9 +100,11 @@ def require_compiler(device: str = "") -> None:
         return
     compiler = os.environ.get("CXX") or ("clang++" if sys.platform == "darwin" else "g++")
     if shutil.which(compiler) is None:
-        raise RuntimeUnavailable(f"runtime compile on the CPU needs a C++ compiler for torch.compile, and {compiler} "
-                                 "is not found (install one, e.g. `apt-get install g++`, or set $CXX); or use "
-                                 "runtime fast")
+        raise RuntimeUnavailable(
+            f"runtime compile on the CPU needs a C++ compiler for torch.compile, and {compiler} "
+            "is not found (install one, e.g. `apt-get install g++`, or set $CXX); or use "
+            "runtime fast"
+        )
 
 
 def build_compiled(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:

@@ -4,23 +4,25 @@ Every refusal is a 4xx with `{"error": "one line"}`; an exception inside one req
 for it alone (its traceback logged). The service reads no path and fetches no URL a client
 names: images arrive in the request body only.
 """
+
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 import numpy as np
 
 from .batcher import Batcher
 from .metrics import Metrics
 from .openapi import describe
-from .videos import VideoJobs
 from .uploads import RequestError, decode_image, image_size, parse_boxes, parse_flag, read_body
+from .videos import VideoJobs
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("simplepose.serve")
@@ -30,9 +32,9 @@ log = logging.getLogger("simplepose.serve")
 class Limits:
     """What one client may send (the command's --max-* options)."""
 
-    max_upload_bytes: int = 20 * 2 ** 20
+    max_upload_bytes: int = 20 * 2**20
     max_pixels: int = 40_000_000
-    max_video_bytes: int = 200 * 2 ** 20
+    max_video_bytes: int = 200 * 2**20
 
 
 @dataclass
@@ -43,12 +45,12 @@ class Service:
     predictor: Any
     test: Any  # config.TestConfig: rescoring and OKS-NMS settings, flip default
     detector: Callable[[np.ndarray], Any]
-    labels: Dict[str, str]
+    labels: dict[str, str]
     batcher: Batcher
     limits: Limits = field(default_factory=Limits)
     token: str = ""
     metrics: Metrics = field(default_factory=Metrics)
-    videos: Optional[VideoJobs] = None
+    videos: VideoJobs | None = None
 
 
 #: Routes open without the token: the page (it asks for the token itself) and the probes.
@@ -71,8 +73,9 @@ def _handled(service: Service, route: str, fn: Callable[[Any], Awaitable[Any]]):
         t0 = time.perf_counter()
         try:
             if not _authorized(service, request):
-                raise RequestError(401, "send the token as `Authorization: Bearer TOKEN` (--token)",
-                                   {"WWW-Authenticate": "Bearer"})
+                raise RequestError(
+                    401, "send the token as `Authorization: Bearer TOKEN` (--token)", {"WWW-Authenticate": "Bearer"}
+                )
             response = await fn(request)
         except RequestError as e:
             response = JSONResponse({"error": str(e)}, e.status, headers=e.headers)
@@ -83,23 +86,27 @@ def _handled(service: Service, route: str, fn: Callable[[Any], Awaitable[Any]]):
             response = JSONResponse({"error": f"internal error: {type(e).__name__}: {e}"}, 500)
         service.metrics.request(route, response.status_code, time.perf_counter() - t0)
         return response
+
     return endpoint
 
 
-async def _form(request, limit: int, what: str = "image") -> Dict[str, Any]:
+async def _form(request, limit: int, what: str = "image") -> dict[str, Any]:
     """The multipart form, read within `limit` bytes and held in memory (never spooled to disk)."""
     from starlette.formparsers import MultiPartException, MultiPartParser
 
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise RequestError(415, f"send the {what} as multipart/form-data with a field '{what}'")
-    body = await read_body(request.stream(), request.headers.get("content-length"), limit,
-                           "--max-upload-mb" if what == "image" else "--max-video-mb")
+    body = await read_body(
+        request.stream(),
+        request.headers.get("content-length"),
+        limit,
+        "--max-upload-mb" if what == "image" else "--max-video-mb",
+    )
 
     async def once():
         yield body
 
-    parser = MultiPartParser(request.headers, once(), max_files=1, max_fields=8,
-                             max_part_size=limit)
+    parser = MultiPartParser(request.headers, once(), max_files=1, max_fields=8, max_part_size=limit)
     parser.spool_max_size = limit + 1  # stays in memory: nothing written to disk
     try:
         form = await parser.parse()
@@ -108,18 +115,24 @@ async def _form(request, limit: int, what: str = "image") -> Dict[str, Any]:
     return dict(form.multi_items())
 
 
-def people_json(poses, results: List[dict]) -> List[dict]:
+def people_json(poses, results: list[dict]) -> list[dict]:
     """The answer's people from rescored Poses and their `poses_to_results` entries (same
     rounding as `simplepose predict`'s results.json)."""
-    return [{"box": [round(float(v), 3) for v in poses.boxes[i]], "score": r["score"],
-             "keypoints": np.asarray(r["keypoints"]).reshape(-1, 3).tolist()}
-            for i, r in enumerate(results)]
+    return [
+        {
+            "box": [round(float(v), 3) for v in poses.boxes[i]],
+            "score": r["score"],
+            "keypoints": np.asarray(r["keypoints"]).reshape(-1, 3).tolist(),
+        }
+        for i, r in enumerate(results)
+    ]
 
 
 async def predict(service: Service, request) -> Any:
     """POST /v1/predict: multipart `image`, optional `boxes` (JSON) and `flip_test`."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
+
     from ..inference.postprocess import poses_to_results, postprocess_image
 
     form = await _form(request, service.limits.max_upload_bytes)
@@ -139,8 +152,9 @@ async def predict(service: Service, request) -> Any:
     poses = postprocess_image(service.predictor, await asyncio.wrap_future(future), service.test)
     service.metrics.queue_depth = service.batcher.pending
     service.metrics.answered(len(poses))
-    return JSONResponse({"width": width, "height": height, "people": people_json(poses, poses_to_results(0, poses)),
-                         **service.labels})
+    return JSONResponse(
+        {"width": width, "height": height, "people": people_json(poses, poses_to_results(0, poses)), **service.labels}
+    )
 
 
 def _videos(service: Service):
@@ -178,7 +192,7 @@ def drawn_frame(path: Path, t: int) -> bytes:
     return cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
-def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None):
+def build_app(service: Service, on_shutdown: Callable[[], None] | None = None):
     """The Starlette app of `service`."""
     import contextlib
 
@@ -195,8 +209,13 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
 
     async def readyz(request):
         sk = service.predictor.skeleton  # the page draws with it: joint names say left and right
-        return JSONResponse({"ready": True, **service.labels,
-                             "skeleton": {"name": sk.name, "joints": list(sk.joints), "limbs": [list(l) for l in sk.limbs]}})
+        return JSONResponse(
+            {
+                "ready": True,
+                **service.labels,
+                "skeleton": {"name": sk.name, "joints": list(sk.joints), "limbs": [list(limb) for limb in sk.limbs]},
+            }
+        )
 
     async def metrics(request):
         return PlainTextResponse(service.metrics.text(), media_type="text/plain; version=0.0.4")
@@ -221,8 +240,9 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
         return FileResponse(path, media_type="application/json", filename="posetrack.json")
 
     async def video_mp4(request):
-        return FileResponse(_videos(service).file(request.path_params["id"], ".mp4"), media_type="video/mp4",
-                            filename="poses.mp4")
+        return FileResponse(
+            _videos(service).file(request.path_params["id"], ".mp4"), media_type="video/mp4", filename="poses.mp4"
+        )
 
     async def video_frame(request):
         from starlette.concurrency import run_in_threadpool
@@ -247,18 +267,25 @@ def build_app(service: Service, on_shutdown: Optional[Callable[[], None]] = None
         if on_shutdown:
             on_shutdown()
 
-    return Starlette(routes=[
-        route("/", page, "/"), route("/healthz", healthz, "/healthz"), route("/readyz", readyz, "/readyz"),
-        route("/metrics", metrics, "/metrics"), route("/openapi.json", openapi, "/openapi.json"),
-        route("/docs", docs, "/docs"), route("/v1/predict", do_predict, "/v1/predict", ("POST",)),
-        route("/v1/videos", post_video, "/v1/videos", ("POST",)),
-        route("/v1/videos/{id}", video_status, "/v1/videos/{id}"),
-        route("/v1/videos/{id}", video_delete, "/v1/videos/{id}", ("DELETE",)),
-        route("/v1/videos/{id}/result", video_result, "/v1/videos/{id}/result"),
-        route("/v1/videos/{id}/video", video_mp4, "/v1/videos/{id}/video"),
-        route("/v1/videos/{id}/frames/{t:int}", video_frame, "/v1/videos/{id}/frames/{t}"),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            route("/", page, "/"),
+            route("/healthz", healthz, "/healthz"),
+            route("/readyz", readyz, "/readyz"),
+            route("/metrics", metrics, "/metrics"),
+            route("/openapi.json", openapi, "/openapi.json"),
+            route("/docs", docs, "/docs"),
+            route("/v1/predict", do_predict, "/v1/predict", ("POST",)),
+            route("/v1/videos", post_video, "/v1/videos", ("POST",)),
+            route("/v1/videos/{id}", video_status, "/v1/videos/{id}"),
+            route("/v1/videos/{id}", video_delete, "/v1/videos/{id}", ("DELETE",)),
+            route("/v1/videos/{id}/result", video_result, "/v1/videos/{id}/result"),
+            route("/v1/videos/{id}/video", video_mp4, "/v1/videos/{id}/video"),
+            route("/v1/videos/{id}/frames/{t:int}", video_frame, "/v1/videos/{id}/frames/{t}"),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def describe_html() -> str:
@@ -269,8 +296,12 @@ def describe_html() -> str:
     rows = []
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
-            rows.append(f"<li><code>{method.upper()} {html.escape(path)}</code>: {html.escape(op.get('summary', ''))}"
-                        f"<br><small>{html.escape(op.get('description', ''))}</small></li>")
-    return (f"<!doctype html><meta charset=utf-8><title>{spec['info']['title']} API</title>"
-            f"<h1>{spec['info']['title']} {spec['info']['version']}</h1><p><a href=/openapi.json>openapi.json</a></p>"
-            f"<ul>{''.join(rows)}</ul>")
+            rows.append(
+                f"<li><code>{method.upper()} {html.escape(path)}</code>: {html.escape(op.get('summary', ''))}"
+                f"<br><small>{html.escape(op.get('description', ''))}</small></li>"
+            )
+    return (
+        f"<!doctype html><meta charset=utf-8><title>{spec['info']['title']} API</title>"
+        f"<h1>{spec['info']['title']} {spec['info']['version']}</h1><p><a href=/openapi.json>openapi.json</a></p>"
+        f"<ul>{''.join(rows)}</ul>"
+    )

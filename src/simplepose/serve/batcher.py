@@ -6,6 +6,7 @@ crops), and runs `TopDownPredictor.predict_batch` once per flip setting on all o
 crops of several requests share forward passes. Only this thread calls the predictor, so the
 runtime needs no lock and `predictor.flip_test` may be set per group.
 """
+
 from __future__ import annotations
 
 import queue
@@ -13,7 +14,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -35,14 +36,20 @@ class Batcher:
     """Collects jobs into batches of at most `max_batch` crops within `wait_ms`; at most
     `max_queue` jobs wait (more: a 503 with Retry-After)."""
 
-    def __init__(self, predictor, max_batch: int = 64, wait_ms: float = 5.0, max_queue: int = 64,
-                 on_batch: Optional[Callable[[int], None]] = None) -> None:
+    def __init__(
+        self,
+        predictor,
+        max_batch: int = 64,
+        wait_ms: float = 5.0,
+        max_queue: int = 64,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
         self.predictor = predictor
         self.max_batch = max(1, int(max_batch))
         self.wait = max(0.0, wait_ms) / 1000.0
         self.max_queue = max(1, int(max_queue))
         self.on_batch = on_batch or (lambda crops: None)
-        self._jobs: "queue.Queue[Optional[Job]]" = queue.Queue()
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._pending = 0
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="simplepose-batcher", daemon=True)
@@ -57,8 +64,11 @@ class Batcher:
         """A future of the job's `Poses` (before rescoring); 503 when `max_queue` jobs wait."""
         with self._lock:
             if self._pending >= self.max_queue:
-                raise RequestError(503, f"{self._pending} requests are waiting (--max-queue {self.max_queue}); "
-                                        "try again shortly", {"Retry-After": "1"})
+                raise RequestError(
+                    503,
+                    f"{self._pending} requests are waiting (--max-queue {self.max_queue}); try again shortly",
+                    {"Retry-After": "1"},
+                )
             self._pending += 1
         job = Job(image, boxes, scores, flip)
         self._jobs.put(job)
@@ -69,7 +79,7 @@ class Batcher:
         self._jobs.put(None)
         self._thread.join(timeout=30)
 
-    def _collect(self, first: Job) -> List[Job]:
+    def _collect(self, first: Job) -> list[Job]:
         """`first` and the jobs that arrive within the wait, up to `max_batch` crops."""
         jobs, crops = [first], len(first.boxes)
         deadline = time.monotonic() + self.wait
@@ -96,14 +106,15 @@ class Batcher:
                 if group:
                     self._run(group, flip)
 
-    def _run(self, group: List[Job], flip: bool) -> None:
+    def _run(self, group: list[Job], flip: bool) -> None:
         """One `predict_batch` for the group; each future gets its Poses. Where the shared
         pass fails, each job runs alone, so only the job at fault gets the exception (a 500
         for that request alone)."""
         try:
             self.predictor.flip_test = flip
-            poses = self.predictor.predict_batch([j.image for j in group], [j.boxes for j in group],
-                                                 [j.scores for j in group])
+            poses = self.predictor.predict_batch(
+                [j.image for j in group], [j.boxes for j in group], [j.scores for j in group]
+            )
             self.on_batch(sum(len(j.boxes) for j in group))
             for job, p in zip(group, poses):
                 job.future.set_result(p)

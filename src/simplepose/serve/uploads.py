@@ -4,11 +4,12 @@ Nothing here touches the disk: the body is held in memory (at most --max-upload-
 image's size is read from its header (PIL opens lazily: no pixel is decoded) and refused over
 --max-pixels before OpenCV decodes it, as `simplepose predict` does (cv2, EXIF ignored).
 """
+
 from __future__ import annotations
 
 import io
 import json
-from typing import AsyncIterator, List, Optional, Tuple
+from collections.abc import AsyncIterator
 
 import numpy as np
 
@@ -19,21 +20,22 @@ FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "TIFF")
 class RequestError(ValueError):
     """A request refused: its HTTP status and one line for `{"error": ...}`."""
 
-    def __init__(self, status: int, message: str, headers: Optional[dict] = None) -> None:
+    def __init__(self, status: int, message: str, headers: dict | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
 
 
-async def read_body(stream: AsyncIterator[bytes], content_length: Optional[str], limit: int,
-                    flag: str = "--max-upload-mb") -> bytes:
+async def read_body(
+    stream: AsyncIterator[bytes], content_length: str | None, limit: int, flag: str = "--max-upload-mb"
+) -> bytes:
     """The whole body, or a 413 as soon as it is known to exceed `limit` bytes: from the
     Content-Length header before reading anything, else while streaming (never past the limit
     by more than one chunk)."""
-    mb = limit / 2 ** 20
+    mb = limit / 2**20
     if content_length and content_length.isdigit() and int(content_length) > limit:
         raise RequestError(413, f"upload of {int(content_length)} bytes is over {flag} {mb:g}")
-    chunks: List[bytes] = []
+    chunks: list[bytes] = []
     size = 0
     async for chunk in stream:
         size += len(chunk)
@@ -92,20 +94,24 @@ def parse_boxes(text: str, width: int, height: int) -> np.ndarray:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise RequestError(422, f"boxes: not valid JSON ({e.msg})") from None
     if not isinstance(value, list) or not all(
-            isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                        for v in b) for b in value):
+        isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
+        for b in value
+    ):
         raise RequestError(422, "boxes: expected a JSON list of [x1, y1, x2, y2] numbers")
     boxes = np.asarray(value, dtype=np.float64).reshape(-1, 4)
     for i, (x1, y1, x2, y2) in enumerate(boxes):
         if not np.isfinite([x1, y1, x2, y2]).all() or x2 < x1 or y2 < y1:
             raise RequestError(422, f"boxes[{i}]: needs finite x1 <= x2 and y1 <= y2")
         if x2 < 0 or y2 < 0 or x1 > width - 1 or y1 > height - 1:
-            raise RequestError(422, f"boxes[{i}]: [{x1:g}, {y1:g}, {x2:g}, {y2:g}] is outside the "
-                                    f"{width}x{height} image (pixels 0..{width - 1}, 0..{height - 1})")
+            raise RequestError(
+                422,
+                f"boxes[{i}]: [{x1:g}, {y1:g}, {x2:g}, {y2:g}] is outside the "
+                f"{width}x{height} image (pixels 0..{width - 1}, 0..{height - 1})",
+            )
     return boxes
 
 
-def parse_flag(text: Optional[str], field: str) -> Optional[bool]:
+def parse_flag(text: str | None, field: str) -> bool | None:
     """true/false (also 1/0, yes/no) from a form field; None when absent; 422 otherwise."""
     if text is None or text == "":
         return None
@@ -117,6 +123,6 @@ def parse_flag(text: Optional[str], field: str) -> Optional[bool]:
     raise RequestError(422, f"{field}: expected true or false, got {text[:40]!r}")
 
 
-def image_size(image: np.ndarray) -> Tuple[int, int]:
+def image_size(image: np.ndarray) -> tuple[int, int]:
     """(width, height) of an (H, W, 3) image."""
     return int(image.shape[1]), int(image.shape[0])

@@ -6,6 +6,7 @@ writes): the upload, NAME.json (PoseTrack, `tracking.pipeline.track_video`) and 
 own sharing the service's built runtime; finished jobs are deleted `keep_minutes` after they
 end. States: queued, running, done, failed (with its reason).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable
 
 from .uploads import RequestError
 
@@ -42,10 +43,17 @@ class VideoJob:
     ended: float = 0.0  # time.monotonic() when done or failed
     cancel: threading.Event = field(default_factory=threading.Event)
 
-    def status(self) -> Dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         fps = self.frames_done / self.seconds if self.seconds > 0 else 0.0
-        out = {"id": self.id, "state": self.state, "frames_done": self.frames_done, "frames_total": self.frames_total,
-               "frames_per_second": round(fps, 2), "video_fps": self.fps, "name": self.name}
+        out = {
+            "id": self.id,
+            "state": self.state,
+            "frames_done": self.frames_done,
+            "frames_total": self.frames_total,
+            "frames_per_second": round(fps, 2),
+            "video_fps": self.fps,
+            "name": self.name,
+        }
         return {**out, "reason": self.reason} if self.state == "failed" else out
 
 
@@ -71,13 +79,18 @@ class _Counted:
 class VideoJobs:
     """The jobs of one service. `track(job_folder, source, job)` runs one job's tracking."""
 
-    def __init__(self, track: Callable[[Any, VideoJob], None], workers: int = 1, keep_minutes: float = 30.0,
-                 max_frames: int = 10_000) -> None:
+    def __init__(
+        self,
+        track: Callable[[Any, VideoJob], None],
+        workers: int = 1,
+        keep_minutes: float = 30.0,
+        max_frames: int = 10_000,
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="simplepose-serve-videos-"))
         self._track = track
         self.keep_seconds = keep_minutes * 60.0
         self.max_frames = max_frames
-        self.jobs: Dict[str, VideoJob] = {}
+        self.jobs: dict[str, VideoJob] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="simplepose-video")
         self._stop = threading.Event()

@@ -29,10 +29,19 @@ another person, an object or another of its own parts (face landmarks also when 
 away from the camera), and 0 with x = y = 0 outside the image. `bbox` is the extent of
 the person's visible pixels and `area` their count.
 """
+
 from .scene import PersonAnnotation, Scene, SceneSettings, render_scene
 from .video import VideoSettings, render_video
 from .video_files import generate_videos
 from .writer import generate_dataset
 
-__all__ = ["PersonAnnotation", "Scene", "SceneSettings", "VideoSettings", "generate_dataset",
-           "generate_videos", "render_scene", "render_video"]
+__all__ = [
+    "PersonAnnotation",
+    "Scene",
+    "SceneSettings",
+    "VideoSettings",
+    "generate_dataset",
+    "generate_videos",
+    "render_scene",
+    "render_video",
+]

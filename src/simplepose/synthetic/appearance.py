@@ -1,12 +1,12 @@
 """Colours and clothing of the synthetic people (BGR, uint8 values)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 import numpy as np
 
-Color = Tuple[int, int, int]
+Color = tuple[int, int, int]
 
 # Skin tones from light to dark and natural hair colours (BGR).
 SKIN_TONES = np.array([[189, 213, 241], [160, 190, 224], [125, 165, 210], [96, 135, 180], [66, 98, 141], [45, 66, 99]])
@@ -28,7 +28,7 @@ class Appearance:
     mark_shape: int  # 0 diamond badge, 1 square print, 2 horizontal stripe
 
 
-def random_color(rng: np.random.Generator, sat: Tuple[float, float], val: Tuple[float, float]) -> Color:
+def random_color(rng: np.random.Generator, sat: tuple[float, float], val: tuple[float, float]) -> Color:
     """A random colour from hue / saturation / value ranges (0..1)."""
     h, s, v = rng.uniform(0, 6), rng.uniform(*sat), rng.uniform(*val)
     i, f = int(h) % 6, h - int(h)

@@ -1,9 +1,9 @@
 """Everything in a synthetic image that is not a person: backgrounds, clutter, limb-like
 distractors, occluding objects, and the photometric effects (lighting, blur, noise)."""
+
 from __future__ import annotations
 
 import functools
-from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -14,7 +14,7 @@ from .render import OCCLUDER, SHIFT
 _ONE = 1 << SHIFT
 
 
-def _rand_color(rng: np.random.Generator) -> Tuple[int, int, int]:
+def _rand_color(rng: np.random.Generator) -> tuple[int, int, int]:
     return random_color(rng, (0.0, 0.8), (0.15, 0.95))
 
 
@@ -46,8 +46,9 @@ def static_object(rng: np.random.Generator, img: np.ndarray, codes: np.ndarray, 
     _shape(rng, img, codes, img.shape[1], img.shape[0], size, _rand_color(rng), OCCLUDER)
 
 
-def _shape(rng: np.random.Generator, img: np.ndarray, codes, width: int, height: int, size: float,
-           colour, code: int) -> None:
+def _shape(
+    rng: np.random.Generator, img: np.ndarray, codes, width: int, height: int, size: float, colour, code: int
+) -> None:
     """A filled rectangle, ellipse, pole or polygon at a random place (also into `codes` if given)."""
     cx, cy = rng.uniform(0, width), rng.uniform(0, height)
     kind = int(rng.integers(4))
@@ -86,7 +87,9 @@ def _shape(rng: np.random.Generator, img: np.ndarray, codes, width: int, height:
 
 def limb_distractor(rng: np.random.Generator, img: np.ndarray, width: int, height: int, scale: float) -> None:
     """Two outlined capsules meeting at an angle, in skin or clothing colours: an arm-like thing."""
-    colour = tuple(int(c) for c in SKIN_TONES[rng.integers(len(SKIN_TONES))]) if rng.random() < 0.5 else _rand_color(rng)
+    colour = (
+        tuple(int(c) for c in SKIN_TONES[rng.integers(len(SKIN_TONES))]) if rng.random() < 0.5 else _rand_color(rng)
+    )
     length = scale * rng.uniform(0.05, 0.25)
     t = max(2, int(length * rng.uniform(0.15, 0.35)))
     p = np.array([rng.uniform(0, width), rng.uniform(0, height)])
@@ -121,8 +124,13 @@ def lighting_gain(rng: np.random.Generator, width: int, height: int) -> np.ndarr
     return cv2.resize(np.repeat(gain, 3, axis=2), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def photometric(rng: np.random.Generator, img: np.ndarray, blur_prob: float = 0.3,
-                noise: Tuple[float, float] = (0.0, 6.0), gain: Optional[np.ndarray] = None) -> np.ndarray:
+def photometric(
+    rng: np.random.Generator,
+    img: np.ndarray,
+    blur_prob: float = 0.3,
+    noise: tuple[float, float] = (0.0, 6.0),
+    gain: np.ndarray | None = None,
+) -> np.ndarray:
     """A lighting gradient (`gain`, or a random one), sometimes a blur, and sensor noise.
 
     Returns a new (H, W, 3) uint8 image.
@@ -142,8 +150,10 @@ def photometric(rng: np.random.Generator, img: np.ndarray, blur_prob: float = 0.
         n = height * width * 3
         if n <= pos.size:
             start = int(rng.integers(0, pos.size - n + 1))
-            img = cv2.subtract(cv2.add(img, pos[start:start + n].reshape(height, width, 3)),
-                               neg[start:start + n].reshape(height, width, 3))
+            img = cv2.subtract(
+                cv2.add(img, pos[start : start + n].reshape(height, width, 3)),
+                neg[start : start + n].reshape(height, width, 3),
+            )
     return img
 
 
@@ -151,8 +161,8 @@ _NOISE_LEVELS = (1.5, 3.0, 4.5, 6.0)  # standard deviations of the pooled sensor
 _NOISE_POOL = 1 << 22  # values per pool: enough for a 1180 x 1180 colour image
 
 
-@functools.lru_cache(maxsize=None)
-def _noise_pool(level: int) -> Tuple[np.ndarray, np.ndarray]:
+@functools.cache
+def _noise_pool(level: int) -> tuple[np.ndarray, np.ndarray]:
     """Positive and negative parts (uint8) of Gaussian noise at `_NOISE_LEVELS[level]`.
 
     Made from a fixed seed, so the data set stays a function of its own seed alone.

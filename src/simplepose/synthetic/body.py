@@ -7,11 +7,11 @@ yaw 0 faces the camera and, as in a photo, shows their left side on the image's 
 Points are kept in one array: the 17 COCO joints first (so `points[:17]` is what gets
 annotated), then helper points used only for drawing.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Tuple
 
 import numpy as np
 
@@ -68,8 +68,8 @@ class Proportions:
     r_thigh: float
     r_shin: float
     r_neck: float
-    torso_half_width: Tuple[float, float]  # (at shoulders, at hips)
-    torso_half_depth: Tuple[float, float]
+    torso_half_width: tuple[float, float]  # (at shoulders, at hips)
+    torso_half_depth: tuple[float, float]
 
 
 def sample_proportions(rng: np.random.Generator) -> Proportions:
@@ -80,13 +80,25 @@ def sample_proportions(rng: np.random.Generator) -> Proportions:
     head_scale = 1.3 if child else 1.0
     j = lambda: rng.uniform(0.95, 1.05)  # noqa: E731  per-segment length jitter
     return Proportions(
-        height=h, build=b,
-        torso=0.29 * h * j(), neck=0.05 * h, head_r=0.048 * h * head_scale,
-        shoulder_width=0.215 * h * (0.85 + 0.15 * b), hip_width=0.12 * h * (0.8 + 0.2 * b),
-        upper_arm=0.186 * h * j(), forearm=0.146 * h * j(), hand=0.08 * h,
-        thigh=0.245 * h * j(), shin=0.246 * h * j(), foot=0.13 * h, ankle_height=0.039 * h,
-        r_upper_arm=0.024 * h * b, r_forearm=0.019 * h * b, r_thigh=0.036 * h * b,
-        r_shin=0.025 * h * b, r_neck=0.022 * h * b,
+        height=h,
+        build=b,
+        torso=0.29 * h * j(),
+        neck=0.05 * h,
+        head_r=0.048 * h * head_scale,
+        shoulder_width=0.215 * h * (0.85 + 0.15 * b),
+        hip_width=0.12 * h * (0.8 + 0.2 * b),
+        upper_arm=0.186 * h * j(),
+        forearm=0.146 * h * j(),
+        hand=0.08 * h,
+        thigh=0.245 * h * j(),
+        shin=0.246 * h * j(),
+        foot=0.13 * h,
+        ankle_height=0.039 * h,
+        r_upper_arm=0.024 * h * b,
+        r_forearm=0.019 * h * b,
+        r_thigh=0.036 * h * b,
+        r_shin=0.025 * h * b,
+        r_neck=0.022 * h * b,
         torso_half_width=(0.125 * h * (0.8 + 0.2 * b), 0.085 * h * b),
         torso_half_depth=(0.06 * h * b, 0.06 * h * b),
     )
@@ -100,12 +112,12 @@ class Body3D:
     torso: np.ndarray
     head: np.ndarray
 
-    def transformed(self, rotation: np.ndarray, translation: np.ndarray) -> "Body3D":
+    def transformed(self, rotation: np.ndarray, translation: np.ndarray) -> Body3D:
         """The same body moved: p -> R p + t (frames rotated by R)."""
         return Body3D(self.points @ rotation.T + translation, rotation @ self.torso, rotation @ self.head)
 
 
-def forward_kinematics(p: Proportions, a: Dict[str, float]) -> Body3D:
+def forward_kinematics(p: Proportions, a: dict[str, float]) -> Body3D:
     """Place every point from joint angles `a` (degrees; see poses.LIMITS for names and ranges)."""
     r = {k: math.radians(v) for k, v in a.items()}
     pts = np.zeros((NUM_POINTS, 3))
@@ -132,7 +144,12 @@ def forward_kinematics(p: Proportions, a: Dict[str, float]) -> Body3D:
         pts[_J[f"{side}_shoulder"]], pts[_J[f"{side}_elbow"]], pts[_J[f"{side}_wrist"]] = sh, elbow, wrist
         pts[hand] = wrist + fa @ rot_x(-r[f"{side}_wrist"]) @ (down * p.hand)
         hip = pelvis_r @ np.array([s * p.hip_width / 2, -0.02 * p.height, 0.0])
-        th = pelvis_r @ rot_z(s * r[f"{side}_hip_abd"]) @ rot_x(-r[f"{side}_hip_flex"]) @ rot_y(s * r[f"{side}_hip_twist"])
+        th = (
+            pelvis_r
+            @ rot_z(s * r[f"{side}_hip_abd"])
+            @ rot_x(-r[f"{side}_hip_flex"])
+            @ rot_y(s * r[f"{side}_hip_twist"])
+        )
         knee = hip + th @ (down * p.thigh)
         shin = th @ rot_x(r[f"{side}_knee"])  # flexion brings the ankle backward
         ankle = knee + shin @ (down * p.shin)
@@ -149,7 +166,7 @@ def orientation(yaw: float, pitch: float = 0.0, roll: float = 0.0, tilt: float =
     return rot_x(np.deg2rad(tilt)) @ BODY_TO_CAMERA @ world
 
 
-def project(points: np.ndarray, focal: float, center: Tuple[float, float]) -> np.ndarray:
+def project(points: np.ndarray, focal: float, center: tuple[float, float]) -> np.ndarray:
     """Pinhole projection of camera-frame points (N, 3) -> pixels (N, 2); pixel centres at integers."""
     z = np.maximum(points[:, 2], 1e-3)
     return np.stack([focal * points[:, 0] / z + center[0], focal * points[:, 1] / z + center[1]], axis=1)

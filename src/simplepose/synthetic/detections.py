@@ -4,16 +4,24 @@ Boxes are the people's visible boxes with jittered edges, scored higher for larg
 well-visible people; small, heavily hidden people are missed more often (about 10% in
 all), and a few false positives and duplicate boxes appear, with low scores.
 """
+
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 
-def detect(rng: np.random.Generator, boxes: Sequence[Sequence[float]], visible_fraction: Sequence[float],
-           width: int, height: int, miss_rate: float = 0.1, false_positives: float = 0.3,
-           missed: Sequence[bool] = ()) -> List[Dict]:
+def detect(
+    rng: np.random.Generator,
+    boxes: Sequence[Sequence[float]],
+    visible_fraction: Sequence[float],
+    width: int,
+    height: int,
+    miss_rate: float = 0.1,
+    false_positives: float = 0.3,
+    missed: Sequence[bool] = (),
+) -> list[dict]:
     """Detections [{"bbox": [x, y, w, h], "score": s}] for one image.
 
     Args:

@@ -2,29 +2,29 @@
 
 All files go through the project's atomic writer (`simplepose.core.fileio`).
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any
 
 from ..core.fileio import atomic_write_json
 from ..core.skeleton import COCO
 from .scene import PersonAnnotation
 
-
 #: Sorted keys and fixed separators: the same content always gives the same bytes.
-DETERMINISTIC_JSON: Dict[str, Any] = {"sort_keys": True, "separators": (",", ":")}
+DETERMINISTIC_JSON: dict[str, Any] = {"sort_keys": True, "separators": (",", ":")}
 
 
-def write_json_atomic(path: Union[str, Path], obj: Any) -> None:
+def write_json_atomic(path: str | Path, obj: Any) -> None:
     atomic_write_json(path, obj, **DETERMINISTIC_JSON)
 
 
-def update_meta(out_dir: Union[str, Path], section: str, info: Dict[str, Any]) -> None:
+def update_meta(out_dir: str | Path, section: str, info: dict[str, Any]) -> None:
     """Set `section` of DIR/meta.json (the seed and settings each part of the data was made with)."""
     path = Path(out_dir) / "meta.json"
-    meta: Dict[str, Any] = {"generator": "simplepose.synthetic", "format_version": 1}
+    meta: dict[str, Any] = {"generator": "simplepose.synthetic", "format_version": 1}
     if path.exists():
         try:
             meta = json.loads(path.read_text())
@@ -34,18 +34,36 @@ def update_meta(out_dir: Union[str, Path], section: str, info: Dict[str, Any]) -
     atomic_write_json(path, meta, sort_keys=True, indent=1)
 
 
-def person_category() -> Dict[str, Any]:
+def person_category() -> dict[str, Any]:
     """The COCO `categories` entry: 17 COCO joint names and COCO's 1-based skeleton."""
-    return {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(COCO.joints),
-            "skeleton": [[a + 1, b + 1] for a, b in COCO.limbs]}
+    return {
+        "id": 1,
+        "name": "person",
+        "supercategory": "person",
+        "keypoints": list(COCO.joints),
+        "skeleton": [[a + 1, b + 1] for a, b in COCO.limbs],
+    }
 
 
-def coco_annotation(a: PersonAnnotation, ann_id: int, image_id: int) -> Dict[str, Any]:
+def coco_annotation(a: PersonAnnotation, ann_id: int, image_id: int) -> dict[str, Any]:
     kp = [round(float(v), 2) if i % 3 != 2 else int(v) for i, v in enumerate(a.keypoints.reshape(-1))]
-    return {"id": ann_id, "image_id": image_id, "category_id": 1, "iscrowd": 0, "keypoints": kp,
-            "num_keypoints": a.num_keypoints, "bbox": [float(v) for v in a.bbox], "area": float(a.area)}
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": 1,
+        "iscrowd": 0,
+        "keypoints": kp,
+        "num_keypoints": a.num_keypoints,
+        "bbox": [float(v) for v in a.bbox],
+        "area": float(a.area),
+    }
 
 
-def coco_file(images: List[Dict], annotations: List[Dict], description: str) -> Dict[str, Any]:
-    return {"info": {"description": description, "version": "1.0"}, "licenses": [],
-            "images": images, "annotations": annotations, "categories": [person_category()]}
+def coco_file(images: list[dict], annotations: list[dict], description: str) -> dict[str, Any]:
+    return {
+        "info": {"description": description, "version": "1.0"},
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": [person_category()],
+    }

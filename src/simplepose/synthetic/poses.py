@@ -4,23 +4,32 @@ Angles are in degrees. Flexion moves a limb forward (for the knee: the shin back
 abduction moves it away from the body's midline, twist turns it about its own axis
 (positive = outward). Names per side are prefixed `left_` / `right_`.
 """
-from __future__ import annotations
 
-from typing import Dict
+from __future__ import annotations
 
 import numpy as np
 
 # (low, high) range of motion of each angle (degrees), after common clinical ranges.
-LIMITS: Dict[str, tuple] = {
+LIMITS: dict[str, tuple] = {
     "pelvis_tilt": (-10.0, 15.0),
-    "torso_flex": (-20.0, 70.0), "torso_side": (-25.0, 25.0), "torso_twist": (-35.0, 35.0),
-    "head_yaw": (-60.0, 60.0), "head_pitch": (-30.0, 40.0), "head_roll": (-20.0, 20.0),
+    "torso_flex": (-20.0, 70.0),
+    "torso_side": (-25.0, 25.0),
+    "torso_twist": (-35.0, 35.0),
+    "head_yaw": (-60.0, 60.0),
+    "head_pitch": (-30.0, 40.0),
+    "head_roll": (-20.0, 20.0),
 }
 _SIDE_LIMITS = {
-    "sh_flex": (-40.0, 170.0), "sh_abd": (-10.0, 160.0), "sh_twist": (-60.0, 90.0),
-    "elbow": (0.0, 145.0), "wrist": (-60.0, 60.0),
-    "hip_flex": (-20.0, 120.0), "hip_abd": (-10.0, 45.0), "hip_twist": (-30.0, 30.0),
-    "knee": (0.0, 140.0), "ankle": (-20.0, 40.0),
+    "sh_flex": (-40.0, 170.0),
+    "sh_abd": (-10.0, 160.0),
+    "sh_twist": (-60.0, 90.0),
+    "elbow": (0.0, 145.0),
+    "wrist": (-60.0, 60.0),
+    "hip_flex": (-20.0, 120.0),
+    "hip_abd": (-10.0, 45.0),
+    "hip_twist": (-30.0, 30.0),
+    "knee": (0.0, 140.0),
+    "ankle": (-20.0, 40.0),
 }
 for _side in ("left", "right"):
     for _k, _v in _SIDE_LIMITS.items():
@@ -30,7 +39,7 @@ POSE_FAMILIES = ("stand", "walk", "gesture", "crouch", "bend", "random")
 _FAMILY_P = np.array([0.28, 0.28, 0.2, 0.1, 0.05, 0.09])  # everyday poses most often
 
 
-def neutral() -> Dict[str, float]:
+def neutral() -> dict[str, float]:
     """Standing upright, arms hanging slightly away from the body."""
     a = {k: 0.0 for k in LIMITS}
     for side in ("left", "right"):
@@ -41,11 +50,11 @@ def neutral() -> Dict[str, float]:
     return a
 
 
-def clip_to_limits(a: Dict[str, float]) -> Dict[str, float]:
+def clip_to_limits(a: dict[str, float]) -> dict[str, float]:
     return {k: float(min(max(v, LIMITS[k][0]), LIMITS[k][1])) for k, v in a.items()}
 
 
-def gait(phase: float, amount: float = 1.0) -> Dict[str, float]:
+def gait(phase: float, amount: float = 1.0) -> dict[str, float]:
     """Walking pose at gait `phase` (radians, one stride = 2 pi); `amount` scales the swing."""
     a = neutral()
     for side, ph in (("left", phase), ("right", phase + np.pi)):
@@ -61,7 +70,7 @@ def gait(phase: float, amount: float = 1.0) -> Dict[str, float]:
     return a
 
 
-def wave(phase: float, side: str = "right") -> Dict[str, float]:
+def wave(phase: float, side: str = "right") -> dict[str, float]:
     """Standing and waving one raised hand; `phase` in radians."""
     a = neutral()
     a[f"{side}_sh_abd"] = 85.0 + 5.0 * np.sin(phase)
@@ -71,7 +80,7 @@ def wave(phase: float, side: str = "right") -> Dict[str, float]:
     return a
 
 
-def sample_pose(rng: np.random.Generator) -> Dict[str, float]:
+def sample_pose(rng: np.random.Generator) -> dict[str, float]:
     """A random pose from a mixture of everyday families, clipped to LIMITS."""
     family = POSE_FAMILIES[rng.choice(len(POSE_FAMILIES), p=_FAMILY_P)]
     if family == "walk":
@@ -83,6 +92,7 @@ def sample_pose(rng: np.random.Generator) -> Dict[str, float]:
     else:
         a = neutral()
     for side in ("left", "right"):
+
         def g(k: str, lo: float, hi: float, side: str = side) -> float:  # one angle of this side, uniform
             a[f"{side}_{k}"] = angle = rng.uniform(lo, hi)
             return angle

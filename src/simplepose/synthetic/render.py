@@ -9,10 +9,10 @@ Visibility, box and area of each annotation are read from that map, so they agre
 the image by construction. Pixel centres are at integer coordinates (cv2's convention);
 a keypoint (x, y) lies in pixel (round(y), round(x)).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
 
 import cv2
 import numpy as np
@@ -25,26 +25,45 @@ OCCLUDER = 255
 MAX_PEOPLE = 15
 SHIFT = 4  # cv2 sub-pixel bits: coordinates are drawn at 1/16 pixel
 _ONE = 1 << SHIFT
-PARTS = ("torso", "head", "neck", "left_upper_arm", "right_upper_arm", "left_forearm", "right_forearm",
-         "left_hand", "right_hand", "left_thigh", "right_thigh", "left_shin", "right_shin",
-         "left_foot", "right_foot")
+PARTS = (
+    "torso",
+    "head",
+    "neck",
+    "left_upper_arm",
+    "right_upper_arm",
+    "left_forearm",
+    "right_forearm",
+    "left_hand",
+    "right_hand",
+    "left_thigh",
+    "right_thigh",
+    "left_shin",
+    "right_shin",
+    "left_foot",
+    "right_foot",
+)
 _P = {n: i for i, n in enumerate(PARTS)}
 _J = {n: i for i, n in enumerate(COCO.joints)}
 
 # The parts a joint belongs to: a joint is visible where one of them is on top.
-_JOINT_SEGMENTS = {"shoulder": ("torso", "upper_arm"), "elbow": ("upper_arm", "forearm"),
-                   "wrist": ("forearm", "hand"), "hip": ("torso", "thigh"), "knee": ("thigh", "shin"),
-                   "ankle": ("shin", "foot")}
+_JOINT_SEGMENTS = {
+    "shoulder": ("torso", "upper_arm"),
+    "elbow": ("upper_arm", "forearm"),
+    "wrist": ("forearm", "hand"),
+    "hip": ("torso", "thigh"),
+    "knee": ("thigh", "shin"),
+    "ankle": ("shin", "foot"),
+}
 
 
-def _joint_parts(name: str) -> Tuple[int, ...]:
+def _joint_parts(name: str) -> tuple[int, ...]:
     if "_" not in name or name.split("_", 1)[1] not in _JOINT_SEGMENTS:
         return (_P["head"],)  # nose, eyes, ears
     side, kind = name.split("_", 1)
     return tuple(_P[p if p == "torso" else f"{side}_{p}"] for p in _JOINT_SEGMENTS[kind])
 
 
-JOINT_PARTS: Tuple[Tuple[int, ...], ...] = tuple(_joint_parts(n) for n in COCO.joints)
+JOINT_PARTS: tuple[tuple[int, ...], ...] = tuple(_joint_parts(n) for n in COCO.joints)
 FACE = np.arange(NUM_COCO) < 5  # nose, eyes, ears: hidden when turned away from the camera
 # How far a face landmark's surface normal may turn from the camera and still be seen.
 _FACE_THRESH = np.array([-0.1, 0.15, 0.15, -0.2, -0.2])
@@ -54,7 +73,7 @@ def code_of(person: int, part: int) -> int:
     return 1 + 16 * person + part
 
 
-def code_tables() -> Tuple[np.ndarray, np.ndarray]:
+def code_tables() -> tuple[np.ndarray, np.ndarray]:
     """Look-up tables code -> person id (0 background, 1.. people, OCCLUDER) and code -> part (-1 none)."""
     person = np.zeros(256, np.uint8)
     part = np.full(256, -1, np.int16)
@@ -78,7 +97,7 @@ class PersonDrawing:
     head_box: np.ndarray  # (4,) x0, y0, x1, y1 of the head
 
 
-def _pt(p: np.ndarray) -> Tuple[int, int]:
+def _pt(p: np.ndarray) -> tuple[int, int]:
     return int(round(p[0] * _ONE)), int(round(p[1] * _ONE))
 
 
@@ -93,7 +112,7 @@ class _View:
     prop: Proportions
     look: Appearance
     focal: float
-    center: Tuple[float, float]
+    center: tuple[float, float]
     light: np.ndarray
     index: int
 
@@ -138,7 +157,7 @@ def _limbs(v: _View) -> list:
     return prims
 
 
-def _torso(v: _View) -> Tuple[list, np.ndarray]:
+def _torso(v: _View) -> tuple[list, np.ndarray]:
     """The torso, an elliptic cylinder drawn as the trapezoid of its silhouette, and the
     front-only marks (an open collar, a print on the chest); returns primitives and corners (4, 2)."""
     pts3, p2, th, prop, look = v.pts3, v.p2, v.torso, v.prop, v.look
@@ -150,8 +169,10 @@ def _torso(v: _View) -> Tuple[list, np.ndarray]:
     up = axis / length if length > 1e-6 else np.array([0.0, -1.0])
     across = np.array([-up[1], up[0], 0.0])
     corners = []
-    for c3, c2, hw, hd, cap, sgn in ((top3, top, prop.torso_half_width[0], prop.torso_half_depth[0], 0.045, 1),
-                                     (bot3, bot, prop.torso_half_width[1], prop.torso_half_depth[1], 0.03, -1)):
+    for c3, c2, hw, hd, cap, sgn in (
+        (top3, top, prop.torso_half_width[0], prop.torso_half_depth[0], 0.045, 1),
+        (bot3, bot, prop.torso_half_width[1], prop.torso_half_depth[1], 0.03, -1),
+    ):
         s = v.focal / max(c3[2], 1e-3)
         # Half-width of the cross-section ellipse along the image direction `across`.
         ext = s * np.hypot(hw * np.dot(th[:, 0], across), hd * np.dot(th[:, 2], across))
@@ -170,8 +191,12 @@ def _torso(v: _View) -> Tuple[list, np.ndarray]:
         elif look.mark_shape == 1:  # a square print
             quad = [chest + (x + y) * e, chest + (y - x) * e, chest - (x + y) * e, chest + (x - y) * e]
         else:  # a stripe across the chest
-            quad = [chest + 1.6 * e * x + 0.4 * e * y, chest - 1.6 * e * x + 0.4 * e * y,
-                    chest - 1.6 * e * x - 0.4 * e * y, chest + 1.6 * e * x - 0.4 * e * y]
+            quad = [
+                chest + 1.6 * e * x + 0.4 * e * y,
+                chest - 1.6 * e * x + 0.4 * e * y,
+                chest - 1.6 * e * x - 0.4 * e * y,
+                chest + 1.6 * e * x - 0.4 * e * y,
+            ]
         prims.append((depth - 1e-3, "poly", v.code("torso"), look.mark, None, v.project(np.array(quad))))
         neck3 = top3 + th[:, 2] * prop.torso_half_depth[0] * 0.9
         w, h = 0.3 * prop.torso_half_width[0], prop.height
@@ -180,7 +205,7 @@ def _torso(v: _View) -> Tuple[list, np.ndarray]:
     return prims, corners
 
 
-def _head(v: _View) -> Tuple[list, np.ndarray, np.ndarray, float]:
+def _head(v: _View) -> tuple[list, np.ndarray, np.ndarray, float]:
     """Skin and hair ellipses sorted by depth, with the face marks on top where the face is seen.
 
     Returns primitives, `facing` (17,) (False for face landmarks turned away), the centres
@@ -199,8 +224,10 @@ def _head(v: _View) -> Tuple[list, np.ndarray, np.ndarray, float]:
     hair_axes = (axes[0] * (0.98 if not look.long_hair else 1.08), axes[1] * (0.92 if not look.long_hair else 1.2))
     face_c, hair_c = v.project(np.stack([face3, hair3]))
     hcode = v.code("head")
-    prims = [(face3[2], "ellipse", hcode, shade(look.skin, v.lit(hd[:, 2])), shade(look.skin, 0.6), (face_c, axes, angle)),
-             (hair3[2], "ellipse", hcode, look.hair, None, (hair_c, hair_axes, angle))]
+    prims = [
+        (face3[2], "ellipse", hcode, shade(look.skin, v.lit(hd[:, 2])), shade(look.skin, 0.6), (face_c, axes, angle)),
+        (hair3[2], "ellipse", hcode, look.hair, None, (hair_c, hair_axes, angle)),
+    ]
     # Face landmarks: drawn (and visible) only where their surface turns to the camera.
     normals = np.empty((5, 3))
     normals[0] = hd[:, 2]
@@ -217,16 +244,31 @@ def _head(v: _View) -> Tuple[list, np.ndarray, np.ndarray, float]:
         elif j < 3:
             prims.append((mark_depth, "circle", hcode, (30, 25, 25), None, (p2[j], 0.15 * hr * s)))
         else:
-            prims.append((mark_depth + 5e-5, "ellipse", hcode, shade(look.skin, 0.9), shade(look.skin, 0.55),
-                          (p2[j], (0.18 * hr * s, 0.32 * hr * s), angle)))
+            prims.append(
+                (
+                    mark_depth + 5e-5,
+                    "ellipse",
+                    hcode,
+                    shade(look.skin, 0.9),
+                    shade(look.skin, 0.55),
+                    (p2[j], (0.18 * hr * s, 0.32 * hr * s), angle),
+                )
+            )
     if facing[1] and facing[2]:  # a mouth when the whole face is seen
         m = v.project(np.stack([c3 + hd @ np.array([sx * 0.25 * hr, -0.6 * hr, 0.85 * hr]) for sx in (-1, 1)]))
         prims.append((mark_depth, "line", hcode, (60, 60, 150), None, (m[0], m[1], max(1.0, 0.08 * hr * s))))
     return prims, facing, np.stack([face_c, hair_c]), max(hair_axes[1], axes[1])
 
 
-def build_person(index: int, body: Body3D, prop: Proportions, look: Appearance, focal: float,
-                 center: Tuple[float, float], light: np.ndarray) -> PersonDrawing:
+def build_person(
+    index: int,
+    body: Body3D,
+    prop: Proportions,
+    look: Appearance,
+    focal: float,
+    center: tuple[float, float],
+    light: np.ndarray,
+) -> PersonDrawing:
     """Primitives of one person given in camera coordinates (`body` already transformed).
 
     `light` (3,) is the unit direction the light travels in, in the camera frame.
@@ -245,7 +287,7 @@ def build_person(index: int, body: Body3D, prop: Proportions, look: Appearance, 
     return PersonDrawing(_limbs(v) + torso + head, p2[:NUM_COCO].copy(), facing, extent, head_box)
 
 
-def draw(primitives: List[tuple], image: np.ndarray, codes: np.ndarray) -> None:
+def draw(primitives: list[tuple], image: np.ndarray, codes: np.ndarray) -> None:
     """Draw primitives far to near into `image` (H, W, 3) uint8 and `codes` (H, W) uint8."""
     aa = cv2.LINE_AA
     for _depth, kind, code, colour, outline, g in sorted(primitives, key=lambda p: -p[0]):
@@ -295,7 +337,7 @@ def visibility(codes: np.ndarray, person: int, keypoints: np.ndarray, facing: np
     return v
 
 
-def visible_extent(codes: np.ndarray, person: int) -> Tuple[List[float], int]:
+def visible_extent(codes: np.ndarray, person: int) -> tuple[list[float], int]:
     """COCO `bbox` (x, y, w, h) of the person's pixels and their count (0 and a zero box if none)."""
     # The person's codes are one contiguous range: cv2 finds the mask, its size and extent fast.
     mask = cv2.inRange(codes, code_of(person, 0), code_of(person, 15))

@@ -3,10 +3,10 @@
 `render_scene(rng, settings)` returns the image, its COCO-style person annotations and
 the label map they were read from, all in memory (the writer and the tests use it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
 
 import numpy as np
 
@@ -21,18 +21,18 @@ from .render import MAX_PEOPLE, PART_LUT, PERSON_LUT, PersonDrawing, build_perso
 class SceneSettings:
     """How the still images are drawn. Ranges are (low, high), inclusive."""
 
-    width: Tuple[int, int] = (320, 640)
-    height: Tuple[int, int] = (320, 640)
-    people: Tuple[int, int] = (1, 8)
-    person_height: Tuple[float, float] = (40.0, 480.0)  # standing height in pixels
+    width: tuple[int, int] = (320, 640)
+    height: tuple[int, int] = (320, 640)
+    people: tuple[int, int] = (1, 8)
+    person_height: tuple[float, float] = (40.0, 480.0)  # standing height in pixels
     clutter: float = 1.0  # scales the number of background shapes and distractors
     crowd_prob: float = 0.2  # people in an overlapping row
     max_overlap: float = 0.2  # outside crowds, the most two people's rough boxes overlap (IoU)
     border_prob: float = 0.2  # a person placed partly outside the image
     occluder_prob: float = 0.25  # an object in front of someone
     blur_prob: float = 0.3
-    noise: Tuple[float, float] = (0.0, 6.0)  # sensor noise standard deviation range
-    jpeg_quality: Tuple[int, int] = (60, 95)
+    noise: tuple[float, float] = (0.0, 6.0)  # sensor noise standard deviation range
+    jpeg_quality: tuple[int, int] = (60, 95)
 
     def __post_init__(self) -> None:
         if not 1 <= self.people[0] <= self.people[1] <= MAX_PEOPLE:
@@ -45,9 +45,9 @@ class SceneSettings:
 @dataclass
 class PersonAnnotation:
     keypoints: np.ndarray  # (17, 3) x, y, visibility (0 outside, 1 hidden, 2 visible); x = y = 0 where 0
-    bbox: List[float]  # visible extent x, y, w, h
+    bbox: list[float]  # visible extent x, y, w, h
     area: int  # visible pixels
-    head_box: List[float]  # projected head extent x, y, w, h (may leave the image)
+    head_box: list[float]  # projected head extent x, y, w, h (may leave the image)
     label: int  # this person's value in the label map
     projected: np.ndarray  # (17, 2) where every joint projects, inside the image or not
 
@@ -59,7 +59,7 @@ class PersonAnnotation:
 @dataclass
 class Scene:
     image: np.ndarray  # (H, W, 3) uint8 BGR, before JPEG compression
-    annotations: List[PersonAnnotation]
+    annotations: list[PersonAnnotation]
     codes: np.ndarray  # (H, W) uint8 person/part codes (see render.py)
     jpeg_quality: int = 90
     extra: dict = field(default_factory=dict)
@@ -75,7 +75,7 @@ class Scene:
         return PART_LUT[self.codes]
 
 
-def annotate(codes: np.ndarray, drawings: List[PersonDrawing]) -> List[PersonAnnotation]:
+def annotate(codes: np.ndarray, drawings: list[PersonDrawing]) -> list[PersonAnnotation]:
     """Read each person's visibility, box and area from the label map; people with no visible pixel are left out."""
     out = []
     for i, d in enumerate(drawings):
@@ -86,9 +86,16 @@ def annotate(codes: np.ndarray, drawings: List[PersonDrawing]) -> List[PersonAnn
         v = visibility(codes, i, kp, d.facing)
         kp = np.where(v[:, None] > 0, kp, 0.0)
         hb = d.head_box
-        out.append(PersonAnnotation(np.concatenate([kp, v[:, None]], axis=1), bbox, area,
-                                    [float(hb[0]), float(hb[1]), float(hb[2] - hb[0]), float(hb[3] - hb[1])], i + 1,
-                                    np.round(d.keypoints, 2)))
+        out.append(
+            PersonAnnotation(
+                np.concatenate([kp, v[:, None]], axis=1),
+                bbox,
+                area,
+                [float(hb[0]), float(hb[1]), float(hb[2] - hb[0]), float(hb[3] - hb[1])],
+                i + 1,
+                np.round(d.keypoints, 2),
+            )
+        )
     return out
 
 
@@ -101,7 +108,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def _placements(rng: np.random.Generator, n: int, width: int, height: int, s: SceneSettings) -> List[tuple]:
+def _placements(rng: np.random.Generator, n: int, width: int, height: int, s: SceneSettings) -> list[tuple]:
     """(pixel height, pelvis u, pelvis v) per person.
 
     The more people, the smaller they may be; outside crowds, a few tries keep the rough
@@ -119,13 +126,21 @@ def _placements(rng: np.random.Generator, n: int, width: int, height: int, s: Sc
             out.append((h0 * rng.uniform(0.85, 1.15), u, v + rng.normal(0, 0.05 * h0)))
             u += spacing * rng.uniform(0.6, 1.4)
         return out
-    boxes: List[np.ndarray] = []
+    boxes: list[np.ndarray] = []
     for _ in range(n):
         for _try in range(6):
             h = rng.uniform(lo, hi)
             if rng.random() < s.border_prob:  # straddle one of the borders
-                u = rng.choice([-0.1, 1.1]) * width + rng.normal(0, 0.1 * h) if rng.random() < 0.6 else rng.uniform(0, width)
-                v = rng.choice([-0.1 * h, height + 0.15 * h]) if abs(u - width / 2) < width / 2 else rng.uniform(0, height)
+                u = (
+                    rng.choice([-0.1, 1.1]) * width + rng.normal(0, 0.1 * h)
+                    if rng.random() < 0.6
+                    else rng.uniform(0, width)
+                )
+                v = (
+                    rng.choice([-0.1 * h, height + 0.15 * h])
+                    if abs(u - width / 2) < width / 2
+                    else rng.uniform(0, height)
+                )
             else:
                 u, v = rng.uniform(0.05, 0.95) * width, rng.uniform(0.3, 0.7) * height
             box = np.array([u - 0.25 * h, v - 0.55 * h, u + 0.25 * h, v + 0.5 * h])

@@ -5,6 +5,7 @@ The key hashes the generator's own source files (every module of this package) w
 versions of the libraries that draw and encode the pixels (NumPy's random streams, OpenCV's
 drawing and JPEG/MP4 encoders).
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def generator_key() -> str:
     """A 16-hex-digit key of the generator's code and the pixel libraries' versions."""
     h = hashlib.sha256()

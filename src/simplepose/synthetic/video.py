@@ -5,10 +5,11 @@ Ground coordinates (metres): X right, Z away from the camera, the camera at heig
 the whole clip: that index is the track id, so ids stay the same through occlusions and
 through leaving and re-entering the view.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -25,10 +26,10 @@ class VideoSettings:
     width: int = 640
     height: int = 360
     fps: float = 25.0
-    people: Tuple[int, int] = (2, 5)  # walkers and wavers besides the crossing pair
+    people: tuple[int, int] = (2, 5)  # walkers and wavers besides the crossing pair
     clutter: float = 0.8
     object_prob: float = 0.5  # a static object in front of the walkers
-    noise: Tuple[float, float] = (0.0, 4.0)
+    noise: tuple[float, float] = (0.0, 4.0)
     jpeg_quality: int = 90
 
     def __post_init__(self) -> None:
@@ -58,16 +59,24 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     return np.apply_along_axis(lambda c: np.convolve(c, k, mode="valid"), 0, xp)
 
 
-def _walker(rng: np.random.Generator, frames: int, dt: float, half_fov: float, z: float,
-            direction: int, meet: Optional[Tuple[int, float]] = None, speed: float = 0.0) -> Track:
+def _walker(
+    rng: np.random.Generator,
+    frames: int,
+    dt: float,
+    half_fov: float,
+    z: float,
+    direction: int,
+    meet: tuple[int, float] | None = None,
+    speed: float = 0.0,
+) -> Track:
     """A person crossing the view at depth `z`; sometimes stopping to turn back ("turn")."""
     speed = speed or rng.uniform(0.9, 1.6)
     vel = np.full(frames, speed * direction)
     if meet is None and rng.random() < 0.3:  # turn around once, pausing while turning
         t0 = int(rng.integers(frames // 4, max(frames // 4 + 1, 3 * frames // 4)))
         pause = int(rng.integers(8, 20))
-        vel[t0:t0 + pause] = 0.0
-        vel[t0 + pause:] *= -1
+        vel[t0 : t0 + pause] = 0.0
+        vel[t0 + pause :] *= -1
     vel = _smooth(vel, 9)
     x = np.cumsum(vel) * dt
     if meet is not None:  # arrive at X = meet[1] at frame meet[0]
@@ -94,17 +103,22 @@ def _waver(rng: np.random.Generator, frames: int, half_fov: float) -> Track:
     return Track(np.tile([x, z], (frames, 1)), yaw, np.zeros(frames), True)
 
 
-def make_tracks(rng: np.random.Generator, frames: int, settings: VideoSettings, half_fov: float) -> List[Track]:
+def make_tracks(rng: np.random.Generator, frames: int, settings: VideoSettings, half_fov: float) -> list[Track]:
     """A crossing pair (the nearer one hides the farther for several frames), then others.
 
     The pair meet mid-clip, walking towards each other or one overtaking the other.
     """
     dt = 1.0 / settings.fps
-    meet = (int(rng.integers(frames // 3, max(frames // 3 + 1, 2 * frames // 3))), rng.uniform(-0.3, 0.3) * 4 * half_fov)
+    meet = (
+        int(rng.integers(frames // 3, max(frames // 3 + 1, 2 * frames // 3))),
+        rng.uniform(-0.3, 0.3) * 4 * half_fov,
+    )
     z0, v0 = rng.uniform(4.0, 7.0), rng.uniform(0.9, 1.4)
     overtake = rng.random() < 0.5
-    tracks = [_walker(rng, frames, dt, half_fov, z0, 1, meet, v0 + (rng.uniform(0.5, 0.8) if overtake else 0.0)),
-              _walker(rng, frames, dt, half_fov, z0 + rng.uniform(1.0, 2.5), 1 if overtake else -1, meet, v0)]
+    tracks = [
+        _walker(rng, frames, dt, half_fov, z0, 1, meet, v0 + (rng.uniform(0.5, 0.8) if overtake else 0.0)),
+        _walker(rng, frames, dt, half_fov, z0 + rng.uniform(1.0, 2.5), 1 if overtake else -1, meet, v0),
+    ]
     for _ in range(int(rng.integers(settings.people[0], settings.people[1] + 1))):
         if rng.random() < 0.3:
             tracks.append(_waver(rng, frames, half_fov))
@@ -113,8 +127,9 @@ def make_tracks(rng: np.random.Generator, frames: int, settings: VideoSettings, 
     return tracks
 
 
-def render_video(rng: np.random.Generator, frames: int, settings: VideoSettings = VideoSettings()
-                 ) -> Iterator[Tuple[np.ndarray, List[PersonAnnotation]]]:
+def render_video(
+    rng: np.random.Generator, frames: int, settings: VideoSettings = VideoSettings()
+) -> Iterator[tuple[np.ndarray, list[PersonAnnotation]]]:
     """Yield (image (H, W, 3) uint8, annotations) per frame; annotation `label` - 1 is the track id."""
     w, h = settings.width, settings.height
     focal = rng.uniform(0.8, 1.1) * w
@@ -147,8 +162,9 @@ def render_video(rng: np.random.Generator, frames: int, settings: VideoSettings 
             foot = min(body.points[L_TOE, 1], body.points[R_TOE, 1], *body.points[[15, 16], 1] - prop.ankle_height)
             x, z = tr.xz[t]
             trans = cam_rot @ np.array([x, cam_height + foot, z])  # pelvis above the ground: -foot
-            d = build_person(i, body.transformed(orientation(float(tr.yaw[t]), tilt=tilt), trans), prop, look,
-                             focal, center, light)
+            d = build_person(
+                i, body.transformed(orientation(float(tr.yaw[t]), tilt=tilt), trans), prop, look, focal, center, light
+            )
             drawings.append(d)
             prims += d.primitives if trans[2] > 0.5 else []
         draw(prims, image, codes)
@@ -159,8 +175,9 @@ def render_video(rng: np.random.Generator, frames: int, settings: VideoSettings 
         yield image, annotations
 
 
-def track_misses(rng: np.random.Generator, frames: int, tracks: int, start: float = 0.05, stay: float = 0.55
-                 ) -> np.ndarray:
+def track_misses(
+    rng: np.random.Generator, frames: int, tracks: int, start: float = 0.05, stay: float = 0.55
+) -> np.ndarray:
     """(frames, tracks) bool: detector misses that last a few frames (a Markov chain; ~10% missed)."""
     out = np.zeros((frames, tracks), bool)
     for t in range(frames):
@@ -169,9 +186,8 @@ def track_misses(rng: np.random.Generator, frames: int, tracks: int, start: floa
     return out
 
 
-def head_box_in_image(box: List[float], width: int, height: int) -> List[float]:
+def head_box_in_image(box: list[float], width: int, height: int) -> list[float]:
     """A head box (x, y, w, h) clipped to the image."""
     x0, y0 = max(0.0, box[0]), max(0.0, box[1])
     x1, y1 = min(width - 1.0, box[0] + box[2]), min(height - 1.0, box[1] + box[3])
     return [round(x0, 2), round(y0, 2), round(max(0.0, x1 - x0), 2), round(max(0.0, y1 - y0), 2)]
-

@@ -6,19 +6,20 @@ Layout under `out_dir`:
 Every image draws from its own random stream seeded by (seed, split, index), so the output
 is the same for a seed whatever the number of worker processes.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Tuple, Union
+from typing import Any
 
 import cv2
 import numpy as np
 
-from .detections import detect
 from ..core.fileio import atomic_write_bytes
+from .detections import detect
 from .files import coco_annotation, coco_file, update_meta, write_json_atomic
 from .scene import SceneSettings, render_scene
 
@@ -30,7 +31,7 @@ def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS[split], index])
 
 
-def _make_image(job: Tuple[str, int, str, int, SceneSettings]) -> Tuple[int, int, list, list]:
+def _make_image(job: tuple[str, int, str, int, SceneSettings]) -> tuple[int, int, list, list]:
     """Render, compress and write one image; returns (width, height, annotations, detections)."""
     out_dir, seed, split, index, settings = job
     scene = render_scene(image_rng(seed, split, index), settings)
@@ -55,17 +56,26 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _write_split(out_dir: Path, split: str, seed: int, images: List[Dict], annotations: List[Dict],
-                 detections: List[Dict]) -> None:
+def _write_split(
+    out_dir: Path, split: str, seed: int, images: list[dict], annotations: list[dict], detections: list[dict]
+) -> None:
     """annotations/SPLIT.json (and, for val, val_detections.json) of the images made."""
-    write_json_atomic(out_dir / "annotations" / f"{split}.json",
-                      coco_file(images, annotations, f"simplepose synthetic people, {split}, seed {seed}"))
+    write_json_atomic(
+        out_dir / "annotations" / f"{split}.json",
+        coco_file(images, annotations, f"simplepose synthetic people, {split}, seed {seed}"),
+    )
     if split == "val":
         write_json_atomic(out_dir / "annotations" / "val_detections.json", detections)
 
 
-def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, val_fraction: float = 0.2,
-                     settings: SceneSettings = SceneSettings(), workers: int = 1) -> Dict[str, Any]:
+def generate_dataset(
+    out_dir: str | Path,
+    num_images: int,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    settings: SceneSettings = SceneSettings(),
+    workers: int = 1,
+) -> dict[str, Any]:
     """Write `num_images` images (a `val_fraction` of them for val) with annotations; returns a summary.
 
     The summary holds per-split image and person counts and the images per second reached.
@@ -76,16 +86,16 @@ def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, 
     n_val = int(round(num_images * val_fraction))
     counts = {"train": num_images - n_val, "val": n_val}
     start = time.perf_counter()
-    summary: Dict[str, Any] = {"seed": seed, "val_fraction": val_fraction, "settings": dataclasses.asdict(settings)}
+    summary: dict[str, Any] = {"seed": seed, "val_fraction": val_fraction, "settings": dataclasses.asdict(settings)}
     pool = ProcessPoolExecutor(workers, initializer=_ignore_sigint) if workers > 1 else None
     made = 0
     try:
         for split, n in counts.items():
             jobs = [(str(out_dir), seed, split, i, settings) for i in range(n)]
             results = pool.map(_make_image, jobs, chunksize=16) if pool else map(_make_image, jobs)
-            images: List[Dict] = []
-            annotations: List[Dict] = []
-            detections: List[Dict] = []
+            images: list[dict] = []
+            annotations: list[dict] = []
+            detections: list[dict] = []
             try:
                 for i, (w, h, anns, dets) in enumerate(results):
                     image_id = i + 1
@@ -105,8 +115,9 @@ def generate_dataset(out_dir: Union[str, Path], num_images: int, seed: int = 0, 
                     if int(late.stem) >= len(images):  # written by a worker ahead of the list
                         late.unlink(missing_ok=True)
                 _write_split(out_dir, split, seed, images, annotations, detections)
-                raise Interrupted.after(e, f"after {made} of {num_images} images: the annotations of {out_dir} "
-                                           f"list exactly those made") from None
+                raise Interrupted.after(
+                    e, f"after {made} of {num_images} images: the annotations of {out_dir} list exactly those made"
+                ) from None
             _write_split(out_dir, split, seed, images, annotations, detections)
             summary[split] = {"images": n, "people": len(annotations)}
     finally:

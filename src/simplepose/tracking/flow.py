@@ -10,9 +10,8 @@ Two propagators with one call signature, `(prev_gray, cur_gray, points (M, 2)) -
 Pixel convention: a point (x, y) is at pixel centre (x, y), as in `cv2.remap`; flow[y, x]
 is the displacement of the pixel at column x, row y.
 """
-from __future__ import annotations
 
-from typing import Optional, Tuple
+from __future__ import annotations
 
 import cv2
 import numpy as np
@@ -69,8 +68,8 @@ class DenseFlow:
         self.max_side = int(max_side)
         # The last frame pair and its field. The pair itself is kept (not its id()s): a
         # freed array's id can be reused by the next frame, which would return a stale field.
-        self._pair: Optional[Tuple[np.ndarray, np.ndarray]] = None
-        self._flow: Optional[np.ndarray] = None
+        self._pair: tuple[np.ndarray, np.ndarray] | None = None
+        self._flow: np.ndarray | None = None
 
     def field(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> np.ndarray:
         """(H, W, 2) float32 flow from `prev_gray` to `cur_gray` (full-resolution pixels)."""
@@ -124,7 +123,12 @@ class SparseFlow:
             return points.copy()
         p0 = points.astype(np.float32).reshape(-1, 1, 2)
         p1, status, _ = cv2.calcOpticalFlowPyrLK(
-            prev_gray, cur_gray, p0, None, winSize=(self.win_size, self.win_size), maxLevel=self.levels,
+            prev_gray,
+            cur_gray,
+            p0,
+            None,
+            winSize=(self.win_size, self.win_size),
+            maxLevel=self.levels,
             criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
         )
         out = p1.reshape(-1, 2).astype(np.float64)
@@ -156,7 +160,7 @@ def propagate_keypoints(flow, prev_gray: np.ndarray, cur_gray: np.ndarray, keypo
     return out
 
 
-def box_from_joints(keypoints: np.ndarray, thresh: float, enlarge: float = 0.15) -> Optional[np.ndarray]:
+def box_from_joints(keypoints: np.ndarray, thresh: float, enlarge: float = 0.15) -> np.ndarray | None:
     """Box (4,) xyxy around the joints scored >= `thresh` of one (K, 3) pose, grown by `enlarge`.
 
     Width and height grow by the fraction `enlarge` about the box centre (the paper: 15%).

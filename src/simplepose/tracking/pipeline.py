@@ -5,31 +5,34 @@ boxes come from a detector callable `(image_bgr, image_id) -> (boxes (N, 4) xyxy
 for instance `detector.DetectionsFile`; a frame's id is the `id` of its image record in the
 PoseTrack file given as `frames_like`, else its 0-based index.
 """
+
 from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable
 
 import numpy as np
 
-from ..inference.detector import Detector
 from ..core.fileio import output_path
 from ..core.frames import FrameSource
 from ..core.poses import Poses
 from ..core.skeleton import Skeleton, get_skeleton
 from ..formats.posetrack import POSEVAL_JOINTS, PoseTrackFrame, PoseTrackVideo, write_posetrack
+from ..inference.detector import Detector
 from .predictions import poses_to_people, prediction_video
 from .tracker import PoseTracker
+
 
 class TrailDrawer:
     """Draws tracked poses with their ids and a trail of each id's last `length` box centres."""
 
     def __init__(self, skeleton: Skeleton, kpt_thresh: float, length: int = 15) -> None:
         self.skeleton, self.kpt_thresh, self.length = skeleton, kpt_thresh, length
-        self.trails: Dict[int, Deque[Tuple[int, int]]] = defaultdict(lambda: deque(maxlen=self.length))
+        self.trails: dict[int, deque[tuple[int, int]]] = defaultdict(lambda: deque(maxlen=self.length))
 
     def __call__(self, frame: np.ndarray, poses: Poses) -> np.ndarray:
         import cv2
@@ -54,9 +57,9 @@ class TrailDrawer:
 class TrackingRun:
     """What `track_frames` returns: the tracked poses per frame and the time it took."""
 
-    poses: List[Poses] = field(default_factory=list)
+    poses: list[Poses] = field(default_factory=list)
     seconds: float = 0.0
-    interrupted: Optional[KeyboardInterrupt] = None  # the Ctrl-C / SIGTERM that stopped it early
+    interrupted: KeyboardInterrupt | None = None  # the Ctrl-C / SIGTERM that stopped it early
 
     @property
     def fps(self) -> float:
@@ -64,8 +67,12 @@ class TrackingRun:
 
 
 def track_frames(
-    frames: Iterator[np.ndarray], frame_ids: Sequence[object], tracker: PoseTracker, detector: Detector,
-    draw: Optional[Callable[[np.ndarray, Poses], np.ndarray]] = None, write: Optional[Callable[[np.ndarray], None]] = None,
+    frames: Iterator[np.ndarray],
+    frame_ids: Sequence[object],
+    tracker: PoseTracker,
+    detector: Detector,
+    draw: Callable[[np.ndarray, Poses], np.ndarray] | None = None,
+    write: Callable[[np.ndarray], None] | None = None,
     progress: bool = False,
 ) -> TrackingRun:
     """Run the tracker over frames; `draw` + `write` receive each frame's drawing when given.
@@ -98,8 +105,11 @@ def track_frames(
 
 
 def tracked_frames(
-    frames: Iterator[Optional[np.ndarray]], frame_ids: Sequence[object], tracker: PoseTracker, detector: Detector,
-) -> Iterator[Tuple[Optional[np.ndarray], Poses, float]]:
+    frames: Iterator[np.ndarray | None],
+    frame_ids: Sequence[object],
+    tracker: PoseTracker,
+    detector: Detector,
+) -> Iterator[tuple[np.ndarray | None, Poses, float]]:
     """(frame, its tracked poses, seconds of detection + tracking) for each frame, as they come.
 
     A frame's id (given to the detector) is `frame_ids[t]`, else its index t. A None frame (one
@@ -118,8 +128,13 @@ def tracked_frames(
 
 
 def run_to_posetrack(
-    name: str, run: TrackingRun, skeleton: Skeleton, keypoint_thresh: float,
-    frames_like: Optional[PoseTrackVideo] = None, file_names: Sequence[str] = (), layout: str = "auto",
+    name: str,
+    run: TrackingRun,
+    skeleton: Skeleton,
+    keypoint_thresh: float,
+    frames_like: PoseTrackVideo | None = None,
+    file_names: Sequence[str] = (),
+    layout: str = "auto",
 ) -> PoseTrackVideo:
     """The prediction file of a run, frames as in `frames_like` (same order, same records).
 
@@ -140,14 +155,22 @@ def run_to_posetrack(
         if len(frames) != len(run.poses):
             raise ValueError(f"{name}: {len(run.poses)} frames tracked but the PoseTrack file lists {len(frames)}")
     else:
-        frames = [PoseTrackFrame(t, file_names[t] if t < len(file_names) else f"{name}/{t:06d}.jpg", True, [], [],
-                                 {"id": t, "frame_id": t, "vid_id": name, "nframes": len(run.poses)})
-                  for t in range(len(run.poses))]
+        frames = [
+            PoseTrackFrame(
+                t,
+                file_names[t] if t < len(file_names) else f"{name}/{t:06d}.jpg",
+                True,
+                [],
+                [],
+                {"id": t, "frame_id": t, "vid_id": name, "nframes": len(run.poses)},
+            )
+            for t in range(len(run.poses))
+        ]
     people = [poses_to_people(p, skeleton, out, keypoint_thresh) for p in run.poses]
     return prediction_video(name, frames, people, out)
 
 
-def save_run(video: PoseTrackVideo, out_dir: Union[str, Path]) -> Path:
+def save_run(video: PoseTrackVideo, out_dir: str | Path) -> Path:
     path = output_path(out_dir, f"{video.name}.json")
     write_posetrack(video, path)
     return path
@@ -160,13 +183,21 @@ class TrackedVideo:
     prediction: PoseTrackVideo
     run: TrackingRun
     json_path: Path
-    video_path: Optional[Path]
+    video_path: Path | None
 
 
 def track_video(
-    source: FrameSource, predictor, settings, detector: Detector, out_dir: Union[str, Path], name: str,
-    frames_like: Optional[PoseTrackVideo] = None, layout: str = "auto", draw_video: bool = True,
-    progress: bool = True, on_bad: Optional[Callable[[str, str], None]] = None,
+    source: FrameSource,
+    predictor,
+    settings,
+    detector: Detector,
+    out_dir: str | Path,
+    name: str,
+    frames_like: PoseTrackVideo | None = None,
+    layout: str = "auto",
+    draw_video: bool = True,
+    progress: bool = True,
+    on_bad: Callable[[str, str], None] | None = None,
 ) -> TrackedVideo:
     """Track one video with `predictor` (a TopDownPredictor) and the `settings` (TrackConfig).
 
@@ -186,17 +217,31 @@ def track_video(
     writer = VideoWriter(output_path(out, f"{name}.mp4"), source.fps) if draw_video else None
     draw = TrailDrawer(predictor.skeleton, settings.keypoint_thresh) if draw_video else None
     try:
-        run = track_frames(source.frames(on_bad), frame_ids, tracker, detector, draw,
-                           writer.write if writer else None, progress=progress)
+        run = track_frames(
+            source.frames(on_bad),
+            frame_ids,
+            tracker,
+            detector,
+            draw,
+            writer.write if writer else None,
+            progress=progress,
+        )
     finally:
         if writer is not None:
             writer.close()
     if frames_like is not None and len(run.poses) < len(frames_like.frames):
         if run.interrupted is not None:  # the frames tracked, as a PoseTrack file of them
-            frames_like = replace(frames_like, frames=frames_like.frames[:len(run.poses)])
+            frames_like = replace(frames_like, frames=frames_like.frames[: len(run.poses)])
         else:  # a video cut short (reported by on_bad): its lost frames have no people
             run.poses += [Poses.empty(predictor.skeleton.num_joints)] * (len(frames_like.frames) - len(run.poses))
-    video = run_to_posetrack(name, run, predictor.skeleton, settings.keypoint_thresh, frames_like,
-                             [] if source.is_video else source.names, layout)
+    video = run_to_posetrack(
+        name,
+        run,
+        predictor.skeleton,
+        settings.keypoint_thresh,
+        frames_like,
+        [] if source.is_video else source.names,
+        layout,
+    )
     drawn = writer.path if writer is not None and writer.path.exists() else None
     return TrackedVideo(video, run, save_run(video, out), drawn)

@@ -1,16 +1,19 @@
 """Tracked poses -> PoseTrack prediction people and files (the format itself: `formats.posetrack`)."""
+
 from __future__ import annotations
 
-from typing import List, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo
 from ..core.poses import Poses
 from ..core.skeleton import Skeleton, common_joints
+from ..formats.posetrack import PoseTrackFrame, PoseTrackPerson, PoseTrackVideo
 
 
-def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float) -> List[PoseTrackPerson]:
+def poses_to_people(
+    poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, keypoint_thresh: float
+) -> list[PoseTrackPerson]:
     """Tracked Poses of one frame -> prediction people in `out_skeleton`'s joint order.
 
     Joints are carried over by name; joints `out_skeleton` has but the model lacks, and joints
@@ -31,15 +34,20 @@ def poses_to_people(poses: Poses, skeleton: Skeleton, out_skeleton: Skeleton, ke
         kept = picked[:, 2] >= keypoint_thresh
         kpts[out_idx[kept], :2] = picked[kept, :2]
         kpts[out_idx[kept], 2] = 1.0
-        people.append(PoseTrackPerson(
-            int(poses.track_ids[n]), kpts, scores, box=np.asarray(poses.boxes[n], np.float64),
-            annotation={"score": float(poses.scores[n]), "category_id": 1},
-        ))
+        people.append(
+            PoseTrackPerson(
+                int(poses.track_ids[n]),
+                kpts,
+                scores,
+                box=np.asarray(poses.boxes[n], np.float64),
+                annotation={"score": float(poses.scores[n]), "category_id": 1},
+            )
+        )
     return people
 
 
 def prediction_video(
-    name: str, frames: Sequence[PoseTrackFrame], people: Sequence[List[PoseTrackPerson]], skeleton: Skeleton
+    name: str, frames: Sequence[PoseTrackFrame], people: Sequence[list[PoseTrackPerson]], skeleton: Skeleton
 ) -> PoseTrackVideo:
     """A prediction file: the given frames (same order; image records kept) with `people` on them.
 

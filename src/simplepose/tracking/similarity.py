@@ -8,9 +8,10 @@
 * `multi_frame_similarity`: flow OKS against several propagated views of each track (its
   poses of the last L_Q frames, each moved into this frame), combined by max or mean.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,8 +67,12 @@ def combine(values: np.ndarray, how: str) -> np.ndarray:
 
 
 def multi_frame_similarity(
-    current: np.ndarray, views: Sequence[np.ndarray], view_boxes: Sequence[np.ndarray],
-    sigmas: np.ndarray, thresh: float, how: str = "max",
+    current: np.ndarray,
+    views: Sequence[np.ndarray],
+    view_boxes: Sequence[np.ndarray],
+    sigmas: np.ndarray,
+    thresh: float,
+    how: str = "max",
 ) -> np.ndarray:
     """Flow OKS of each current pose against each track's queue of propagated views.
 
@@ -88,14 +93,17 @@ def multi_frame_similarity(
 def box_nms(boxes: np.ndarray, scores: np.ndarray, thresh: float) -> np.ndarray:
     """Greedy box NMS: indices kept, best score first; a box overlapping a kept one by IoU > thresh goes."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return greedy_nms(_order(scores), lambda i, rest: box_iou(boxes[i:i + 1], boxes[rest])[0], thresh)
+    return greedy_nms(_order(scores), lambda i, rest: box_iou(boxes[i : i + 1], boxes[rest])[0], thresh)
 
 
-def oks_nms(keypoints: np.ndarray, boxes: np.ndarray, scores: np.ndarray, sigmas: np.ndarray, kpt_thresh: float, thresh: float) -> np.ndarray:
+def oks_nms(
+    keypoints: np.ndarray, boxes: np.ndarray, scores: np.ndarray, sigmas: np.ndarray, kpt_thresh: float, thresh: float
+) -> np.ndarray:
     """Greedy pose NMS by the tracker's OKS: indices kept, best score first; OKS > thresh to a kept
     pose drops a pose."""
+
     def overlap(i: int, rest: np.ndarray) -> np.ndarray:
-        return oks(keypoints[rest], keypoints[i:i + 1], boxes[i:i + 1], sigmas, kpt_thresh)[:, 0]
+        return oks(keypoints[rest], keypoints[i : i + 1], boxes[i : i + 1], sigmas, kpt_thresh)[:, 0]
 
     return greedy_nms(_order(scores), overlap, thresh)
 

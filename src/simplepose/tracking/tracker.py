@@ -18,11 +18,12 @@ poses of frame t-1 as they were; "flow_oks" with those poses moved into t by flo
 "multi_flow_oks" with each track's poses of the last L_Q frames, each moved into t, so a
 person hidden for a few frames gets its id back.
 """
+
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Deque, Dict, List, Optional, Tuple
+from typing import Callable
 
 import numpy as np
 
@@ -51,29 +52,40 @@ class _Track:
     pose: np.ndarray  # (K, 3) as estimated in frame `last_seen`
     box: np.ndarray  # (4,)
     last_seen: int
-    views: Deque[_View] = field(default_factory=deque)
+    views: deque[_View] = field(default_factory=deque)
 
 
-def _box_iou(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+def _box_iou(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
     return box_iou(poses.boxes, np.array([tr.box for tr in tracks]).reshape(-1, 4))
 
 
-def _pose_oks(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
-    return oks(poses.keypoints, np.array([tr.pose for tr in tracks]), np.array([tr.box for tr in tracks]),
-               sigmas, cfg.keypoint_thresh)
+def _pose_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
+    return oks(
+        poses.keypoints,
+        np.array([tr.pose for tr in tracks]),
+        np.array([tr.box for tr in tracks]),
+        sigmas,
+        cfg.keypoint_thresh,
+    )
 
 
-def _flow_oks(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+def _flow_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
     last = [tr.views[-1] for tr in tracks]
-    return oks(poses.keypoints, np.array([v.keypoints for v in last]), np.array([v.box for v in last]),
-               sigmas, cfg.keypoint_thresh)
+    return oks(
+        poses.keypoints,
+        np.array([v.keypoints for v in last]),
+        np.array([v.box for v in last]),
+        sigmas,
+        cfg.keypoint_thresh,
+    )
 
 
-def _multi_flow_oks(poses: Poses, tracks: List[_Track], sigmas: Optional[np.ndarray], cfg: TrackConfig) -> np.ndarray:
+def _multi_flow_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
     views = [np.array([v.keypoints for v in tr.views]) for tr in tracks]
     view_boxes = [np.array([v.box for v in tr.views]) for tr in tracks]
-    return multi_frame_similarity(poses.keypoints, views, view_boxes, sigmas, cfg.keypoint_thresh,
-                                  cfg.multi_frame_combine)
+    return multi_frame_similarity(
+        poses.keypoints, views, view_boxes, sigmas, cfg.keypoint_thresh, cfg.multi_frame_combine
+    )
 
 
 @dataclass(frozen=True)
@@ -85,14 +97,14 @@ class SimilarityKind:
     unseen for up to that many frames is still a candidate (so a hidden person gets its id back).
     """
 
-    measure: Callable[[Poses, List[_Track], Optional[np.ndarray], TrackConfig], np.ndarray]
+    measure: Callable[[Poses, list[_Track], np.ndarray | None, TrackConfig], np.ndarray]
     uses_oks: bool
     uses_flow: bool
     multi_frame: bool = False
 
 
 #: `TrackConfig.similarity` -> its kind. A new similarity is one entry and its function.
-SIMILARITIES: Dict[str, SimilarityKind] = {
+SIMILARITIES: dict[str, SimilarityKind] = {
     "box_iou": SimilarityKind(_box_iou, uses_oks=False, uses_flow=False),
     "pose_oks": SimilarityKind(_pose_oks, uses_oks=True, uses_flow=False),
     "flow_oks": SimilarityKind(_flow_oks, uses_oks=True, uses_flow=True),
@@ -100,9 +112,9 @@ SIMILARITIES: Dict[str, SimilarityKind] = {
 }
 
 
-def greedy_match(sim: np.ndarray, min_similarity: float) -> List[Tuple[int, int]]:
+def greedy_match(sim: np.ndarray, min_similarity: float) -> list[tuple[int, int]]:
     """(row, col) pairs taken highest similarity first, each row and column once, down to the minimum."""
-    pairs: List[Tuple[int, int]] = []
+    pairs: list[tuple[int, int]] = []
     if sim.size == 0:
         return pairs
     used_r, used_c = set(), set()
@@ -130,26 +142,31 @@ class PoseTracker:
     """
 
     def __init__(
-        self, skeleton: Skeleton, estimate: Optional[Estimator] = None,
-        settings: TrackConfig = TrackConfig(), flow=None,
+        self,
+        skeleton: Skeleton,
+        estimate: Estimator | None = None,
+        settings: TrackConfig = TrackConfig(),
+        flow=None,
     ) -> None:
         if settings.similarity not in SIMILARITIES:
             raise ValueError(f"unknown track similarity {settings.similarity!r}; known: {sorted(SIMILARITIES)}")
         self.kind = SIMILARITIES[settings.similarity]
         if self.kind.uses_oks and skeleton.sigmas is None:
-            raise ValueError(f"track similarity {settings.similarity!r} needs OKS sigmas; skeleton "
-                             f"{skeleton.name!r} has none (use similarity box_iou)")
+            raise ValueError(
+                f"track similarity {settings.similarity!r} needs OKS sigmas; skeleton "
+                f"{skeleton.name!r} has none (use similarity box_iou)"
+            )
         self.skeleton = skeleton
         self.estimate = estimate
         self.cfg = settings
         self.sigmas = None if skeleton.sigmas is None else skeleton.sigmas_array
         self.flow = flow if flow is not None else build_flow(settings.flow, settings.dis_preset, settings.flow_max_side)
         self.uses_flow = settings.propagate or self.kind.uses_flow
-        self.tracks: List[_Track] = []
+        self.tracks: list[_Track] = []
         self.frame_index = -1
         self.next_id = 0
-        self._prev_gray: Optional[np.ndarray] = None
-        self._shape: Tuple[int, int] = (0, 0)
+        self._prev_gray: np.ndarray | None = None
+        self._shape: tuple[int, int] = (0, 0)
 
     # -- 1. flow ---------------------------------------------------------------------------
     def advance(self, frame: np.ndarray) -> None:
@@ -186,7 +203,7 @@ class PoseTracker:
                 boxes.append(b)
         return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
 
-    def unify_boxes(self, boxes: np.ndarray, scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def unify_boxes(self, boxes: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Detector boxes above the threshold plus propagated boxes, after box NMS."""
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -222,11 +239,19 @@ class PoseTracker:
         keep = np.nonzero(poses.keypoints[:, :, 2].mean(axis=1) >= self.cfg.min_pose_score)[0]
         poses = poses.select(keep)
         if len(poses) > 1 and self.sigmas is not None:
-            poses = poses.select(oks_nms(poses.keypoints, poses.boxes, poses.scores, self.sigmas,
-                                         self.cfg.keypoint_thresh, self.cfg.pose_nms_thresh))
+            poses = poses.select(
+                oks_nms(
+                    poses.keypoints,
+                    poses.boxes,
+                    poses.scores,
+                    self.sigmas,
+                    self.cfg.keypoint_thresh,
+                    self.cfg.pose_nms_thresh,
+                )
+            )
         return poses
 
-    def similarity(self, poses: Poses, tracks: List[_Track]) -> np.ndarray:
+    def similarity(self, poses: Poses, tracks: list[_Track]) -> np.ndarray:
         """(N, T) similarity of the current poses to the candidate tracks."""
         return self.kind.measure(poses, tracks, self.sigmas, self.cfg)
 

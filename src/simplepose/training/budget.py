@@ -17,6 +17,7 @@ The price is that two runs of one config on different machines see different lr 
 which a budget already implies (the old guard stopped them at different epochs). A run
 without a budget is unchanged: epoch-based and bit-for-bit the same.
 """
+
 from __future__ import annotations
 
 import time
@@ -64,8 +65,16 @@ def validation_due(before: float, after: float) -> bool:
     return any(before < f <= after for f in VAL_FRACTIONS)
 
 
-def set_step_lr(optimizer, scheduler, budget: "TimeBudget | None", epoch: int, step_in_epoch: int, step: int,
-                warmup_iters: int, spent: float = 0.0) -> float:
+def set_step_lr(
+    optimizer,
+    scheduler,
+    budget: TimeBudget | None,
+    epoch: int,
+    step_in_epoch: int,
+    step: int,
+    warmup_iters: int,
+    spent: float = 0.0,
+) -> float:
     """Set each param group's lr for the run's next optimizer step; returns the progress (budget
     runs; 0.0 otherwise). `scheduler` is the run's per-epoch LambdaLR (its base lrs and factor).
 

@@ -4,6 +4,7 @@
 sets RANK, WORLD_SIZE and LOCAL_RANK; without them training runs in one process.
 NCCL is used on CUDA, Gloo on CPU.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -86,7 +87,9 @@ def parameters_agree(model: torch.nn.Module) -> bool:
     if not (dist.is_available() and dist.is_initialized()):
         return True
     sums = torch.stack([p.detach().double().sum() for p in model.parameters()]).cpu()
-    backend_device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    backend_device = (
+        torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    )
     sums = sums.to(backend_device)
     gathered = [torch.empty_like(sums) for _ in range(dist.get_world_size())]
     dist.all_gather(gathered, sums)

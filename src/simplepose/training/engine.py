@@ -6,6 +6,7 @@ official code steps it first, one epoch early on modern PyTorch). A non-finite l
 training with an error. Under torchrun it runs DistributedDataParallel (see distributed.py);
 only rank 0 writes files.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,25 +15,25 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from ..nets.checkpoint import save_checkpoint
-from ..core.fileio import atomic_write_bytes
-from ..nets.weights import extract_state_dict, load_imagenet_backbone, read_weights_file
 from ..config import Config, build_model_kwargs, config_to_dict
+from ..core.fileio import atomic_write_bytes
 from ..core.hardware import cpu_features
-from ..nets.foreign import strip_mmpose_keys
-from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
-from ..runtimes import check_runtime
-from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
-from .train_log import MetricsLog
 from ..core.transforms import Normalize
+from ..nets.checkpoint import save_checkpoint
+from ..nets.foreign import strip_mmpose_keys
+from ..nets.weights import extract_state_dict, load_imagenet_backbone, read_weights_file
+from ..runtimes import check_runtime
 from ..zoo import backbone_source
 from .budget import TimeBudget, set_step_lr, validation_due
+from .distributed import DistInfo, all_reduce_mean, barrier, cleanup, init_distributed, parameters_agree
+from .optim import autocast, build_loss, build_optimizer, build_scheduler, rng_state, seed_everything, set_rng_state
+from .train_log import MetricsLog
 
 StepCallback = Callable[[int, int, float], None]
 
@@ -76,7 +77,9 @@ def build_model(cfg: Config, num_joints: int, resuming: bool) -> nn.Module:
         except RuntimeError as e:
             raise ValueError(f"train.init_from {cfg.train.init_from}: weights do not fit the model: {e}") from None
     elif cfg.model.pretrained:
-        report = load_imagenet_backbone(model, backbone_source(cfg.model.pretrained), layers=cfg.model.pretrained_layers)
+        report = load_imagenet_backbone(
+            model, backbone_source(cfg.model.pretrained), layers=cfg.model.pretrained_layers
+        )
         if not report.depth:  # an HRNet file: say which of its modules (the classifier's) were skipped
             print(report)
     return model
@@ -101,7 +104,7 @@ def _write_config(cfg: Config, out_dir: Path) -> None:
     atomic_write_bytes(out_dir / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False).encode())
 
 
-def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path) -> Optional[Dict[str, float]]:
+def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path) -> dict[str, float] | None:
     """COCO AP (or PCKh) of the current model, through the evaluation runner."""
     from ..evaluation.runner import evaluate_model  # here, not at the top: only validation needs it
 
@@ -119,7 +122,7 @@ def _validation_due(cfg: Config, epoch: int) -> bool:
     return bool(cfg.data.val_ann) and tc.val_every > 0 and ((epoch + 1) % tc.val_every == 0 or epoch + 1 == tc.epochs)
 
 
-def _main_metric(metrics: Dict[str, float]) -> str:
+def _main_metric(metrics: dict[str, float]) -> str:
     for key in ("AP", "PCKh", "mAP"):
         if key in metrics:
             return key
@@ -145,8 +148,8 @@ class _Run:
     log: MetricsLog
     start_epoch: int = 0
     step: int = 0
-    best: Optional[Dict[str, Any]] = None
-    budget: Optional[TimeBudget] = None  # train.max_minutes > 0: the run follows the clock (budget.py)
+    best: dict[str, Any] | None = None
+    budget: TimeBudget | None = None  # train.max_minutes > 0: the run follows the clock (budget.py)
     progress: float = 0.0  # of a budget run, at the last epoch's end
     budget_spent: bool = False  # the budget ran out inside the last epoch
 
@@ -171,8 +174,9 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     if state is not None:
         model.load_state_dict(state["state_dict"])
     # Before any file is written and any step is taken: a wrong validation set is one line now.
-    if (tc.max_minutes > 0 and cfg.data.val_ann and tc.val_every > 0) or \
-            any(_validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)):
+    if (tc.max_minutes > 0 and cfg.data.val_ann and tc.val_every > 0) or any(
+        _validation_due(cfg, e) for e in range(int(state["epoch"]) if state else 0, tc.epochs)
+    ):
         check_validation_data(cfg)
     check_images_exist(dataset.records, "data.train_images")
     if info.distributed and tc.sync_bn:
@@ -188,12 +192,23 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     net = model
     if info.distributed:
         net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[info.device.index] if info.device.type == "cuda" else None)
+            model, device_ids=[info.device.index] if info.device.type == "cuda" else None
+        )
     optimizer = build_optimizer(model, tc)
     run = _Run(
-        cfg, info, out_dir, model, net, dataset, None, None, optimizer, build_scheduler(optimizer, tc),
+        cfg,
+        info,
+        out_dir,
+        model,
+        net,
+        dataset,
+        None,
+        None,
+        optimizer,
+        build_scheduler(optimizer, tc),
         torch.amp.GradScaler(info.device.type, enabled=tc.amp == "fp16" and info.device.type == "cuda"),
-        build_loss(tc), MetricsLog(out_dir, enabled=info.is_main, append=state is not None),
+        build_loss(tc),
+        MetricsLog(out_dir, enabled=info.is_main, append=state is not None),
     )
     if state is not None:
         run.optimizer.load_state_dict(state["optimizer"])
@@ -214,22 +229,31 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
     # A missing image in a worker comes back as a SampleError batch (not PyTorch's wrapped
     # traceback), so `_train_epoch` can raise the reader's own one-line message.
     run.loader = DataLoader(
-        UserErrorsAsData(dataset), batch_size=tc.batch_size, sampler=run.sampler, num_workers=cfg.data.workers,
-        collate_fn=collate_or_error, pin_memory=info.device.type == "cuda",
+        UserErrorsAsData(dataset),
+        batch_size=tc.batch_size,
+        sampler=run.sampler,
+        num_workers=cfg.data.workers,
+        collate_fn=collate_or_error,
+        pin_memory=info.device.type == "cuda",
         worker_init_fn=functools.partial(worker_init, nice=LOADER_NICENESS.get(info.device.type, 0)),
         drop_last=False,
     )
     if tc.max_minutes > 0:
-        run.budget = TimeBudget(tc.max_minutes * 60.0, tc.epochs, len(run.loader),
-                                spent_before=float(state.get("spent_s", 0.0)) if state else 0.0)
+        run.budget = TimeBudget(
+            tc.max_minutes * 60.0,
+            tc.epochs,
+            len(run.loader),
+            spent_before=float(state.get("spent_s", 0.0)) if state else 0.0,
+        )
         run.progress = float(state.get("progress", 0.0)) if state else 0.0
     if info.is_main:
         _write_config(cfg, out_dir)
     return run
 
 
-def network_input(images: torch.Tensor, device: torch.device, normalize: Normalize,
-                  channels_last: bool) -> torch.Tensor:
+def network_input(
+    images: torch.Tensor, device: torch.device, normalize: Normalize, channels_last: bool
+) -> torch.Tensor:
     """A loader batch on `device`: (N, 3, H, W) float as it is, or (N, H, W, 3) uint8 crops
     (`raw_images`) copied as bytes and normalised there -> (N, 3, H, W) float32."""
     images = images.to(device, non_blocking=True)
@@ -238,7 +262,7 @@ def network_input(images: torch.Tensor, device: torch.device, normalize: Normali
     return images.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
-def _train_step(run: _Run, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, int]:
+def _train_step(run: _Run, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """One optimizer step on `batch` -> (the loss averaged over ranks, still on the device and
     unread; samples in this rank's batch)."""
     tc, info, optimizer = run.cfg.train, run.info, run.optimizer
@@ -250,7 +274,8 @@ def _train_step(run: _Run, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor
         if pred.shape[-2:] != target.shape[-2:]:
             raise ValueError(
                 f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
-                f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4")
+                f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4"
+            )
         loss = run.criterion(pred, target, weight)
     optimizer.zero_grad(set_to_none=True)
     run.scaler.scale(loss).backward()
@@ -267,11 +292,12 @@ def _read_loss(loss: torch.Tensor, epoch: int, it: int, steps_in_epoch: int, ste
     if not math.isfinite(value):
         raise NonFiniteLossError(
             f"non-finite loss {value} at epoch {epoch + 1}, step {it + 1} of {steps_in_epoch} (step "
-            f"{step} of the run); lower train.lr or check the data")
+            f"{step} of the run); lower train.lr or check the data"
+        )
     return value
 
 
-def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -> Tuple[float, int, float]:
+def _train_epoch(run: _Run, epoch: int, step_callback: StepCallback | None) -> tuple[float, int, float]:
     """One pass over the data -> (mean loss, samples seen by all ranks, seconds)."""
     from tqdm import tqdm
 
@@ -290,7 +316,7 @@ def _train_epoch(run: _Run, epoch: int, step_callback: Optional[StepCallback]) -
     run.net.train()
     total, steps, seen, t0 = 0.0, 0, 0, time.perf_counter()
     lag = LOSS_READ_LAG.get(info.device.type, 0)
-    unread: List[Tuple[torch.Tensor, int, int, float]] = []  # (loss, iteration, step of the run, lr)
+    unread: list[tuple[torch.Tensor, int, int, float]] = []  # (loss, iteration, step of the run, lr)
     bar = tqdm(run.loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not info.is_main, dynamic_ncols=True)
 
     def read_oldest() -> None:
@@ -335,9 +361,15 @@ def _end_epoch(run: _Run, epoch: int, validate: bool) -> None:
     """
     cfg = run.cfg
     rng = rng_state()
-    state = dict(optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
-                 scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
-                 epoch=epoch + 1, step=run.step, rng=rng, best=run.best)
+    state = dict(
+        optimizer=run.optimizer.state_dict(),
+        scheduler=run.scheduler.state_dict(),
+        scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
+        epoch=epoch + 1,
+        step=run.step,
+        rng=rng,
+        best=run.best,
+    )
     if run.budget is not None:  # a resumed budget run goes on with the time it has left
         state.update(spent_s=run.budget.spent(), progress=run.progress)
     if run.info.is_main:
@@ -358,15 +390,16 @@ def _end_epoch(run: _Run, epoch: int, validate: bool) -> None:
     barrier()
 
 
-def check_validation_runtime(cfg: Config, device: Union[str, torch.device]) -> None:
+def check_validation_runtime(cfg: Config, device: str | torch.device) -> None:
     """Validation runs `test.runtime`: where it needs a package that is missing, one line
     before epoch 1 (the train command asks before it makes its folder)."""
     if cfg.data.val_ann and cfg.train.val_every > 0:
         check_runtime(cfg.test.runtime, str(device), None, "test.runtime", cfg.test.onnx_model)
 
 
-def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: str = "",
-          step_callback: Optional[StepCallback] = None) -> Dict[str, Any]:
+def train(
+    cfg: Config, out_dir: str | Path, resume: bool = False, device: str = "", step_callback: StepCallback | None = None
+) -> dict[str, Any]:
     """Train a model as `cfg` says, writing checkpoints and logs under `out_dir`.
 
     With `resume`, `<out_dir>/last.pth` (if present) restores model, optimizer, scheduler,
@@ -391,12 +424,18 @@ def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: 
             last_lr = run.optimizer.param_groups[0]["lr"]  # the epoch's last step's (budget runs set it per step)
             run.scheduler.step()  # after the epoch's optimizer steps, as PyTorch expects
             completed = epoch + 1
-            record = {"loss": epoch_loss, "lr": last_lr if run.budget else run.optimizer.param_groups[0]["lr"],
-                      "samples_per_s": seen / max(seconds, 1e-9), "seconds": seconds}
+            record = {
+                "loss": epoch_loss,
+                "lr": last_lr if run.budget else run.optimizer.param_groups[0]["lr"],
+                "samples_per_s": seen / max(seconds, 1e-9),
+                "seconds": seconds,
+            }
             validate = _validation_due(cfg, epoch)
             if run.budget is not None:
                 spent = float(all_reduce_mean(torch.tensor(run.budget.spent())))
-                progress = 1.0 if run.budget_spent or completed == tc.epochs else run.budget.progress(completed, 0, spent)
+                progress = (
+                    1.0 if run.budget_spent or completed == tc.epochs else run.budget.progress(completed, 0, spent)
+                )
                 run.budget_spent = progress >= 1.0
                 validate = bool(cfg.data.val_ann) and tc.val_every > 0 and validation_due(run.progress, progress)
                 run.progress = record["progress"] = progress
@@ -404,14 +443,24 @@ def train(cfg: Config, out_dir: Union[str, Path], resume: bool = False, device: 
             _end_epoch(run, epoch, validate)
             if run.budget_spent and completed < tc.epochs:
                 if info.is_main:
-                    print(f"train.max_minutes = {tc.max_minutes:g}: the schedule followed the clock and ended "
-                          f"in epoch {completed} of {tc.epochs}")
+                    print(
+                        f"train.max_minutes = {tc.max_minutes:g}: the schedule followed the clock and ended "
+                        f"in epoch {completed} of {tc.epochs}"
+                    )
                 break
         in_sync = parameters_agree(run.model)
-        run.log.write(run.step, "done", {"epochs": completed, "loss": epoch_loss, "ranks_in_sync": in_sync,
-                                         "world_size": info.world_size})
+        run.log.write(
+            run.step,
+            "done",
+            {"epochs": completed, "loss": epoch_loss, "ranks_in_sync": in_sync, "world_size": info.world_size},
+        )
         run.log.close()
-        return {"epochs": completed, "loss": epoch_loss, "best": run.best, "out_dir": str(out_dir),
-                "ranks_in_sync": in_sync}
+        return {
+            "epochs": completed,
+            "loss": epoch_loss,
+            "best": run.best,
+            "out_dir": str(out_dir),
+            "ranks_in_sync": in_sync,
+        }
     finally:
         cleanup()

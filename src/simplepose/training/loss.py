@@ -1,12 +1,14 @@
 """Training losses on heatmaps: the paper's target-weighted MSE and online hard keypoint mining."""
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 
-def _weighted_sq_error(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-                       use_target_weight: bool) -> torch.Tensor:
+def _weighted_sq_error(
+    pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, use_target_weight: bool
+) -> torch.Tensor:
     """0.5 * (w * pred - w * gt)^2 averaged over pixels: (N, K, h, w) -> (N, K)."""
     n, k = pred.shape[:2]
     pred = pred.reshape(n, k, -1).float()  # fp32 loss even under autocast

@@ -1,10 +1,12 @@
 """Optimizer, learning-rate schedule, loss, mixed precision and RNG helpers for training."""
+
 from __future__ import annotations
 
 import contextlib
 import math
 import random
-from typing import Any, Dict, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,12 +40,15 @@ def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimiz
     if train.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
     if train.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(), lr=train.lr, momentum=train.momentum, weight_decay=train.weight_decay
+        )
     raise ValueError(f"train.optimizer = {train.optimizer!r} is not 'adam' or 'sgd'")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, train: TrainConfig,
-                    epochs_done: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, train: TrainConfig, epochs_done: int = 0
+) -> torch.optim.lr_scheduler.LambdaLR:
     """The epoch's lr factor, stepped once after each epoch, positioned after `epochs_done`
     epochs (a resumed run; its optimizer state must be loaded first, as it holds `initial_lr`).
 
@@ -71,7 +76,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def rng_state() -> Dict[str, Any]:
+def rng_state() -> dict[str, Any]:
     """Every RNG's state as tensors and plain numbers only, so that checkpoints holding it
     still load with `torch.load(weights_only=True)`."""
     name, keys, pos, has_gauss, cached = np.random.get_state()
@@ -85,7 +90,7 @@ def rng_state() -> Dict[str, Any]:
     return state
 
 
-def set_rng_state(state: Dict[str, Any]) -> None:
+def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     name, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((name, np.asarray(keys, dtype=np.int64).astype(np.uint32), pos, has_gauss, cached))

@@ -6,16 +6,17 @@ The shipped model is trained on synthetic people by `simplepose train`: 45 epoch
 128x96 on a GPU starting from it (`configs/synthetic/shipped_res18_128x96.yaml`; the README gives
 the commands). The demo scores it beside the model it trains itself.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any
 
 import torch
 
 from ..nets.checkpoint import save_release
-from .train_log import read_metrics
 from ..nets.weights import read_weights_file
+from .train_log import read_metrics
 
 #: The model shipped with the package: PoseResNet-18 (width 32, 64-filter head) at 128x96,
 #: trained on synthetic people.
@@ -23,7 +24,7 @@ SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models" / "synthetic_res1
 DTYPES = {"fp16": torch.float16, "fp32": torch.float32}
 
 
-def training_summary(run_dir: Union[str, Path]) -> Dict[str, Any]:
+def training_summary(run_dir: str | Path) -> dict[str, Any]:
     """Epochs, minutes of training and the best val AP from a run's metrics.jsonl (empty if none)."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
@@ -31,14 +32,14 @@ def training_summary(run_dir: Union[str, Path]) -> Dict[str, Any]:
     rows = read_metrics(path)
     epochs = [r for r in rows if r.get("tag") == "epoch"]
     vals = [r for r in rows if r.get("tag") == "val" and r.get("AP") is not None]
-    out: Dict[str, Any] = {"epochs": len(epochs), "train_minutes": sum(r.get("seconds", 0.0) for r in epochs) / 60}
+    out: dict[str, Any] = {"epochs": len(epochs), "train_minutes": sum(r.get("seconds", 0.0) for r in epochs) / 60}
     if vals:
         best = max(vals, key=lambda r: r["AP"])
         out.update(val_AP=round(float(best["AP"]), 4), val_epoch=int(best["step"]))
     return out
 
 
-def started_from(config: Dict[str, Any]) -> Dict[str, Any]:
+def started_from(config: dict[str, Any]) -> dict[str, Any]:
     """The release record of the file a fine-tuning run started from (`train.init_from`), so
     that a release says all the training behind it, not only its last run; {} if none."""
     init = str((config.get("train") or {}).get("init_from") or "")
@@ -48,8 +49,7 @@ def started_from(config: Dict[str, Any]) -> Dict[str, Any]:
     return {"file": Path(init).name, **{k: record[k] for k in ("epochs", "train_minutes", "val_AP") if k in record}}
 
 
-def make_release(checkpoint: Union[str, Path], out: Union[str, Path], dtype: str = "fp16",
-                 command: str = "") -> Dict[str, Any]:
+def make_release(checkpoint: str | Path, out: str | Path, dtype: str = "fp16", command: str = "") -> dict[str, Any]:
     """Write the release file of a training checkpoint; returns the training info it records."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, not {dtype!r}")
@@ -65,7 +65,7 @@ def make_release(checkpoint: Union[str, Path], out: Union[str, Path], dtype: str
     return info
 
 
-def release_info(path: Optional[Union[str, Path]] = None) -> Dict[str, Any]:
+def release_info(path: str | Path | None = None) -> dict[str, Any]:
     """The `release` record of a release file (the shipped model's by default)."""
     obj = read_weights_file(path or SHIPPED_MODEL)
     return dict(obj.get("release") or {}) if isinstance(obj, dict) else {}

@@ -1,10 +1,11 @@
 """Training logs: `metrics.jsonl` always (one JSON object a line), TensorBoard when installed."""
+
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 
 class MetricsLog:
@@ -17,7 +18,7 @@ class MetricsLog:
         """`append` continues an existing log (a resumed run); otherwise a new run starts it anew."""
         self.enabled = enabled
         self.path = Path(out_dir) / "metrics.jsonl"
-        self.writer: Optional[Any] = None
+        self.writer: Any | None = None
         if not enabled:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,10 +30,12 @@ class MetricsLog:
             self.writer = SummaryWriter(str(Path(out_dir) / "tb"))
         except ImportError:  # tensorboard is optional: say so once, with the extra that adds it
             self.writer = None
-            print(f"TensorBoard logs off: tensorboard is not installed (`pip install 'simplepose[tensorboard]'`); "
-                  f"metrics go to {self.path}")
+            print(
+                f"TensorBoard logs off: tensorboard is not installed (`pip install 'simplepose[tensorboard]'`); "
+                f"metrics go to {self.path}"
+            )
 
-    def write(self, step: int, tag: str, values: Dict[str, Any]) -> None:
+    def write(self, step: int, tag: str, values: dict[str, Any]) -> None:
         """One line {"tag": tag, "step": step, **values}; numbers also go to TensorBoard."""
         if not self.enabled:
             return

@@ -9,6 +9,7 @@
 `convert` the one converter, `files` the way from a name to a file. The zoo knows files and
 hashes; the network itself is built by `weights.load_checkpoint` like every other model.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,21 @@ from .download import cache_dir, is_offline
 from .files import backbone_file, detector_file, fetch, final_path, is_cached, model_file
 from .table import ModelRow, ZooError, get_row, rows
 
-__all__ = ["ModelRow", "ZooError", "backbone_file", "cache_dir", "detector_file", "fetch", "final_path",
-           "get_row", "is_cached", "is_offline", "model_file", "rows", "backbone_source"]
+__all__ = [
+    "ModelRow",
+    "ZooError",
+    "backbone_file",
+    "cache_dir",
+    "detector_file",
+    "fetch",
+    "final_path",
+    "get_row",
+    "is_cached",
+    "is_offline",
+    "model_file",
+    "rows",
+    "backbone_source",
+]
 
 
 def backbone_source(value: str | Path, offline: bool | None = None) -> Path:

@@ -7,14 +7,15 @@ network they describe, and a simplepose checkpoint written: the state dict plus 
 config (colour order, decoder, input and heatmap size, skeleton), so the model runs as it
 was trained and later loads need no allow-list.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..nets.checkpoint import FORMAT, VERSION, atomic_save
 from ..config import config_to_dict
-from ..nets.foreign import pose_config, strip_mmpose_keys
 from ..nets.build import build_network
+from ..nets.checkpoint import FORMAT, VERSION, atomic_save
+from ..nets.foreign import pose_config, strip_mmpose_keys
 from ..nets.weights import extract_state_dict, infer_architecture, load_state_dict_strict, read_weights_file
 from .table import ModelRow, ZooError
 
@@ -27,10 +28,17 @@ def convert_pose_file(row: ModelRow, raw: Path, dest: Path, key: str = "") -> No
     if row.format == "mmpose" and not mmpose:
         raise ZooError(f"{source}: the row says mmpose format but the keys have no backbone./head. prefixes")
     kwargs = infer_architecture(sd, "pytorch", source)
-    cfg = pose_config(kwargs, row.input_size, row.color, row.decoder or "paper", row.skeleton or None,
-                      source=f"zoo row {row.name}")
+    cfg = pose_config(
+        kwargs, row.input_size, row.color, row.decoder or "paper", row.skeleton or None, source=f"zoo row {row.name}"
+    )
     load_state_dict_strict(build_network(**kwargs), sd, source)  # the weights fit the network they describe
-    atomic_save({"format": FORMAT, "version": VERSION, "config": config_to_dict(cfg),
-                 "state_dict": {k: v.contiguous() for k, v in sd.items()},
-                 "zoo": {"model": row.name, "file": row.filename, "format": row.format, "sha256": row.sha256,
-                         "key": key}}, dest)
+    atomic_save(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "config": config_to_dict(cfg),
+            "state_dict": {k: v.contiguous() for k, v in sd.items()},
+            "zoo": {"model": row.name, "file": row.filename, "format": row.format, "sha256": row.sha256, "key": key},
+        },
+        dest,
+    )

@@ -13,6 +13,7 @@ a corrupted file is caught without reading 100 MB at every start. Offline (`--of
 `$SIMPLEPOSE_OFFLINE=1`) no socket is opened: a missing file is one line saying which file to
 place where.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,8 +26,8 @@ import socket
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
 from urllib.parse import urlparse
 
 from ..core.fileio import atomic_write_json
@@ -49,14 +50,14 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "simplepose"
 
 
-def is_offline(offline: Optional[bool] = None) -> bool:
+def is_offline(offline: bool | None = None) -> bool:
     """`offline` when given, else `$SIMPLEPOSE_OFFLINE` (1 / true / yes)."""
     if offline is not None:
         return offline
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def candidate_urls(urls: Sequence[str]) -> List[str]:
+def candidate_urls(urls: Sequence[str]) -> list[str]:
     """The URLs to try in order: `$SIMPLEPOSE_MIRROR` + each URL's path first, then the URLs."""
     mirror = os.environ.get(MIRROR_ENV, "").rstrip("/")
     ordered = ([mirror + urlparse(u).path for u in urls] if mirror else []) + list(urls)
@@ -92,7 +93,7 @@ def recorded_digest(path: Path) -> str:
         return ""
 
 
-def check_cached(path: Path, expected: str = "") -> Optional[str]:
+def check_cached(path: Path, expected: str = "") -> str | None:
     """Whether the cached `path` is intact: None if it is, else why not (one phrase).
 
     `expected` is a sha256 prefix or full digest; "" means "the digest recorded when the file
@@ -129,11 +130,13 @@ def cache_writes(folder: Path) -> Iterator[None]:
         yield
     except OSError as e:
         if e.errno in _NO_SPACE:
-            raise ZooError(f"the cache folder {folder} is full ({e.strerror}); free space or set "
-                           f"{HOME_ENV} to another folder") from None
+            raise ZooError(
+                f"the cache folder {folder} is full ({e.strerror}); free space or set {HOME_ENV} to another folder"
+            ) from None
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise ZooError(f"the cache folder {folder} is not writable ({e.strerror}); set {HOME_ENV} "
-                           "to a writable folder") from None
+            raise ZooError(
+                f"the cache folder {folder} is not writable ({e.strerror}); set {HOME_ENV} to a writable folder"
+            ) from None
         raise
 
 
@@ -164,8 +167,9 @@ class _NextUrl(Exception):
     """This URL cannot serve the file (404, refused, time-out): try the next one."""
 
 
-def download(urls: Sequence[str], dest: Path, sha256: str = "", size: int = 0, label: str = "",
-             progress: bool = True) -> str:
+def download(
+    urls: Sequence[str], dest: Path, sha256: str = "", size: int = 0, label: str = "", progress: bool = True
+) -> str:
     """Download the first URL of `candidate_urls(urls)` that works to `dest`; returns its sha256.
 
     The bytes go to `dest.part`, and `dest` appears only when the size (`size`, else the
@@ -233,16 +237,20 @@ def _transfer(url: str, part: Path, label: str, progress: bool) -> int:
                 drops += 1
                 if drops > RETRIES:
                     part.unlink(missing_ok=True)
-                    raise ZooError(f"{url}: the connection dropped {drops} times ({_reason(e)}); "
-                                   "nothing was kept, run the command again") from None
+                    raise ZooError(
+                        f"{url}: the connection dropped {drops} times ({_reason(e)}); "
+                        "nothing was kept, run the command again"
+                    ) from None
                 continue
             got = part.stat().st_size
             if total and got < total:
                 drops += 1
                 if drops > RETRIES:
                     part.unlink(missing_ok=True)
-                    raise ZooError(f"{url}: the transfer stopped at {got} of {total} bytes {drops} times; "
-                                   "nothing was kept, run the command again")
+                    raise ZooError(
+                        f"{url}: the transfer stopped at {got} of {total} bytes {drops} times; "
+                        "nothing was kept, run the command again"
+                    )
                 continue
             return total
 
@@ -250,8 +258,18 @@ def _transfer(url: str, part: Path, label: str, progress: bool) -> int:
 def _copy(response, f, total: int, start: int, label: str, progress: bool) -> None:
     from tqdm import tqdm
 
-    with tqdm(total=total or None, initial=start, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-              desc=label, disable=not progress, leave=False, mininterval=0.5) as bar:
+    with tqdm(
+        total=total or None,
+        initial=start,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        desc=label,
+        disable=not progress,
+        leave=False,
+        mininterval=0.5,
+    ) as bar:
         while True:
             block = response.read(_CHUNK)
             if not block:

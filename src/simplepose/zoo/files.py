@@ -13,18 +13,16 @@ decoder, skeleton), with `DERIVED_VERSION`; a row edited in `$SIMPLEPOSE_MODELS`
 converter that writes something else, gets a file of its own, converted anew from the
 download. Files of the older layout (`models/NAME.pth`, `detectors/NAME/`) are not read.
 """
+
 from __future__ import annotations
 
 import hashlib
 import sys
 import zipfile
 from pathlib import Path
-from typing import Optional
 
-from .download import (cache_dir, cache_writes, check_cached, download, file_lock, is_offline, record_digest,
-                       sha256_of)
+from .download import cache_dir, cache_writes, check_cached, download, file_lock, is_offline, record_digest, sha256_of
 from .table import ModelRow, ZooError, get_row
-
 
 #: Bumped when the converter or the unpacking writes something else from the same row.
 DERIVED_VERSION = 2
@@ -37,8 +35,18 @@ def is_derived(row: ModelRow) -> bool:
 
 def derived_key(row: ModelRow) -> str:
     """A hash of what shapes the file derived from `row`'s download (see the module docstring)."""
-    shaping = (DERIVED_VERSION, row.filename, row.sha256, row.format, row.color, tuple(row.input_size), row.decoder,
-               row.skeleton, row.member, row.member_sha256)
+    shaping = (
+        DERIVED_VERSION,
+        row.filename,
+        row.sha256,
+        row.format,
+        row.color,
+        tuple(row.input_size),
+        row.decoder,
+        row.skeleton,
+        row.member,
+        row.member_sha256,
+    )
     return hashlib.sha256(repr(shaping).encode()).hexdigest()[:10]
 
 
@@ -64,7 +72,7 @@ def is_cached(row: ModelRow) -> bool:
     return final_path(row).is_file() or (is_derived(row) and download_path(row).is_file())
 
 
-def fetch(row: ModelRow, offline: Optional[bool] = None, progress: bool = True) -> Path:
+def fetch(row: ModelRow, offline: bool | None = None, progress: bool = True) -> Path:
     """The row's published file, verified, in `downloads/` (downloaded first if need be)."""
     dest = download_path(row)
     problem = check_cached(dest, row.sha256)
@@ -75,10 +83,14 @@ def fetch(row: ModelRow, offline: Optional[bool] = None, progress: bool = True) 
     if is_offline(offline):
         where = f"download {row.urls[0]} and place it at {dest}"
         if dest.exists():
-            raise ZooError(f"offline: the cached {dest} is {problem}; {where}, or go online "
-                           f"(`simplepose models download {row.name}`)")
-        raise ZooError(f"offline: model {row.name} is not in the cache; {where}, or run "
-                       f"`simplepose models download {row.name}` where there is a network")
+            raise ZooError(
+                f"offline: the cached {dest} is {problem}; {where}, or go online "
+                f"(`simplepose models download {row.name}`)"
+            )
+        raise ZooError(
+            f"offline: model {row.name} is not in the cache; {where}, or run "
+            f"`simplepose models download {row.name}` where there is a network"
+        )
     with file_lock(dest):
         problem = check_cached(dest, row.sha256)  # another process may have fetched it meanwhile
         if problem is None:
@@ -95,15 +107,17 @@ def fetch(row: ModelRow, offline: Optional[bool] = None, progress: bool = True) 
 def _hand_placed(row: ModelRow, dest: Path, problem: str) -> Path:
     """A row without URLs: use the file the user put in the cache, or say where to put it."""
     if not dest.is_file():
-        raise ZooError(f"model {row.name} cannot be downloaded: get it by hand from {row.manual}, then place it "
-                       f"at {dest} (or pass the file as --checkpoint FILE)")
+        raise ZooError(
+            f"model {row.name} cannot be downloaded: get it by hand from {row.manual}, then place it "
+            f"at {dest} (or pass the file as --checkpoint FILE)"
+        )
     if problem != "no digest was recorded for it":
         raise ZooError(f"the file placed at {dest} for {row.name} is {problem}; place it there again")
     record_digest(dest, sha256_of(dest))  # trust on first use: later changes are caught
     return dest
 
 
-def model_file(name: str, offline: Optional[bool] = None, progress: bool = True) -> Path:
+def model_file(name: str, offline: bool | None = None, progress: bool = True) -> Path:
     """A pose model of the zoo as a checkpoint that `weights.load_checkpoint` reads safely.
 
     Downloaded and verified once; an official or mmpose file is converted once into the cache.
@@ -140,7 +154,7 @@ def model_file(name: str, offline: Optional[bool] = None, progress: bool = True)
     return dest
 
 
-def backbone_file(name: str, offline: Optional[bool] = None, progress: bool = True) -> Path:
+def backbone_file(name: str, offline: bool | None = None, progress: bool = True) -> Path:
     """An ImageNet ResNet of the zoo (torchvision format), for `model.pretrained`.
 
     Args:
@@ -160,7 +174,7 @@ def backbone_file(name: str, offline: Optional[bool] = None, progress: bool = Tr
     return fetch(row, offline, progress)
 
 
-def detector_file(name: str, offline: Optional[bool] = None, progress: bool = True) -> Path:
+def detector_file(name: str, offline: bool | None = None, progress: bool = True) -> Path:
     """A person detector of the zoo as an .onnx file (unpacked once from its zip bundle).
 
     Args:

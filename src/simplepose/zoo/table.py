@@ -28,6 +28,7 @@ the files), and the others are checked against the digest recorded at their firs
 Rows of one's own: a YAML list in the file named by `$SIMPLEPOSE_MODELS` adds rows or
 replaces rows of the same name (see `ModelRow` for the fields).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,7 +36,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -47,8 +48,15 @@ MODELS_ENV = "SIMPLEPOSE_MODELS"
 #: What `predict`, `track` and `PoseEstimator` use when told nothing else.
 DEFAULT_MODEL, DEFAULT_DETECTOR = "coco-res50-256x192", "yolox-m"
 FORMATS = ("mmpose", "official", "torchvision", "imagenet", "simplepose", "onnx-zip", "onnx")
-KINDS = {"mmpose": "pose", "official": "pose", "simplepose": "pose", "torchvision": "backbone",
-         "imagenet": "backbone", "onnx-zip": "detector", "onnx": "detector"}
+KINDS = {
+    "mmpose": "pose",
+    "official": "pose",
+    "simplepose": "pose",
+    "torchvision": "backbone",
+    "imagenet": "backbone",
+    "onnx-zip": "detector",
+    "onnx": "detector",
+}
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")
 
 
@@ -77,11 +85,11 @@ class ModelRow:
     """
 
     name: str
-    urls: Tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
     sha256: str = ""
     format: str = "mmpose"
     color: str = "rgb"
-    input_size: Tuple[int, int] = (192, 256)
+    input_size: tuple[int, int] = (192, 256)
     skeleton: str = "coco"
     decoder: str = "mmpose"
     metric: str = ""
@@ -94,7 +102,7 @@ class ModelRow:
 
     @property
     def kind(self) -> str:
-        """"pose", "backbone" or "detector"."""
+        """ "pose", "backbone" or "detector"."""
         return KINDS[self.format]
 
     @property
@@ -120,29 +128,41 @@ _OLD = _MMPOSE + "top_down/resnet/"
 _YOLOX = _MMPOSE + "v1/projects/rtmposev1/onnx_sdk/"
 _TV = "https://download.pytorch.org/models/"
 _MMPOSE_ZOO = "mmpose model zoo, configs/body_2d_keypoint/topdown_heatmap/"
-_OFFICIAL = ("the official Simple Baselines release (github.com/microsoft/human-pose-estimation.pytorch, "
-             "README 'Download pretrained models': OneDrive / Google Drive folder models/pytorch/")
+_OFFICIAL = (
+    "the official Simple Baselines release (github.com/microsoft/human-pose-estimation.pytorch, "
+    "README 'Download pretrained models': OneDrive / Google Drive folder models/pytorch/"
+)
 #: Approximate fp32 file sizes (MB) of the pose networks: ~4 bytes per parameter.
 _MB = {50: 136, 101: 212, 152: 274}
 _SIZES = {(192, 256): "256x192", (288, 384): "384x288", (256, 256): "256x256"}
 
 
-def _mm(depth: int, size: Tuple[int, int], url: str, ap: float, dark: bool = False) -> ModelRow:
+def _mm(depth: int, size: tuple[int, int], url: str, ap: float, dark: bool = False) -> ModelRow:
     digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]  # every mmpose URL ends so
     tag = "-dark" if dark else ""
     return ModelRow(
-        name=f"coco-res{depth}{tag}-{_SIZES[size]}", urls=(url,), sha256=digest, input_size=size,
-        decoder="dark" if dark else "mmpose", metric=f"COCO val AP {ap:.1f}",
+        name=f"coco-res{depth}{tag}-{_SIZES[size]}",
+        urls=(url,),
+        sha256=digest,
+        input_size=size,
+        decoder="dark" if dark else "mmpose",
+        metric=f"COCO val AP {ap:.1f}",
         reported=_MMPOSE_ZOO + ("coco/resnet_dark_coco.yml" if dark else "coco/resnet_coco.yml"),
         approx_mb=_MB[depth],
     )
 
 
-def _official(dataset: str, depth: int, size: Tuple[int, int], metric: str) -> ModelRow:
+def _official(dataset: str, depth: int, size: tuple[int, int], metric: str) -> ModelRow:
     folder = "pose_coco" if dataset == "coco" else "pose_mpii"
     return ModelRow(
-        name=f"official-{dataset}-res{depth}-{_SIZES[size]}", format="official", color="bgr", decoder="paper",
-        input_size=size, skeleton=dataset, metric=metric, approx_mb=_MB[depth],
+        name=f"official-{dataset}-res{depth}-{_SIZES[size]}",
+        format="official",
+        color="bgr",
+        decoder="paper",
+        input_size=size,
+        skeleton=dataset,
+        metric=metric,
+        approx_mb=_MB[depth],
         reported="github.com/microsoft/human-pose-estimation.pytorch README",
         manual=_OFFICIAL + f"{folder}/pose_resnet_{depth}_{_SIZES[size]}.pth.tar)",
     )
@@ -150,40 +170,61 @@ def _official(dataset: str, depth: int, size: Tuple[int, int], metric: str) -> M
 
 def _yolox(size: str, digest: str, side: int, member_sha256: str = "", mb: float = 0.0) -> ModelRow:
     return ModelRow(
-        name=f"yolox-{size}", urls=(f"{_YOLOX}yolox_{size}_8xb8-300e_humanart-{digest}.zip",), format="onnx-zip",
-        color="bgr", input_size=(side, side), skeleton="", decoder="", member="end2end.onnx",
-        member_sha256=member_sha256, metric="person detector, trained on Human-Art",
-        reported="github.com/Tau-J/rtmlib README (detectors)", approx_mb=mb,
+        name=f"yolox-{size}",
+        urls=(f"{_YOLOX}yolox_{size}_8xb8-300e_humanart-{digest}.zip",),
+        format="onnx-zip",
+        color="bgr",
+        input_size=(side, side),
+        skeleton="",
+        decoder="",
+        member="end2end.onnx",
+        member_sha256=member_sha256,
+        metric="person detector, trained on Human-Art",
+        reported="github.com/Tau-J/rtmlib README (detectors)",
+        approx_mb=mb,
     )
 
 
 _HRNET_OLD = _MMPOSE + "top_down/hrnet/"
 #: Approximate fp32 file sizes (MB) of the HRNet pose networks (28.5M and 63.6M parameters).
 _HRNET_MB = {32: 110, 48: 244}
-_HRNET_OFFICIAL = ("the official HRNet release (github.com/leoxiaobin/deep-high-resolution-net.pytorch, README "
-                   "'Download pretrained models': GoogleDrive / OneDrive folder models/pytorch/")
+_HRNET_OFFICIAL = (
+    "the official HRNet release (github.com/leoxiaobin/deep-high-resolution-net.pytorch, README "
+    "'Download pretrained models': GoogleDrive / OneDrive folder models/pytorch/"
+)
 
 
-def _hrnet(width: int, size: Tuple[int, int], url: str, ap: float, variant: str = "") -> ModelRow:
+def _hrnet(width: int, size: tuple[int, int], url: str, ap: float, variant: str = "") -> ModelRow:
     """An mmpose HRNet COCO row; `variant` "" (plain), "dark" or "udp" (its decoder and metafile)."""
     digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]
     return ModelRow(
-        name=f"coco-hrnet-w{width}{'-' + variant if variant else ''}-{_SIZES[size]}", urls=(url,), sha256=digest,
-        input_size=size, decoder=variant or "mmpose", metric=f"COCO val AP {ap:.1f}",
-        reported=_MMPOSE_ZOO + f"coco/hrnet{'_' + variant if variant else ''}_coco.yml", approx_mb=_HRNET_MB[width],
+        name=f"coco-hrnet-w{width}{'-' + variant if variant else ''}-{_SIZES[size]}",
+        urls=(url,),
+        sha256=digest,
+        input_size=size,
+        decoder=variant or "mmpose",
+        metric=f"COCO val AP {ap:.1f}",
+        reported=_MMPOSE_ZOO + f"coco/hrnet{'_' + variant if variant else ''}_coco.yml",
+        approx_mb=_HRNET_MB[width],
     )
 
 
-def _hrnet_official(dataset: str, width: int, size: Tuple[int, int], metric: str) -> ModelRow:
+def _hrnet_official(dataset: str, width: int, size: tuple[int, int], metric: str) -> ModelRow:
     return ModelRow(
-        name=f"official-{dataset}-hrnet-w{width}-{_SIZES[size]}", format="official", color="rgb", decoder="paper",
-        input_size=size, skeleton=dataset, metric=metric, approx_mb=_HRNET_MB[width],
+        name=f"official-{dataset}-hrnet-w{width}-{_SIZES[size]}",
+        format="official",
+        color="rgb",
+        decoder="paper",
+        input_size=size,
+        skeleton=dataset,
+        metric=metric,
+        approx_mb=_HRNET_MB[width],
         reported="github.com/leoxiaobin/deep-high-resolution-net.pytorch README",
         manual=_HRNET_OFFICIAL + f"pose_{dataset}/pose_hrnet_w{width}_{_SIZES[size]}.pth)",
     )
 
 
-BUILTIN: Tuple[ModelRow, ...] = (
+BUILTIN: tuple[ModelRow, ...] = (
     _mm(50, (192, 256), _COCO1 + "td-hm_res50_8xb64-210e_coco-256x192-04af38ce_20220923.pth", 71.8),
     _mm(50, (288, 384), _COCO1 + "td-hm_res50_8xb64-210e_coco-384x288-7b8db90e_20220923.pth", 73.1),
     _mm(101, (192, 256), _COCO1 + "td-hm_res101_8xb64-210e_coco-256x192-065d3625_20220926.pth", 72.8),
@@ -196,18 +237,49 @@ BUILTIN: Tuple[ModelRow, ...] = (
     _mm(101, (288, 384), _COCO1 + "td-hm_res101_dark-8xb64-210e_coco-384x288-487d40a4_20220926.pth", 74.9, True),
     _mm(152, (192, 256), _COCO1 + "td-hm_res152_dark-8xb32-210e_coco-256x192-f754df5f_20221031.pth", 74.3, True),
     _mm(152, (288, 384), _COCO1 + "td-hm_res152_dark-8xb32-210e_coco-384x288-329f8454_20221031.pth", 75.7, True),
-    *(ModelRow(name=f"mpii-res{d}-256x256", urls=(f"{_OLD}res{d}_mpii_256x256-{h}_20200812.pth",), sha256=h,
-               input_size=(256, 256), skeleton="mpii", metric=f"MPII val PCKh@0.5 {p}",
-               reported=_MMPOSE_ZOO + "mpii/resnet_mpii.yml", approx_mb=_MB[d])
-      for d, h, p in ((50, "418ffc88", 88.2), (101, "416f5d71", 88.8), (152, "3ecba29d", 88.9))),
-    ModelRow(name="posetrack18-res50-256x192", urls=(_OLD + "res50_posetrack18_256x192-a62807c7_20201028.pth",),
-             sha256="a62807c7", skeleton="posetrack", metric="PoseTrack18 val mAP 81.2 (GT boxes)",
-             reported=_MMPOSE_ZOO + "posetrack18/resnet_posetrack18.yml", approx_mb=_MB[50]),
-    *(ModelRow(name=f"resnet{d}", urls=(f"{_TV}resnet{d}-{h}.pth",), sha256=h, format="torchvision",
-               skeleton="", decoder="", input_size=(224, 224), metric=f"ImageNet top-1 {t}",
-               reported=f"torchvision ResNet{d}_Weights.IMAGENET1K_V1", approx_mb=mb)
-      for d, h, t, mb in ((18, "f37072fd", 69.758, 45), (34, "b627a593", 73.314, 84), (50, "0676ba61", 76.130, 98),
-                          (101, "63fe2227", 77.374, 171), (152, "394f9c45", 78.312, 231))),
+    *(
+        ModelRow(
+            name=f"mpii-res{d}-256x256",
+            urls=(f"{_OLD}res{d}_mpii_256x256-{h}_20200812.pth",),
+            sha256=h,
+            input_size=(256, 256),
+            skeleton="mpii",
+            metric=f"MPII val PCKh@0.5 {p}",
+            reported=_MMPOSE_ZOO + "mpii/resnet_mpii.yml",
+            approx_mb=_MB[d],
+        )
+        for d, h, p in ((50, "418ffc88", 88.2), (101, "416f5d71", 88.8), (152, "3ecba29d", 88.9))
+    ),
+    ModelRow(
+        name="posetrack18-res50-256x192",
+        urls=(_OLD + "res50_posetrack18_256x192-a62807c7_20201028.pth",),
+        sha256="a62807c7",
+        skeleton="posetrack",
+        metric="PoseTrack18 val mAP 81.2 (GT boxes)",
+        reported=_MMPOSE_ZOO + "posetrack18/resnet_posetrack18.yml",
+        approx_mb=_MB[50],
+    ),
+    *(
+        ModelRow(
+            name=f"resnet{d}",
+            urls=(f"{_TV}resnet{d}-{h}.pth",),
+            sha256=h,
+            format="torchvision",
+            skeleton="",
+            decoder="",
+            input_size=(224, 224),
+            metric=f"ImageNet top-1 {t}",
+            reported=f"torchvision ResNet{d}_Weights.IMAGENET1K_V1",
+            approx_mb=mb,
+        )
+        for d, h, t, mb in (
+            (18, "f37072fd", 69.758, 45),
+            (34, "b627a593", 73.314, 84),
+            (50, "0676ba61", 76.130, 98),
+            (101, "63fe2227", 77.374, 171),
+            (152, "394f9c45", 78.312, 231),
+        )
+    ),
     _official("coco", 50, (192, 256), "COCO val AP 70.4"),
     _official("coco", 50, (288, 384), "COCO val AP 72.2"),
     _official("coco", 101, (192, 256), "COCO val AP 71.4"),
@@ -229,14 +301,34 @@ BUILTIN: Tuple[ModelRow, ...] = (
     _hrnet(32, (288, 384), _COCO1 + "td-hm_hrnet-w32_udp-8xb64-210e_coco-384x288-9a3f7c85_20220914.pth", 76.8, "udp"),
     _hrnet(48, (192, 256), _COCO1 + "td-hm_hrnet-w48_udp-8xb32-210e_coco-256x192-3feaef8f_20220913.pth", 76.8, "udp"),
     _hrnet(48, (288, 384), _COCO1 + "td-hm_hrnet-w48_udp-8xb32-210e_coco-384x288-70d7ab01_20220913.pth", 77.3, "udp"),
-    *(ModelRow(name=f"mpii-hrnet-w{w}-256x256", urls=(f"{_HRNET_OLD}hrnet_w{w}_mpii_256x256-{h}_20200812.pth",),
-               sha256=h, input_size=(256, 256), skeleton="mpii", metric=f"MPII val PCKh@0.5 {p}",
-               reported=_MMPOSE_ZOO + "mpii/hrnet_mpii.yml", approx_mb=_HRNET_MB[w])
-      for w, h, p in ((32, "6c4f923f", 90.0), (48, "92cab7bd", 90.1))),
-    *(ModelRow(name=f"hrnet_w{w}", urls=(f"{_MMPOSE}pretrain_models/hrnet_w{w}-{h}.pth",), sha256=h, format="imagenet",
-               skeleton="", decoder="", input_size=(224, 224), metric="ImageNet-pretrained HRNet (classification head "
-               "skipped)", reported="mmpose configs' init_cfg (open-mmlab pretrain_models)", approx_mb=mb)
-      for w, h, mb in ((32, "36af842e", 164), (48, "8ef0771d", 310))),
+    *(
+        ModelRow(
+            name=f"mpii-hrnet-w{w}-256x256",
+            urls=(f"{_HRNET_OLD}hrnet_w{w}_mpii_256x256-{h}_20200812.pth",),
+            sha256=h,
+            input_size=(256, 256),
+            skeleton="mpii",
+            metric=f"MPII val PCKh@0.5 {p}",
+            reported=_MMPOSE_ZOO + "mpii/hrnet_mpii.yml",
+            approx_mb=_HRNET_MB[w],
+        )
+        for w, h, p in ((32, "6c4f923f", 90.0), (48, "92cab7bd", 90.1))
+    ),
+    *(
+        ModelRow(
+            name=f"hrnet_w{w}",
+            urls=(f"{_MMPOSE}pretrain_models/hrnet_w{w}-{h}.pth",),
+            sha256=h,
+            format="imagenet",
+            skeleton="",
+            decoder="",
+            input_size=(224, 224),
+            metric="ImageNet-pretrained HRNet (classification head skipped)",
+            reported="mmpose configs' init_cfg (open-mmlab pretrain_models)",
+            approx_mb=mb,
+        )
+        for w, h, mb in ((32, "36af842e", 164), (48, "8ef0771d", 310))
+    ),
     _hrnet_official("coco", 32, (192, 256), "COCO val AP 74.4"),
     _hrnet_official("coco", 32, (288, 384), "COCO val AP 75.8"),
     _hrnet_official("coco", 48, (192, 256), "COCO val AP 75.1"),
@@ -252,9 +344,9 @@ BUILTIN: Tuple[ModelRow, ...] = (
 )
 
 
-def rows() -> List[ModelRow]:
+def rows() -> list[ModelRow]:
     """The built-in rows, with `$SIMPLEPOSE_MODELS`'s rows added or replacing by name."""
-    table: Dict[str, ModelRow] = {r.name: r for r in BUILTIN}
+    table: dict[str, ModelRow] = {r.name: r for r in BUILTIN}
     extra = os.environ.get(MODELS_ENV)
     if extra:
         for row in read_rows(extra):
@@ -270,7 +362,7 @@ def get_row(name: str) -> ModelRow:
     raise ZooError(f"no model named {name!r}{did_you_mean(name, table)} (`simplepose models` lists the zoo)")
 
 
-def read_rows(path: str) -> List[ModelRow]:
+def read_rows(path: str) -> list[ModelRow]:
     """Rows from a YAML list (the `$SIMPLEPOSE_MODELS` file); errors name the file, row and field."""
     try:
         data = yaml.safe_load(Path(path).read_text())
@@ -291,12 +383,13 @@ def _row_from_dict(item: Any, where: str) -> ModelRow:
     unknown = sorted(set(item) - set(fields))
     if unknown:
         raise ZooError(f"{where}: unknown {plural(len(unknown), 'field')} {unknown}; known: {sorted(fields)}")
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for key, value in item.items():
         if key == "urls":
             value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list) or not all(isinstance(u, str) and urlparse(u).scheme in ("http", "https")
-                                                      for u in value):
+            if not isinstance(value, list) or not all(
+                isinstance(u, str) and urlparse(u).scheme in ("http", "https") for u in value
+            ):
                 raise ZooError(f"{where}: field 'urls' must be a list of http(s) URLs, got {value!r}")
             value = tuple(value)
         elif key == "input_size":
