@@ -63,6 +63,12 @@ def test_non_positive_peak_gives_origin_and_its_score():
     assert kp[0, 0].tolist() == [0.0, 0.0] and score[0, 0] == pytest.approx(-0.1)
 
 
+def test_centers_without_scales_is_refused():
+    # Image coordinates need both; one alone used to fail deep inside the affine.
+    with pytest.raises(ValueError, match="centers given without scales"):
+        HeatmapCodec((192, 256), (W, H)).decode(one_peak(10, 20, peak=0.8), centers=np.zeros((1, 2)))
+
+
 def test_flip_back_mirrors_swaps_and_shifts():
     hm = np.zeros((1, 3, 1, 4), np.float32)
     hm[0, 0, 0] = [1, 2, 3, 4]

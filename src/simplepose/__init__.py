@@ -81,7 +81,9 @@ class _MovedModule(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return module
 
     def exec_module(self, module: ModuleType) -> None:
-        module.__spec__ = module.__spec__.loader_state  # give the module its own spec back
+        spec = module.__spec__
+        assert spec is not None  # the import machinery set the old name's spec before calling this
+        module.__spec__ = spec.loader_state  # give the module its own spec back
 
 
 sys.meta_path.append(_MovedModule())

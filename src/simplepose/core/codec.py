@@ -154,6 +154,8 @@ class HeatmapCodec:
         else:
             coords = coords + quarter_offset(heatmaps, coords, per_axis=DECODERS[self.decoder][0] == "quarter-axis")
         if centers is not None:
+            if scales is None:
+                raise ValueError("decode: centers given without scales (both or neither)")
             coords = self.to_image(coords, centers, scales)
         return coords, maxvals
 

@@ -56,8 +56,11 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
-def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> None:
-    """Call `write(f)` on a temporary binary file beside `path`, then rename it to `path`."""
+def atomic_write(path: PathLike, write: Callable[[IO[bytes]], object]) -> None:
+    """Call `write(f)` on a temporary binary file beside `path`, then rename it to `path`.
+
+    What `write` returns (a byte count, say) is ignored.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)

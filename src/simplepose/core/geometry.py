@@ -58,7 +58,7 @@ def widen_to_aspect(w: np.ndarray, h: np.ndarray, aspect_ratio: float) -> tuple[
 
 
 def box_to_center_scale(
-    box_xywh: Sequence[float], aspect_ratio: float, padding: float = BOX_PADDING
+    box_xywh: Sequence[float] | np.ndarray, aspect_ratio: float, padding: float = BOX_PADDING
 ) -> tuple[np.ndarray, np.ndarray]:
     """Person box (4,) xywh -> crop (center (2,), scale (2,) in pixels), as the paper's `_box2cs`.
 
@@ -93,8 +93,8 @@ def _third_point(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def crop_affine(
-    center: Sequence[float],
-    scale: Sequence[float],
+    center: Sequence[float] | np.ndarray,
+    scale: Sequence[float] | np.ndarray,
     rot: float,
     out_size: Sequence[int],
     inverse: bool = False,
@@ -109,7 +109,7 @@ def crop_affine(
     """
     import cv2  # local: keeps `import simplepose.core.geometry` light
 
-    center = np.asarray(center, dtype=np.float64)
+    center_xy = np.asarray(center, dtype=np.float64)
     src_w = float(np.asarray(scale, dtype=np.float64).reshape(-1)[0])
     dst_w, dst_h = float(out_size[0]), float(out_size[1])
     rad = math.pi * rot / 180.0
@@ -117,8 +117,8 @@ def crop_affine(
 
     src = np.zeros((3, 2), dtype=np.float32)
     dst = np.zeros((3, 2), dtype=np.float32)
-    src[0] = center + offset
-    src[1] = center + _rotate(np.array([0.0, src_w * -0.5]), rad) + offset
+    src[0] = center_xy + offset
+    src[1] = center_xy + _rotate(np.array([0.0, src_w * -0.5]), rad) + offset
     dst[0] = [dst_w * 0.5, dst_h * 0.5]
     dst[1] = dst[0] + np.array([0.0, dst_w * -0.5])
     src[2] = _third_point(src[0], src[1])
@@ -155,8 +155,8 @@ def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def crop_affine_udp(
-    center: Sequence[float],
-    scale: Sequence[float],
+    center: Sequence[float] | np.ndarray,
+    scale: Sequence[float] | np.ndarray,
     rot: float,
     out_size: Sequence[int],
     inverse: bool = False,

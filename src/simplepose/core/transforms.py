@@ -11,8 +11,8 @@ from .geometry import compose, crop_affine, crop_affine_udp, hflip_affine
 
 
 def crop_matrix(
-    center: Sequence[float],
-    scale: Sequence[float],
+    center: Sequence[float] | np.ndarray,
+    scale: Sequence[float] | np.ndarray,
     rot: float,
     out_size: Sequence[int],
     flip_width: float = 0.0,

@@ -18,11 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .poses import Poses
 from .skeleton import Skeleton
+
+if TYPE_CHECKING:
+    import cv2  # for the writer's type only: the module imports without OpenCV
 
 SIDE_COLORS = {"left": (255, 128, 0), "right": (0, 128, 255), "center": (0, 220, 0)}
 #: Under every box line and label: a dark edge keeps a light line visible on a light background.
@@ -36,7 +40,8 @@ Rect = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels, inclusive
 
 def id_color(track_id: int) -> tuple[int, int, int]:
     rng = np.random.default_rng(int(track_id) * 7919 + 17)
-    return tuple(int(c) for c in rng.integers(60, 256, 3))
+    b, g, r = (int(c) for c in rng.integers(60, 256, 3))
+    return b, g, r
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,11 @@ def person_pen(box_w: float, box_h: float, image_w: int, image_h: int, thickness
 
 
 def place_labels(
-    boxes: np.ndarray, sizes: Sequence[tuple[int, int]], image_w: int, image_h: int, order: Sequence[int] | None = None
+    boxes: np.ndarray,
+    sizes: Sequence[tuple[int, int]],
+    image_w: int,
+    image_h: int,
+    order: Sequence[int] | np.ndarray | None = None,
 ) -> list[Rect | None]:
     """Where each box's label goes, so that no two labels overlap and all stay inside the image.
 
@@ -209,7 +218,7 @@ def _draw_skeleton(out: np.ndarray, kp: np.ndarray, skeleton: Skeleton, kpt_thre
             out,
             (int(round(kp[j, 0])), int(round(kp[j, 1]))),
             pen.joint_radius,
-            SIDE_COLORS[skeleton.side(j)],
+            SIDE_COLORS[skeleton.side(int(j))],
             -1,
             cv2.LINE_AA,
         )
@@ -234,7 +243,7 @@ class VideoWriter:
 
     def __init__(self, path: str | Path, fps: float = 25.0) -> None:
         self.path, self.fps = Path(path), float(fps) if fps and fps > 0 else 25.0
-        self._writer: object | None = None
+        self._writer: cv2.VideoWriter | None = None
 
     def write(self, frame: np.ndarray) -> None:
         import cv2
@@ -245,7 +254,7 @@ class VideoWriter:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
                 raise ValueError(f"cannot open video writer for {self.path}")
         self._writer.write(frame)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NoReturn, Union
+from typing import NoReturn, Protocol, Union
 
 import numpy as np
 import torch
@@ -70,6 +70,14 @@ class SampleError:
         raise (FileNotFoundError if self.not_found else ValueError)(self.message)
 
 
+class SizedItems(Protocol):
+    """A map-style dataset with a length (torch's `Dataset` declares no `__len__`)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> Item: ...
+
+
 class UserErrorsAsData(Dataset):
     """`dataset` whose items are a `SampleError` instead of raising FileNotFoundError or
     ValueError; other exceptions (bugs) still raise, with their tracebacks.
@@ -79,11 +87,11 @@ class UserErrorsAsData(Dataset):
     call, so `dataset.set_epoch` before an epoch's iterator still reaches the workers.
     """
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: SizedItems) -> None:
         self.dataset = dataset
 
     def __len__(self) -> int:
-        return len(self.dataset)  # torch's Dataset declares no __len__; every dataset here has one
+        return len(self.dataset)
 
     def __getitem__(self, index: int) -> Item | SampleError:
         try:
@@ -216,7 +224,7 @@ class TopDownDataset(Dataset):
         center = chosen.mean(axis=0)
         # Joints on one pixel (a tiny person) still give a crop of positive size.
         extent = np.maximum(chosen.max(axis=0) - chosen.min(axis=0), MIN_BOX_SIDE)
-        w, h = widen_to_aspect(*extent, self.aspect_ratio)
+        w, h = widen_to_aspect(extent[0], extent[1], self.aspect_ratio)
         return center, np.array([w, h]) * HALF_BODY_PADDING
 
     def augmentation(

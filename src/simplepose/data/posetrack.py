@@ -109,4 +109,5 @@ def load_posetrack(path_or_dir: str | Path, image_root: str | Path = "", for_tra
                 raise FileFormatError(f"{path}: images[{i}]: image id {frame.image_id} already read from another file")
             im = images[frame.image_id] = _image(frame, Path(image_root))
             records += [r for r in (_record(p, im, for_training) for p in frame.people) if r is not None]
+    assert skeleton is not None  # `files` is not empty, so the loop set it
     return PoseTrackSet(skeleton, images, records)

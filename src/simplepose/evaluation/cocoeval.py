@@ -69,7 +69,7 @@ def compute_oks(
     z = np.zeros_like(xd)
     box_dx = np.maximum(z, x0 - xd) + np.maximum(z, xd - x1)
     box_dy = np.maximum(z, y0 - yd) + np.maximum(z, yd - y1)
-    labelled = vis.any(axis=1)[:, None]
+    labelled = vis.any(axis=1, keepdims=True)  # (P, 1)
     dx = np.where(labelled, xd - xg, box_dx)
     dy = np.where(labelled, yd - yg, box_dy)
     # COCO's rule: the ground truth's area; its labelled joints, or all K when it has none.

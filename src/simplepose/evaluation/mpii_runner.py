@@ -8,6 +8,7 @@ Head boxes come from the official `gt_valid.mat` beside the JSON (`annot/valid.j
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ def evaluate_mpii(
     images_root = join_root(cfg.data.root, cfg.data.val_images)
     k = predictor.skeleton.num_joints
     preds = np.zeros((len(entries), k, 2))
-    items = range(len(entries))
+    items: Iterable[int] = range(len(entries))
     if progress:
         from tqdm import tqdm
 

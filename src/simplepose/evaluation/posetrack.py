@@ -43,6 +43,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -236,7 +237,7 @@ def evaluate_posetrack(
             n_gt += f.gt_has.sum(axis=0)
             for p in range(len(f.pr_ids)):
                 lab = match[p, owner[p]] if owner[p] >= 0 else np.zeros(nj, dtype=bool)
-                for j in np.nonzero(f.pr_has[p])[0]:
+                for j in np.flatnonzero(f.pr_has[p]).tolist():
                     scores[j].append(f.pr_score[p, j])
                     labels[j].append(lab[j])
             if compat and t == len(frames) - 1:
@@ -256,7 +257,11 @@ def evaluate_posetrack(
         m = _mot_metrics(total[j], compat)
         m["AP"] = _ap(np.asarray(scores[j], dtype=np.float64), np.asarray(labels[j], dtype=np.float64), int(n_gt[j]))
         per_joint[name] = m
-    out = {"mode": "poseval" if compat else "default", "num_videos": len(videos), "num_frames": num_frames}
+    out: dict[str, Any] = {
+        "mode": "poseval" if compat else "default",
+        "num_videos": len(videos),
+        "num_frames": num_frames,
+    }
     for key, metric in (
         ("mAP", "AP"),
         ("MOTA", "MOTA"),

@@ -6,7 +6,7 @@ every few epochs; `simplepose eval CONFIG --checkpoint CKPT` calls `run_evaluati
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Callable, Union
 
@@ -72,7 +72,7 @@ def predict_coco(
     from ..core.interrupts import Interrupted
 
     results: list[dict] = []
-    chunks = list(_chunks(image_ids, boxes, predictor.batch_size))
+    chunks: Iterable[list[int]] = list(_chunks(image_ids, boxes, predictor.batch_size))
     if progress:
         from tqdm import tqdm
 

@@ -169,10 +169,10 @@ def parse_posetrack(data: dict, source: str) -> PoseTrackVideo:
         where = f"{source}: images[{i}]"
         image = check.record(image, where)
         # PoseTrack 2018 uses `frame_id` and `id` for the same number; older exports lack `id`.
-        image_id = image.get("id", image.get("frame_id"))
-        if image_id is None:
+        raw_id = image.get("id", image.get("frame_id"))
+        if raw_id is None:
             raise FileFormatError(f"{where}: missing field 'id' (or 'frame_id')")
-        image_id = check.integer(image_id, where, "id")
+        image_id = check.integer(raw_id, where, "id")
         frame_people = people.pop(image_id, [])
         frames.append(
             PoseTrackFrame(
