@@ -8,13 +8,13 @@ import functools
 import cv2
 import numpy as np
 
-from .appearance import SKIN_TONES, random_color, shade
+from .appearance import SKIN_TONES, Color, random_color, shade
 from .render import OCCLUDER, SHIFT
 
 _ONE = 1 << SHIFT
 
 
-def _rand_color(rng: np.random.Generator) -> tuple[int, int, int]:
+def _rand_color(rng: np.random.Generator) -> Color:
     return random_color(rng, (0.0, 0.8), (0.15, 0.95))
 
 
@@ -76,9 +76,9 @@ def _shape(
             cv2.line(codes, a, b, code, t, cv2.LINE_8)
     else:
         n = int(rng.integers(3, 6))
-        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
         r = size * rng.uniform(0.3, 0.6, n)
-        q = np.stack([cx + r * np.cos(ang), cy + r * np.sin(ang)], 1)
+        q = np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1)
         q = np.round(q * _ONE).astype(np.int32)
         cv2.fillPoly(img, [q], colour, cv2.LINE_AA, SHIFT)
         if codes is not None:
@@ -87,9 +87,12 @@ def _shape(
 
 def limb_distractor(rng: np.random.Generator, img: np.ndarray, width: int, height: int, scale: float) -> None:
     """Two outlined capsules meeting at an angle, in skin or clothing colours: an arm-like thing."""
-    colour = (
-        tuple(int(c) for c in SKIN_TONES[rng.integers(len(SKIN_TONES))]) if rng.random() < 0.5 else _rand_color(rng)
-    )
+    colour: Color
+    if rng.random() < 0.5:
+        tone = SKIN_TONES[rng.integers(len(SKIN_TONES))]
+        colour = (int(tone[0]), int(tone[1]), int(tone[2]))
+    else:
+        colour = _rand_color(rng)
     length = scale * rng.uniform(0.05, 0.25)
     t = max(2, int(length * rng.uniform(0.15, 0.35)))
     p = np.array([rng.uniform(0, width), rng.uniform(0, height)])

@@ -8,6 +8,7 @@ all), and a few false positives and duplicate boxes appear, with low scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def detect(
         false_positives: expected number of spurious boxes per image.
         missed: optional (N,) forced misses (videos keep a miss going for a few frames).
     """
-    out = []
+    out: list[dict[str, Any]] = []
     for i, (box, vis) in enumerate(zip(boxes, visible_fraction)):
         x, y, w, h = (float(b) for b in box)
         size = np.sqrt(max(w * h, 1.0))

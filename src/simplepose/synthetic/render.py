@@ -13,12 +13,13 @@ a keypoint (x, y) lies in pixel (round(y), round(x)).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Optional
 
 import cv2
 import numpy as np
 
 from ..core.skeleton import COCO
-from .appearance import Appearance, shade
+from .appearance import Appearance, Color, shade
 from .body import HEAD, L_HAND, L_TOE, NECK, NUM_COCO, R_HAND, R_TOE, Body3D, Proportions, project
 
 OCCLUDER = 255
@@ -86,11 +87,17 @@ def code_tables() -> tuple[np.ndarray, np.ndarray]:
 PERSON_LUT, PART_LUT = code_tables()
 
 
+#: One drawing primitive: (depth, kind, part code, colour, outline colour or None, geometry),
+#: the geometry depending on the kind ("capsule": ends in 1/16 pixels and radius; "poly":
+#: corners (N, 2); "ellipse": centre, half-axes, angle; "circle": centre, radius; "line").
+Primitive = tuple[float, str, int, Color, Optional[Color], Any]
+
+
 @dataclass
 class PersonDrawing:
     """One person's primitives and projected keypoints."""
 
-    primitives: list  # (depth, kind, code, colour, outline, geometry); capsule ends in 1/16 pixels
+    primitives: list[Primitive]
     keypoints: np.ndarray  # (17, 2) image pixels
     facing: np.ndarray  # (17,) bool: False for face landmarks turned away
     extent: np.ndarray  # (4,) x0, y0, x1, y1 roughly bounding the person (places occluders)
@@ -127,11 +134,11 @@ class _View:
         return project(np.asarray(pts).reshape(-1, 3), self.focal, self.center)
 
 
-def _limbs(v: _View) -> list:
+def _limbs(v: _View) -> list[Primitive]:
     """Outlined capsules for arms, hands, legs, feet and the neck."""
     z = np.maximum(v.pts3[:, 2], 1e-3)
     p2i = [tuple(q) for q in np.rint(v.p2 * _ONE).astype(np.int64).tolist()]  # cv2's fixed-point coordinates
-    prims = []
+    prims: list[Primitive] = []
 
     def capsule(a: int, b: int, radius: float, part: str, colour, p_b=None) -> None:
         r = radius * v.focal * 0.5 * (1.0 / z[a] + 1.0 / z[b])
@@ -157,7 +164,7 @@ def _limbs(v: _View) -> list:
     return prims
 
 
-def _torso(v: _View) -> tuple[list, np.ndarray]:
+def _torso(v: _View) -> tuple[list[Primitive], np.ndarray]:
     """The torso, an elliptic cylinder drawn as the trapezoid of its silhouette, and the
     front-only marks (an open collar, a print on the chest); returns primitives and corners (4, 2)."""
     pts3, p2, th, prop, look = v.pts3, v.p2, v.torso, v.prop, v.look
@@ -168,7 +175,7 @@ def _torso(v: _View) -> tuple[list, np.ndarray]:
     length = float(np.hypot(*axis))
     up = axis / length if length > 1e-6 else np.array([0.0, -1.0])
     across = np.array([-up[1], up[0], 0.0])
-    corners = []
+    corner_list: list[np.ndarray] = []
     for c3, c2, hw, hd, cap, sgn in (
         (top3, top, prop.torso_half_width[0], prop.torso_half_depth[0], 0.045, 1),
         (bot3, bot, prop.torso_half_width[1], prop.torso_half_depth[1], 0.03, -1),
@@ -178,10 +185,12 @@ def _torso(v: _View) -> tuple[list, np.ndarray]:
         ext = s * np.hypot(hw * np.dot(th[:, 0], across), hd * np.dot(th[:, 2], across))
         c = c2 + up * sgn * cap * prop.height * s * np.hypot(*th[:2, 1])
         pair = [c + across[:2] * ext, c - across[:2] * ext]
-        corners += pair if sgn > 0 else pair[::-1]
-    corners = np.array(corners)
+        corner_list += pair if sgn > 0 else pair[::-1]
+    corners = np.array(corner_list)
     depth = 0.5 * (top3[2] + bot3[2]) - 0.3 * prop.torso_half_depth[0]
-    prims = [(depth, "poly", v.code("torso"), shade(look.shirt, v.lit(th[:, 2])), shade(look.shirt, 0.55), corners)]
+    prims: list[Primitive] = [
+        (depth, "poly", v.code("torso"), shade(look.shirt, v.lit(th[:, 2])), shade(look.shirt, 0.55), corners)
+    ]
     if -float(np.dot(th[:, 2], top3 / np.linalg.norm(top3))) > 0.2:  # the chest turned to the camera
         x, y = th[:, 0], th[:, 1]
         chest = 0.7 * top3 + 0.3 * bot3 + th[:, 2] * prop.torso_half_depth[0]
@@ -205,7 +214,7 @@ def _torso(v: _View) -> tuple[list, np.ndarray]:
     return prims, corners
 
 
-def _head(v: _View) -> tuple[list, np.ndarray, np.ndarray, float]:
+def _head(v: _View) -> tuple[list[Primitive], np.ndarray, np.ndarray, float]:
     """Skin and hair ellipses sorted by depth, with the face marks on top where the face is seen.
 
     Returns primitives, `facing` (17,) (False for face landmarks turned away), the centres
@@ -224,7 +233,7 @@ def _head(v: _View) -> tuple[list, np.ndarray, np.ndarray, float]:
     hair_axes = (axes[0] * (0.98 if not look.long_hair else 1.08), axes[1] * (0.92 if not look.long_hair else 1.2))
     face_c, hair_c = v.project(np.stack([face3, hair3]))
     hcode = v.code("head")
-    prims = [
+    prims: list[Primitive] = [
         (face3[2], "ellipse", hcode, shade(look.skin, v.lit(hd[:, 2])), shade(look.skin, 0.6), (face_c, axes, angle)),
         (hair3[2], "ellipse", hcode, look.hair, None, (hair_c, hair_axes, angle)),
     ]
@@ -287,7 +296,7 @@ def build_person(
     return PersonDrawing(_limbs(v) + torso + head, p2[:NUM_COCO].copy(), facing, extent, head_box)
 
 
-def draw(primitives: list[tuple], image: np.ndarray, codes: np.ndarray) -> None:
+def draw(primitives: list[Primitive], image: np.ndarray, codes: np.ndarray) -> None:
     """Draw primitives far to near into `image` (H, W, 3) uint8 and `codes` (H, W) uint8."""
     aa = cv2.LINE_AA
     for _depth, kind, code, colour, outline, g in sorted(primitives, key=lambda p: -p[0]):

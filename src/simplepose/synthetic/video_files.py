@@ -47,7 +47,7 @@ def write_video(out_dir: Path, index: int, frames: int, seed: int, settings: Vid
     mp4 = out_dir / "videos" / f"{name}.mp4"
     tmp_mp4 = mp4.with_name(f".{name}.tmp.mp4")  # the writer picks its container from the suffix
     writer = cv2.VideoWriter(
-        str(tmp_mp4), cv2.VideoWriter_fourcc(*"mp4v"), settings.fps, (settings.width, settings.height)
+        str(tmp_mp4), cv2.VideoWriter.fourcc(*"mp4v"), settings.fps, (settings.width, settings.height)
     )
     det_rng = np.random.default_rng([seed, _DETECTION_STREAM, index])
     gt_frames: list[PoseTrackFrame] = []

@@ -64,7 +64,7 @@ class DenseFlow:
     def __init__(self, preset: str = "fast", max_side: int = 0) -> None:
         if preset not in DIS_PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; known: {sorted(DIS_PRESETS)}")
-        self.dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+        self.dis = cv2.DISOpticalFlow.create(DIS_PRESETS[preset])
         self.max_side = int(max_side)
         # The last frame pair and its field. The pair itself is kept (not its id()s): a
         # freed array's id can be reused by the next frame, which would return a stale field.
@@ -73,8 +73,9 @@ class DenseFlow:
 
     def field(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> np.ndarray:
         """(H, W, 2) float32 flow from `prev_gray` to `cur_gray` (full-resolution pixels)."""
-        if self._pair is not None and self._pair[0] is prev_gray and self._pair[1] is cur_gray:
-            return self._flow  # one field per frame pair, however many calls sample it
+        pair, cached = self._pair, self._flow  # set together, so both are None or neither
+        if pair is not None and cached is not None and pair[0] is prev_gray and pair[1] is cur_gray:
+            return cached  # one field per frame pair, however many calls sample it
         h, w = cur_gray.shape[:2]
         scale = 1.0
         if self.max_side and max(h, w) > self.max_side:
@@ -94,9 +95,13 @@ class DenseFlow:
         h, w = a.shape[:2]
         pad_h, pad_w = max(0, MIN_DIS_SIDE - h), max(0, MIN_DIS_SIDE - w)
         if not (pad_h or pad_w):
-            return self.dis.calc(a, b, None)
+            return self._dis(a, b)
         a, b = (cv2.copyMakeBorder(im, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for im in (a, b))
-        return np.ascontiguousarray(self.dis.calc(a, b, None)[:h, :w])
+        return np.ascontiguousarray(self._dis(a, b)[:h, :w])
+
+    def _dis(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # `flow` is an output argument: None has OpenCV allocate it.
+        return self.dis.calc(a, b, None)  # type: ignore[call-overload]  # cv2's stub types flow as a required array
 
     def __call__(self, prev_gray: np.ndarray, cur_gray: np.ndarray, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)

@@ -67,7 +67,7 @@ class TrackingRun:
 
 
 def track_frames(
-    frames: Iterator[np.ndarray],
+    frames: Iterator[np.ndarray | None],
     frame_ids: Sequence[object],
     tracker: PoseTracker,
     detector: Detector,

@@ -20,13 +20,15 @@ def poses_to_people(
     scored below `keypoint_thresh`, are written as (0, 0, 0) with score 0, which the
     evaluation reads as "not predicted". Every person needs a track id.
     """
-    if len(poses) and poses.track_ids is None:
+    track_ids = poses.track_ids
+    if len(poses) and track_ids is None:
         raise ValueError("poses_to_people: poses carry no track_ids (run the tracker first)")
     pairs = common_joints(out_skeleton, skeleton)  # (output joint, model joint) by name
     out_idx = np.array([o for o, _ in pairs], dtype=np.int64)
     src_idx = np.array([m for _, m in pairs], dtype=np.int64)
     people = []
     for n in range(len(poses)):
+        assert track_ids is not None  # refused above when there are people
         kpts = np.zeros((out_skeleton.num_joints, 3))
         scores = np.zeros(out_skeleton.num_joints)
         picked = poses.keypoints[n, src_idx]  # (J, 3) x, y, score
@@ -36,7 +38,7 @@ def poses_to_people(
         kpts[out_idx[kept], 2] = 1.0
         people.append(
             PoseTrackPerson(
-                int(poses.track_ids[n]),
+                int(track_ids[n]),
                 kpts,
                 scores,
                 box=np.asarray(poses.boxes[n], np.float64),

@@ -60,6 +60,7 @@ def _box_iou(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg:
 
 
 def _pose_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
+    assert sigmas is not None  # PoseTracker refuses an OKS similarity for a skeleton without sigmas
     return oks(
         poses.keypoints,
         np.array([tr.pose for tr in tracks]),
@@ -70,6 +71,7 @@ def _pose_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg
 
 
 def _flow_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
+    assert sigmas is not None  # PoseTracker refuses an OKS similarity for a skeleton without sigmas
     last = [tr.views[-1] for tr in tracks]
     return oks(
         poses.keypoints,
@@ -81,6 +83,7 @@ def _flow_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg
 
 
 def _multi_flow_oks(poses: Poses, tracks: list[_Track], sigmas: np.ndarray | None, cfg: TrackConfig) -> np.ndarray:
+    assert sigmas is not None  # PoseTracker refuses an OKS similarity for a skeleton without sigmas
     views = [np.array([v.keypoints for v in tr.views]) for tr in tracks]
     view_boxes = [np.array([v.box for v in tr.views]) for tr in tracks]
     return multi_frame_similarity(
@@ -181,7 +184,7 @@ class PoseTracker:
                 tr.views.popleft()
         gray = to_gray(frame) if self.uses_flow else None
         views = [v for tr in self.tracks for v in tr.views]
-        if self.uses_flow and self._prev_gray is not None and views:
+        if gray is not None and self._prev_gray is not None and views:  # gray: when self.uses_flow
             moved = propagate_keypoints(self.flow, self._prev_gray, gray, np.stack([v.keypoints for v in views]))
             for v, kp in zip(views, moved):
                 v.keypoints = kp
@@ -268,7 +271,7 @@ class PoseTracker:
             for r, c in greedy_match(self.similarity(poses, candidates), self.cfg.min_similarity):
                 ids[r] = candidates[c].track_id
                 self._see(candidates[c], poses, r)
-        for r in np.nonzero(ids < 0)[0]:
+        for r in np.flatnonzero(ids < 0).tolist():
             tr = _Track(self.next_id, poses.keypoints[r], poses.boxes[r], t)
             self.next_id += 1
             self._see(tr, poses, r)
