@@ -150,7 +150,7 @@ def build_auto(order: Sequence[str], runtimes: dict[str, Builder], model: nn.Mod
     key = speed_signature(model, spec) if spec.batch_size else None
     timed = key is not None and sum(1 for n in order if n != "eager") > 1  # a CPU with rivals to time
     digest = cache.model_digest(model) if timed else ""
-    if timed:
+    if timed and key is not None:  # (timed implies a key; said again for the type checker)
         cached = from_disk(runtimes, model, spec, digest, key)
         if cached is not None:
             return cached
@@ -226,15 +226,15 @@ def from_disk(
         return built
     on_file = replace(spec, onnx_model=str(path)) if spec.onnx_model == "" else spec
     try:
-        built = [runtimes[n](model, on_file) for n in decision.kept]
+        kept = [runtimes[n](model, on_file) for n in decision.kept]
     except Exception:  # noqa: BLE001 - a package removed since, a damaged file, a graph of another size: decide anew
         return None
     how = f"decision cached in {path.parent}"
     _TIMED[key] = (decision.kept, decision.threshold)
-    if len(built) == 1:
-        built[0].detail += f"; auto: {how}"
-        return built[0]
-    return switch(built[0], built[1], decision.threshold, how)
+    if len(kept) == 1:
+        kept[0].detail += f"; auto: {how}"
+        return kept[0]
+    return switch(kept[0], kept[1], decision.threshold, how)
 
 
 class BatchSwitch:
@@ -308,13 +308,13 @@ def faster_of(
     rates = {n: rates_at(contenders, spec, n) for n in sizes}
     winners = {n: max(contenders, key=lambda b: rates[n][b.name]) for n in sizes}
     timed = "; ".join(f"batch {n}: " + ", ".join(f"{k} {v:.0f}/s" for k, v in rates[n].items()) for n in sizes)
-    small, large = winners[sizes[0]], winners[sizes[-1]]
-    if small is large:
-        small.detail += f"; timed ({timed})"
-        return remember(key, digest, (small,), 0, rates[2], eager_rate)
+    on_small, on_large = winners[sizes[0]], winners[sizes[-1]]
+    if on_small is on_large:
+        on_small.detail += f"; timed ({timed})"
+        return remember(key, digest, (on_small,), 0, rates[2], eager_rate)
     threshold = int(round((sizes[0] * sizes[-1]) ** 0.5))  # the largest size stands for all larger batches
-    remember(key, digest, (small, large), threshold, rates[2], eager_rate)
-    return switch(small, large, threshold, timed)
+    remember(key, digest, (on_small, on_large), threshold, rates[2], eager_rate)
+    return switch(on_small, on_large, threshold, timed)
 
 
 def remember(
@@ -327,6 +327,8 @@ def remember(
 ) -> BuiltRuntime:
     """Keep the decision for this process and, with `digest`, on disk; the first kept runtime."""
     names = tuple(b.name for b in kept)
+    if key is None:  # no batch size, no speed signature: nothing to remember it by
+        return kept[0]
     _TIMED[key] = (names, threshold)
     if digest:
         loads = {b.name: b.build_seconds for b in kept}  # built from the cached export: its load time

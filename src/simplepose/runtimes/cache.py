@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 from torch import nn
@@ -132,7 +133,18 @@ def signature_name(signature: tuple) -> str:
 
 
 # ---------------------------------------------------------------- exports
-def export_request(digest: str, input_size: Sequence[int], opset: int) -> dict[str, object]:
+class ExportRequest(TypedDict):
+    """What shapes an export (written into its manifest as JSON)."""
+
+    cache_version: int
+    weights: str  # the weights' digest
+    input_size: list[int]  # (w, h)
+    opset: int
+    torch: str
+    onnx: str
+
+
+def export_request(digest: str, input_size: Sequence[int], opset: int) -> ExportRequest:
     """Everything that shapes an export of the weights `digest` (see the module docstring)."""
     versions = library_versions()
     return {
@@ -145,18 +157,18 @@ def export_request(digest: str, input_size: Sequence[int], opset: int) -> dict[s
     }
 
 
-def export_file(request: dict[str, object]) -> Path:
+def export_file(request: ExportRequest) -> Path:
     """Where the export answering `request` lives (its manifest: the same name, `.json`)."""
-    w, h = request["input_size"]  # type: ignore[misc]  # a (w, h) pair, typed object in the dict
+    w, h = request["input_size"]
     key = _hash(json.dumps(request, sort_keys=True))
-    return runtimes_dir() / str(request["weights"]) / f"export-{w}x{h}-{key}.onnx"
+    return runtimes_dir() / request["weights"] / f"export-{w}x{h}-{key}.onnx"
 
 
 def _manifest(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def load_export(request: dict[str, object]) -> Path | None:
+def load_export(request: ExportRequest) -> Path | None:
     """The cached export answering `request`, or None when there is none, its manifest is
     missing or answers another request, or the file is not the one the manifest names."""
     from ..zoo.download import check_cached
@@ -171,7 +183,7 @@ def load_export(request: dict[str, object]) -> Path | None:
     return path
 
 
-def save_export(request: dict[str, object], data: bytes) -> Path | None:
+def save_export(request: ExportRequest, data: bytes) -> Path | None:
     """Write the export and its manifest (atomically); its path, or None where the cache is not writable."""
     from ..core.fileio import atomic_write_bytes
     from ..zoo import ZooError

@@ -19,6 +19,8 @@ from collections import Counter
 
 import torch
 from torch import fx, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
 
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)  # all eval-mode affine maps
 FOLDABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -40,20 +42,23 @@ def output_channel_scale(weight: torch.Tensor, scale: torch.Tensor, transposed: 
     return (grouped * scale.reshape(groups, 1, cout_g, *k)).reshape(weight.shape)
 
 
-def folded_parameters(conv: nn.Module, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+def folded_parameters(conv: _ConvNd, bn: _BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
     """(weight, bias) of one conv equal to `bn(conv(x))` in eval mode; conv and bn unchanged.
 
     Computed in float64 and returned in the conv's dtype: the fold itself adds no rounding.
     """
     transposed = isinstance(conv, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d))
+    running_mean, running_var = bn.running_mean, bn.running_var
+    if running_mean is None or running_var is None:
+        raise ValueError("folded_parameters: the BatchNorm keeps no running statistics (track_running_stats=False)")
     with torch.no_grad():
-        std = torch.sqrt(bn.running_var.double() + bn.eps)
+        std = torch.sqrt(running_var.double() + bn.eps)
         gamma = bn.weight.double() if bn.weight is not None else torch.ones_like(std)
         beta = bn.bias.double() if bn.bias is not None else torch.zeros_like(std)
         scale = gamma / std
         bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(std)
         weight = output_channel_scale(conv.weight.double(), scale, transposed, conv.groups)
-        new_bias = (bias - bn.running_mean.double()) * scale + beta
+        new_bias = (bias - running_mean.double()) * scale + beta
     dtype = conv.weight.dtype
     return weight.to(dtype), new_bias.to(dtype)
 
@@ -72,21 +77,21 @@ def fold_batchnorm(model: nn.Module) -> fx.GraphModule:
     # A conv module called at several places cannot take one call's BatchNorm.
     calls = Counter(n.target for n in gm.graph.nodes if n.op == "call_module")
     for node in list(gm.graph.nodes):
-        if node.op != "call_module" or not isinstance(modules[node.target], BATCHNORMS):
+        if node.op != "call_module":
             continue
-        bn = modules[node.target]
+        bn = modules[str(node.target)]
         prev = node.args[0]
+        if not (isinstance(bn, BATCHNORMS) and isinstance(prev, fx.Node) and prev.op == "call_module"):
+            continue
+        conv = modules[str(prev.target)]  # a module of the private copy: changed in place
         if not (
-            isinstance(prev, fx.Node)
-            and prev.op == "call_module"
-            and len(prev.users) == 1
+            len(prev.users) == 1
             and calls[prev.target] == 1
-            and isinstance(modules[prev.target], FOLDABLE)
+            and isinstance(conv, FOLDABLE)
             and bn.track_running_stats
             and bn.running_mean is not None
         ):
             continue
-        conv = modules[prev.target]  # a module of the private copy: changed in place
         weight, bias = folded_parameters(conv, bn)
         conv.weight = nn.Parameter(weight, requires_grad=False)
         conv.bias = nn.Parameter(bias, requires_grad=False)

@@ -63,7 +63,7 @@ def export_onnx_bytes(model: nn.Module, input_size: Iterable[int], opset: int = 
         torch.onnx.export(
             folded,
             (dummy,),
-            buf,
+            buf,  # type: ignore[arg-type]  # torch types f as a path; the TorchScript exporter also writes to a file object
             dynamo=False,
             opset_version=opset,
             input_names=[INPUT_NAME],
@@ -121,6 +121,7 @@ def build_onnx_int8(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     wrote), else export now and quantise with crops of the images in `spec.calibration`."""
     _cpu_only(spec, "onnx-int8")
     with Timer() as t:
+        source: str | bytes
         if spec.onnx_model:
             source = spec.onnx_model
         else:

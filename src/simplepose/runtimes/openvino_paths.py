@@ -15,6 +15,7 @@ import importlib.util
 import io
 import logging
 from collections.abc import Iterator
+from typing import Any  # openvino ships no types: its objects are Any
 
 import numpy as np
 import torch
@@ -102,7 +103,7 @@ def build_openvino(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
     return BuiltRuntime("openvino", runner, name, f"OpenVINO CPU, BN folded, {name}, latency hint ({what})", t.seconds)
 
 
-def final_ops(ov_model: object) -> list[str]:
+def final_ops(ov_model: Any) -> list[str]:
     """Friendly names of the ops that make the heatmaps: the final 1x1 convolution (with its bias
     Add) and the transposed convolutions, found by type and by walking back from the output."""
     names = [op.get_friendly_name() for op in ov_model.get_ops() if op.get_type_name() == "ConvolutionBackpropData"]
@@ -115,7 +116,7 @@ def final_ops(ov_model: object) -> list[str]:
     return names
 
 
-def front_ops(ov_model: object) -> list[str]:
+def front_ops(ov_model: Any) -> list[str]:
     """Friendly names of the Convolution and Add ops whose output is at 1/`FRONT_STRIDE` (4) of
     the input's height or finer (`onnx_paths.front_nodes`: the stem and the first stage)."""
     from .onnx_paths import FRONT_STRIDE
@@ -137,7 +138,7 @@ def front_ops(ov_model: object) -> list[str]:
     return names
 
 
-def quantize_openvino(ov_model: object, batches: list[np.ndarray]) -> object:
+def quantize_openvino(ov_model: Any, batches: list[np.ndarray]) -> object:
     """NNCF post-training int8 of `ov_model`, calibrated on every crop of `batches` (B, 3, H, W).
 
     As in `onnx_paths.quantize_int8`, the transposed convolutions, the final 1x1 layer and the

@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import sys
+from typing import Callable
 
 import numpy as np
 import torch
@@ -33,10 +34,15 @@ WARMUP_BATCHES = (1, 2, 3, 16)
 
 class TorchRunner:
     """Runs `module` on crops: moved to `device`, channels-last if asked, autocast to `dtype`
-    (None = fp32), no autograd. (N, 3, H, W) tensor -> (N, K, h, w) float32 array."""
+    (None = fp32), no autograd. (N, 3, H, W) tensor -> (N, K, h, w) float32 array.
+    `module` is a model or what `torch.compile` made of one (typed as a plain callable)."""
 
     def __init__(
-        self, module: nn.Module, device: torch.device, dtype: torch.dtype | None = None, channels_last: bool = False
+        self,
+        module: Callable[[torch.Tensor], torch.Tensor],
+        device: torch.device,
+        dtype: torch.dtype | None = None,
+        channels_last: bool = False,
     ) -> None:
         self.module, self.device, self.dtype, self.channels_last = module, device, dtype, channels_last
 
@@ -71,7 +77,8 @@ def build_eager(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
 def folded_module(model: nn.Module, device: torch.device) -> nn.Module:
     """A BN-folded (where torch.fx can trace it; the detail line counts the BatchNorms left),
     channels-last inference copy of `model` on `device`."""
-    return fold_or_copy(model).to(device).to(memory_format=torch.channels_last)
+    copy = fold_or_copy(model).to(device)
+    return copy.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's Module.to overloads leave out its documented memory_format
 
 
 def build_fast(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
