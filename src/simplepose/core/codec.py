@@ -213,7 +213,7 @@ def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray, per_axis: bool = Fa
     return step
 
 
-def flip_heatmaps_back(heatmaps: np.ndarray, flip_index: Sequence[int], shift: bool = True) -> np.ndarray:
+def flip_heatmaps_back(heatmaps: np.ndarray, flip_index: Sequence[int] | np.ndarray, shift: bool = True) -> np.ndarray:
     """Heatmaps of a mirrored crop -> heatmaps in the unmirrored crop's frame, (N, K, h, w).
 
     Mirrors the width axis and reorders channels so channel j holds joint j again (the

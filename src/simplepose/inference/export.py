@@ -69,9 +69,9 @@ def check_export_options(int8: bool = False, calibration: PathLike | None = None
     onnxruntime installed (RuntimeUnavailable naming the pip line), and for `int8` a folder of
     calibration images (fails now, not after the export)."""
     require_onnx()
-    if int8 and not calibration:
-        raise ValueError("--int8 needs --calibration DIR (a folder of images to calibrate on)")
     if int8:
+        if not calibration:
+            raise ValueError("--int8 needs --calibration DIR (a folder of images to calibrate on)")
         calibration_images(calibration)
 
 
@@ -105,6 +105,7 @@ def export_checkpoint(
     model = loaded.model.float().eval()
     data = export_onnx_bytes(model, input_size)
     if int8:
+        assert calibration is not None  # check_export_options refused int8 without it
         batches = calibration_batches(calibration, input_size, normalize)
         data = quantize_int8(data, batches)
         crops = np.concatenate(batches)

@@ -46,6 +46,7 @@ class BoxLookup:
         """(the image id of the boxes file or None, boxes): no boxes when the name is unknown."""
         if self.detector is not None:
             return None, self.detector(frame)
+        assert self.image_id is not None and self.table is not None  # no detector: a table and its ids
         iid = self.image_id(name)
         if iid is None:
             return None, (np.zeros((0, 4)), np.zeros(0))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ def as_image(image: ImageLike, what: str = "image") -> np.ndarray:
         FileNotFoundError: for a path that is missing or does not decode.
     """
     if isinstance(image, (str, os.PathLike)):
-        return read_image(image)
+        return read_image(os.fspath(image))
     if not isinstance(image, np.ndarray):
         raise ValueError(
             f"{what}: expected an (H, W, 3) uint8 BGR array or an image file path, got {type(image).__name__}"
@@ -158,7 +158,7 @@ class TopDownPredictor:
     @classmethod
     def from_config(cls, model: torch.nn.Module, cfg: Config, **overrides) -> TopDownPredictor:
         """A predictor with the data/test settings of `cfg`; keyword `overrides` win."""
-        kwargs = dict(
+        kwargs: dict[str, Any] = dict(
             input_size=cfg.data.input_size,
             heatmap_size=cfg.data.heatmap_size,
             skeleton=skeleton_for_config(cfg),
@@ -211,7 +211,7 @@ class TopDownPredictor:
             raise ValueError("predict_batch takes a list of images (arrays or paths); call the predictor for one")
         if len(images) != len(boxes_list):
             raise ValueError(f"{len(images)} images but {len(boxes_list)} box arrays: give one (N, 4) array per image")
-        images = [as_image(im, f"images[{i}]") for i, im in enumerate(images)]
+        arrays = [as_image(im, f"images[{i}]") for i, im in enumerate(images)]
         boxes_list = [as_boxes(b, f"boxes[{i}]") for i, b in enumerate(boxes_list)]
         scores_list = list(scores_list) if scores_list is not None else [None] * len(boxes_list)
         if len(scores_list) != len(boxes_list):
@@ -219,17 +219,17 @@ class TopDownPredictor:
         for i, (b, s) in enumerate(zip(boxes_list, scores_list)):
             if s is not None and np.asarray(s).size != len(b):
                 raise ValueError(f"scores[{i}]: {np.asarray(s).size} scores for {len(b)} boxes")
-        crops, centers, scales = [], [], []
+        crop_list, centers, scales = [], [], []
         t0 = time.perf_counter()
-        for image, boxes in zip(images, boxes_list):
+        for image, boxes in zip(arrays, boxes_list):
             c, s = self.crop_boxes(boxes)
-            crops.append(crop_people(image, c, s, self.input_size, udp=self.udp)[0])
+            crop_list.append(crop_people(image, c, s, self.input_size, udp=self.udp)[0])
             centers.append(c)
             scales.append(s)
         counts = [len(b) for b in boxes_list]
         if sum(counts) == 0:
             return [Poses.empty(k) for _ in boxes_list]
-        crops = np.concatenate(crops)
+        crops = np.concatenate(crop_list)
         self.seconds["crop"] += time.perf_counter() - t0
         heatmaps = self.heatmaps(crops)
         t0 = time.perf_counter()

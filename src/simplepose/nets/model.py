@@ -155,7 +155,7 @@ class PoseResNet(nn.Module):
             final_conv_kernel=final_conv_kernel,
         )
         kind, blocks = RESNET_SPECS[depth]
-        block: type[nn.Module] = BasicBlock if kind == "basic" else Bottleneck
+        block: type[BasicBlock | Bottleneck] = BasicBlock if kind == "basic" else Bottleneck
 
         self.inplanes = width
         self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
@@ -184,7 +184,7 @@ class PoseResNet(nn.Module):
         self.init_weights()
 
     def _make_layer(
-        self, block: type[nn.Module], planes: int, count: int, stride: int, dilation: int = 1
+        self, block: type[BasicBlock | Bottleneck], planes: int, count: int, stride: int, dilation: int = 1
     ) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:

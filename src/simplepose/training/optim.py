@@ -56,6 +56,7 @@ def build_scheduler(
     "cosine": epoch e runs at lr * (1 + cos(pi e / epochs)) / 2, which suits short runs such
     as the CPU demo better than one late step.
     """
+    factor: StepDecay | CosineDecay
     if train.lr_schedule == "step":
         factor = StepDecay(train.lr_steps, train.lr_factor)
     elif train.lr_schedule == "cosine":
@@ -79,7 +80,9 @@ def seed_everything(seed: int) -> None:
 def rng_state() -> dict[str, Any]:
     """Every RNG's state as tensors and plain numbers only, so that checkpoints holding it
     still load with `torch.load(weights_only=True)`."""
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = np.random.get_state(legacy=True)  # legacy=True is the default; numpy's stub assumes False
+    assert isinstance(state, tuple)  # the global generator is MT19937, whose legacy state is a tuple
+    name, keys, pos, has_gauss, cached = state
     state = {
         "python": random.getstate(),  # (version, tuple of ints, None)
         "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
