@@ -7,6 +7,7 @@ The tiny synthetic set and the tiny model come from session fixtures in conftest
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -282,6 +283,11 @@ def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_
         assert torch.equal(b, a.to(torch.float16).to(a.dtype)) if a.is_floating_point() else torch.equal(a, b), name
     bad = simplepose("release", "--checkpoint", tmp_path / "nope.pth", "--out", tmp_path / "x.pth", cwd=tmp_path)
     assert bad.returncode == 2 and "nope.pth" in bad.stderr and "Traceback" not in bad.stderr
+    # A checkpoint copied away from its run's metrics.jsonl: unknown, not "None epochs".
+    (tmp_path / "alone").mkdir()
+    alone = shutil.copy(ckpt, tmp_path / "alone" / "last.pth")
+    r = simplepose("release", "--checkpoint", alone, "--out", tmp_path / "y.pth", cwd=tmp_path)
+    assert r.returncode == 0 and "None" not in r.stdout and "epochs, training time and val AP unknown" in r.stdout
 
 
 def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path):

@@ -93,13 +93,21 @@ def path_options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     return [a for a in parser._actions if isinstance(a.type, PathArg)]
 
 
+def path_arg(action: argparse.Action) -> PathArg:
+    """The PathArg of one of `path_options`' actions."""
+    kind = action.type
+    assert isinstance(kind, PathArg)  # path_options picked the actions whose type is one
+    return kind
+
+
 def _values(action: argparse.Action, args: argparse.Namespace) -> list[str]:
     value = getattr(args, action.dest, None)
     values = value if isinstance(value, list) else [value]
+    kind = path_arg(action)
     return [
         str(v)
         for v in values
-        if v not in (None, "") and str(v) not in action.type.literals and not (action.type.names and _is_name(str(v)))
+        if v not in (None, "") and str(v) not in kind.literals and not (kind.names and _is_name(str(v)))
     ]
 
 
@@ -111,9 +119,9 @@ def _is_name(value: str) -> bool:
 def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Check every path option of `parser` given in `args`: inputs, then outputs. Raises PathError."""
     actions = path_options(parser)
-    for action in sorted(actions, key=lambda a: a.type.is_output):
+    for action in sorted(actions, key=lambda a: path_arg(a).is_output):
         for value in _values(action, args):
-            problem = check_path(value, action.type)
+            problem = check_path(value, path_arg(action))
             if problem:
                 raise PathError(f"{option_name(action)} {value}: {problem}")
 

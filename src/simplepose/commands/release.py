@@ -39,8 +39,11 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_dir(Path(args.out).parent)
     info = make_release(args.checkpoint, args.out, args.dtype, args.train_command)
     size = Path(args.out).stat().st_size / 2**20
-    print(
-        f"wrote {args.out} ({size:.1f} MiB, {args.dtype}): {count(info.get('epochs'), 'epoch')}, "
-        f"{info.get('train_minutes', 0):.0f} min of training, val AP {info.get('val_AP')}"
+    epochs = info.get("epochs")  # None: no metrics.jsonl beside the checkpoint (it was "None epochs")
+    trained = (
+        f"{count(epochs, 'epoch')}, {info.get('train_minutes', 0):.0f} min of training, val AP {info.get('val_AP')}"
+        if epochs is not None
+        else "no metrics.jsonl beside the checkpoint: epochs, training time and val AP unknown"
     )
+    print(f"wrote {args.out} ({size:.1f} MiB, {args.dtype}): {trained}")
     return 0

@@ -8,6 +8,7 @@ one folder at once are refused (lock .synth.lock).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..core.words import count, plural
 from .common import leaves_no_empty_folder
@@ -93,8 +94,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _write(args: argparse.Namespace) -> int:
     from ..synthetic import SceneSettings, VideoSettings, generate_dataset, generate_videos
 
-    sizes = dict(width=args.size[0], height=args.size[1]) if args.size else {}
-    heights = dict(person_height=tuple(float(v) for v in args.person_height[0])) if args.person_height else {}
+    # argparse's values are untyped: SceneSettings checks them (__post_init__).
+    sizes: dict[str, Any] = dict(width=args.size[0], height=args.size[1]) if args.size else {}
+    heights: dict[str, Any] = (
+        dict(person_height=tuple(float(v) for v in args.person_height[0])) if args.person_height else {}
+    )
     scene = SceneSettings(people=(1, args.max_people), clutter=args.clutter, **sizes, **heights)
     if args.images > 0:
         s = generate_dataset(args.out, args.images, args.seed, args.val_fraction, scene, args.workers)
