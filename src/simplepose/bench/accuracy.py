@@ -3,13 +3,18 @@ pixels, and how much COCO AP changes on the synthetic val set (GT boxes, flip te
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
 from ..config import Config
+from ..core.poses import Poses
+from ..core.skeleton import Skeleton
 from ..core.words import count
 from ..evaluation.runner import evaluate_model, evaluate_predictor
 from ..inference.predictor import TopDownPredictor
+from ..runtimes import BuiltRuntime
 from .report import Section
 
 
@@ -37,9 +42,22 @@ class NoisyInput:
     def __init__(self, predictor: TopDownPredictor):
         self.predictor, self.draws = predictor, 0
 
-    def predict_batch(self, images: list[np.ndarray], *args, **kwargs):
+    @property
+    def skeleton(self) -> Skeleton:
+        return self.predictor.skeleton
+
+    @property
+    def batch_size(self) -> int:
+        return self.predictor.batch_size
+
+    def predict_batch(
+        self,
+        images: list[np.ndarray],
+        boxes_list: Sequence[np.ndarray],
+        scores_list: Sequence[np.ndarray | None] | None = None,
+    ) -> list[Poses]:
         self.draws += 1
-        return self.predictor.predict_batch(grey_noise(images, seed=self.draws), *args, **kwargs)
+        return self.predictor.predict_batch(grey_noise(images, seed=self.draws), boxes_list, scores_list)
 
     def __getattr__(self, name: str):
         return getattr(self.predictor, name)
@@ -50,7 +68,7 @@ def accuracy(
     cfg: Config,
     images: list[np.ndarray],
     boxes: list[np.ndarray],
-    built: dict[str, object],
+    built: dict[str, BuiltRuntime],
     model_note: str,
 ) -> Section:
     """Per built runtime: max / mean keypoint displacement (px) from eager fp32 on `images`,

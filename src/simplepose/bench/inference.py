@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Callable
 
@@ -12,15 +13,18 @@ import torch
 from ..config import Config
 from ..core.words import count
 from ..inference.predictor import TopDownPredictor
-from ..runtimes import RuntimeSpec, RuntimeUnavailable, build_runtime
+from ..runtimes import BuiltRuntime, RuntimeSpec, RuntimeUnavailable, build_runtime
 from .inputs import ModelSpec
 from .report import Section, ratio, times
 from .timing import interleaved_rates
 
 
-def build_all(model: torch.nn.Module, names: Sequence[str], spec: RuntimeSpec) -> tuple[dict[str, object], list[str]]:
+def build_all(
+    model: torch.nn.Module, names: Sequence[str], spec: RuntimeSpec
+) -> tuple[dict[str, BuiltRuntime], list[str]]:
     """{name: BuiltRuntime} for every runtime that builds here, and a note for each that does not."""
-    built, notes = {}, []
+    built: dict[str, BuiltRuntime] = {}
+    notes: list[str] = []
     for name in names:
         try:
             built[name] = build_runtime(name, model, spec)
@@ -46,7 +50,7 @@ def model_speed(
     rates: dict[int, dict[str, float]] = {}
     for b in batches:
         x = torch.randn(b, 3, h, w, generator=torch.Generator().manual_seed(b))
-        calls: dict[str, Callable[[], object]] = {n: (lambda r=r, x=x: r.runner(x)) for n, r in built.items()}
+        calls: dict[str, Callable[[], object]] = {n: functools.partial(r.runner, x) for n, r in built.items()}
         rates[b] = interleaved_rates(calls, b, rounds, seconds)
     rows = []
     for name, r in built.items():
@@ -69,7 +73,7 @@ def predict_speed(
     cfg: Config,
     images: list[np.ndarray],
     boxes: list[np.ndarray],
-    built: dict[str, object],
+    built: dict[str, BuiltRuntime],
     rounds: int,
     seconds: float,
     flips: Sequence[bool] = (True, False),

@@ -59,6 +59,7 @@ def randomize_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Modul
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 c = m.num_features
+                assert m.running_mean is not None and m.running_var is not None  # the nets' BNs track statistics
                 m.running_mean.copy_(torch.rand(c, generator=g) * 0.4 - 0.2)
                 m.running_var.copy_(torch.rand(c, generator=g) * 1.5 + 0.5)
                 m.weight.copy_(torch.rand(c, generator=g) + 0.5)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Hashable, Mapping
+from typing import Callable, TypeVar
 
 import torch
 
+Name = TypeVar("Name", bound=Hashable)  # a runtime's name, or (name, flip test) for a predictor
+
 
 def interleaved_rates(
-    calls: dict[str, Callable[[], object]], items_per_call: int, rounds: int = 3, seconds_per_round: float = 1.0
-) -> dict[str, float]:
+    calls: Mapping[Name, Callable[[], object]], items_per_call: int, rounds: int = 3, seconds_per_round: float = 1.0
+) -> dict[Name, float]:
     """Items per second of each callable: median over `rounds` interleaved rounds.
 
     Each round runs a callable at least once and until `seconds_per_round` have passed. Each
@@ -27,7 +30,7 @@ def interleaved_rates(
     """
     for fn in calls.values():
         fn()  # warm-up: allocations, oneDNN primitive caches, ONNX Runtime arenas
-    samples: dict[str, list] = {name: [] for name in calls}
+    samples: dict[Name, list[float]] = {name: [] for name in calls}
     names = list(calls)
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:

@@ -18,7 +18,7 @@ from ..core.fileio import atomic_write_json, join_root, read_image
 from ..core.version import VERSION_KEY, package_version
 from ..inference.detector import BoxTable, DetectionsFile, GTBoxes
 from ..inference.postprocess import poses_to_results, postprocess_image
-from ..inference.predictor import TopDownPredictor
+from ..inference.predictor import BatchPredictor, TopDownPredictor
 from .cocoeval import evaluate_coco_keypoints
 from .mpii_runner import evaluate_mpii
 
@@ -55,7 +55,7 @@ def _chunks(image_ids: Sequence[int], boxes: BoxTable, max_crops: int) -> Iterat
 
 
 def predict_coco(
-    predictor: TopDownPredictor,
+    predictor: BatchPredictor,
     coco,
     boxes: BoxTable,
     image_ids: Sequence[int],
@@ -148,7 +148,7 @@ def evaluate_model(
 
 
 def evaluate_predictor(
-    predictor: TopDownPredictor,
+    predictor: BatchPredictor,
     cfg: Config,
     out_dir: PathLike | None = None,
     detections: str | None = None,
@@ -156,7 +156,8 @@ def evaluate_predictor(
     on_bad: Callable[[str, str], None] | None = None,
 ) -> dict[str, float]:
     """`evaluate_model` with a predictor already built (anything with its `predict_batch`,
-    `crop_boxes`, `batch_size` and `skeleton`); the model's train/eval mode is the caller's.
+    `crop_boxes`, `batch_size` and `skeleton`, `BatchPredictor`; for MPII a `TopDownPredictor`,
+    which PCKh calls on one image at a time); the model's train/eval mode is the caller's.
     `on_bad(path, problem)`: an unreadable image is reported there and skipped (COCO-format
     sets; without it, and for MPII, it is an error)."""
     return _evaluator(cfg)(predictor, cfg, out_dir, detections, progress, on_bad)
@@ -170,7 +171,7 @@ def _evaluator(cfg: Config) -> Callable[..., dict[str, float]]:
 
 
 def _evaluate_coco(
-    predictor: TopDownPredictor,
+    predictor: BatchPredictor,
     cfg: Config,
     out_dir: PathLike | None,
     detections: str | None,

@@ -18,7 +18,7 @@ from ..core.skeleton import COCO
 
 if TYPE_CHECKING:  # annotations only: the predictor imports nothing of this module
     from ..config import TestConfig
-    from .predictor import TopDownPredictor
+    from .predictor import BatchPredictor
 
 
 def rescore(keypoints: np.ndarray, box_scores: np.ndarray, in_vis_thre: float = 0.2) -> np.ndarray:
@@ -147,7 +147,7 @@ def poses_to_results(image_id: int, poses: Poses, category_id: int = 1) -> list[
     ]
 
 
-def postprocess_image(predictor: TopDownPredictor, poses: Poses, test: TestConfig) -> Poses:
+def postprocess_image(predictor: BatchPredictor, poses: Poses, test: TestConfig) -> Poses:
     """One image's poses rescored and OKS-NMSed as the paper does, with the crop areas as areas.
 
     The one place `predict`, `eval`, `track` and `PoseEstimator` take it from."""

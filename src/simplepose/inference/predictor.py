@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 import numpy as np
 import torch
@@ -75,6 +75,36 @@ def skeleton_for_config(cfg: Config) -> Skeleton:
         if sk.num_joints == cfg.model.num_joints:
             return sk
     raise ValueError(f"no built-in skeleton has {cfg.model.num_joints} joints; set data.skeleton")
+
+
+class BatchPredictor(Protocol):
+    """What the COCO-format evaluation uses of a predictor.
+
+    `TopDownPredictor` is one; so is a stand-in that wraps one (the benchmark's noisy input).
+    """
+
+    @property
+    def skeleton(self) -> Skeleton:
+        """The predictor's joints."""
+        ...
+
+    @property
+    def batch_size(self) -> int:
+        """Crops per forward pass."""
+        ...
+
+    def crop_boxes(self, boxes_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Person boxes (N, 4) xyxy -> crop centers (N, 2) and scales (N, 2) in pixels."""
+        ...
+
+    def predict_batch(
+        self,
+        images: list[np.ndarray],
+        boxes_list: Sequence[np.ndarray],
+        scores_list: Sequence[np.ndarray | None] | None = None,
+    ) -> list[Poses]:
+        """Poses for many images at once, as `TopDownPredictor.predict_batch`."""
+        ...
 
 
 class TopDownPredictor:
