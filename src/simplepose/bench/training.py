@@ -32,7 +32,7 @@ def make_step(cfg: Config, channels_last: bool, amp: str, compiled: bool, batch:
     torch.manual_seed(0)
     model = build_network(**build_model_kwargs(cfg.model)).train()
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's Module.to overloads leave out its documented memory_format
     net = torch.compile(model) if compiled else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     criterion = build_loss(cfg.train)

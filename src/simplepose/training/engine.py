@@ -13,7 +13,7 @@ import functools
 import math
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -140,7 +140,7 @@ class _Run:
     net: nn.Module  # the model as trained: DistributedDataParallel(model) under torchrun
     dataset: Any
     sampler: Any
-    loader: DataLoader
+    loader: DataLoader = field(init=False)  # made once the sampler is (after a resume's state)
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
@@ -186,7 +186,7 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
             warnings.warn("train.sync_bn is ignored on CPU: SyncBatchNorm needs CUDA", stacklevel=2)
     model.to(info.device)
     if tc.channels_last:  # weights in NHWC; convolutions then keep activations NHWC too
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's Module.to overloads leave out its documented memory_format
     if info.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     net = model
@@ -202,7 +202,6 @@ def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
         model,
         net,
         dataset,
-        None,
         None,
         optimizer,
         build_scheduler(optimizer, tc),
@@ -361,7 +360,7 @@ def _end_epoch(run: _Run, epoch: int, validate: bool) -> None:
     """
     cfg = run.cfg
     rng = rng_state()
-    state = dict(
+    state: dict[str, Any] = dict(
         optimizer=run.optimizer.state_dict(),
         scheduler=run.scheduler.state_dict(),
         scaler=run.scaler.state_dict() if run.scaler.is_enabled() else None,
