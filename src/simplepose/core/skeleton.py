@@ -106,27 +106,9 @@ _COCO_JOINTS = (
     "left_ankle",
     "right_ankle",
 )
-# The COCO keypoint evaluation's per-joint sigmas (cocoeval.py), in joint order.
-_COCO_SIGMAS_X10 = (
-    0.26,
-    0.25,
-    0.25,
-    0.35,
-    0.35,
-    0.79,
-    0.79,
-    0.72,
-    0.72,
-    0.62,
-    0.62,
-    1.07,
-    1.07,
-    0.87,
-    0.87,
-    0.89,
-    0.89,
-)
-_COCO_SIGMAS = tuple(s / 10.0 for s in _COCO_SIGMAS_X10)
+# The COCO keypoint evaluation's per-joint sigmas (cocoeval.py), in joint order, as it writes them (x 10).
+_SIGMAS_X10 = (0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89)
+_COCO_SIGMAS = tuple(s / 10.0 for s in _SIGMAS_X10)
 # COCO's own 1-based skeleton from the annotation files' `categories`.
 _COCO_SKELETON_1B = (
     (16, 14),

@@ -77,8 +77,8 @@ def build_eager(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
 def folded_module(model: nn.Module, device: torch.device) -> nn.Module:
     """A BN-folded (where torch.fx can trace it; the detail line counts the BatchNorms left),
     channels-last inference copy of `model` on `device`."""
-    copy = fold_or_copy(model).to(device)
-    return copy.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's Module.to overloads leave out its documented memory_format
+    moved = fold_or_copy(model).to(device)
+    return moved.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's Module.to overloads leave out its documented memory_format
 
 
 def build_fast(model: nn.Module, spec: RuntimeSpec) -> BuiltRuntime:
