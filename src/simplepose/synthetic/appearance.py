@@ -38,7 +38,8 @@ def random_color(rng: np.random.Generator, sat: tuple[float, float], val: tuple[
 
 
 def _jitter(rng: np.random.Generator, c: np.ndarray, amount: float) -> Color:
-    return tuple(int(x) for x in np.clip(c + rng.normal(0, amount, 3), 0, 255))  # type: ignore[return-value]  # 3 channels; tuple() cannot say so
+    c0, c1, c2 = (int(x) for x in np.clip(c + rng.normal(0, amount, 3), 0, 255))
+    return c0, c1, c2
 
 
 def sample_appearance(rng: np.random.Generator) -> Appearance:
