@@ -48,6 +48,12 @@ def _set(out: Out, dotted: str) -> Callable[[Any], None]:
     return lambda v: out.setdefault(sec, {}).__setitem__(key, v)
 
 
+def _half_body(out: Out, prob: Any) -> None:
+    """DATASET.PROB_HALF_BODY: half-body augmentation on, with that probability, when above 0."""
+    _set(out, "data.half_body")(float(prob) > 0)
+    _set(out, "data.half_body_prob")(prob)
+
+
 def _same(values: Any, where: str) -> Any:
     """The official per-layer lists (NUM_DECONV_FILTERS [256, 256, 256]) -> one value."""
     one = collapse_per_layer(values if isinstance(values, (list, tuple)) else [values])
@@ -96,7 +102,9 @@ def _hrnet_stages(out: Out, extra: dict[str, Any], source: str) -> None:
     width x 1, 2, 4, 8 summed (FUSE_METHOD SUM), the same block count everywhere; anything else
     is an error naming the key.
     """
-    modules, blocks, width = [], set(), None
+    modules: list[int] = []
+    blocks: set[int] = set()
+    width: Any = None  # the YAML's value, checked below
     for s in (2, 3, 4):
         where = f"{source}: MODEL.EXTRA.STAGE{s}"
         st = extra.get(f"STAGE{s}")
@@ -124,7 +132,7 @@ def _hrnet_stages(out: Out, extra: dict[str, Any], source: str) -> None:
             "for all is supported"
         )
     out.setdefault("model", {}).update(
-        backbone="hrnet", hrnet_width=int(width), hrnet_modules=modules, hrnet_blocks=int(blocks.pop())
+        backbone="hrnet", hrnet_width=int(width or 0), hrnet_modules=modules, hrnet_blocks=int(blocks.pop())
     )
 
 
@@ -154,10 +162,7 @@ def official_to_dict(data: dict[str, Any], source: str = "<official>") -> Out:
         "MODEL.EXTRA.STAGE3": lambda v: None,
         "MODEL.EXTRA.STAGE4": lambda v: None,  # read together by _hrnet_stages
         "DATASET.COLOR_RGB": lambda v: _set(out, "data.color")("rgb" if v else "bgr"),
-        "DATASET.PROB_HALF_BODY": lambda v: (
-            _set(out, "data.half_body")(float(v) > 0),
-            _set(out, "data.half_body_prob")(v),
-        ),
+        "DATASET.PROB_HALF_BODY": lambda v: _half_body(out, v),
         "DATASET.NUM_JOINTS_HALF_BODY": _set(out, "data.half_body_min_joints"),
         "TRAIN.BATCH_SIZE_PER_GPU": _set(out, "train.batch_size"),
         "TEST.BATCH_SIZE_PER_GPU": _set(out, "test.batch_size"),

@@ -41,8 +41,8 @@ def model_spec(key: str, demo_config: Config, seed: int = 0) -> ModelSpec:
     torch.manual_seed(seed)
     if key == "demo":
         w, h = demo_config.data.input_size
-        model = PoseResNet(**build_model_kwargs(demo_config.model))
-        return ModelSpec(f"demo R18 w{demo_config.model.width} {h}x{w}", randomize_batchnorm(model).eval(), (w, h))
+        demo = PoseResNet(**build_model_kwargs(demo_config.model))
+        return ModelSpec(f"demo R18 w{demo_config.model.width} {h}x{w}", randomize_batchnorm(demo).eval(), (w, h))
     if key not in PAPER_MODELS:
         raise ValueError(f"unknown bench model {key!r}; choose from {sorted(PAPER_MODELS) + ['demo']}")
     kwargs, (w, h) = PAPER_MODELS[key]

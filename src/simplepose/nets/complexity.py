@@ -26,6 +26,7 @@ import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -33,6 +34,7 @@ from torch import nn
 from ..config import ConfigError, DataConfig, build_model_kwargs, load_config
 from ..core.per_layer import collapse_per_layer
 from .build import build_network
+from .hrnet import PoseHighResolutionNet
 from .model import RESNET_SPECS, PoseResNet
 from .weights import load_checkpoint
 
@@ -103,13 +105,18 @@ def paper_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
     return 0
 
 
+def _pair(size: Sequence[int]) -> tuple[int, int]:
+    """A config's (w, h) input size as the pair of ints the counts take."""
+    return int(size[0]), int(size[1])
+
+
 def count_cost(model: nn.Module, input_hw: tuple[int, int] = (256, 192)) -> Cost:
     """Parameters and multiply-adds of `model` for one (1, 3, h, w) input.
 
     The model is copied to the meta device (the original is untouched), so no data moves.
     """
     meta = copy.deepcopy(model).to("meta").eval()
-    cost = Cost(input_hw=tuple(input_hw), output_shape=())
+    cost = Cost(input_hw=(int(input_hw[0]), int(input_hw[1])), output_shape=())
     for name, p in meta.named_parameters():
         cost.params[_part(name)] = cost.params.get(_part(name), 0) + p.numel()
 
@@ -148,20 +155,20 @@ def model_from_source(
         cfg = load_config(source, overrides)
         with torch.device("meta"):  # shapes only: nothing to allocate or initialise for real
             model = build_network(**build_model_kwargs(cfg.model))
-        return model, tuple(cfg.data.input_size), source or "default config"
+        return model, _pair(cfg.data.input_size), source or "default config"
     if list(overrides):
         raise ConfigError("--set applies to configs; a checkpoint's architecture comes from the file")
     loaded = load_checkpoint(source, trusted=trusted, style=style)
     if loaded.config is not None:
-        return loaded.model, tuple(loaded.config.data.input_size), source
+        return loaded.model, _pair(loaded.config.data.input_size), source
     # Official checkpoints carry no input size: fall back to the default (COCO 192x256).
-    return loaded.model, tuple(DataConfig().input_size), f"{source} (no stored config)"
+    return loaded.model, _pair(DataConfig().input_size), f"{source} (no stored config)"
 
 
 def _title(arch: dict[str, object]) -> str:
     """The architecture line's opening: "PoseResNet-50 (pytorch style" or "HRNet-W32 (modules 1/4/3"."""
     if arch.get("backbone") == "hrnet":
-        modules = "/".join(str(m) for m in arch["stage_modules"])  # type: ignore[union-attr]
+        modules = "/".join(str(m) for m in cast(Iterable[int], arch["stage_modules"]))
         return (
             f"HRNet-W{arch['width']} (modules {modules}, {arch['stage_blocks']} blocks per branch), "
             f"{arch['num_joints']} joints, no deconv, final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}"
@@ -171,13 +178,13 @@ def _title(arch: dict[str, object]) -> str:
         f"{'' if arch['width'] == 64 else ', width ' + str(arch['width'])}"
         f"{'' if arch.get('output_stride', 32) == 32 else ', output stride ' + str(arch['output_stride'])}), "
         f"{arch['num_joints']} joints, "
-        f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(arch['deconv_filters'])} "
-        f"k{collapse_per_layer(arch['deconv_kernels'])}, "
+        f"deconv {arch['num_deconv_layers']} x {collapse_per_layer(cast(Sequence[int], arch['deconv_filters']))} "
+        f"k{collapse_per_layer(cast(Sequence[int], arch['deconv_kernels']))}, "
         f"final {arch['final_conv_kernel']}x{arch['final_conv_kernel']}"
     )
 
 
-def describe(model: nn.Module, input_hw: tuple[int, int], what: str = "") -> str:
+def describe(model: PoseResNet | PoseHighResolutionNet, input_hw: tuple[int, int], what: str = "") -> str:
     """Several lines: architecture, parameters, true MACs by part, the paper's convention."""
     c = count_cost(model, input_hw)
     arch = model.architecture()
@@ -208,6 +215,7 @@ def describe_source(
     """`describe` of the model in `source` (see `model_from_source`) at `input_size` (w, h),
     by default the input size its config gives."""
     model, input_wh, what = model_from_source(source, overrides, style, trusted)
+    assert isinstance(model, (PoseResNet, PoseHighResolutionNet)), type(model)  # the only networks built
     if input_size:
         input_wh = (int(input_size[0]), int(input_size[1]))
     return describe(model, (input_wh[1], input_wh[0]), what)
@@ -240,7 +248,7 @@ def table_rows() -> list[dict[str, object]]:
 def format_table() -> str:
     """`table_rows` as the text table `simplepose info --table` prints."""
 
-    def fmt(v: float | None, spec: str) -> str:
+    def fmt(v: object, spec: str) -> str:
         return "-" if v is None else format(v, spec)
 
     header = (

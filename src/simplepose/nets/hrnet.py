@@ -13,7 +13,8 @@ The blocks are `model.BasicBlock` and `model.Bottleneck` (pytorch style: the str
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -66,7 +67,7 @@ class HighResolutionModule(nn.Module):
         self.branches = nn.ModuleList(nn.Sequential(*[BasicBlock(c, c) for _ in range(blocks)]) for c in channels)
         self.fuse_layers: nn.ModuleList | None = None
         if n > 1:
-            rows = []
+            rows: list[nn.Module] = []
             for i in range(n if multi_scale_output else 1):
                 row: list[nn.Module | None] = []
                 for j in range(n):
@@ -95,7 +96,9 @@ class HighResolutionModule(nn.Module):
                             for k in range(i - j)
                         ]
                         row.append(nn.Sequential(*steps))
-                rows.append(nn.ModuleList(row))
+                # None at j == i, as the official layout (and its state-dict names) has it: torch
+                # takes None in a ModuleList, its stub does not say so.
+                rows.append(nn.ModuleList(row))  # type: ignore[arg-type]
             self.fuse_layers = nn.ModuleList(rows)
         self.relu = nn.ReLU(True)
 
@@ -104,7 +107,7 @@ class HighResolutionModule(nn.Module):
         if self.fuse_layers is None:
             return x
         out = []
-        for i, row in enumerate(self.fuse_layers):
+        for i, row in enumerate(cast(Iterable[nn.ModuleList], self.fuse_layers)):
             # Summed in the official order (branch 0 first), so float rounding matches too.
             y = x[0] if i == 0 else row[0](x[0])
             for j in range(1, self.num_branches):
@@ -194,7 +197,7 @@ class PoseHighResolutionNet(nn.Module):
                         *[nn.Sequential(*_conv_bn(cin, cout if k == n - 1 else cin, 3, 2, relu=True)) for k in range(n)]
                     )
                 )
-        return nn.ModuleList(layers)
+        return nn.ModuleList(layers)  # type: ignore[arg-type]  # None where a branch passes through, as above
 
     def init_weights(self) -> None:
         """The official init: every conv N(0, 0.001), biases 0, BN weight 1 and bias 0."""

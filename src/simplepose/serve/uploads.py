@@ -91,7 +91,7 @@ def parse_boxes(text: str, width: int, height: int) -> np.ndarray:
     detector's may be; one wholly outside has no person in it). 422 otherwise."""
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    except json.JSONDecodeError as e:  # `text` is already a str: no decoding error can come from here
         raise RequestError(422, f"boxes: not valid JSON ({e.msg})") from None
     if not isinstance(value, list) or not all(
         isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in b)
