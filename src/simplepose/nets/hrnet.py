@@ -98,7 +98,7 @@ class HighResolutionModule(nn.Module):
                         row.append(nn.Sequential(*steps))
                 # None at j == i, as the official layout (and its state-dict names) has it: torch
                 # takes None in a ModuleList, its stub does not say so.
-                rows.append(nn.ModuleList(row))  # type: ignore[arg-type]
+                rows.append(nn.ModuleList(row))  # type: ignore[arg-type]  # None entries, as said above
             self.fuse_layers = nn.ModuleList(rows)
         self.relu = nn.ReLU(True)
 

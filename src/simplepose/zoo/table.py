@@ -137,8 +137,16 @@ _MB = {50: 136, 101: 212, 152: 274}
 _SIZES = {(192, 256): "256x192", (288, 384): "384x288", (256, 256): "256x256"}
 
 
+def _mmpose_digest(url: str) -> str:
+    """The 8 hex digits of sha256 that mmpose writes into each file's name (`-04af38ce_20220923.pth`)."""
+    found = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url)
+    if found is None:
+        raise ValueError(f"{url}: not an mmpose file name (-<sha256[:8]>_<date>.pth)")
+    return found.group(1)
+
+
 def _mm(depth: int, size: tuple[int, int], url: str, ap: float, dark: bool = False) -> ModelRow:
-    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]  # every mmpose URL ends so
+    digest = _mmpose_digest(url)
     tag = "-dark" if dark else ""
     return ModelRow(
         name=f"coco-res{depth}{tag}-{_SIZES[size]}",
@@ -196,7 +204,7 @@ _HRNET_OFFICIAL = (
 
 def _hrnet(width: int, size: tuple[int, int], url: str, ap: float, variant: str = "") -> ModelRow:
     """An mmpose HRNet COCO row; `variant` "" (plain), "dark" or "udp" (its decoder and metafile)."""
-    digest = re.search(r"-([0-9a-f]{8})_\d{8}\.pth$", url).group(1)  # type: ignore[union-attr]
+    digest = _mmpose_digest(url)
     return ModelRow(
         name=f"coco-hrnet-w{width}{'-' + variant if variant else ''}-{_SIZES[size]}",
         urls=(url,),
