@@ -148,20 +148,28 @@ BORDER_TARGETS = [
 
 def fit_final_layer(data_dir: str, seed: int, steps: int = 400):
     """Fit the 17x256 + 17 final layer so that mmpose's flip-averaged heatmaps peak clearly at
-    target pixels: the annotated joints (rounded to heatmap pixels), the mean pose for a
-    person's unlabelled joints, BORDER_TARGETS for people with none. Softmax cross-entropy over
-    each heatmap's pixels, on the features entering `head.final_layer` for the crops and their
-    mirrors (with mmpose's flip-back and one-pixel shift), so what is fitted is what is decoded."""
+    target pixels (see `head_features_and_targets` and `fit_head`)."""
     import numpy as np
-    import torch
-    from mmpose.apis import inference_topdown
-    from mmpose_weights import COCO_FLIP_INDICES, write_mmpose_checkpoint
+    from mmpose_weights import write_mmpose_checkpoint
 
     zero = {"weight": np.zeros((17, 256), np.float32), "bias": np.zeros(17, np.float32)}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "zero_head.pth")
         write_mmpose_checkpoint(path, seed, final_layer=zero)
         model = build_model(path)
+    fo, fm, flat_target = head_features_and_targets(model, data_dir)
+    return fit_head(fo, fm, flat_target, seed, steps, lr=0.01, log_every=100)
+
+
+def head_features_and_targets(model, data_dir: str):
+    """The features entering `head.final_layer` for every person's crop and its mirror, (N, C,
+    64, 48) each, and the target pixel of each joint (N, 17) as a flat heatmap index: the
+    annotated joints (rounded to heatmap pixels), the mean pose for a person's unlabelled
+    joints, BORDER_TARGETS for people with none."""
+    import numpy as np
+    import torch
+    from mmpose.apis import inference_topdown
+
     feats = []
     hook = model.head.final_layer.register_forward_hook(lambda m, i, o: feats.append(i[0].detach().clone()))
     f_orig, f_mirror, targets, labelled = [], [], [], []
@@ -187,13 +195,23 @@ def fit_final_layer(data_dir: str, seed: int, steps: int = 400):
             targets[i] = BORDER_TARGETS
         else:
             targets[i][~labelled[i]] = mean_pose[~labelled[i]]
-    fo, fm = torch.cat(f_orig), torch.cat(f_mirror)  # (N, 256, 64, 48)
     flat_target = torch.from_numpy((targets[..., 1] * HM_W + targets[..., 0]).astype(np.int64))  # (N, 17)
+    return torch.cat(f_orig), torch.cat(f_mirror), flat_target
+
+
+def fit_head(fo, fm, flat_target, seed: int, steps: int, lr: float, log_every: int):
+    """A 17 x C + 17 final layer fitted by softmax cross-entropy over each heatmap's pixels on
+    mmpose's flip-averaged heatmaps (flip-back and one-pixel shift included), so what is fitted is
+    what is decoded; scaled so the peaks are about 1. {"weight": (17, C), "bias": (17,)}."""
+    import numpy as np
+    import torch
+    from mmpose_weights import COCO_FLIP_INDICES
+
     flip = torch.tensor(COCO_FLIP_INDICES)
     torch.manual_seed(seed)
-    w = (torch.randn(17, 256) * 0.01).requires_grad_()
+    w = (torch.randn(17, fo.shape[1]) * 0.01).requires_grad_()
     b = torch.zeros(17, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=0.01)
+    opt = torch.optim.Adam([w, b], lr=lr)
     for step in range(steps):
         h = torch.einsum("kc,nchw->nkhw", w, fo) + b[:, None, None]
         hm = torch.einsum("kc,nchw->nkhw", w, fm) + b[:, None, None]
@@ -204,7 +222,7 @@ def fit_final_layer(data_dir: str, seed: int, steps: int = 400):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if step % 100 == 0 or step == steps - 1:
+        if step % log_every == 0 or step == steps - 1:
             print(f"fit step {step}: loss {loss.item():.4f}")
     with torch.no_grad():  # peaks of height about 1, whatever the logits' scale became
         peak = avg.flatten(2).max(2).values.median()

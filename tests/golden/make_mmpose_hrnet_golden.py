@@ -59,65 +59,24 @@ def build(ckpt: str, cfg_path: str):
 
 
 def fit(data_dir: str, cfg_path: str, shapes, steps: int = 1500):
+    """The 17x32 head fitted as the ResNet fixture's (`make_mmpose_golden.fit_head`), on
+    standardised features: the seeded activations run into the thousands."""
     import numpy as np
     import torch
     from hrnet_weights import write_mmpose_hrnet_checkpoint
-    from mmpose.apis import inference_topdown
-    from mmpose_weights import COCO_FLIP_INDICES
 
     zero = {"weight": np.zeros((17, 32), np.float32), "bias": np.zeros(17, np.float32)}
     with tempfile.TemporaryDirectory() as tmp:
         write_mmpose_hrnet_checkpoint(os.path.join(tmp, "h.pth"), shapes, final_layer=zero)
         model = build(os.path.join(tmp, "h.pth"), cfg_path)
-    feats = []
-    hook = model.head.final_layer.register_forward_hook(lambda m, i, o: feats.append(i[0].detach().clone()))
-    fo, fm, targets, labelled = [], [], [], []
-    for name, boxes, kps in mg.read_people(data_dir):
-        if not boxes:
-            continue
-        feats.clear()
-        inference_topdown(model, os.path.join(data_dir, name), bboxes=np.array(boxes), bbox_format="xyxy")
-        assert len(feats) == 2
-        fo.append(feats[0])
-        fm.append(feats[1])
-        for box, kp in zip(boxes, kps):
-            kp = np.array(kp, dtype=np.float64)
-            c, s = mg.crop_frame(box)
-            xy = np.floor((kp[:, :2] - (c - s / 2)) / s * np.array([mg.HM_W, mg.HM_H]) + 0.5)
-            targets.append(np.clip(xy, 0, [mg.HM_W - 1, mg.HM_H - 1]))
-            labelled.append(kp[:, 2] > 0)
-    hook.remove()
-    targets, labelled = np.array(targets), np.array(labelled)
-    mean_pose = np.floor(np.array([targets[labelled[:, j], j].mean(0) for j in range(17)]) + 0.5)
-    for i in range(len(targets)):
-        if not labelled[i].any():
-            targets[i] = mg.BORDER_TARGETS
-        else:
-            targets[i][~labelled[i]] = mean_pose[~labelled[i]]
-    fo, fm = torch.cat(fo).double(), torch.cat(fm).double()
-    scale = fo.std()  # standardised features: the seeded activations are in the thousands
+    fo, fm, flat = mg.head_features_and_targets(model, data_dir)
+    fo, fm = fo.double(), fm.double()
+    scale = fo.std()
     fo, fm = (fo / scale).float(), (fm / scale).float()
-    flat = torch.from_numpy((targets[..., 1] * mg.HM_W + targets[..., 0]).astype(np.int64))
-    flip = torch.tensor(COCO_FLIP_INDICES)
-    torch.manual_seed(0)
-    w = (torch.randn(17, 32) * 0.01).requires_grad_()
-    b = torch.zeros(17, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=0.05)  # 32 channels fit less sharply than the ResNet's 256: more, larger steps
-    for step in range(steps):
-        h = torch.einsum("kc,nchw->nkhw", w, fo) + b[:, None, None]
-        back = (torch.einsum("kc,nchw->nkhw", w, fm) + b[:, None, None])[:, flip].flip(3)
-        back = torch.cat([back[..., :1], back[..., :-1]], dim=3)  # mmpose's shift_heatmap
-        avg = 0.5 * (h + back)
-        loss = torch.nn.functional.cross_entropy(avg.flatten(2).transpose(1, 2), flat)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 300 == 0 or step == steps - 1:
-            print(f"fit step {step}: loss {loss.item():.4f}")
-    with torch.no_grad():
-        peak = avg.flatten(2).max(2).values.median()
-        w, b = w / peak / scale.float(), b / peak
-    return {"weight": w.detach().numpy().astype(np.float32), "bias": b.detach().numpy().astype(np.float32)}
+    # 32 channels fit less sharply than the ResNet's 256: more, larger steps.
+    head = mg.fit_head(fo, fm, flat, seed=0, steps=steps, lr=0.05, log_every=300)
+    head["weight"] = (torch.from_numpy(head["weight"]) / scale.float()).numpy().astype(np.float32)
+    return head
 
 
 def main() -> None:
