@@ -139,6 +139,19 @@ def test_track_strict_and_a_damaged_video_are_one_clear_error(tiny_model, frames
     assert not (tmp_path / "out").exists()
 
 
+def test_track_several_videos_each_named_once(tiny_model, synth_set, tmp_path):
+    """Several inputs are tracked each on its own; what describes one video, and two inputs that
+    would write one NAME.json, are one clear error before any work."""
+    model, video = tiny_model.out / "last.pth", synth_set.out / "videos" / f"{VIDEO}.mp4"
+    frames = synth_set.out / "videos" / VIDEO
+    both = ("track", video, frames, "--checkpoint", model, "--detector", "none", "--out", tmp_path / "out")
+    r = simplepose(*both, "--name", "clip", cwd=tmp_path)
+    assert "--name describe one video: give one VIDEO_OR_FRAME_DIR" in assert_one_clear_error(r, "track")
+    line = assert_one_clear_error(simplepose(*both, cwd=tmp_path), "track")  # both are 000001_synth
+    assert f"{video} and {frames} would both write {VIDEO}.json" in line
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture()
 def config_with_a_bad_val_image(tiny_config, synth_set, tmp_path) -> Path:
     cfg = yaml.safe_load(tiny_config.read_text())

@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..core.fileio import OutputClaim, Unreadable
+
+if TYPE_CHECKING:
+    from ..core.frames import FrameSource
 
 
 def add_overwrite_option(p: argparse.ArgumentParser, what: str) -> None:
@@ -29,6 +33,12 @@ def warn(line: str) -> None:
 def unreadable_inputs(strict: bool) -> Unreadable:
     """The collector of a command's unreadable inputs: each said in one warning line."""
     return Unreadable(strict=strict, say=warn)
+
+
+def check_readable(sources: Iterable[FrameSource], unreadable: Unreadable) -> None:
+    """--strict: every source read through before any output; the first unreadable one raises."""
+    for src in sources:
+        src.check(unreadable)
 
 
 def output_claim(args: argparse.Namespace, name: str, markers: Iterable[str]) -> OutputClaim:

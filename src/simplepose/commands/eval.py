@@ -13,6 +13,9 @@ warning line and counted in the summary; --strict makes it an error (nothing is 
 An evaluation replaces the results.json / metrics.json in --out (as training's validation
 does); two evaluations into one folder at once are refused (lock .metrics.lock). Ctrl-C or
 SIGTERM stops it with one line and nothing written; exit 130 (SIGINT) or 143 (SIGTERM).
+
+Under torchrun (`torchrun --nproc_per_node=N -m simplepose eval ...`) each process predicts its
+share of the images; rank 0 scores them all and writes the files.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from .batch import unreadable_inputs
 from .common import add_model_options, describe_runtime, leaves_no_empty_folder, load_model_and_config
 from .paths import COCO, OUT_DIR, RESULTS, YAML, PathArg
+from .ranks import Ranks, joined
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -93,31 +97,49 @@ def _score_file(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    with joined(args) as ranks:  # under torchrun each rank predicts its share of the images
+        return _evaluate_on(args, ranks)
+
+
+def _evaluate_on(args: argparse.Namespace, ranks: Ranks) -> int:
     from ..core.fileio import OutputClaim, prepare_output_dir
     from ..data.checks import check_data_found
     from ..evaluation.runner import evaluate_model, format_metrics
     from ..inference.predictor import TopDownPredictor
 
-    model, cfg, device = load_model_and_config(args)
-    check_data_found(cfg, "val")  # a wrong data.root is one line, before the output folder
-    out = prepare_output_dir(args.out)
+    def load() -> tuple:
+        model, cfg, device = load_model_and_config(args)
+        check_data_found(cfg, "val")  # a wrong data.root is one line, before the output folder
+        # The runtime is built once here, so the summary can say which one `auto` chose.
+        runtime = TopDownPredictor.from_config(model, cfg, device=str(device), precision=args.precision)
+        return model, cfg, device, runtime
+
+    model, cfg, device, runtime = ranks.main_first(load)
+    out = ranks.main_first(lambda: prepare_output_dir(args.out))
     t0 = time.perf_counter()
-    # The runtime is built once here, so the summary can say which one `auto` chose.
-    runtime = TopDownPredictor.from_config(model, cfg, device=str(device), precision=args.precision)
     unreadable = unreadable_inputs(args.strict)
     # Replacing is what an evaluation does; the claim keeps two at once from mixing their files.
-    with OutputClaim(out, "metrics", ()):
-        metrics = evaluate_model(
-            model,
-            cfg,
-            device,
-            out_dir=out,
-            detections=args.boxes,
-            progress=True,
-            on_bad=unreadable,
-            precision=args.precision,
-            runtime=runtime.runtime,
+    claim = OutputClaim(out, "metrics", ())
+    ranks.agree(lambda: claim.claim() if ranks.is_main else None)
+    try:
+        metrics = ranks.agree(
+            lambda: evaluate_model(
+                model,
+                cfg,
+                device,
+                out_dir=out,
+                detections=args.boxes,
+                progress=True,
+                on_bad=unreadable,
+                precision=args.precision,
+                runtime=runtime.runtime,
+            )
         )
+    finally:
+        claim.release()
+    unreadable.names = [n for part in ranks.gather(unreadable.names) for n in part]
+    if not ranks.is_main:
+        return 0
     print(format_metrics(metrics))
     print(
         f"evaluated in {time.perf_counter() - t0:.1f} s with {describe_runtime(runtime)}; "

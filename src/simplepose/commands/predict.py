@@ -17,6 +17,9 @@ folder at once are refused too (the first holds the lock .results.lock). Ctrl-C 
 stops between frames: results.json then holds the results of the frames drawn so far, and
 the command exits 130 (SIGINT) or 143 (SIGTERM) after one line saying so.
 
+Under torchrun (`torchrun --nproc_per_node=N -m simplepose predict ...`) each process predicts
+and draws its share of the inputs; rank 0 writes results.json, equal to one process's.
+
 Person boxes, in this order of preference:
   --boxes FILE   a COCO keypoints file (its ground-truth boxes; images matched by the file
                  names of its `images` list) or a detections file in the COCO results format
@@ -31,8 +34,11 @@ Person boxes, in this order of preference:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .batch import add_overwrite_option, output_claim, unreadable_inputs
+from ..core.words import count
+from .batch import add_overwrite_option, check_readable, output_claim, unreadable_inputs
 from .common import (
     DEFAULT_MODEL,
     add_model_options,
@@ -42,6 +48,12 @@ from .common import (
     leaves_no_empty_folder,
 )
 from .paths import COCO, DETECTOR, JSON, MEDIA, OUT_DIR, PathArg
+from .ranks import Ranks, joined
+
+if TYPE_CHECKING:
+    from ..core.fileio import OutputClaim, Unreadable
+    from ..core.frames import FrameSource
+    from ..inference.prediction import BoxLookup, PredictReport
 
 #: A generous guess of the people in a photo, for `auto`'s choice by the work ahead.
 PEOPLE_PER_PHOTO = 8
@@ -123,47 +135,91 @@ def _boxes(args: argparse.Namespace):
 
 @leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
-    from ..core.fileio import atomic_write_json, prepare_output_dir
     from ..core.frames import open_inputs
-    from ..core.interrupts import Interrupted
-    from ..core.words import count
     from ..inference.detector import DEFAULT_DETECTOR
-    from ..inference.prediction import predict_sources
 
     # Names, device and settings first: a typo is named before any download or model load.
     check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
     sources = open_inputs(args.inputs)
-    claim = output_claim(args, "results", ["results.json"])
+    with joined(args) as ranks:
+        return _run(args, sources, ranks)
+
+
+def _run(args: argparse.Namespace, sources: list[FrameSource], ranks: Ranks) -> int:
+    """The run on this rank's share of `sources`; rank 0 claims --out, merges and writes results.json."""
+    from ..inference.prediction import PredictReport, predict_sources
+
+    claim = ranks.agree(lambda: output_claim(args, "results", ["results.json"]) if ranks.is_main else None)
+    mine = [i for i, _ in ranks.share(sources)]
     unreadable = unreadable_inputs(args.strict)
     if args.strict:  # the first unreadable input is an error before any output is written
-        for src in sources:
-            src.check(unreadable)
-    boxes = _boxes(args)
-    # Photos only: a guess of the people they hold lets `auto` run a short job eager.
+        ranks.agree(lambda: check_readable([sources[i] for i in mine], unreadable))
+    # Photos only: a guess of the people they hold lets `auto` run a short job eager (every
+    # rank decides for the whole job, as one process would).
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO
-    predictor, cfg = build_predictor(args, expected)
-    out = prepare_output_dir(args.out)  # once every input has been read: a failed run leaves no folder
-    with claim:
-        if claim.replaced:
+    boxes, (predictor, cfg) = ranks.main_first(lambda: (_boxes(args), build_predictor(args, expected)))
+    # Once every input has been read: a failed run leaves no folder. Rank 0 holds the lock.
+    out = ranks.main_first(lambda: _open_output(args, claim))
+    try:
+        if claim is not None and claim.replaced:
             print(f"replaced the {count(claim.replaced, 'file')} of the earlier run in {out} (--overwrite)")
-        print(describe_setup(args, predictor))
+        if ranks.is_main:
+            print(describe_setup(args, predictor))
         try:
-            report = predict_sources(predictor, sources, boxes, out, cfg.test, args.kpt_thresh, on_bad=unreadable)
-        except Exception:
-            claim.discard()  # a failed run (--strict: a video cut short) leaves no half output
+            mine_done = ranks.agree(
+                lambda: predict_sources(
+                    predictor, sources, boxes, out, cfg.test, args.kpt_thresh, ranks.is_main, unreadable, mine
+                )
+            )
+        except BaseException:
+            if claim is not None:
+                claim.discard()  # a failed run (--strict: a video cut short) leaves no half output
             raise
-        atomic_write_json(out / "results.json", report.results)
-        claim.finish([*report.written, out / "results.json"])
+        report = PredictReport.combine(ranks.gather(mine_done))
+        unreadable.names = [n for names in ranks.gather(unreadable.names) for n in names]
+        return ranks.agree(lambda: _finish(args, len(sources), out, report, unreadable, boxes, claim))
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _open_output(args: argparse.Namespace, claim: OutputClaim | None) -> Path:
+    """--out made and writable; the claim (rank 0's) taken on it."""
+    from ..core.fileio import prepare_output_dir
+
+    out = prepare_output_dir(args.out)
+    if claim is not None:
+        claim.claim()
+    return out
+
+
+def _finish(
+    args: argparse.Namespace,
+    inputs: int,
+    out: Path,
+    report: PredictReport,
+    unreadable: Unreadable,
+    boxes: BoxLookup,
+    claim: OutputClaim | None,
+) -> int:
+    """Rank 0: results.json, the files listed for a later --overwrite, the summary lines."""
+    from ..core.fileio import atomic_write_json
+    from ..core.interrupts import Interrupted
+
+    if claim is None:
+        return 0
+    atomic_write_json(out / "results.json", report.results)
+    claim.finish([*report.written, out / "results.json"])
     if report.interrupted is not None:
         raise Interrupted.after(
             report.interrupted,
-            f"after {report.inputs_done} of {count(len(sources), 'input')}: "
+            f"after {report.inputs_done} of {count(inputs, 'input')}: "
             f"{out / 'results.json'} holds the {count(len(report.results), 'person')} of the "
             f"{count(report.frames, 'frame')} drawn",
         )
     print(
         f"{count(len(report.results), 'person')} in {count(report.frames, 'frame')} of "
-        f"{count(len(sources), 'input')}; wrote {out}"
+        f"{count(inputs, 'input')}; wrote {out}"
     )
     if unreadable:
         print(unreadable.summary())

@@ -24,6 +24,10 @@ class Interrupted(KeyboardInterrupt):
         self.signum = int(signum)
         self.message = message
 
+    def __reduce__(self) -> tuple:
+        # Picklable as itself (a report gathered across torchrun's ranks carries one).
+        return (Interrupted, (self.signum, self.message))
+
     @property
     def exit_status(self) -> int:
         """128 + the signal's number, as a shell reports a process the signal ended."""

@@ -19,6 +19,7 @@ from ..core.geometry import xywh_to_xyxy
 from ..core.version import VERSION_KEY, package_version
 from ..data.mpii import mpii_box
 from ..inference.predictor import TopDownPredictor
+from ..training.distributed import from_main, gather_objects, rank_and_world
 from .pckh import load_gt_mat, pckh_table
 
 
@@ -29,18 +30,7 @@ def evaluate_mpii(
     entries: list[dict] = read_json(ann, "MPII annotation file")
     images_root = join_root(cfg.data.root, cfg.data.val_images)
     k = predictor.skeleton.num_joints
-    preds = np.zeros((len(entries), k, 2))
-    items: Iterable[int] = range(len(entries))
-    if progress:
-        from tqdm import tqdm
-
-        items = tqdm(items, desc="eval", unit="person")
-    for i in items:
-        e = entries[i]
-        poses = predictor(
-            read_image(join_root(images_root, e["image"])), xywh_to_xyxy(mpii_box(e["center"], e["scale"]))
-        )
-        preds[i] = poses.keypoints[0, :, :2]
+    # The ground truth first: a missing or mismatched head box file is said before any prediction.
     if all("head_box" in e for e in entries):
         gt = np.array([e["joints"] for e in entries], dtype=np.float64) - 1.0
         visible = np.array([e["joints_vis"] for e in entries]) > 0
@@ -49,8 +39,28 @@ def evaluate_mpii(
         gt, visible, heads = load_gt_mat(ann.with_name(f"gt_{ann.stem}.mat"))
         if len(gt) != len(entries):
             raise ValueError(f"{ann}: {len(entries)} entries but gt_{ann.stem}.mat has {len(gt)}")
+    preds = np.zeros((len(entries), k, 2))
+    # Under torch.distributed each rank predicts every world-th person; rank 0 scores them all.
+    rank, world = rank_and_world()
+    items: Iterable[int] = range(rank, len(entries), world)
+    if progress and rank == 0:
+        from tqdm import tqdm
+
+        items = tqdm(items, desc="eval", unit="person")
+    mine = {}
+    for i in items:
+        e = entries[i]
+        poses = predictor(
+            read_image(join_root(images_root, e["image"])), xywh_to_xyxy(mpii_box(e["center"], e["scale"]))
+        )
+        mine[i] = poses.keypoints[0, :, :2]
+    for part in gather_objects(mine):
+        for i, p in part.items():
+            preds[i] = p
+    if rank != 0:
+        return from_main({})
     table = pckh_table(preds, gt, visible, heads, predictor.skeleton)
     if out_dir is not None:
         atomic_write_json(Path(out_dir) / "results.json", {"preds": preds.tolist()})
         atomic_write_json(Path(out_dir) / "metrics.json", {**table, VERSION_KEY: package_version()})
-    return table
+    return from_main(table)

@@ -19,6 +19,7 @@ from ..core.version import VERSION_KEY, package_version
 from ..inference.detector import BoxTable, DetectionsFile, GTBoxes
 from ..inference.postprocess import poses_to_results, postprocess_image
 from ..inference.predictor import BatchPredictor, TopDownPredictor
+from ..training.distributed import from_main, gather_objects, rank_and_world
 from .cocoeval import evaluate_coco_keypoints
 from .mpii_runner import evaluate_mpii
 
@@ -113,12 +114,6 @@ def _inside(boxes: BoxTable, image_id: int, image) -> tuple[np.ndarray, np.ndarr
     return boxes.inside(b, s, image.width, image.height) if image.width > 0 and image.height > 0 else (b, s)
 
 
-def _dist() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def evaluate_model(
     model: torch.nn.Module,
     cfg: Config,
@@ -185,26 +180,20 @@ def _evaluate_coco(
         raise ValueError("config: data.val_ann is empty; set the validation annotation file")
     coco = load_coco_keypoints(ann, join_root(cfg.data.root, cfg.data.val_images), for_training=False)
     boxes = coco_boxes(cfg, coco, detections)
-    rank, world = _dist()
+    rank, world = rank_and_world()
     image_ids = sorted(coco.images)[rank::world]
     results = predict_coco(predictor, coco, boxes, image_ids, cfg, progress and rank == 0, on_bad)
     if boxes.skips and rank == 0:  # the numbers are still meaningful; say what they leave out
         print(f"warning: evaluation skipped {boxes.skips.summary()}", file=sys.stderr)
     metrics: dict[str, float] = {}
-    if world > 1:
-        gathered: list[list[dict] | None] = [None] * world
-        torch.distributed.all_gather_object(gathered, results)
-        results = [r for part in gathered for r in (part or [])]
+    # In image order, as one process writes them (a stable sort keeps each image's own order).
+    results = sorted((r for part in gather_objects(results) for r in part), key=lambda r: r["image_id"])
     if rank == 0:
         metrics = evaluate_coco_keypoints(coco.data, results, predictor.skeleton.sigmas)
         if out_dir is not None:
             atomic_write_json(Path(out_dir) / "results.json", results)
             atomic_write_json(Path(out_dir) / "metrics.json", {**metrics, VERSION_KEY: package_version()})
-    if world > 1:
-        box = [metrics]
-        torch.distributed.broadcast_object_list(box, src=0)
-        metrics = box[0]
-    return metrics
+    return from_main(metrics)
 
 
 def _evaluate_mpii(

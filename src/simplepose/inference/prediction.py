@@ -10,7 +10,7 @@ reported, never another image's boxes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -105,16 +105,68 @@ def boxes_from_file(
 
 
 @dataclass
-class PredictReport:
-    """What `predict_sources` did: results (COCO format plus `file_name`), counts, files written."""
+class InputPoses:
+    """What one input gave: its results (COCO format plus `file_name`), frames, files written.
 
+    Results of a run numbered by frame (a detector; no boxes file's ids) carry the frame's
+    number within this input, 1-based: `PredictReport.results` makes them the run's running
+    number, so shares of one run predicted apart (torchrun ranks) merge into the numbers one
+    process gives.
+    """
+
+    index: int  # the input's place among the run's inputs
     results: list[dict] = field(default_factory=list)
     frames: int = 0
-    unmatched: list[str] = field(default_factory=list)  # inputs the boxes file knows nothing of
-    no_boxes: list[str] = field(default_factory=list)  # inputs and video frames that got no box otherwise
+    unmatched: list[str] = field(default_factory=list)  # frames the boxes file knows nothing of
+    no_boxes: list[str] = field(default_factory=list)  # frames that got no box otherwise
     written: list[Path] = field(default_factory=list)
-    inputs_done: int = 0  # inputs read to their end (an unreadable one counts: it was dealt with)
+    done: bool = False  # read to its end (an unreadable input counts: it was dealt with)
+
+
+@dataclass
+class PredictReport:
+    """What `predict_sources` did, input by input; `combine` merges the reports of several shares."""
+
+    inputs: list[InputPoses] = field(default_factory=list)
+    numbered: bool = True  # image ids are running frame numbers (else the boxes file's ids)
     interrupted: KeyboardInterrupt | None = None  # the Ctrl-C / SIGTERM that stopped the run
+
+    @classmethod
+    def combine(cls, reports: Sequence[PredictReport]) -> PredictReport:
+        """One report of several shares of a run (inputs in their order; the first interruption)."""
+        inputs = sorted((i for r in reports for i in r.inputs), key=lambda i: i.index)
+        stops = [r.interrupted for r in reports if r.interrupted is not None]
+        return cls(inputs, all(r.numbered for r in reports), stops[0] if stops else None)
+
+    @property
+    def results(self) -> list[dict]:
+        """Every result in input order; numbered runs get their running image number here."""
+        out, before = [], 0
+        for item in self.inputs:
+            for r in item.results:
+                out.append({**r, "image_id": r["image_id"] + before} if self.numbered else r)
+            before += item.frames
+        return out
+
+    @property
+    def frames(self) -> int:
+        return sum(i.frames for i in self.inputs)
+
+    @property
+    def inputs_done(self) -> int:
+        return sum(i.done for i in self.inputs)
+
+    @property
+    def written(self) -> list[Path]:
+        return [p for i in self.inputs for p in i.written]
+
+    @property
+    def unmatched(self) -> list[str]:
+        return [n for i in self.inputs for n in i.unmatched]
+
+    @property
+    def no_boxes(self) -> list[str]:
+        return [n for i in self.inputs for n in i.no_boxes]
 
     def no_boxes_summary(self, boxes_file: str | Path | None, shown: int = 5) -> str:
         """How many inputs (and video frames) got no person box, and the first few names."""
@@ -149,12 +201,15 @@ def predict_sources(
     kpt_thresh: float = 0.3,
     progress: bool = True,
     on_bad: Callable[[str, str], None] | None = None,
+    only: Collection[int] | None = None,
 ) -> PredictReport:
     """Poses on every frame of `sources`; drawings written under `out_dir` (results are returned).
 
     Images are drawn to `out_dir/<name>`, videos to `out_dir/<stem>_poses.mp4`. Results carry
     the boxes file's image id when there is one, else a running number, and the input's
     `file_name` (`NAME.mp4#FRAME` for video frames).
+    `only`: the indices of the sources this call predicts (a torchrun rank's share; default
+    all); names and numbers stay those of the whole run once the shares' reports are combined.
     An unreadable input (a picture that does not decode, a video that does not open or is cut
     short) raises, or with `on_bad(name, problem)` is reported there and skipped. A Ctrl-C or
     SIGTERM stops the run between frames: the report then holds the results of exactly the
@@ -162,13 +217,15 @@ def predict_sources(
     """
     from tqdm import tqdm
 
-    report = PredictReport()
-    counter = 0
+    report = PredictReport(numbered=boxes.detector is not None)
+    wanted = set(range(len(sources)) if only is None else only)
+    todo = [(i, name) for i, name in enumerate(_unique_names(sources)) if i in wanted]
     try:
-        for src, name in zip(tqdm(sources, desc="predict", unit="file", disable=not progress), _unique_names(sources)):
-            done = report.inputs_done
-            counter = _predict_source(predictor, src, name, boxes, out_dir, test, kpt_thresh, on_bad, report, counter)
-            report.inputs_done = done + 1  # a video read to its end, or a photo skipped as unreadable
+        for i, name in tqdm(todo, desc="predict", unit="file", disable=not progress):
+            item = InputPoses(i)
+            report.inputs.append(item)
+            _predict_source(predictor, sources[i], name, boxes, out_dir, test, kpt_thresh, on_bad, item)
+            item.done = True  # a video read to its end, or a photo skipped as unreadable
     except KeyboardInterrupt as e:
         report.interrupted = e
     return report
@@ -183,10 +240,9 @@ def _predict_source(
     test: TestConfig,
     kpt_thresh: float,
     on_bad: Callable[[str, str], None] | None,
-    report: PredictReport,
-    counter: int,
-) -> int:
-    """One input's frames into `report`; returns the running image number."""
+    item: InputPoses,
+) -> None:
+    """One input's frames into `item` (image ids: the boxes file's, or the frame's number in the input)."""
     from ..core.visualize import VideoWriter, draw_poses, write_image
 
     writer = VideoWriter(output_path(out_dir, f"{Path(name).stem}_poses.mp4"), src.fps) if src.is_video else None
@@ -194,11 +250,10 @@ def _predict_source(
         for t, frame in enumerate(src.frames(on_bad)):
             if frame is None:
                 continue  # unreadable: reported by on_bad
-            counter += 1
             frame_name = f"{src.path.name}#{t}" if src.is_video else src.path.name
             iid, (b, s) = boxes(frame, str(t) if src.is_video else src.path.name)
             poses = postprocess_image(predictor, predictor(frame, b, s), test)
-            results = poses_to_results(counter if iid is None else iid, poses)
+            results = poses_to_results(item.frames + 1 if iid is None else iid, poses)
             drawn = draw_poses(frame, poses, predictor.skeleton, kpt_thresh)
             # Drawn and counted as one step: an interruption leaves results of exactly the frames
             # drawn, and a photo drawn is an input done.
@@ -207,19 +262,18 @@ def _predict_source(
                     writer.write(drawn)
                 else:
                     write_image(output_path(out_dir, name), drawn)
-                    report.written.append(output_path(out_dir, name))
-                    report.inputs_done += 1
+                    item.written.append(output_path(out_dir, name))
+                    item.done = True
                 if iid is None and boxes.detector is None:
-                    report.unmatched.append(frame_name)
+                    item.unmatched.append(frame_name)
                 elif len(b) == 0:
-                    report.no_boxes.append(frame_name)
+                    item.no_boxes.append(frame_name)
                 for r in results:
                     r["file_name"] = frame_name
-                    report.results.append(r)
-                report.frames += 1
+                    item.results.append(r)
+                item.frames += 1
     finally:
         if writer is not None:
             writer.close()
             if writer.path.exists():
-                report.written.append(writer.path)
-    return counter
+                item.written.append(writer.path)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,32 @@ def init_distributed(device: str = "") -> DistInfo:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo", rank=rank, world_size=world)
     return DistInfo(rank, world, local, dev)
+
+
+def rank_and_world() -> tuple[int, int]:
+    """(rank, world size) of the process group this process joined; (0, 1) alone."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def gather_objects(value: T) -> list[T]:
+    """Every process's `value` (picklable), in rank order, on every process; `[value]` alone."""
+    rank, world = rank_and_world()
+    if world == 1:
+        return [value]
+    out: list[Any] = [None] * world
+    dist.all_gather_object(out, value)
+    return out
+
+
+def from_main(value: T) -> T:
+    """Rank 0's `value` (picklable) on every process; `value` itself alone."""
+    if rank_and_world()[1] == 1:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def barrier() -> None:
