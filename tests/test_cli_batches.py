@@ -65,6 +65,19 @@ def test_predict_folder_skips_and_reports_unreadable_members(tiny_model, mixed_f
     assert len(video_frames(tmp_path / "out" / "clip_poses.mp4")) == 6
 
 
+def test_predict_reads_a_folder_of_videos_alone(tiny_model, synth_set, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(synth_set.out / "videos" / f"{VIDEO}.mp4", folder / "clip.mp4")
+    r = _predict(tiny_model.out / "last.pth", folder, "--out", tmp_path / "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    names = sorted({x["file_name"] for x in read_strict_json(tmp_path / "out" / "results.json")})
+    assert names == sorted(f"clip.mp4#{t}" for t in range(6))
+    (folder / "clip.mp4").rename(folder / "notes.txt")
+    line = assert_one_clear_error(_predict(tiny_model.out / "last.pth", folder, cwd=tmp_path), "predict")
+    assert "has no images or videos" in line, line
+
+
 def test_predict_strict_fails_on_an_unreadable_member_before_writing(tiny_model, mixed_folder, tmp_path):
     r = _predict(tiny_model.out / "last.pth", mixed_folder, "--strict", "--out", tmp_path / "out", cwd=tmp_path)
     line = assert_one_clear_error(r, "predict")

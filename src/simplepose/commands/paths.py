@@ -40,7 +40,7 @@ class PathArg:
     """An argparse `type=` that marks an option as a path of `kind`, with the `content` it must
     hold ("" any, "json", "coco", "results", "posetrack", "yaml", "checkpoint", "config or
     checkpoint", "image", "video", "images" (a folder of them), "media" (an image, a video or a
-    folder of images)). `literals` are words the
+    folder of images or videos: `track` takes only its images, as frames)). `literals` are words the
     option also takes instead of a path (`--boxes gt`); "" is always "not given"."""
 
     kind: str
@@ -169,8 +169,10 @@ def _check_folder(path: Path, content: str) -> str | None:
         return f"cannot read: {e.strerror or e}"
     if not entries:
         return "is an empty folder"
-    if content in ("images", "media") and next(_files(path, IMAGE_SUFFIXES), None) is None:
+    if content == "images" and next(_files(path, IMAGE_SUFFIXES), None) is None:
         return f"has no images ({', '.join(IMAGE_SUFFIXES)})"
+    if content == "media" and next(_files(path, IMAGE_SUFFIXES + VIDEO_SUFFIXES), None) is None:
+        return f"has no images or videos ({', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})"
     if content == "posetrack" and next(_files(path, (".json",)), None) is None:
         return "has no PoseTrack files (*.json)"
     if content not in ("", "images", "media", "posetrack"):

@@ -4,7 +4,7 @@
 With nothing but the input, the default pose model (COCO ResNet-50 256x192 of the model zoo)
 and the default person detector (YOLOX-m) are used, each downloaded once into the cache.
 
-INPUT: images, folders of images, videos. Writes to --out (default `predictions/`):
+INPUT: images, videos, folders of them. Writes to --out (default `predictions/`):
 results.json (COCO results format, each entry also naming its `file_name`; video frames are
 `NAME.mp4#FRAME`), each image with skeletons drawn (repeated names get _2, _3 ...), and each
 video re-encoded with them as NAME_poses.mp4. A folder's pictures and videos are all read.
@@ -61,7 +61,7 @@ PEOPLE_PER_PHOTO = 8
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="poses on images, folders and videos, drawn and as COCO results")
-    p.add_argument("inputs", nargs="+", metavar="INPUT", type=MEDIA, help="image files, folders of images, video files")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", type=MEDIA, help="image files, video files, folders of them")
     add_model_options(p, default_model=DEFAULT_MODEL)
     p.add_argument(
         "--boxes",

@@ -108,10 +108,9 @@ def open_frames(path: str | Path, fps: float = 25.0) -> FrameSource:
     """A video file, a folder of images or one image as a FrameSource; clear errors otherwise."""
     path = Path(path)
     if path.is_dir():
-        names = sorted(p.name for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        names, videos = _members(path)
         if not names:
             raise FileNotFoundError(f"no frames ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-        videos = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
         return FrameSource(path, names, fps, "folder", videos)
     if not path.is_file():
         raise FileNotFoundError(f"input not found: {path}")
@@ -140,15 +139,27 @@ def _open_video(path: Path, fps: float, must_open: bool = True) -> FrameSource:
     return FrameSource(path, [f"{path.stem}/{t:06d}.jpg" for t in range(max(count, 0))], video_fps, "video")
 
 
-def open_inputs(inputs: Sequence[str | Path]) -> list[FrameSource]:
+def _members(folder: Path) -> tuple[list[str], list[str]]:
+    """(picture names, video names) of a folder, each sorted."""
+    names = sorted(p.name for p in folder.iterdir())
+    return (
+        [n for n in names if Path(n).suffix.lower() in IMAGE_SUFFIXES],
+        [n for n in names if Path(n).suffix.lower() in VIDEO_SUFFIXES],
+    )
+
+
+def open_inputs(inputs: Sequence[str | Path], fps: float = 25.0) -> list[FrameSource]:
     """Each input as a FrameSource; a folder becomes one source per picture and per video in it
     (a video in it that does not open is reported when read, as an unreadable picture is)."""
     out: list[FrameSource] = []
     for item in inputs:
-        src = open_frames(item)
-        if src.kind == "folder":
-            out.extend(FrameSource(src.path / n, [n], src.fps, "image") for n in src.names)
-            out.extend(_open_video(src.path / n, src.fps, must_open=False) for n in src.videos)
+        path = Path(item)
+        if path.is_dir():  # its pictures, then its videos (a folder of videos alone is fine here)
+            names, videos = _members(path)
+            if not names and not videos:
+                raise FileNotFoundError(f"no images or videos in folder {path}")
+            out.extend(FrameSource(path / n, [n], fps, "image") for n in names)
+            out.extend(_open_video(path / n, fps, must_open=False) for n in videos)
         else:
-            out.append(src)
+            out.append(open_frames(path))
     return out
