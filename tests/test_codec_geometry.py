@@ -100,3 +100,16 @@ def test_flipped_crop_equals_crop_of_flipped_image():
     flipped = np.ascontiguousarray(img[:, ::-1])
     b = warp_crop(flipped, crop_matrix([80 - 1 - c[0], c[1]], s, 10.0, (32, 32)), (32, 32))
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_udp_refuses_a_one_pixel_side_the_paper_codec_takes():
+    """UDP maps sizes as (size - 1): a one-pixel heatmap side is one clear error, not a division by zero."""
+    from simplepose.core.codec import HeatmapCodec
+
+    for encoding, decoder in (("udp", "paper"), ("paper", "udp"), ("paper", "udp-dark")):
+        with pytest.raises(ValueError, match=r"UDP .* needs input and heatmap sides of 2 or more"):
+            HeatmapCodec((4, 8), (1, 2), encoding=encoding, decoder=decoder)
+    with pytest.raises(ValueError, match="must be positive"):
+        HeatmapCodec((4, 8), (0, 2))
+    codec = HeatmapCodec((4, 8), (1, 2))  # the paper's stride in / hm is defined
+    assert codec.stride.tolist() == [4.0, 4.0]

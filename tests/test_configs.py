@@ -187,3 +187,16 @@ def test_official_per_layer_lists_become_one_value(tmp_path):
     )  # a scalar is one layer's value
     cfg = load_config(p)
     assert cfg.model.deconv_filters == 128 and cfg.model.deconv_kernels == 3
+
+
+def test_choice_settings_match_their_registries_and_are_checked_with_the_config():
+    from simplepose.config import CHOICES, ConfigError, check_overrides
+    from simplepose.core.codec import DECODERS, ENCODINGS
+    from simplepose.tracking.tracker import SIMILARITIES
+
+    assert sorted(CHOICES["data.encoding"]) == sorted(ENCODINGS)
+    assert sorted(CHOICES["test.decoder"]) == sorted(DECODERS)
+    assert sorted(CHOICES["track.similarity"]) == sorted(SIMILARITIES)
+    with pytest.raises(ConfigError, match=r"--set: test.decoder: 'dork' is not one of .*; did you mean dark\?"):
+        check_overrides(["test.decoder=dork"])
+    check_overrides(["test.decoder=udp-dark", "track.similarity=box_iou", "data.encoding=udp"])

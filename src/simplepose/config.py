@@ -215,6 +215,24 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     return value
 
 
+#: Settings that take one word of a fixed set, checked with the rest of a config (`--set`
+#: included) before any model or data loads. Literal here so that reading a config imports
+#: nothing heavy; tests/test_configs.py keeps them equal to the registries they name
+#: (`core.codec.ENCODINGS` and `DECODERS`, `tracking.tracker.SIMILARITIES`).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.encoding": ("paper", "udp"),
+    "test.decoder": ("dark", "mmpose", "paper", "udp", "udp-dark"),
+    "track.similarity": ("box_iou", "flow_oks", "multi_flow_oks", "pose_oks"),
+}
+
+
+def _check_choice(key: str, value: Any, where: str) -> None:
+    choices = CHOICES.get(key)
+    if choices is not None and value not in choices:
+        near = did_you_mean(str(value), choices)
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}{near}")
+
+
 def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     """Build a Config from nested dicts; unknown sections or keys are errors naming them."""
     sections = {f.name: f for f in dataclasses.fields(Config)}
@@ -233,6 +251,7 @@ def config_from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
                 near = did_you_mean(f"{sec}.{key}", (f"{sec}.{k}" for k in known))
                 raise ConfigError(f"{source}: unknown key {sec}.{key}{near} (known: {sorted(known)})")
             fields_[key] = _coerce(value, getattr(defaults, key), f"{source}: {sec}.{key}")
+            _check_choice(f"{sec}.{key}", fields_[key], f"{source}: {sec}.{key}")
         kwargs[sec] = cls(**fields_)
     return Config(**kwargs)
 

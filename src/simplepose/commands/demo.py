@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=d.videos, help="synthetic video clips to generate")
     p.add_argument("--frames", type=int, default=d.frames, help="frames per video clip")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed of the data and the training")
-    p.add_argument("--device", default=d.device, help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--device", default=d.device, help="cpu, cuda or cuda:N")
     p.add_argument(
         "--runtime",
         dest="overrides",

@@ -91,14 +91,18 @@ class Ranks:
 @contextlib.contextmanager
 def joined(args: argparse.Namespace) -> Iterator[Ranks]:
     """The process group torchrun describes, for the length of a command (a plain `Ranks()`
-    without torchrun). Under torchrun `--device cuda` means each process's own GPU, cuda:LOCAL_RANK."""
+    without torchrun). Under torchrun `--device cuda` (or none, on a machine with CUDA) means each
+    process's own GPU, cuda:LOCAL_RANK."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         yield Ranks()
         return
+    import torch
+
     from ..training.distributed import cleanup, init_distributed
 
-    device = getattr(args, "device", "") or "cpu"
+    # No --device: CUDA when there is one (as alone), and then this process's own GPU.
+    device = getattr(args, "device", "") or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda":
         args.device = device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
     info = init_distributed(device)

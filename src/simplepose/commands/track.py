@@ -124,7 +124,12 @@ def _detector(args: argparse.Namespace, frame_ids):
         if frame_ids and not any(i in det.table for i in frame_ids):
             raise ValueError(
                 f"{args.boxes}: no detection has an image_id of these frames "
-                f"(frames are {frame_ids[0]}..{frame_ids[-1]}; pass --frames-like for PoseTrack ids)"
+                f"(frames are {frame_ids[0]}..{frame_ids[-1]}"
+                + (
+                    f", the ids of {args.frames_like})"
+                    if args.frames_like
+                    else "; pass --frames-like for PoseTrack ids)"
+                )
             )
         return det
     args.detector = args.detector or DEFAULT_DETECTOR

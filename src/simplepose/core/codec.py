@@ -63,6 +63,14 @@ class HeatmapCodec:
         self.encoding = encoding
         self.decoder = decoder
         self.blur_kernel = int(blur_kernel) or (int(6 * self.sigma - 1) | 1)
+        if min(self.input_size + self.heatmap_size) < 1:
+            raise ValueError(f"input size {self.input_size} and heatmap size {self.heatmap_size} must be positive")
+        if (encoding == "udp" or self.udp) and min(self.input_size + self.heatmap_size) < 2:
+            # UDP maps sizes as (size - 1): a side of one pixel would divide by zero.
+            raise ValueError(
+                f"UDP (encoding {encoding!r}, decoder {decoder!r}) needs input and heatmap sides of 2 or more, "
+                f"not input {self.input_size} and heatmaps {self.heatmap_size} (w, h)"
+            )
         insize = np.array(self.input_size, dtype=np.float64)
         hmsize = np.array(self.heatmap_size, dtype=np.float64)
         # Input pixels per heatmap pixel.

@@ -273,7 +273,8 @@ def _train_step(run: _Run, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor
         if pred.shape[-2:] != target.shape[-2:]:
             raise ValueError(
                 f"the model makes {tuple(pred.shape[-2:])} heatmaps (h, w) but data.heatmap_size "
-                f"gives {tuple(target.shape[-2:])}: input sides must be multiples of 32, heatmaps 1/4"
+                f"gives {tuple(target.shape[-2:])}: set data.heatmap_size to "
+                f"[{pred.shape[-1]}, {pred.shape[-2]}] (w, h), or change data.input_size"
             )
         loss = run.criterion(pred, target, weight)
     optimizer.zero_grad(set_to_none=True)
