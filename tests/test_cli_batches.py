@@ -191,6 +191,18 @@ def test_eval_skips_an_unreadable_image_and_strict_refuses_it(tiny_model, config
     assert not (tmp_path / "strict" / "metrics.json").exists() and not (tmp_path / "strict" / "results.json").exists()
 
 
+def test_train_validation_skips_an_unreadable_image_once(config_with_a_bad_val_image, tmp_path):
+    cfg = yaml.safe_load(config_with_a_bad_val_image.read_text())
+    cfg["train"].update(epochs=2, val_every=1)
+    config_with_a_bad_val_image.write_text(yaml.safe_dump(cfg))
+    r = simplepose("train", config_with_a_bad_val_image, "--out", tmp_path / "run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    warned = [x for x in message_lines(r.stderr) if x.startswith("warning: validation skipped")]
+    assert len(warned) == 1 and "000001.jpg" in warned[0] and "counts as missed" in warned[0], warned
+    log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [rec["step"] for rec in log if rec["tag"] == "val"] == [1, 2]  # both validations ran (by epoch)
+
+
 # ------------------------------------------------------------------ interruptions
 def _start(args: list[object], cwd: Path) -> subprocess.Popen:
     """`simplepose ARGS` started in the background; stdout and stderr go to files in cwd."""

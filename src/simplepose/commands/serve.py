@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     predictor, cfg = build_predictor(args, EXPECTED_CROPS)
     metrics = Metrics()
     batcher = Batcher(predictor, args.max_batch, args.batch_wait_ms, args.max_queue, metrics.batch)
+    metrics.queue_depth = lambda: batcher.pending
     labels = {"model": model_label(args), "detector": args.detector, "runtime": predictor.runtime.name}
     service = Service(
         predictor,

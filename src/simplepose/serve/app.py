@@ -148,9 +148,7 @@ async def predict(service: Service, request) -> Any:
     else:
         boxes, scores = await run_in_threadpool(service.detector, image)
     future = service.batcher.submit(image, boxes, scores, service.test.flip_test if flip is None else flip)
-    service.metrics.queue_depth = service.batcher.pending
     poses = postprocess_image(service.predictor, await asyncio.wrap_future(future), service.test)
-    service.metrics.queue_depth = service.batcher.pending
     service.metrics.answered(len(poses))
     return JSONResponse(
         {"width": width, "height": height, "people": people_json(poses, poses_to_results(0, poses)), **service.labels}

@@ -115,24 +115,33 @@ class Batcher:
             poses = self.predictor.predict_batch(
                 [j.image for j in group], [j.boxes for j in group], [j.scores for j in group]
             )
-            self.on_batch(sum(len(j.boxes) for j in group))
-            for job, p in zip(group, poses):
-                job.future.set_result(p)
         except Exception as e:
             if len(group) > 1:
                 for job in group:
-                    if not job.future.done():
-                        self._run_alone(job, flip)
-            elif not group[0].future.done():
-                group[0].future.set_exception(e)
-        finally:
-            with self._lock:
-                self._pending -= sum(1 for j in group if j.future.done())
+                    self._run_alone(job, flip)
+            else:
+                self._answer(group[0], error=e)
+            return
+        self.on_batch(sum(len(j.boxes) for j in group))
+        for job, p in zip(group, poses):
+            self._answer(job, p)
 
     def _run_alone(self, job: Job, flip: bool) -> None:
         """`job` in a pass of its own: its Poses, or its exception (the thread goes on)."""
         try:
             self.predictor.flip_test = flip
-            job.future.set_result(self.predictor.predict_batch([job.image], [job.boxes], [job.scores])[0])
+            poses = self.predictor.predict_batch([job.image], [job.boxes], [job.scores])[0]
         except Exception as e:
-            job.future.set_exception(e)
+            self._answer(job, error=e)
+            return
+        self._answer(job, poses)
+
+    def _answer(self, job: Job, poses: object = None, error: BaseException | None = None) -> None:
+        """The job leaves the queue, then its request hears: a request answered is never still
+        counted as waiting (`pending`, the /metrics queue depth)."""
+        with self._lock:
+            self._pending -= 1
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(poses)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -50,7 +50,8 @@ class Metrics:
         self.latency = Histogram(LATENCY_BUCKETS)
         self.batch_crops = Histogram(BATCH_BUCKETS)
         self.people = 0
-        self.queue_depth = 0
+        #: The requests waiting for the model now, read as /metrics is rendered (the batcher's count).
+        self.queue_depth: Callable[[], int] = lambda: 0
 
     def request(self, route: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -89,7 +90,7 @@ class Metrics:
             lines += [
                 "# HELP simplepose_queue_depth Requests waiting for the model.",
                 "# TYPE simplepose_queue_depth gauge",
-                f"simplepose_queue_depth {self.queue_depth}",
+                f"simplepose_queue_depth {self.queue_depth()}",
                 "# HELP simplepose_people_total People answered.",
                 "# TYPE simplepose_people_total counter",
                 f"simplepose_people_total {self.people}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -104,14 +105,27 @@ def _write_config(cfg: Config, out_dir: Path) -> None:
     atomic_write_bytes(out_dir / "config.yaml", yaml.safe_dump(config_to_dict(cfg), sort_keys=False).encode())
 
 
-def _validate(model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path) -> dict[str, float] | None:
-    """COCO AP (or PCKh) of the current model, through the evaluation runner."""
+def _validate(
+    model: nn.Module, cfg: Config, dist_info: DistInfo, out_dir: Path, warned: set[str] | None = None
+) -> dict[str, float] | None:
+    """COCO AP (or PCKh) of the current model, through the evaluation runner.
+
+    A validation image that does not decode is skipped and counts as missed, as in `eval`:
+    said in one warning line the first time (`warned`: the names said so far), so a damaged
+    file costs the run a little AP rather than the run itself."""
     from ..evaluation.runner import evaluate_model  # here, not at the top: only validation needs it
+
+    said = set() if warned is None else warned
+
+    def on_bad(name: str, problem: str) -> None:
+        if name not in said:
+            said.add(name)
+            print(f"warning: validation skipped {name}: {problem} (it counts as missed)", file=sys.stderr)
 
     model.eval()
     try:
         with torch.no_grad():
-            return dict(evaluate_model(model, cfg, dist_info.device, out_dir=out_dir))
+            return dict(evaluate_model(model, cfg, dist_info.device, out_dir=out_dir, on_bad=on_bad))
     finally:
         model.train()
 
@@ -152,6 +166,7 @@ class _Run:
     budget: TimeBudget | None = None  # train.max_minutes > 0: the run follows the clock (budget.py)
     progress: float = 0.0  # of a budget run, at the last epoch's end
     budget_spent: bool = False  # the budget ran out inside the last epoch
+    val_warned: set[str] = field(default_factory=set)  # unreadable validation images said so far
 
 
 def _setup(cfg: Config, out_dir: Path, resume: bool, info: DistInfo) -> _Run:
@@ -375,7 +390,7 @@ def _end_epoch(run: _Run, epoch: int, validate: bool) -> None:
     if run.info.is_main:
         save_checkpoint(run.out_dir / "last.pth", run.model, cfg, **state)
     if validate:
-        metrics = _validate(run.model, cfg, run.info, run.out_dir / "val")
+        metrics = _validate(run.model, cfg, run.info, run.out_dir / "val", run.val_warned)
         # The checkpoint holds the random state from before validation; restore it, so the
         # run goes on exactly as one resumed from that checkpoint would.
         set_rng_state(rng)
