@@ -5,6 +5,7 @@ every bad input is a 4xx JSON line and the service stays healthy; SIGTERM answer
 in flight and exits 0.
 """
 
+import io
 import json
 import os
 import socket
@@ -145,6 +146,27 @@ def test_boxes_and_flip(server, photos):
     assert 1 <= len(people) <= 2 and all(len(p["keypoints"]) == 17 for p in people)
     none = server.post(image, {"boxes": "[]"})
     assert none.status_code == 200 and none.json()["people"] == []
+
+
+def test_a_sideways_phone_photo_is_answered_upright(server, photos):
+    """A JPEG that stores its pixels turned and says so in EXIF (orientation 6) is answered in
+    the frame the browser shows: its size and boxes upright, its people those of the upright picture."""
+    from PIL import Image
+
+    upright = cv2.imread(str(photos[0]))
+    im = Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))[..., ::-1])  # stored turned left
+    exif = im.getexif()
+    exif[0x0112] = 6  # "turn right to view"
+    phone, plain = io.BytesIO(), io.BytesIO()
+    im.save(phone, "PNG", exif=exif.tobytes())
+    Image.fromarray(upright[..., ::-1]).save(plain, "PNG")
+    h, w = upright.shape[:2]
+    box = json.dumps([[2, 2, w - 3, h - 3]])  # in the upright frame: outside the stored one's width
+    answers = [server.post({"image": ("a.png", b.getvalue(), "image/png")}, {"boxes": box}) for b in (phone, plain)]
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    turned, straight = (a.json() for a in answers)
+    assert (turned["width"], turned["height"]) == (w, h)
+    assert turned["people"] and keypoints_close(turned["people"], straight["people"])
 
 
 def png_claiming(width: int, height: int) -> bytes:

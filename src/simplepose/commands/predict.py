@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
 
     # Names, device and settings first: a typo is named before any download or model load.
     check_model_options(args, "" if args.boxes else (args.detector or DEFAULT_DETECTOR))
-    sources = open_inputs(args.inputs)
+    # Photos upright, as a viewer shows them; a boxes file's coordinates are in the stored pixel order.
+    sources = open_inputs(args.inputs, upright=not args.boxes)
     with joined(args) as ranks:
         return _run(args, sources, ranks)
 

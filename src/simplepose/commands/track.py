@@ -153,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         if given:
             raise ValueError(f"{' and '.join(given)} describe one video: give one VIDEO_OR_FRAME_DIR with them")
-    sources = [open_frames(path) for path in args.sources]
+    # Frames upright as a viewer shows them; a boxes file's coordinates are in the stored pixel order.
+    sources = [open_frames(path, upright=not args.boxes) for path in args.sources]
     names = [args.name or (src.path.stem if src.is_video else src.path.name) for src in sources]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -134,8 +134,11 @@ def join_root(root: PathLike, path: PathLike) -> str:
     return str(Path(root) / path) if root and path and not Path(path).is_absolute() else path
 
 
-def read_image(path: PathLike) -> np.ndarray:
-    """(H, W, 3) uint8 BGR image, decoded as the paper's code does (EXIF orientation ignored).
+def read_image(path: PathLike, upright: bool = False) -> np.ndarray:
+    """(H, W, 3) uint8 BGR image. By default decoded as the paper's code does: the pixels as
+    stored, EXIF orientation ignored, which is the frame COCO's (and most data sets') annotations
+    are in. `upright`: turned as the file's EXIF orientation says, as a photo viewer shows it
+    (a phone's portrait photo stands up): for a user's photos, whose people a detector finds.
 
     A missing or undecodable file is one clear error naming it.
     """
@@ -145,7 +148,11 @@ def read_image(path: PathLike) -> np.ndarray:
     if image is None:
         what = "image not found" if not os.path.exists(path) else "cannot read image"
         raise FileNotFoundError(f"{what}: {path}")
-    return image
+    if not upright:
+        return image
+    from .orientation import apply_orientation, exif_orientation
+
+    return apply_orientation(image, exif_orientation(path))
 
 
 class OutputError(ValueError):

@@ -29,6 +29,9 @@ class FrameSource:
         fps: frames per second (the video's own, else the default given to `open_frames`).
         kind: "video", "folder" or "image".
         videos: for a folder, the videos in it, which are not frames (a command says so).
+        upright: pictures turned as their EXIF orientation says, as a viewer shows them (a
+            user's photos; `fileio.read_image`); False keeps the stored pixel order, the frame
+            of a boxes file's coordinates.
     """
 
     path: Path
@@ -36,6 +39,7 @@ class FrameSource:
     fps: float
     kind: str
     videos: list[str] = field(default_factory=list)
+    upright: bool = True
 
     @property
     def is_video(self) -> bool:
@@ -55,7 +59,7 @@ class FrameSource:
         for name in self.names:
             path = self.path / name if self.kind == "folder" else self.path
             try:
-                yield read_image(path)
+                yield read_image(path, upright=self.upright)
             except OSError:  # FileNotFoundError included: read_image raises it for both
                 if on_bad is None:
                     raise
@@ -104,19 +108,20 @@ class FrameSource:
             on_bad(str(self.path), problem)
 
 
-def open_frames(path: str | Path, fps: float = 25.0) -> FrameSource:
-    """A video file, a folder of images or one image as a FrameSource; clear errors otherwise."""
+def open_frames(path: str | Path, fps: float = 25.0, upright: bool = True) -> FrameSource:
+    """A video file, a folder of images or one image as a FrameSource; clear errors otherwise.
+    `upright`: pictures turned by their EXIF orientation (see `FrameSource`)."""
     path = Path(path)
     if path.is_dir():
         names, videos = _members(path)
         if not names:
             raise FileNotFoundError(f"no frames ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-        return FrameSource(path, names, fps, "folder", videos)
+        return FrameSource(path, names, fps, "folder", videos, upright)
     if not path.is_file():
         raise FileNotFoundError(f"input not found: {path}")
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return FrameSource(path, [path.name], fps, "image")
+        return FrameSource(path, [path.name], fps, "image", upright=upright)
     if suffix not in VIDEO_SUFFIXES:
         raise ValueError(f"{path}: not an image or video suffix ({', '.join(IMAGE_SUFFIXES + VIDEO_SUFFIXES)})")
     return _open_video(path, fps)
@@ -148,7 +153,7 @@ def _members(folder: Path) -> tuple[list[str], list[str]]:
     )
 
 
-def open_inputs(inputs: Sequence[str | Path], fps: float = 25.0) -> list[FrameSource]:
+def open_inputs(inputs: Sequence[str | Path], fps: float = 25.0, upright: bool = True) -> list[FrameSource]:
     """Each input as a FrameSource; a folder becomes one source per picture and per video in it
     (a video in it that does not open is reported when read, as an unreadable picture is)."""
     out: list[FrameSource] = []
@@ -158,8 +163,8 @@ def open_inputs(inputs: Sequence[str | Path], fps: float = 25.0) -> list[FrameSo
             names, videos = _members(path)
             if not names and not videos:
                 raise FileNotFoundError(f"no images or videos in folder {path}")
-            out.extend(FrameSource(path / n, [n], fps, "image") for n in names)
+            out.extend(FrameSource(path / n, [n], fps, "image", upright=upright) for n in names)
             out.extend(_open_video(path / n, fps, must_open=False) for n in videos)
         else:
-            out.append(open_frames(path))
+            out.append(open_frames(path, fps, upright))
     return out

@@ -32,12 +32,15 @@ ImageLike = Union[np.ndarray, str, "os.PathLike[str]"]
 def as_image(image: ImageLike, what: str = "image") -> np.ndarray:
     """An (H, W, 3) uint8 BGR array from an array or an image file's path.
 
+    A path is read upright (turned as its EXIF orientation says, as a viewer shows it); an
+    array is taken as it is.
+
     Raises:
         ValueError: for anything else, naming `what`.
         FileNotFoundError: for a path that is missing or does not decode.
     """
     if isinstance(image, (str, os.PathLike)):
-        return read_image(os.fspath(image))
+        return read_image(os.fspath(image), upright=True)  # a user's photo, as a viewer shows it
     if not isinstance(image, np.ndarray):
         raise ValueError(
             f"{what}: expected an (H, W, 3) uint8 BGR array or an image file path, got {type(image).__name__}"

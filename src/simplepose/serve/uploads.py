@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from ..core.orientation import apply_orientation, exif_orientation
+
 #: Formats the endpoint takes (PIL's names), as the issue lists them.
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "TIFF")
 
@@ -57,7 +59,8 @@ def _looks_truncated(data: bytes, fmt: str) -> bool:
 
 
 def decode_image(data: bytes, max_pixels: int, field: str = "image") -> np.ndarray:
-    """(H, W, 3) uint8 BGR from an uploaded file's bytes.
+    """(H, W, 3) uint8 BGR from an uploaded file's bytes, upright (turned as its EXIF
+    orientation says, as the browser shows it: the page's boxes and drawings are in that frame).
 
     415: empty, or not one of FORMATS; 413: the header says more than `max_pixels` (not
     decoded); 422: truncated or undecodable. A 1x1 image is fine (as everywhere in simplepose).
@@ -82,7 +85,7 @@ def decode_image(data: bytes, max_pixels: int, field: str = "image") -> np.ndarr
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None or image.shape[:2] != (h, w):
         raise RequestError(422, f"{field}: the {fmt} file does not decode")
-    return image
+    return apply_orientation(image, exif_orientation(data))
 
 
 def parse_boxes(text: str, width: int, height: int) -> np.ndarray:
