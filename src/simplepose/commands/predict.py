@@ -205,12 +205,13 @@ def _finish(
 ) -> int:
     """Rank 0: results.json, the files listed for a later --overwrite, the summary lines."""
     from ..core.fileio import atomic_write_json
-    from ..core.interrupts import Interrupted
+    from ..core.interrupts import Interrupted, deferred
 
     if claim is None:
         return 0
-    atomic_write_json(out / "results.json", report.results)
-    claim.finish([*report.written, out / "results.json"])
+    with deferred():  # a second Ctrl-C waits until results.json and its listing are written
+        atomic_write_json(out / "results.json", report.results)
+        claim.finish([*report.written, out / "results.json"])
     if report.interrupted is not None:
         raise Interrupted.after(
             report.interrupted,
