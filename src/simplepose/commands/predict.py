@@ -159,9 +159,9 @@ def _run(args: argparse.Namespace, sources: list[FrameSource], ranks: Ranks) -> 
     # rank decides for the whole job, as one process would).
     expected = 0 if any(s.is_video for s in sources) else len(sources) * PEOPLE_PER_PHOTO
     boxes, (predictor, cfg) = ranks.main_first(lambda: (_boxes(args), build_predictor(args, expected)))
-    # Once every input has been read: a failed run leaves no folder. Rank 0 holds the lock.
-    out = ranks.main_first(lambda: _open_output(args, claim))
     try:
+        # Once every input has been read: a failed run leaves no folder. Rank 0 holds the lock.
+        out = ranks.main_first(lambda: _open_output(args, claim))
         if claim is not None and claim.replaced:
             print(f"replaced the {count(claim.replaced, 'file')} of the earlier run in {out} (--overwrite)")
         if ranks.is_main:
