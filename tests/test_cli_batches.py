@@ -203,6 +203,16 @@ def test_train_validation_skips_an_unreadable_image_once(config_with_a_bad_val_i
     assert [rec["step"] for rec in log if rec["tag"] == "val"] == [1, 2]  # both validations ran (by epoch)
 
 
+def test_bench_and_demo_refuse_a_folder_another_run_is_writing(tmp_path):
+    for command, extra in (("bench", ("--quick",)), ("demo", ())):
+        out = tmp_path / command
+        out.mkdir()
+        (out / f".{command}.lock").write_text(str(os.getpid()))  # a live run holds it
+        r = simplepose(command, "--out", out, *extra, cwd=tmp_path)
+        assert f"another run (process {os.getpid()})" in assert_one_clear_error(r, command)
+        assert [p.name for p in out.iterdir()] == [f".{command}.lock"]  # nothing of its own written
+
+
 # ------------------------------------------------------------------ interruptions
 def _start(args: list[object], cwd: Path) -> subprocess.Popen:
     """`simplepose ARGS` started in the background; stdout and stderr go to files in cwd."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, load_config
-from .core.fileio import atomic_write_bytes, atomic_write_json, prepare_output_dir
+from .core.fileio import OutputClaim, atomic_write_bytes, atomic_write_json, prepare_output_dir
 from .core.version import VERSION_KEY, package_version
 from .core.words import count, plural
 from .evaluation.cocoeval import METRIC_KEYS
@@ -237,18 +237,24 @@ def score_shipped_model(s: DemoSettings, out: Path) -> dict[str, Any] | None:
 
 def run_demo(s: DemoSettings = DemoSettings()) -> dict[str, Any]:
     """Run every step; returns (and writes to `out_dir/metrics.json`) the figures."""
-    from .nets.weights import load_checkpoint
     from .runtimes import check_runtime
-    from .training.engine import train
 
     start = time.perf_counter()
-    timings: dict[str, float] = {}
-
     # The config first: a missing or bad one is reported before minutes of data generation
     # and before the output folder is made.
     cfg = load_config(s.config, [f"data.root={s.data_dir}", *s.overrides])
     check_runtime(cfg.test.runtime, s.device, None, "test.runtime", cfg.test.onnx_model)  # e.g. openvino, not installed
     out = prepare_output_dir(s.out_dir)
+    with OutputClaim(out, "demo", ()):  # two demos into one folder would mix their reports
+        return _run_demo_into(s, cfg, out, start)
+
+
+def _run_demo_into(s: DemoSettings, cfg: Config, out: Path, start: float) -> dict[str, Any]:
+    """`run_demo`'s work, once the config is read and `out` is claimed."""
+    from .nets.weights import load_checkpoint
+    from .training.engine import train
+
+    timings: dict[str, float] = {}
     t = time.perf_counter()
     ensure_data(s)
     timings["data_s"] = time.perf_counter() - t

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_model_source, checkpoint_source
+from .common import add_model_source, checkpoint_source, leaves_no_empty_folder
 from .paths import FOLDER_IN, OUT_DIR, YAML
 
 
@@ -61,22 +61,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@leaves_no_empty_folder
 def run(args: argparse.Namespace) -> int:
     from ..bench.run import run_bench
     from ..bench.settings import BenchSettings
+    from ..core.fileio import OutputClaim, prepare_output_dir
 
     models = tuple(args.models) if args.models else (("demo",) if args.quick else BenchSettings().models)
-    run_bench(
-        BenchSettings(
-            args.out,
-            args.quick,
-            checkpoint_source(args),
-            args.data,
-            args.demo_config,
-            models,
-            tuple(args.runtimes),
-            not args.no_compile,
-            threads=args.threads,
+    out = prepare_output_dir(args.out)
+    with OutputClaim(out, "bench", ()):  # two benches into one folder would mix their reports
+        run_bench(
+            BenchSettings(
+                args.out,
+                args.quick,
+                checkpoint_source(args),
+                args.data,
+                args.demo_config,
+                models,
+                tuple(args.runtimes),
+                not args.no_compile,
+                threads=args.threads,
+            )
         )
-    )
     return 0
