@@ -92,3 +92,28 @@ def test_page_tracks_a_video_and_plays_it(server, browser, synth_set, tmp_path):
     shot = tmp_path / "video.png"
     browser.save_screenshot(str(shot))
     print(f"screenshot: {shot}")
+
+
+def test_page_draws_a_sideways_phone_photo_upright(server, browser, synth_set, tmp_path):
+    """A JPEG stored turned with EXIF orientation 6 (a phone's portrait photo): the browser shows
+    it upright, and the page's canvas and the service's answer are in that same frame."""
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    real = REAL_DATA / "coco" / "000000000785.jpg"
+    upright = Image.open(real if real.is_file() else sorted((synth_set.out / "images" / "val").glob("*.jpg"))[0])
+    stored = upright.convert("RGB").transpose(Image.Transpose.ROTATE_90)  # the pixels stored turned left
+    exif = stored.getexif()
+    exif[0x0112] = 6  # "turn right to view"
+    photo = tmp_path / "phone.jpg"
+    stored.save(photo, "JPEG", quality=95, exif=exif.tobytes())
+    browser.get(server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "status").text.startswith("ready"))
+    browser.find_element(By.ID, "file").send_keys(str(photo))
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-drawn"))
+    canvas = browser.execute_script("const c = document.getElementById('canvas'); return [c.width, c.height];")
+    answer = browser.find_element(By.ID, "json").text
+    assert tuple(canvas) == upright.size
+    assert f'"width": {upright.size[0]}' in answer and f'"height": {upright.size[1]}' in answer
+    browser.save_screenshot(str(tmp_path / "phone.png"))
