@@ -2,7 +2,7 @@
 on generated data, and what it wrote (files that parse, decode and hold the right values).
 
 The tiny synthetic set and the tiny model come from session fixtures in conftest.py
-(`synth_set`, `tiny_config`, `tiny_model`).
+(`synth_set`, `tiny_config`, `tiny_model`). `simplepose demo` is run in tests/test_demo.py.
 """
 
 import json
@@ -23,7 +23,6 @@ from e2e_helpers import (
     video_frames,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 VIDEO = "000001_synth"
 
 
@@ -304,49 +303,6 @@ def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "input 64x128 (w x h) -> heatmaps 16x32" in r.stdout
     assert float(re.search(r"^multiply-adds\s+([\d.]+) G", r.stdout, re.M).group(1)) > 0
-
-
-def test_demo_writes_the_whole_report(tmp_path):
-    r = simplepose(
-        "demo",
-        "--out",
-        "report",
-        "--data",
-        "data",
-        "--images",
-        12,
-        "--videos",
-        1,
-        "--frames",
-        6,
-        "--config",
-        REPO / "configs" / "synthetic" / "res18_96x64.yaml",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        "train.val_every=1",
-        "--set",
-        "data.workers=0",
-        cwd=tmp_path,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    out = tmp_path / "report"
-    report = read_record(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
-    m = report["demo_run"]
-    assert set(report) == {"demo_run", "shipped_model", "timings"}
-    assert coco_metrics_valid(m["coco_gt_boxes"]) and coco_metrics_valid(m["coco_detections"])
-    p = m["posetrack"]
-    assert 0 <= p["mAP"] <= 100 and p["MOTA"] <= 100 and 0 <= p["recall"] <= 100
-    assert all(p[k] is None or 0 <= p[k] <= 100 for k in ("MOTP", "precision"))
-    assert m["train"]["epochs"] == 1 and np.isfinite(m["train"]["final_loss"])
-    assert len(m["pictures"]) == 2  # one per val image (at most 6)
-    for path in m["pictures"] + m["curves"]:
-        assert decode_image(tmp_path / path).shape[0] > 0
-    assert sorted(Path(c).name for c in m["curves"]) == ["ap.png", "loss.png"]
-    assert [Path(v).name for v in p["videos"]] == [f"{VIDEO}.mp4"]
-    assert len(video_frames(tmp_path / p["videos"][0])) == 6
-    assert read_strict_json(out / "tracking" / f"{VIDEO}.json")["images"]
-    assert "COCO AP, synthetic val, GT boxes:" in r.stdout and "simplepose demo finished" in r.stdout
 
 
 def _predicted(tmp_path: Path, name: str, tiny_model, synth_set, *options) -> np.ndarray:
