@@ -194,8 +194,11 @@ CASES: dict[str, tuple[str, Args, str]] = {
 
 
 #: The cases run through the installed console script, one of each command and of each kind of
-#: bad input above (a checkpoint, a config, an image, an input file), the costly ones included.
+#: bad input above (a checkpoint, a config, an image, an input file), the costly ones included,
+#: and those where OpenCV meets the missing image (its logging, which the command keeps quiet
+#: through the environment, is set up once per process: only a fresh one shows it).
 INSTALLED = {
+    "eval-missing-image",
     "eval-truncated-checkpoint",
     "info-bad-yaml",
     "predict-missing-image",

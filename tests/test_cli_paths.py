@@ -10,9 +10,9 @@ check (a file that starts like a checkpoint, `[]` as results ...): the check com
 work, so no model is trained or loaded.
 
 The installed command runs the first case of each (command, kind of path option) and of each
-wrong kind, in a subprocess (~30 starts of the console script); the other cases, the same
-check on other options, call `simplepose.cli.main` in the test's process with the same
-assertions (150 starts cost the suite ~45 s of CPU).
+wrong kind, and those that decode a picture, in a subprocess (~30 starts of the console
+script); the other cases, the same check on other options, call `simplepose.cli.main` in the
+test's process with the same assertions (150 starts cost the suite ~45 s of CPU).
 """
 
 from __future__ import annotations
@@ -103,13 +103,17 @@ def _action(command: str, name: str) -> argparse.Action:
 
 def _installed_cases() -> set[tuple[str, str, str]]:
     """The cases run through the installed console script: the first of each command and kind
-    of path option, and the first of each wrong kind of path."""
+    of path option, the first of each wrong kind of path, and every case whose check decodes
+    the file with OpenCV (its logging, which the command keeps quiet through the environment,
+    is set up once per process: only a fresh one shows it)."""
     kinds: set[tuple[str, str]] = set()
     wrongs: set[str] = set()
     chosen = set()
     for command, option, wrong in CASES:
-        kind = _action(command, option).type.kind
-        if (command, kind) not in kinds or wrong not in wrongs:
+        arg = _action(command, option).type
+        kind = arg.kind
+        decodes = wrong == "wrong-content" and arg.content in ("image", "video", "media")
+        if (command, kind) not in kinds or wrong not in wrongs or decodes:
             chosen.add((command, option, wrong))
             kinds.add((command, kind))
             wrongs.add(wrong)
