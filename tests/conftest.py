@@ -1,13 +1,17 @@
 """Shared test fixtures: where the real data samples live; a tiny synthetic set and model."""
 
+import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import yaml
 from e2e_helpers import simplepose
+from filelock import FileLock  # torch's own dependency
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs two workers on the two cores: one thread each, for torch in this process
@@ -40,8 +44,32 @@ def real_data() -> Path:
 
 
 # ---------------------------------------------------------------- end-to-end CLI fixtures
-# One tiny synthetic set and one tiny model per test session, made by the installed
-# `simplepose` command; the end-to-end tests of every other command reuse them.
+# One tiny synthetic set and one tiny model per test run, made by the installed `simplepose`
+# command; the end-to-end tests of every other command reuse them. Under pytest-xdist the
+# workers share them (the first to ask makes them, under a file lock; the others wait and read).
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], subprocess.CompletedProcess]) -> tuple:
+    """(folder, run): `make(folder)` run once per test run, the folder shared by the workers
+    of `pytest -n` (in the run's base folder, beside theirs); its CompletedProcess is kept."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        return folder, make(folder)
+    shared = tmp_path_factory.getbasetemp().parent / "shared-fixtures"
+    shared.mkdir(exist_ok=True)
+    folder, record = shared / name, shared / f"{name}.json"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not record.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a maker that failed left it half made
+            folder.mkdir()
+            run = make(folder)
+            if run.returncode != 0:
+                return folder, run  # the fixture fails; another worker tries again
+            kept = {"args": [str(a) for a in run.args], "returncode": 0, "stdout": run.stdout, "stderr": run.stderr}
+            record.write_text(json.dumps(kept))
+    return folder, subprocess.CompletedProcess(**json.loads(record.read_text()))
+
+
 #: 12 images of 160x120 (10 train, 2 val: 000000.jpg is image id 1) and one 6-frame video.
 SYNTH_ARGS = (
     "--images",
@@ -74,8 +102,9 @@ class CommandRun:
 @pytest.fixture(scope="session")
 def synth_set(tmp_path_factory) -> CommandRun:
     """`simplepose synth` of a tiny set: images, annotations, detections, a video with PoseTrack GT."""
-    root = tmp_path_factory.mktemp("synth")
-    result = simplepose("synth", "--out", root / "data", *SYNTH_ARGS, cwd=root)
+    root, result = made_once(
+        tmp_path_factory, "synth", lambda root: simplepose("synth", "--out", root / "data", *SYNTH_ARGS, cwd=root)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return CommandRun(root / "data", result)
 
@@ -113,9 +142,13 @@ def tiny_config(synth_set, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_config) -> CommandRun:
+def tiny_model(tiny_config, tmp_path_factory) -> CommandRun:
     """`simplepose train` of the tiny config for one epoch; `out` holds last.pth and best.pth."""
-    out = tiny_config.parent / "run"
-    result = simplepose("train", tiny_config, "--out", out, cwd=tiny_config.parent)
+
+    def train(root: Path) -> subprocess.CompletedProcess:
+        shutil.copy(tiny_config, root / "tiny.yaml")  # the run's config.yaml names this file
+        return simplepose("train", root / "tiny.yaml", "--out", root / "run", cwd=root)
+
+    root, result = made_once(tmp_path_factory, "tiny-model", train)
     assert result.returncode == 0, result.stderr[-3000:]
-    return CommandRun(out, result)
+    return CommandRun(root / "run", result)

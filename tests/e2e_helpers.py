@@ -40,6 +40,57 @@ def simplepose(
     )
 
 
+def simplepose_in_process(
+    capfd: Any, *args: object, cwd: PathLike, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`simplepose ARGS...` run by calling `simplepose.cli.main` in this process, in `cwd`, with
+    what it prints on both file descriptors (pytest's `capfd`): the same answer as `simplepose()`.
+
+    For the rows of a matrix whose class of behaviour the installed command also shows in a
+    subprocess (a start of the console script costs ~0.3 s, ~2 s once it imports torch); a case
+    that depends on a fresh interpreter (CUDA_VISIBLE_DEVICES, what a command imports, signals)
+    stays a subprocess. What `main` changes in this process (the environment, the signal
+    handlers, the working folder) is put back; an exception escaping `main` is printed as a
+    traceback with exit status 1, as the console script would; `timeout` seconds (a command that
+    does not stop) raise TimeoutError.
+    """
+    import signal
+    import traceback
+
+    from simplepose.cli import main
+
+    capfd.readouterr()  # what the test printed before is not the command's
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+
+    def too_long(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"simplepose {' '.join(map(str, args))} still running after {timeout} s")
+
+    os.environ.update(OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", **(env or {}))
+    os.environ.pop("OPENCV_LOG_LEVEL", None)  # the command has to keep OpenCV quiet by itself
+    os.chdir(cwd)
+    signal.signal(signal.SIGALRM, too_long)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's errors and --version
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in saved_handlers.items():
+            signal.signal(signum, handler)
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["simplepose", *map(str, args)], code, out, err)
+
+
 def stderr_segments(text: str) -> list[str]:
     """Non-blank pieces of `text` split at newlines and carriage returns, ANSI codes removed."""
     return [s.strip() for s in re.split(r"[\r\n]", _ANSI.sub("", text)) if s.strip()]

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e_helpers import assert_one_clear_error, read_strict_json, simplepose
+from e2e_helpers import assert_one_clear_error, read_strict_json, simplepose, simplepose_in_process
 from zoo_helpers import FileServer
 
 VIDEO = "000001_synth"
@@ -36,7 +36,9 @@ def device_command(case: str, device: str, f: dict) -> list:
 
 
 # Each kind of missing device, and each command with --device, at least once. (The tests run with
-# CUDA_VISIBLE_DEVICES="", so cuda is missing on a GPU machine too.)
+# CUDA_VISIBLE_DEVICES="", so cuda is missing on a GPU machine too.) The installed command runs
+# each case but "gpu", which names no device on any machine: those call `simplepose.cli.main` in
+# the test's process (where torch may see a GPU, so cuda and mps cases need a fresh process).
 DEVICE_CASES = [
     ("predict", "cuda"),
     ("predict", "gpu"),
@@ -50,7 +52,7 @@ DEVICE_CASES = [
 
 @pytest.mark.parametrize("case,device", DEVICE_CASES, ids=[f"{c}-{d}" for c, d in DEVICE_CASES])
 def test_a_device_the_machine_lacks_is_one_line_and_leaves_no_folder(
-    case, device, tiny_model, tiny_config, synth_set, tmp_path
+    case, device, tiny_model, tiny_config, synth_set, tmp_path, capfd
 ):
     f = {
         "image": image(synth_set),
@@ -59,14 +61,20 @@ def test_a_device_the_machine_lacks_is_one_line_and_leaves_no_folder(
         "video": synth_set.out / "videos" / f"{VIDEO}.mp4",
         "out": tmp_path / "out",
     }
-    line = assert_one_clear_error(simplepose(*device_command(case, device, f), cwd=tmp_path), case)
+    if device == "gpu":
+        run = simplepose_in_process(capfd, *device_command(case, device, f), cwd=tmp_path)
+    else:
+        run = simplepose(*device_command(case, device, f), cwd=tmp_path)
+    line = assert_one_clear_error(run, case)
     assert f"--device {device}: " in line and line.endswith("devices here: cpu"), line
     kind = device.split(":")[0]
     assert {"cuda": "CUDA", "gpu": "not a device name", "mps": "MPS"}[kind] in line
     assert list(tmp_path.iterdir()) == [], "nothing is made before the device is checked"
 
 
-def test_runtime_names_and_missing_extras_are_one_line_before_the_model_loads(tiny_model, synth_set, tmp_path):
+def test_runtime_names_and_missing_extras_are_one_line_before_the_model_loads(tiny_model, synth_set, tmp_path, capfd):
+    """The installed command with a misspelt --runtime; the same check reached through --set and
+    a missing extra, in the test's process (the base install meets the latter installed too)."""
     base = [
         "predict",
         image(synth_set),
@@ -79,23 +87,26 @@ def test_runtime_names_and_missing_extras_are_one_line_before_the_model_loads(ti
     ]
     line = assert_one_clear_error(simplepose(*base, "--runtime", "onnx-in8", cwd=tmp_path), "predict")
     assert "--runtime onnx-in8: unknown runtime; did you mean onnx-int8?" in line
-    line = assert_one_clear_error(simplepose(*base, "--set", "test.runtime=eagr", cwd=tmp_path), "predict")
+    run = simplepose_in_process(capfd, *base, "--set", "test.runtime=eagr", cwd=tmp_path)
+    line = assert_one_clear_error(run, "predict")
     assert "test.runtime eagr: unknown runtime; did you mean eager?" in line
     if importlib.util.find_spec("openvino") is None:
-        line = assert_one_clear_error(simplepose(*base, "--runtime", "openvino", cwd=tmp_path), "predict")
+        run = simplepose_in_process(capfd, *base, "--runtime", "openvino", cwd=tmp_path)
+        line = assert_one_clear_error(run, "predict")
         assert "--runtime openvino needs openvino" in line and "pip install 'simplepose[openvino]'" in line
     assert not (tmp_path / "out").exists()
 
 
-def test_a_misspelt_model_is_named_before_anything_downloads(synth_set, tmp_path):
+def test_a_misspelt_model_is_named_before_anything_downloads(synth_set, tmp_path, capfd):
     # An empty cache and a mirror that counts requests: the default detector (yolox-m) is not
     # cached, so a command that fetched it before checking the model name would ask for it.
+    # (The misspelt detector: the same check in the test's process.)
     with FileServer({}) as server:
         env = {"SIMPLEPOSE_HOME": str(tmp_path / "cache"), "SIMPLEPOSE_MIRROR": server.url}
         run = simplepose("predict", image(synth_set), "--model", "coco-res5-256x192", cwd=tmp_path, env=env)
         line = assert_one_clear_error(run, "predict")
         assert "no model named 'coco-res5-256x192'" in line and "did you mean coco-res50-256x192?" in line
-        run = simplepose("predict", image(synth_set), "--detector", "yolo-m", cwd=tmp_path, env=env)
+        run = simplepose_in_process(capfd, "predict", image(synth_set), "--detector", "yolo-m", cwd=tmp_path, env=env)
         assert "no model named 'yolo-m'; did you mean yolox-m?" in assert_one_clear_error(run, "predict")
         run = simplepose("models", "download", "coco-res50-256x129", cwd=tmp_path, env=env)
         assert "did you mean coco-res50-256x192?" in assert_one_clear_error(run, "models")

@@ -2,12 +2,13 @@
 on generated data, and what it wrote (files that parse, decode and hold the right values).
 
 The tiny synthetic set and the tiny model come from session fixtures in conftest.py
-(`synth_set`, `tiny_config`, `tiny_model`).
+(`synth_set`, `tiny_config`, `tiny_model`). `simplepose demo` is run in tests/test_demo.py.
 """
 
 import json
 import re
 import shutil
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,10 @@ from e2e_helpers import (
     read_record,
     read_strict_json,
     simplepose,
+    simplepose_in_process,
     video_frames,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 VIDEO = "000001_synth"
 
 
@@ -290,7 +291,9 @@ def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_
     assert r.returncode == 0 and "None" not in r.stdout and "epochs, training time and val AP unknown" in r.stdout
 
 
-def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path):
+def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path, capfd):
+    """The installed command on a checkpoint; on a config, in the test's process (the installed
+    `info` of a config: tests/test_hrnet.py)."""
     from simplepose.nets.weights import load_checkpoint
 
     r = simplepose("info", tiny_model.out / "last.pth", cwd=tmp_path)
@@ -300,59 +303,16 @@ def test_info_of_a_checkpoint_and_of_a_config(tiny_model, tiny_config, tmp_path)
     params = sum(p.numel() for p in load_checkpoint(tiny_model.out / "last.pth").model.parameters())
     printed = float(re.search(r"^parameters\s+([\d.]+) M", r.stdout, re.M).group(1))
     assert printed == pytest.approx(params / 1e6, abs=5e-4)
-    r = simplepose("info", tiny_config, "--input-size", 64, 128, cwd=tmp_path)
+    r = simplepose_in_process(capfd, "info", tiny_config, "--input-size", 64, 128, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "input 64x128 (w x h) -> heatmaps 16x32" in r.stdout
     assert float(re.search(r"^multiply-adds\s+([\d.]+) G", r.stdout, re.M).group(1)) > 0
 
 
-def test_demo_writes_the_whole_report(tmp_path):
-    r = simplepose(
-        "demo",
-        "--out",
-        "report",
-        "--data",
-        "data",
-        "--images",
-        12,
-        "--videos",
-        1,
-        "--frames",
-        6,
-        "--config",
-        REPO / "configs" / "synthetic" / "res18_96x64.yaml",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        "train.val_every=1",
-        "--set",
-        "data.workers=0",
-        cwd=tmp_path,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    out = tmp_path / "report"
-    report = read_record(out / "metrics.json")  # strict: MOTP of an untrained model is null, not NaN
-    m = report["demo_run"]
-    assert set(report) == {"demo_run", "shipped_model", "timings"}
-    assert coco_metrics_valid(m["coco_gt_boxes"]) and coco_metrics_valid(m["coco_detections"])
-    p = m["posetrack"]
-    assert 0 <= p["mAP"] <= 100 and p["MOTA"] <= 100 and 0 <= p["recall"] <= 100
-    assert all(p[k] is None or 0 <= p[k] <= 100 for k in ("MOTP", "precision"))
-    assert m["train"]["epochs"] == 1 and np.isfinite(m["train"]["final_loss"])
-    assert len(m["pictures"]) == 2  # one per val image (at most 6)
-    for path in m["pictures"] + m["curves"]:
-        assert decode_image(tmp_path / path).shape[0] > 0
-    assert sorted(Path(c).name for c in m["curves"]) == ["ap.png", "loss.png"]
-    assert [Path(v).name for v in p["videos"]] == [f"{VIDEO}.mp4"]
-    assert len(video_frames(tmp_path / p["videos"][0])) == 6
-    assert read_strict_json(out / "tracking" / f"{VIDEO}.json")["images"]
-    assert "COCO AP, synthetic val, GT boxes:" in r.stdout and "simplepose demo finished" in r.stdout
-
-
-def _predicted(tmp_path: Path, name: str, tiny_model, synth_set, *options) -> np.ndarray:
+def _predicted(tmp_path: Path, name: str, tiny_model, synth_set, *options, command=simplepose) -> np.ndarray:
     """Keypoints (people x 51) that `simplepose predict OPTIONS` writes for the val images."""
     out = tmp_path / name
-    r = simplepose(
+    r = command(
         "predict",
         "--checkpoint",
         tiny_model.out / "last.pth",
@@ -371,9 +331,12 @@ def _predicted(tmp_path: Path, name: str, tiny_model, synth_set, *options) -> np
     return np.array([p["keypoints"] for p in results], dtype=float)
 
 
-def test_the_shared_model_options_reach_the_predictor(tiny_config, tiny_model, synth_set, tmp_path):
+def test_the_shared_model_options_reach_the_predictor(tiny_config, tiny_model, synth_set, tmp_path, capfd):
     """--config, --set, --device, --runtime, --no-flip, --precision and --trusted, as eval, predict
-    and track take them (commands/common.py), in the installed command."""
+    and track take them (commands/common.py): the default and the run with most of them in the
+    installed command; --no-flip, --precision and a bad --runtime (installed in
+    test_cheap_checks_first.py) in the test's process."""
+    here = partial(simplepose_in_process, capfd)
     default = _predicted(tmp_path, "default", tiny_model, synth_set)
     eager = _predicted(
         tmp_path,
@@ -392,11 +355,13 @@ def test_the_shared_model_options_reach_the_predictor(tiny_config, tiny_model, s
     )
     # Another runtime and batch size, the same arithmetic: the same joints to float rounding.
     np.testing.assert_allclose(eager, default, atol=1e-2)
-    no_flip = _predicted(tmp_path, "no_flip", tiny_model, synth_set, "--runtime", "eager", "--no-flip")
+    no_flip = _predicted(tmp_path, "no_flip", tiny_model, synth_set, "--runtime", "eager", "--no-flip", command=here)
     assert no_flip.shape == default.shape and np.abs(no_flip - default).max() > 0.1  # the mirror pass is gone
-    bf16 = _predicted(tmp_path, "bf16", tiny_model, synth_set, "--runtime", "eager", "--no-flip", "--precision", "bf16")
+    bf16 = _predicted(
+        tmp_path, "bf16", tiny_model, synth_set, "--runtime", "eager", "--no-flip", "--precision", "bf16", command=here
+    )
     assert np.isfinite(bf16).all() and not np.array_equal(bf16, no_flip)  # another precision ran
-    bad = simplepose(
+    bad = here(
         "predict",
         "--checkpoint",
         tiny_model.out / "last.pth",

@@ -7,7 +7,12 @@ The matrix is built from `simplepose.cli.build_parser()`: every option whose `ty
 kind (and `test_every_option_is_a_path_or_says_why_not` fails for an option that takes text
 but declares no kind). The other options of a case get good-looking values that pass the path
 check (a file that starts like a checkpoint, `[]` as results ...): the check comes before any
-work, so no model is trained or loaded and each case costs one start of the command.
+work, so no model is trained or loaded.
+
+The installed command runs the first case of each (command, kind of path option) and of each
+wrong kind, and those that decode a picture, in a subprocess (~30 starts of the console
+script); the other cases, the same check on other options, call `simplepose.cli.main` in the
+test's process with the same assertions (150 starts cost the suite ~45 s of CPU).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_helpers import assert_one_clear_error, simplepose
+from e2e_helpers import assert_one_clear_error, simplepose, simplepose_in_process
 
 from simplepose.cli import HelpWithDefaults, build_parser
 from simplepose.commands.paths import (
@@ -94,6 +99,28 @@ CASES = _cases()
 
 def _action(command: str, name: str) -> argparse.Action:
     return next(a for a in PARSERS[command]._actions if isinstance(a.type, PathArg) and option_name(a) == name)
+
+
+def _installed_cases() -> set[tuple[str, str, str]]:
+    """The cases run through the installed console script: the first of each command and kind
+    of path option, the first of each wrong kind of path, and every case whose check decodes
+    the file with OpenCV (its logging, which the command keeps quiet through the environment,
+    is set up once per process: only a fresh one shows it)."""
+    kinds: set[tuple[str, str]] = set()
+    wrongs: set[str] = set()
+    chosen = set()
+    for command, option, wrong in CASES:
+        arg = _action(command, option).type
+        kind = arg.kind
+        decodes = wrong == "wrong-content" and arg.content in ("image", "video", "media")
+        if (command, kind) not in kinds or wrong not in wrongs or decodes:
+            chosen.add((command, option, wrong))
+            kinds.add((command, kind))
+            wrongs.add(wrong)
+    return chosen
+
+
+INSTALLED = _installed_cases()
 
 
 @pytest.fixture(scope="module")
@@ -209,15 +236,23 @@ def _tree(path: Path) -> list[str]:
     return sorted(str(p.relative_to(path)) for p in path.rglob("*") if "locked_dir" not in p.parts)
 
 
-@pytest.mark.parametrize("command,option,wrong", CASES, ids=[" ".join(c) for c in CASES])
-def test_a_wrong_path_is_one_line_naming_option_and_path(command, option, wrong, files, tmp_path):
+@pytest.mark.parametrize(
+    "command,option,wrong",
+    CASES,
+    ids=[" ".join(c) + (" installed" if c in INSTALLED else " in-process") for c in CASES],
+)
+def test_a_wrong_path_is_one_line_naming_option_and_path(command, option, wrong, files, tmp_path, capfd):
     if wrong == "unreadable" and AS_ROOT:
         pytest.skip("root reads any file")
     bad = _wrong(_action(command, option).type, wrong, files)
     before = _tree(files)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    r = simplepose(command, *_argv(command, option, bad, files, cwd), cwd=cwd, timeout=60)
+    argv = _argv(command, option, bad, files, cwd)
+    if (command, option, wrong) in INSTALLED:
+        r = simplepose(command, *argv, cwd=cwd, timeout=60)
+    else:
+        r = simplepose_in_process(capfd, command, *argv, cwd=cwd, timeout=60)
     line = assert_one_clear_error(r, command)
     assert f"{option} {bad}:" in line, line
     assert not list(cwd.iterdir()) and _tree(files) == before, "written before the error"
@@ -228,6 +263,11 @@ def test_the_matrix_covers_every_command_with_a_path():
     with_paths = {c for c, p in PARSERS.items() if path_options(p)}
     assert covered == with_paths and len(covered) >= 11, sorted(covered)
     assert len({(c, o) for c, o, _ in CASES}) >= 30
+    # The installed command meets every command, every kind of option of each, every wrong kind.
+    assert {(c, _action(c, o).type.kind) for c, o, _ in INSTALLED} == {
+        (c, _action(c, o).type.kind) for c, o, _ in CASES
+    }
+    assert {w for _, _, w in INSTALLED} == {w for _, _, w in CASES}
 
 
 def _takes_text(action: argparse.Action) -> bool:

@@ -24,10 +24,13 @@ def one_thread():
 
 
 def tiny_config(side=64, **train):
-    """R18 with a narrow head at side x side input: a second or so per epoch on CPU, no augmentation."""
+    """R18 at width 16 with a 32-filter head (the CLI tests' tiny model) at side x side input, no
+    augmentation: a fraction of a second per epoch on CPU. What is checked here is the engine's
+    bookkeeping (schedules, resume, logs, checkpoints), which the network's width does not change;
+    at width 16 the loss still falls on every step of the overfitting run (to 0.60 of the first)."""
     return config_from_dict(
         {
-            "model": {"depth": 18, "num_joints": 17, "deconv_filters": 64},
+            "model": {"depth": 18, "width": 16, "num_joints": 17, "deconv_filters": 32},
             "data": {
                 "root": str(REAL / "coco"),
                 "train_ann": "test_coco.json",

@@ -7,12 +7,13 @@ Through the installed `predict` and `track`, `PoseEstimator` and `TopDownPredict
 """
 
 import json
+from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from e2e_helpers import message_lines, simplepose
+from e2e_helpers import message_lines, simplepose, simplepose_in_process
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from yolox_fake import CODES, make_yolox_onnx
@@ -154,14 +155,15 @@ def _no_trouble(run) -> None:
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-3000:]
 
 
-def test_predict_writes_results_and_drawings_for_tiny_images(tiny_model, fake_detector, tmp_path):
+def test_predict_writes_results_and_drawings_for_tiny_images(tiny_model, fake_detector, tmp_path, capfd):
+    """The installed command with whole-image boxes; with the detector, in the test's process."""
     folder = tmp_path / "images"
     folder.mkdir()
     for w, h in SIZES:
         cv2.imwrite(str(folder / f"{w}x{h}.png"), person_image(w, h))
-    for detector in ("none", fake_detector):
+    for detector, command in (("none", simplepose), (fake_detector, partial(simplepose_in_process, capfd))):
         out = tmp_path / f"out-{Path(str(detector)).stem}"
-        run = simplepose(
+        run = command(
             "predict",
             folder,
             "--checkpoint",
@@ -181,13 +183,15 @@ def test_predict_writes_results_and_drawings_for_tiny_images(tiny_model, fake_de
 
 
 @pytest.mark.parametrize("w,h", [(1, 1), (1, 9), (9, 1)])
-def test_track_writes_results_and_a_video_for_tiny_frames(tiny_model, fake_detector, tmp_path, w, h):
+def test_track_writes_results_and_a_video_for_tiny_frames(tiny_model, fake_detector, tmp_path, w, h, capfd):
+    """The installed command on 1x1 frames; a column and a row, in the test's process."""
     frames = tmp_path / "clip"
     frames.mkdir()
     for i in range(3):
         cv2.imwrite(str(frames / f"{i:03d}.png"), person_image(w, h))
     out = tmp_path / "out"
-    run = simplepose(
+    command = simplepose if (w, h) == (1, 1) else partial(simplepose_in_process, capfd)
+    run = command(
         "track",
         frames,
         "--checkpoint",
@@ -269,9 +273,10 @@ def test_train_on_records_with_tiny_boxes(synth_set, tiny_config, tmp_path):
     assert not [line for line in message_lines(run.stderr) if "nan" in line.lower()]
 
 
-def test_eval_on_tiny_images_with_gt_boxes_and_detections(synth_set, tiny_model, tmp_path):
+def test_eval_on_tiny_images_with_gt_boxes_and_detections(synth_set, tiny_model, tmp_path, capfd):
     """A val set of 1x1, 1x9, 9x1 and 2x3 images, each with one labelled person filling it:
-    `eval` crops, predicts and scores every one, with GT boxes and with a detections file."""
+    `eval` crops, predicts and scores every one, with GT boxes (the installed command) and with
+    a detections file (in the test's process)."""
     gt = json.loads((synth_set.out / "annotations" / "val.json").read_text())
     images = tmp_path / "images"
     images.mkdir()
@@ -296,9 +301,9 @@ def test_eval_on_tiny_images_with_gt_boxes_and_detections(synth_set, tiny_model,
     (tmp_path / "val.json").write_text(json.dumps(gt))
     (tmp_path / "dets.json").write_text(json.dumps(dets))
     where = ("--set", f"data.val_ann={tmp_path / 'val.json'}", "--set", f"data.val_images={images}")
-    for boxes in ("gt", tmp_path / "dets.json"):
+    for boxes, command in (("gt", simplepose), (tmp_path / "dets.json", partial(simplepose_in_process, capfd))):
         out = tmp_path / f"eval-{Path(str(boxes)).stem}"
-        run = simplepose(
+        run = command(
             "eval", "--checkpoint", tiny_model.out / "last.pth", "--boxes", boxes, *where, "--out", out, cwd=tmp_path
         )
         _no_trouble(run)
