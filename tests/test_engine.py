@@ -195,7 +195,7 @@ def test_a_time_budget_anneals_the_schedule_on_the_clock_and_validates_four_time
 
     monkeypatch.setattr(budget.time, "monotonic", FakeClock(0.5))
     fake = types.ModuleType("simplepose.evaluation.runner")
-    fake.evaluate_model = lambda model, cfg, device, out_dir=None: {"AP": 0.1}
+    fake.evaluate_model = lambda model, cfg, device, out_dir=None, on_bad=None: {"AP": 0.1}
     monkeypatch.setitem(sys.modules, "simplepose.evaluation.runner", fake)
     cfg = tiny_config(32, epochs=40, max_minutes=0.1, lr=1e-3, lr_schedule="cosine", val_every=1)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, val_ann="test_coco.json", val_images="."))
@@ -226,7 +226,7 @@ def test_validation_keeps_the_best_checkpoint(tmp_path, monkeypatch):
     aps = iter([0.1, 0.3, 0.2])
     calls = []
 
-    def evaluate_model(model, cfg, device, out_dir=None):
+    def evaluate_model(model, cfg, device, out_dir=None, on_bad=None):
         calls.append((model.training, str(device)))
         return {"AP": next(aps), "AP50": 0.5}
 

@@ -9,11 +9,10 @@ with OpenCV's IMREAD_IGNORE_ORIENTATION).
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
-
-from .fileio import PathLike
 
 #: EXIF orientation (tag 0x0112, 1-8) -> what turns the stored pixels upright (Pillow's
 #: `ImageOps.exif_transpose`, on an (H, W, C) array; tests/test_orientation.py checks each).
@@ -28,7 +27,7 @@ _UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def exif_orientation(source: PathLike | bytes) -> int:
+def exif_orientation(source: str | Path | bytes) -> int:
     """The EXIF orientation (1-8) of an image file or its bytes; 1 when there is none.
 
     Read from the header by Pillow for every format the same way (OpenCV applies it to JPEG
