@@ -49,13 +49,16 @@ def simplepose_in_process(
     For the rows of a matrix whose class of behaviour the installed command also shows in a
     subprocess (a start of the console script costs ~0.3 s, ~2 s once it imports torch); a case
     that depends on a fresh interpreter (CUDA_VISIBLE_DEVICES, what a command imports, signals)
-    stays a subprocess. What `main` changes in this process (the environment, the signal
-    handlers, the working folder) is put back; an exception escaping `main` is printed as a
-    traceback with exit status 1, as the console script would; `timeout` seconds (a command that
-    does not stop) raise TimeoutError.
+    stays a subprocess. Python warnings are filtered and printed on stderr as a fresh interpreter
+    does (pytest would otherwise collect them, and a warning line the user sees would go
+    unnoticed). What `main` changes in this process (the environment, the signal handlers, the
+    working folder) is put back; an exception escaping `main` is printed as a traceback with
+    exit status 1, as the console script would; `timeout` seconds (a command that does not stop)
+    raise TimeoutError.
     """
     import signal
     import traceback
+    import warnings
 
     from simplepose.cli import main
 
@@ -68,11 +71,22 @@ def simplepose_in_process(
 
     os.environ.update(OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", **(env or {}))
     os.environ.pop("OPENCV_LOG_LEVEL", None)  # the command has to keep OpenCV quiet by itself
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # warnings' own default
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
     os.chdir(cwd)
     signal.signal(signal.SIGALRM, too_long)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        code = main([str(a) for a in args])
+        with warnings.catch_warnings():
+            # A fresh interpreter's filters (no -W, no PYTHONWARNINGS), last added checked first.
+            warnings.resetwarnings()
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.filterwarnings("ignore", category=category)
+            warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+            warnings.showwarning = show
+            code = main([str(a) for a in args])
     except SystemExit as e:  # argparse's errors and --version
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if isinstance(e.code, str):

@@ -4,22 +4,28 @@ checkpoint's says so: through the installed `simplepose eval` / `predict`, as a 
 `auto` keeps its ONNX export and decision in the cache folder (`runtimes/cache.py`): one model
 evaluated at two input sizes must run each size on a graph of that size, a damaged or old entry
 must be rebuilt, and the heatmaps must equal eager's either way.
+
+What reads or writes the cache, and each first word about a size, runs the installed command
+(each run a fresh process that finds only what is on disk); the eager reference, the silent
+run at the checkpoint's own size, the refused size and the ONNX file a test starts from call
+`simplepose.cli.main` in the test's process.
 """
 
 import json
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_helpers import message_lines, simplepose
+from e2e_helpers import message_lines, simplepose, simplepose_in_process
 
 #: A second input size the tiny model (R18, stride 32, 3 deconvs) can run: heatmaps at 1/4.
 OTHER_INPUT, OTHER_HEATMAP = (64, 128), (16, 32)
 
 
-def _eval(model, out: Path, home: Path, *extra) -> tuple:
+def _eval(model, out: Path, home: Path, *extra, command=simplepose) -> tuple:
     """`simplepose eval` of the tiny model on its val set with GT boxes; (run, results)."""
-    run = simplepose(
+    run = command(
         "eval",
         "--checkpoint",
         model.out / "last.pth",
@@ -43,7 +49,7 @@ def _exports(home: Path) -> list:
     return sorted(p.name for p in (home / "runtimes").rglob("*.onnx"))
 
 
-def test_auto_exports_once_per_input_size_and_each_size_runs_its_own_graph(tiny_model, tmp_path):
+def test_auto_exports_once_per_input_size_and_each_size_runs_its_own_graph(tiny_model, tmp_path, capfd):
     home = tmp_path / "cache"
     at_other = (
         "--set",
@@ -59,7 +65,8 @@ def test_auto_exports_once_per_input_size_and_each_size_runs_its_own_graph(tiny_
     said = [line for line in message_lines(run.stderr) if line.startswith("warning:")]
     assert len(said) == 1 and "data.input_size 64x128 (the checkpoint's: 32x64)" in said[0], said
     # Each size's keypoints are eager's at that size (the cached graph is the right one).
-    _, eager = _eval(tiny_model, tmp_path / "eager", home, *at_other, "--runtime", "eager")
+    here = partial(simplepose_in_process, capfd)
+    _, eager = _eval(tiny_model, tmp_path / "eager", home, *at_other, "--runtime", "eager", command=here)
     np.testing.assert_allclose(_keypoints(other), _keypoints(eager), atol=1e-2)
     assert not np.allclose(_keypoints(own), _keypoints(other), atol=1e-2)  # another size: other numbers
     # The same two commands again: both sizes read their own export from the cache.
@@ -89,7 +96,9 @@ def test_a_damaged_or_old_cache_entry_is_rebuilt(tiny_model, tmp_path):
     assert manifest["request"]["input_size"] == [32, 64]
 
 
-def test_predict_at_another_size_warns_once_and_an_impossible_heatmap_size_is_refused(tiny_model, synth_set, tmp_path):
+def test_predict_at_another_size_warns_once_and_an_impossible_heatmap_size_is_refused(
+    tiny_model, synth_set, tmp_path, capfd
+):
     image = synth_set.out / "images" / "val" / "000000.jpg"
     ckpt = tiny_model.out / "last.pth"
     size = ("--set", "data.input_size=[64,128]", "--set", "data.heatmap_size=[16,32]")
@@ -101,12 +110,13 @@ def test_predict_at_another_size_warns_once_and_an_impossible_heatmap_size_is_re
     assert len(said) == 1 and said[0].startswith("warning: ") and "64x128" in said[0] and "16x32" in said[0]
     assert (tmp_path / "p" / "results.json").is_file()
     # The checkpoint's own sizes: no word.
-    quiet = simplepose(
-        "predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "q", cwd=tmp_path
+    quiet = simplepose_in_process(
+        capfd, "predict", image, "--checkpoint", ckpt, "--detector", "none", "--out", tmp_path / "q", cwd=tmp_path
     )
     assert quiet.returncode == 0 and "checkpoint's" not in quiet.stderr, quiet.stderr[-2000:]
     # 48 wide: the stride-32 backbone rounds up (48 -> 2), so the head gives 16x16, not 12x16.
-    bad = simplepose(
+    bad = simplepose_in_process(
+        capfd,
         "predict",
         image,
         "--checkpoint",
@@ -127,9 +137,11 @@ def test_predict_at_another_size_warns_once_and_an_impossible_heatmap_size_is_re
     assert "16x16 heatmaps for 48x64 crops" in lines[0] and "data.heatmap_size=[16,16]" in lines[0]
 
 
-def test_a_given_onnx_file_of_another_size_is_one_clear_error(tiny_model, synth_set, tmp_path):
+def test_a_given_onnx_file_of_another_size_is_one_clear_error(tiny_model, synth_set, tmp_path, capfd):
     graph = tmp_path / "m.onnx"
-    made = simplepose("export", "--checkpoint", tiny_model.out / "last.pth", "--onnx", graph, cwd=tmp_path)
+    made = simplepose_in_process(
+        capfd, "export", "--checkpoint", tiny_model.out / "last.pth", "--onnx", graph, cwd=tmp_path
+    )
     assert made.returncode == 0, made.stderr[-3000:]
     image = synth_set.out / "images" / "val" / "000000.jpg"
     run = simplepose(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,9 @@ def device_command(case: str, device: str, f: dict) -> list:
 
 # Each kind of missing device, and each command with --device, at least once. (The tests run with
 # CUDA_VISIBLE_DEVICES="", so cuda is missing on a GPU machine too.) The installed command runs
-# each case but "gpu", which names no device on any machine: those call `simplepose.cli.main` in
-# the test's process (where torch may see a GPU, so cuda and mps cases need a fresh process).
+# the cuda cases, which need that fresh process (torch in the test's own may see a GPU); "gpu",
+# which names no device on any machine, and mps, which CUDA_VISIBLE_DEVICES does not hide, call
+# `simplepose.cli.main` in the test's process.
 DEVICE_CASES = [
     ("predict", "cuda"),
     ("predict", "gpu"),
@@ -61,7 +63,7 @@ def test_a_device_the_machine_lacks_is_one_line_and_leaves_no_folder(
         "video": synth_set.out / "videos" / f"{VIDEO}.mp4",
         "out": tmp_path / "out",
     }
-    if device == "gpu":
+    if not device.startswith("cuda"):
         run = simplepose_in_process(capfd, *device_command(case, device, f), cwd=tmp_path)
     else:
         run = simplepose(*device_command(case, device, f), cwd=tmp_path)
@@ -171,9 +173,12 @@ def test_track_eval_writes_into_the_current_folder_not_into_pred(synth_set, tmp_
 
 
 @pytest.mark.parametrize("command", ["train", "eval"])
-def test_a_wrong_data_root_leaves_no_output_folder(command, tiny_model, tiny_config, tmp_path):
+def test_a_wrong_data_root_leaves_no_output_folder(command, tiny_model, tiny_config, tmp_path, capfd):
+    """The installed `train`; `eval`, the same check, in the test's process."""
     args = [tiny_config] + (["--checkpoint", tiny_model.out / "best.pth"] if command == "eval" else [])
-    run = simplepose(command, *args, "--set", "data.root=nowhere", "--out", tmp_path / "out" / "run", cwd=tmp_path)
+    run = (simplepose if command == "train" else partial(simplepose_in_process, capfd))(
+        command, *args, "--set", "data.root=nowhere", "--out", tmp_path / "out" / "run", cwd=tmp_path
+    )
     assert "data.root: folder not found: nowhere" in assert_one_clear_error(run, command)
     assert list(tmp_path.iterdir()) == []
 

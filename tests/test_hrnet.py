@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 import yaml
-from e2e_helpers import simplepose
+from e2e_helpers import simplepose, simplepose_in_process
 
 from simplepose.config import build_model_kwargs, load_config
 from simplepose.nets.build import build_network
@@ -93,7 +93,9 @@ def hrnet_run(tiny_config, tmp_path_factory):
     return root
 
 
-def test_tiny_hrnet_trains_predicts_with_auto_exports_and_is_described(hrnet_run, synth_set):
+def test_tiny_hrnet_trains_predicts_with_auto_exports_and_is_described(hrnet_run, synth_set, capfd):
+    """`train` and `predict --runtime auto` of an HRNet, installed; its `export` and `info` in the
+    test's process (installed: test_export.py, test_zoo.py; `info` of an HRNet config below)."""
     ckpt = hrnet_run / "run" / "last.pth"
     image = synth_set.out / "images" / "val" / "000000.jpg"
     run = simplepose(
@@ -112,10 +114,10 @@ def test_tiny_hrnet_trains_predicts_with_auto_exports_and_is_described(hrnet_run
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads((hrnet_run / "p" / "results.json").read_text())
     assert results and len(results[0]["keypoints"]) == 17 * 3
-    made = simplepose("export", "--checkpoint", ckpt, "--onnx", hrnet_run / "m.onnx", cwd=hrnet_run)
+    made = simplepose_in_process(capfd, "export", "--checkpoint", ckpt, "--onnx", hrnet_run / "m.onnx", cwd=hrnet_run)
     assert made.returncode == 0, made.stderr[-3000:]
     assert (hrnet_run / "m.onnx").stat().st_size > 0
-    info = simplepose("info", ckpt, cwd=hrnet_run)
+    info = simplepose_in_process(capfd, "info", ckpt, cwd=hrnet_run)
     assert info.returncode == 0 and "HRNet-W8 (modules 1/1/1, 1 blocks per branch)" in info.stdout, info.stderr
 
 

@@ -13,9 +13,11 @@ MODEL = Path(__file__).resolve().parents[1] / "src" / "simplepose" / "models" / 
 
 @pytest.fixture(scope="module")
 def predictor():
+    """Eager: the door is the same for every runtime, and `auto` would export and time the model
+    first (~3 s)."""
     from simplepose.inference.predictor import TopDownPredictor
 
-    return TopDownPredictor.from_checkpoint(MODEL, device="cpu")
+    return TopDownPredictor.from_checkpoint(MODEL, device="cpu", runtime="eager")
 
 
 def test_the_predictor_takes_a_path_or_an_array(predictor, tmp_path):

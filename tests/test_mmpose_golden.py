@@ -105,13 +105,15 @@ def test_zoo_row_matches_mmpose_on_real_photos(mmpose_file, photos, tmp_path, mo
     [dict(normalize="bgr"), dict(shift_heatmap=False), dict(flip_test=False), dict(padding=1.2), dict(decoder="paper")],
 )
 def test_each_wrong_convention_is_caught(mmpose_file, photos, wrong):
-    """BGR input, no flip shift, no flip test or padding 1.2 move joints by tens of pixels; the
-    paper's border rule moves the joints that peak next to the heatmap's border."""
+    """BGR input, no flip shift, no flip test or padding 1.2 move joints by tens of pixels (the
+    person of photo 0: by 49, 102, 107 and 25 px on average; photos 1 and 2 held 8 people for the
+    same verdict, and photo 1 is grey, where BGR moves nothing); the paper's border rule moves the
+    joints that peak next to the heatmap's border."""
     if wrong.get("normalize"):
         from simplepose.core.transforms import Normalize
 
         wrong = dict(normalize=Normalize("bgr"))
-    images = [1, 2] if "decoder" not in wrong else None  # the border peaks are spread over all four photos
+    images = [0] if "decoder" not in wrong else None  # the border peaks are spread over all four photos
     d = px(predict(mmpose_file, photos, images=images, **wrong), golden(images))
     if "decoder" in wrong:
         assert 0.2 < d.max() <= 0.5  # a quarter heatmap pixel on some border joints, exact elsewhere

@@ -11,12 +11,13 @@ import json
 import re
 import socket
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose
+from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, simplepose, simplepose_in_process
 from zoo_helpers import FileServer, mmpose_file_bytes, read_only, sha256, tiny_pose_state_dict, write_rows
 
 from simplepose import zoo
@@ -377,13 +378,16 @@ def test_read_only_cache_is_one_line(zoo_env, tmp_path):
     ), line
 
 
-def test_model_option_in_eval_export_info(zoo_env, server, synth_set, tmp_path):
-    assert simplepose("models", "download", "tiny-mm", cwd=tmp_path, env=zoo_env).returncode == 0
+def test_model_option_in_eval_export_info(zoo_env, server, synth_set, tmp_path, capfd):
+    """`--model NAME` of eval (the installed command), info and export (in the test's process;
+    the installed command takes it in predict above)."""
+    here = partial(simplepose_in_process, capfd)
+    assert here("models", "download", "tiny-mm", cwd=tmp_path, env=zoo_env).returncode == 0
     offline = dict(zoo_env, SIMPLEPOSE_OFFLINE="1")
-    info = simplepose("info", "--model", "tiny-mm", cwd=tmp_path, env=offline)
+    info = here("info", "--model", "tiny-mm", cwd=tmp_path, env=offline)
     assert info.returncode == 0 and "ResNet-18" in info.stdout, info.stderr
     onnx = tmp_path / "tiny.onnx"
-    exported = simplepose("export", "--model", "tiny-mm", "--onnx", onnx, cwd=tmp_path, env=offline)
+    exported = here("export", "--model", "tiny-mm", "--onnx", onnx, cwd=tmp_path, env=offline)
     assert exported.returncode == 0 and onnx.is_file(), exported.stderr
     ann = synth_set.out / "annotations" / "val.json"
     cfg = tmp_path / "eval.yaml"
