@@ -249,19 +249,21 @@ def test_demo_with_a_missing_config_says_so_before_generating_data(tmp_path):
 
 
 # ---------------------------------------------------------------- the validation layer
-def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_path):
+def test_predict_boxes_from_a_detections_file_go_to_their_own_image(inputs, tmp_path, capfd):
     """`predict --boxes val_detections.json --id-from val.json` on the val images: every image
     gets its own boxes.
 
     The synthetic set numbers images from 1 (000000.jpg is id 1), so guessing the id from the
     file name's number would give each image another's boxes; a detections list names no files,
-    so predict refuses it without --id-from. Each predicted person must lie in the crop of a
-    detection of its own image, and each image with detections must get people.
+    so predict refuses it without --id-from (that run in the test's process). Each predicted
+    person must lie in the crop of a detection of its own image, and each image with detections
+    must get people.
     """
     from simplepose.core.geometry import box_to_center_scale
 
     dets_path = inputs.data / "annotations" / "val_detections.json"
-    refused = simplepose(
+    refused = simplepose_in_process(
+        capfd,
         "predict",
         "--checkpoint",
         inputs.checkpoint,

@@ -253,7 +253,7 @@ def test_track_eval_of_the_tracker_output(tracked, synth_set, tmp_path):
     assert f"wrote {tmp_path / 'metrics.json'}" in r.stdout
 
 
-def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_path):
+def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_path, capfd):
     import torch
 
     from simplepose.nets.weights import load_checkpoint, read_weights_file
@@ -284,10 +284,10 @@ def test_release_writes_a_compact_fp16_model_that_loads_as_used(tiny_model, tmp_
         assert torch.equal(b, a.to(torch.float16).to(a.dtype)) if a.is_floating_point() else torch.equal(a, b), name
     bad = simplepose("release", "--checkpoint", tmp_path / "nope.pth", "--out", tmp_path / "x.pth", cwd=tmp_path)
     assert bad.returncode == 2 and "nope.pth" in bad.stderr and "Traceback" not in bad.stderr
-    # A checkpoint copied away from its run's metrics.jsonl: unknown, not "None epochs".
+    # A checkpoint copied away from its run's metrics.jsonl: unknown, not "None epochs" (in-process).
     (tmp_path / "alone").mkdir()
     alone = shutil.copy(ckpt, tmp_path / "alone" / "last.pth")
-    r = simplepose("release", "--checkpoint", alone, "--out", tmp_path / "y.pth", cwd=tmp_path)
+    r = simplepose_in_process(capfd, "release", "--checkpoint", alone, "--out", tmp_path / "y.pth", cwd=tmp_path)
     assert r.returncode == 0 and "None" not in r.stdout and "epochs, training time and val AP unknown" in r.stdout
 
 

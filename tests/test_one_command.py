@@ -10,7 +10,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from e2e_helpers import simplepose
+from e2e_helpers import simplepose, simplepose_in_process
 from yolox_fake import expected_boxes, paint_people
 from zoo_helpers import default_rows
 
@@ -34,7 +34,9 @@ def photo(path=None) -> np.ndarray:
     return image
 
 
-def test_predict_with_nothing_but_the_photo(defaults, tmp_path):
+def test_predict_with_nothing_but_the_photo(defaults, tmp_path, capfd):
+    """The installed command downloads the defaults; a second run, --offline, reads them from the
+    cache (that one in the test's process)."""
     env, server = defaults
     photo(tmp_path / "photo.png")
     run = simplepose("predict", "photo.png", "--runtime", "eager", cwd=tmp_path, env=env)
@@ -43,8 +45,8 @@ def test_predict_with_nothing_but_the_photo(defaults, tmp_path):
     results = json.loads((tmp_path / "predictions" / "results.json").read_text())
     assert len(results) == 2 and {r["file_name"] for r in results} == {"photo.png"}  # the faint one dropped
     assert (tmp_path / "predictions" / "photo.png").is_file()
-    again = simplepose(
-        "predict", "photo.png", "--runtime", "eager", "--offline", "--out", "second", cwd=tmp_path, env=env
+    again = simplepose_in_process(
+        capfd, "predict", "photo.png", "--runtime", "eager", "--offline", "--out", "second", cwd=tmp_path, env=env
     )
     assert again.returncode == 0, again.stderr[-2000:]
     assert server.requests["/pose.pth"] == 1 and server.requests["/yolox.zip"] == 1  # downloaded once, then cached
