@@ -20,7 +20,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e_helpers import SIMPLEPOSE, assert_one_clear_error, message_lines, read_strict_json, simplepose, video_frames
+from e2e_helpers import (
+    SIMPLEPOSE,
+    assert_one_clear_error,
+    message_lines,
+    read_strict_json,
+    simplepose,
+    simplepose_in_process,
+    video_frames,
+)
 
 VIDEO = "000001_synth"
 
@@ -345,7 +353,9 @@ def test_train_interrupted_keeps_a_resumable_checkpoint_and_says_so(tiny_config,
 
 
 # ------------------------------------------------------------------ output folders
-def test_a_second_predict_into_one_folder_is_refused_or_replaces_with_overwrite(tiny_model, synth_set, tmp_path):
+def test_a_second_predict_into_one_folder_is_refused_or_replaces_with_overwrite(tiny_model, synth_set, tmp_path, capfd):
+    """The first run and the refused second one: the installed command; the third, --overwrite,
+    in the test's process."""
     model, images = tiny_model.out / "last.pth", synth_set.out / "images" / "val"
     out = tmp_path / "out"
     first = _predict(model, images, "--out", out, cwd=tmp_path)
@@ -355,7 +365,19 @@ def test_a_second_predict_into_one_folder_is_refused_or_replaces_with_overwrite(
     line = assert_one_clear_error(second, "predict")
     assert "earlier run" in line and "--overwrite" in line, line
     assert (out / "results.json").read_bytes() == before
-    third = _predict(model, images / "000001.jpg", "--out", out, "--overwrite", cwd=tmp_path)
+    third = simplepose_in_process(
+        capfd,
+        "predict",
+        "--checkpoint",
+        model,
+        "--detector",
+        "none",
+        images / "000001.jpg",
+        "--out",
+        out,
+        "--overwrite",
+        cwd=tmp_path,
+    )
     assert third.returncode == 0, third.stderr[-3000:]
     assert "replaced the 3 files of the earlier run" in third.stdout, third.stdout
     # the earlier run's drawing of 000000.jpg is gone: the folder holds one run, not a mix
