@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from e2e_helpers import assert_one_clear_error, decode_image, simplepose, video_frames
+from e2e_helpers import assert_one_clear_error, decode_image, simplepose, simplepose_in_process, video_frames
 from yolox_fake import expected_boxes, paint_people
 from zoo_helpers import default_rows
 
@@ -264,12 +264,15 @@ def test_pose_estimator_says_what_to_install_before_any_download(served, monkeyp
 
 
 @pytest.mark.skipif(importlib.util.find_spec("openvino") is not None, reason="openvino is installed here")
-def test_demo_and_train_say_what_to_install_before_any_work(tmp_path):
+def test_demo_and_train_say_what_to_install_before_any_work(tmp_path, capfd):
+    """The installed `demo`; `train`, the same check, in the test's process."""
     demo = simplepose("demo", "--runtime", "openvino", "--out", "report", "--data", "data", cwd=tmp_path)
     assert "pip install 'simplepose[openvino]'" in assert_one_clear_error(demo, "demo")
     assert not (tmp_path / "data").exists()  # no synthetic data made first
     config = ROOT / "configs" / "synthetic" / "res18_96x64.yaml"
-    train = simplepose("train", config, "--set", "test.runtime=openvino", "--out", "run", cwd=tmp_path)
+    train = simplepose_in_process(
+        capfd, "train", config, "--set", "test.runtime=openvino", "--out", "run", cwd=tmp_path
+    )
     assert "pip install 'simplepose[openvino]'" in assert_one_clear_error(train, "train")
     assert not (tmp_path / "run" / "last.pth").exists()
 

@@ -142,10 +142,11 @@ def test_info_of_the_shipped_configs_gives_the_published_size(tmp_path):
         ), text
 
 
-def test_mmpose_hrnet_file_through_the_zoo_and_checkpoint(synth_set, tmp_path):
+def test_mmpose_hrnet_file_through_the_zoo_and_checkpoint(synth_set, tmp_path, capfd):
     """An HRNet file in mmpose's layout (backbone.* / head.final_layer.*, legacy pickle, numpy
-    meta), served on 127.0.0.1: `models download` converts it, `predict --model` and
-    `predict --checkpoint` (the raw file) run it."""
+    meta), served on 127.0.0.1: `models download` converts it (in the test's process; installed
+    in test_zoo.py), the installed `predict --model` and `predict --checkpoint` (the raw file)
+    run it."""
     from zoo_helpers import FileServer, mmpose_file_bytes, sha256, write_rows
 
     model = PoseHighResolutionNet(8, stage_modules=(1, 1, 1), stage_blocks=1)
@@ -169,7 +170,7 @@ def test_mmpose_hrnet_file_through_the_zoo_and_checkpoint(synth_set, tmp_path):
             ],
         )
         env = {"SIMPLEPOSE_HOME": str(tmp_path / "cache"), "SIMPLEPOSE_MODELS": str(rows)}
-        got = simplepose("models", "download", "tiny-hrnet", cwd=tmp_path, env=env)
+        got = simplepose_in_process(capfd, "models", "download", "tiny-hrnet", cwd=tmp_path, env=env)
         assert got.returncode == 0, got.stderr[-2000:]
     converted = torch.load(got.stdout.strip().split(": ", 1)[1], weights_only=True)
     assert converted["config"]["model"]["backbone"] == "hrnet" and converted["config"]["model"]["hrnet_width"] == 8

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from e2e_helpers import assert_one_clear_error, simplepose
+from e2e_helpers import assert_one_clear_error, simplepose, simplepose_in_process
 
 MODEL = Path(__file__).resolve().parents[1] / "src" / "simplepose" / "models" / "synthetic_res18_96x64.pth"
 
@@ -47,7 +47,8 @@ def test_the_predictor_refuses_wrong_inputs_at_its_door(predictor, image, boxes,
     assert words in str(e.value)
 
 
-def test_predict_names_the_inputs_that_got_no_box_and_strict_refuses_them(tmp_path):
+def test_predict_names_the_inputs_that_got_no_box_and_strict_refuses_them(tmp_path, capfd):
+    """The installed command names them; --strict refuses them (in the test's process)."""
     import cv2
 
     image = (np.random.default_rng(0).random((120, 160, 3)) * 255).astype(np.uint8)
@@ -75,5 +76,5 @@ def test_predict_names_the_inputs_that_got_no_box_and_strict_refuses_them(tmp_pa
     assert r.returncode == 0, r.stderr[-2000:]
     assert "no people: 1 input or frame had no person box" in r.stdout and "000002.jpg" in r.stdout, r.stdout
     assert "1 person in 2 frames of 2 inputs" in r.stdout, r.stdout  # counts in words, never "(s)"
-    strict = simplepose(*args, "--out", tmp_path / "q", "--strict", cwd=tmp_path)
+    strict = simplepose_in_process(capfd, *args, "--out", tmp_path / "q", "--strict", cwd=tmp_path)
     assert "000002.jpg" in assert_one_clear_error(strict, "predict")

@@ -323,7 +323,8 @@ def test_models_command_lists_downloads_and_predicts_offline(zoo_env, server, fi
     assert server.requests[pose_path(files)] == 1  # predict --offline asked for nothing
 
 
-def test_offline_command_with_empty_cache_is_one_line(zoo_env, server, synth_set, tmp_path):
+def test_offline_command_with_empty_cache_is_one_line(zoo_env, server, synth_set, tmp_path, capfd):
+    """The installed command with a named model; with the defaults, in the test's process."""
     image = synth_set.out / "images" / "val" / "000000.jpg"
     run = simplepose(
         "predict",
@@ -342,7 +343,7 @@ def test_offline_command_with_empty_cache_is_one_line(zoo_env, server, synth_set
     assert str(tmp_path / "cache" / "downloads") in line and "`simplepose models download tiny-mm`" in line
     assert sum(server.requests.values()) == 0 and not (tmp_path / "p").exists()
     # With nothing but the input: the default model and detector, both named in one line.
-    run = simplepose("predict", image, cwd=tmp_path, env=dict(zoo_env, SIMPLEPOSE_OFFLINE="1"))
+    run = simplepose_in_process(capfd, "predict", image, cwd=tmp_path, env=dict(zoo_env, SIMPLEPOSE_OFFLINE="1"))
     line = assert_one_clear_error(run, "predict")
     assert "coco-res50-256x192: https://download.openmmlab.com/" in line and "yolox-m: https://" in line
     assert "`simplepose models download coco-res50-256x192 yolox-m`" in line
