@@ -219,25 +219,7 @@ CROWDPOSE = Skeleton(
 
 # PoseTrack 2018 files use COCO's order with the eyes replaced by head_bottom / head_top
 # (its ears are never labelled).
-_POSETRACK_JOINTS = (
-    "nose",
-    "head_bottom",
-    "head_top",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+_POSETRACK_JOINTS = ("nose", "head_bottom", "head_top", *_COCO_JOINTS[3:])
 POSETRACK = Skeleton("posetrack", _POSETRACK_JOINTS, _limbs_1based(_COCO_SKELETON_1B), _COCO_SIGMAS)
 
 SKELETONS: dict[str, Skeleton] = {s.name: s for s in (COCO, MPII, CROWDPOSE, POSETRACK)}
